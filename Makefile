@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` runs the main job, `make test` runs every test.
+# Both install missing Debian packages first (scripts/install-deps.sh is the only installer).
+.PHONY: deps build demo test test-sanitize bench bench-compare format format-check clean
+
+JOBS ?= $(shell nproc)
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+demo: build
+	@./build/release/apps/otp-demo
+
+test: build
+	@ctest --preset release -j 2
+
+test-sanitize: deps
+	@cmake --preset sanitize >/dev/null
+	@cmake --build --preset sanitize -j $(JOBS)
+	@ctest --preset sanitize -j 2
+
+bench: build
+	@bash bench/run.sh
+
+bench-compare: build
+	@bash bench/compare.sh
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check: deps
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+clean:
+	@rm -rf build

@@ -1,0 +1,73 @@
+// otp::Node: one node's OTP runtime. It owns the CAF actor system (the scheduler threads every
+// process runs on), the process table, the local name table and the timer service.
+//
+//   otp::Node node({.name = "app", .scheduler_threads = 2});
+//   auto sup = otp::supervisor::start_link(node, children, {.strategy = ...}).value();
+//   ...
+//   node.shutdown();   // or let the destructor do it
+//
+// Shutdown is ordered and bounded: every process started without a parent gets a stop request
+// (shutdown) in reverse start order, so supervision trees stop their children in reverse order
+// and terminate callbacks run; whatever is still alive after `shutdown_timeout` is killed. A
+// handler that never returns is the one thing that can not be interrupted (handlers are never
+// preempted): keep handlers short.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "otp/error.hpp"
+#include "otp/pid.hpp"
+
+namespace otp {
+
+namespace detail {
+class NodeCore;
+}
+
+struct NodeConfig {
+  /// The node's name, used in logs (and, with the cluster layer, as name@host).
+  std::string name = "node";
+  /// CAF scheduler (worker) threads; 0 = one per hardware thread. Handlers run on these threads
+  /// and must never block them.
+  size_t scheduler_threads = 0;
+  /// How long shutdown waits for processes to stop cleanly before killing the rest.
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  /// Log process crashes and supervisor reports to stderr (Erlang's error_logger).
+  bool log_crashes = true;
+};
+
+class Node {
+ public:
+  explicit Node(NodeConfig config = {});
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const std::string& name() const;
+  /// A number unique to this Node object within the OS process; it is the first part of a pid.
+  uint32_t serial() const;
+  size_t scheduler_threads() const;
+
+  /// Registers pid under a local name; fails with already_started naming the owner.
+  Result<void> register_name(const std::string& name, const Pid& pid);
+  void unregister_name(const std::string& name);
+  std::optional<Pid> whereis(const std::string& name) const;
+
+  /// Number of live processes on this node.
+  size_t process_count() const;
+
+  /// Stops every process (see above) and the actor system. Idempotent; the destructor calls it.
+  void shutdown();
+
+  detail::NodeCore& core() { return *core_; }
+
+ private:
+  std::unique_ptr<detail::NodeCore> core_;
+};
+
+}  // namespace otp

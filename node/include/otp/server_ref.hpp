@@ -1,0 +1,64 @@
+// otp::ServerRef: how a process is addressed — by Pid, by a name registered on the local node, or
+// by a via name resolved through any registry that implements otp::ViaRegistry (OTP's
+// {via, Module, Name}). Everything that takes a server (call, cast, send, start_link's name)
+// takes a ServerRef, so a plain string, a Pid or `otp::via(registry, "key")` all work.
+//
+//   otp::gen_server::call<int>(node, "counter", Get{});              // local name
+//   otp::gen_server::call<int>(node, pid, Get{});                    // pid
+//   otp::gen_server::call<int>(node, otp::via(reg, "user:42"), Get{});  // via name
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "otp/error.hpp"
+#include "otp/message.hpp"
+#include "otp/pid.hpp"
+
+namespace otp {
+
+/// The via contract (OTP's register_name / unregister_name / whereis_name / send). A registry
+/// that implements it can name processes everywhere a server is addressed. The registry is
+/// responsible for forgetting a name when its process dies (it may monitor the pid).
+class ViaRegistry {
+ public:
+  virtual ~ViaRegistry() = default;
+  /// Binds key to pid; fails with already_started (naming the owner) when the key is taken.
+  virtual Result<void> register_name(const std::string& key, const Pid& pid) = 0;
+  virtual void unregister_name(const std::string& key) = 0;
+  virtual std::optional<Pid> whereis_name(const std::string& key) = 0;
+  /// Short name used in logs and errors ("Registry MyApp.Registry").
+  virtual std::string describe() const = 0;
+};
+
+struct ViaName {
+  std::shared_ptr<ViaRegistry> registry;
+  std::string key;
+};
+
+/// `{via, Registry, Key}`.
+inline ViaName via(std::shared_ptr<ViaRegistry> registry, std::string key) {
+  return ViaName{std::move(registry), std::move(key)};
+}
+
+class ServerRef {
+ public:
+  ServerRef(Pid pid) : v_(std::move(pid)) {}                    // NOLINT: implicit on purpose
+  ServerRef(std::string name) : v_(std::move(name)) {}          // NOLINT
+  ServerRef(const char* name) : v_(std::string(name)) {}        // NOLINT
+  ServerRef(ViaName via) : v_(std::move(via)) {}                // NOLINT
+
+  const Pid* pid() const { return std::get_if<Pid>(&v_); }
+  const std::string* local_name() const { return std::get_if<std::string>(&v_); }
+  const ViaName* via_name() const { return std::get_if<ViaName>(&v_); }
+
+  /// "counter", "<1.42.0>", "{via, Registry X, user:42}" — used in errors and logs.
+  std::string to_string() const;
+
+ private:
+  std::variant<Pid, std::string, ViaName> v_;
+};
+
+}  // namespace otp

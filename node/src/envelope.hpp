@@ -1,0 +1,91 @@
+// Private: the one message type that travels through CAF mailboxes, and the endpoints it is
+// delivered to (a process, or a reply slot that a thread outside the actor system waits on).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "otp/error.hpp"
+#include "otp/message.hpp"
+#include "otp/pid.hpp"
+#include "otp/reason.hpp"
+
+namespace otp::detail {
+
+class Endpoint;
+
+enum class EnvelopeKind : uint8_t {
+  call,          // payload = request, reply_to + ref = the caller
+  cast,          // payload = request
+  info,          // payload = anything (send, timers, converted Down / ExitSignal)
+  reply,         // ref = call tag (or start tag), payload = value
+  reply_error,   // ref = call tag, payload = otp::Error
+  exit,          // from, reason, via_link
+  down,          // ref = monitor ref, from = the process that exited, reason
+  stop_request,  // reason: gen_server::stop, node shutdown, or parent EXIT while trapping
+  idle_timeout,  // seq = idle generation it was armed for
+  await_check,   // a call awaited by this process may have passed its deadline
+};
+
+struct Envelope {
+  EnvelopeKind kind = EnvelopeKind::info;
+  Ref ref;
+  Message payload;
+  std::shared_ptr<Endpoint> reply_to;
+  Pid from;
+  Reason reason;
+  bool via_link = false;
+  uint64_t seq = 0;
+};
+
+/// Something envelopes can be delivered to. Thread-safe.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  /// urgent: overtake queued messages (exit signals).
+  virtual void deliver(Envelope&& e, bool urgent) = 0;
+};
+
+/// A one-shot endpoint a blocked thread waits on (blocking call, start_link, stop). Keeps the
+/// first envelope delivered; later ones (a Down after the reply, a late reply) are dropped.
+class ReplySlot final : public Endpoint {
+ public:
+  void deliver(Envelope&& e, bool) override {
+    {
+      std::lock_guard<std::mutex> g(mx_);
+      if (value_) return;
+      value_ = std::move(e);
+      ready_.store(true, std::memory_order_release);
+    }
+    cv_.notify_one();
+  }
+
+  /// Waits until an envelope arrived or the deadline passed. Spins briefly first: a reply from a
+  /// scheduler thread usually arrives within microseconds, and a condition-variable sleep costs
+  /// more than that.
+  std::optional<Envelope> wait_until(std::chrono::steady_clock::time_point deadline) {
+    for (int i = 0; i < 4000 && !ready_.load(std::memory_order_acquire); ++i) {
+      if ((i & 63) == 63) std::this_thread::yield();
+    }
+    std::unique_lock<std::mutex> lk(mx_);
+    cv_.wait_until(lk, deadline, [&] { return value_.has_value(); });
+    return std::move(value_);
+  }
+
+ private:
+  std::mutex mx_;
+  std::condition_variable cv_;
+  std::atomic<bool> ready_{false};
+  std::optional<Envelope> value_;
+};
+
+/// The result a waiter makes of the envelope that answered it.
+Result<Message> to_result(std::optional<Envelope>&& e, const std::string& context);
+
+}  // namespace otp::detail

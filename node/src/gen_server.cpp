@@ -1,0 +1,135 @@
+// GenServer default callbacks and the gen_server client API (start, call, cast, reply, stop).
+#include "otp/gen_server.hpp"
+
+#include "node_core.hpp"
+#include "server_actor.hpp"
+
+namespace otp {
+
+namespace {
+constexpr auto kForever = std::chrono::hours(24 * 365);
+
+Error would_block(const char* what) {
+  return Error(ErrorCode::would_block,
+               std::string(what) +
+                   " from inside a process handler would block a scheduler thread; use "
+                   "GenServer::await_call, or start children under a supervisor");
+}
+
+detail::ServerActor& runtime_of(detail::ServerActor* r) {
+  if (!r) throw std::logic_error("GenServer: process operations are only valid while it runs");
+  return *r;
+}
+}  // namespace
+
+// -- default callbacks (Elixir's `use GenServer` defaults, made non-fatal for bad input) --
+
+Action GenServer::handle_call(const Message& request, const From&) { return Unmatched{request}; }
+Action GenServer::handle_cast(const Message& request) { return Unmatched{request}; }
+Action GenServer::handle_info(const Message& info) {
+  // Exits of linked processes and Downs nobody handles are expected noise, not errors.
+  if (info.is<ExitSignal>() || info.is<Down>() || info.is<Timeout>()) return noreply();
+  return Unmatched{info};
+}
+Action GenServer::handle_continue(const Message& arg) {
+  throw std::logic_error("handle_continue not implemented, but init/handler asked to continue with " +
+                         arg.type_name());
+}
+void GenServer::terminate(const Reason&) {}
+
+const Pid& GenServer::self() const { return runtime_of(runtime_).self_pid(); }
+Node& GenServer::node() const { return runtime_of(runtime_).node_core().owner(); }
+bool GenServer::trap_exit(bool on) { return runtime_of(runtime_).set_trap_exit(on); }
+
+Action GenServer::await_call(const ServerRef& target, Message request,
+                             std::function<Action(Result<Message>)> then,
+                             std::chrono::milliseconds timeout) {
+  return runtime_of(runtime_).await_call(target, std::move(request), std::move(then), timeout);
+}
+
+Action GenServer::await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
+                            std::function<Action(Result<Message>)> then) {
+  return runtime_of(runtime_).await_tag(tag, timeout, std::move(then));
+}
+
+namespace detail {
+
+Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options) {
+  auto& core = node.core();
+  if (core.shutting_down()) return Error(ErrorCode::shutting_down, "start: node is stopping");
+  if (current_server()) return would_block("gen_server start");
+  auto slot = std::make_shared<ReplySlot>();
+  SpawnInfo info{std::move(options.name), nullptr, slot, Ref::make()};
+  spawn_server(core, std::move(factory), std::move(info));
+  auto r = to_result(slot->wait_until(std::chrono::steady_clock::now() + kForever), "start");
+  if (!r) return r.error();
+  return r->get<Pid>();
+}
+
+Result<Message> call(Node& node, const ServerRef& target, Message request,
+                     std::chrono::milliseconds timeout) {
+  if (current_server()) return would_block("gen_server::call");
+  auto pid = resolve(node.core(), target, "call to");
+  if (!pid) return pid.error();
+  auto slot = std::make_shared<ReplySlot>();
+  Ref tag = Ref::make();
+  Process& callee = *pid->process();
+  if (!callee.add_monitor(tag, slot))
+    return Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process");
+  Envelope e;
+  e.kind = EnvelopeKind::call;
+  e.ref = tag;
+  e.payload = std::move(request);
+  e.reply_to = slot;
+  callee.deliver(std::move(e), false);
+  auto answer = slot->wait_until(std::chrono::steady_clock::now() + timeout);
+  callee.remove_monitor(tag);
+  if (answer && answer->kind == EnvelopeKind::reply) return std::move(answer->payload);
+  return to_result(std::move(answer), "call to " + target.to_string());
+}
+
+}  // namespace detail
+
+namespace gen_server {
+
+void cast(Node& node, const ServerRef& target, Message request) {
+  auto pid = detail::resolve(node.core(), target, "cast to");
+  if (!pid) return;
+  detail::Envelope e;
+  e.kind = detail::EnvelopeKind::cast;
+  e.payload = std::move(request);
+  pid->process()->deliver(std::move(e), false);
+}
+
+void reply(const From& from, Message value) {
+  if (!from.valid()) return;
+  detail::Envelope e;
+  e.kind = detail::EnvelopeKind::reply;
+  e.ref = from.tag();
+  e.payload = std::move(value);
+  from.endpoint()->deliver(std::move(e), false);
+}
+
+Result<void> stop(Node& node, const ServerRef& target, Reason reason,
+                  std::chrono::milliseconds timeout) {
+  if (detail::current_server()) return would_block("gen_server::stop");
+  auto pid = detail::resolve(node.core(), target, "stop of");
+  if (!pid) return pid.error();
+  auto slot = std::make_shared<detail::ReplySlot>();
+  Ref tag = Ref::make();
+  detail::Process& proc = *pid->process();
+  if (!proc.add_monitor(tag, slot))
+    return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
+  detail::Envelope e;
+  e.kind = detail::EnvelopeKind::stop_request;
+  e.reason = std::move(reason);
+  proc.deliver(std::move(e), false);
+  auto answer = slot->wait_until(std::chrono::steady_clock::now() + timeout);
+  proc.remove_monitor(tag);
+  if (!answer)
+    return Error(ErrorCode::timeout, "stop of " + target.to_string() + ": still running");
+  return {};
+}
+
+}  // namespace gen_server
+}  // namespace otp

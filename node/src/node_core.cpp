@@ -1,0 +1,158 @@
+#include "node_core.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "envelope.hpp"
+
+
+namespace otp::detail {
+
+namespace {
+std::atomic<uint32_t> next_node_serial{1};
+
+size_t worker_count(size_t configured) {
+  if (configured > 0) return configured;
+  return std::max<size_t>(1, std::thread::hardware_concurrency());
+}
+}  // namespace
+
+NodeCore::NodeCore(Node& owner, NodeConfig config)
+    : owner_(owner), config_(std::move(config)), serial_(next_node_serial.fetch_add(1)) {
+  config_.scheduler_threads = worker_count(config_.scheduler_threads);
+  caf_config_.set("scheduler.max-threads", config_.scheduler_threads);
+  // CAF's default logger prints "unexpected message" etc.; our runtime handles every message.
+  system_ = std::make_unique<caf::actor_system>(caf_config_);
+}
+
+NodeCore::~NodeCore() { shutdown(); }
+
+void NodeCore::add_process(std::shared_ptr<Process> p) {
+  std::lock_guard<std::mutex> g(table_mx_);
+  table_.emplace(p->id(), std::move(p));
+}
+
+void NodeCore::remove_process(uint64_t id) {
+  bool empty = false;
+  {
+    std::lock_guard<std::mutex> g(table_mx_);
+    table_.erase(id);
+    empty = table_.empty();
+  }
+  if (empty) table_cv_.notify_all();
+}
+
+size_t NodeCore::process_count() const {
+  std::lock_guard<std::mutex> g(table_mx_);
+  return table_.size();
+}
+
+Result<void> NodeCore::register_name(const std::string& name, const Pid& pid) {
+  if (name.empty()) return Error(ErrorCode::badarg, "register_name: empty name");
+  {
+    std::unique_lock<std::shared_mutex> g(names_mx_);
+    auto [it, inserted] = names_.emplace(name, pid);
+    if (!inserted) {
+      if (it->second == pid) return {};
+      return Error(ErrorCode::already_started,
+                   "register_name " + name + ": already registered to " + it->second.to_string());
+    }
+  }
+  if (!pid.process()->alive()) {  // died before we registered: undo, as Erlang's register/2
+    unregister_name(name, pid.id());
+    return Error(ErrorCode::noproc, "register_name " + name + ": " + pid.to_string());
+  }
+  pid.process()->add_name(name);
+  return {};
+}
+
+void NodeCore::unregister_name(const std::string& name, uint64_t id) {
+  std::unique_lock<std::shared_mutex> g(names_mx_);
+  auto it = names_.find(name);
+  if (it != names_.end() && (id == 0 || it->second.id() == id)) names_.erase(it);
+}
+
+std::optional<Pid> NodeCore::whereis(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> g(names_mx_);
+  auto it = names_.find(name);
+  if (it == names_.end()) return std::nullopt;
+  return it->second;
+}
+
+void NodeCore::log(const char* level, const std::string& text) const {
+  std::string line = "[" + config_.name + "] " + level + ": " + text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void NodeCore::shutdown() {
+  std::lock_guard<std::mutex> once(shutdown_mx_);
+  if (shut_down_) return;
+  shutting_down_.store(true, std::memory_order_release);
+  using namespace std::chrono;
+
+  // 1. Ask every process without a parent to stop, newest first: supervision trees then stop
+  //    their children in reverse start order, and terminate callbacks run.
+  std::vector<std::shared_ptr<Process>> roots;
+  {
+    std::lock_guard<std::mutex> g(table_mx_);
+    for (auto& [id, p] : table_)
+      if (!p->has_parent) roots.push_back(p);
+  }
+  std::sort(roots.begin(), roots.end(), [](auto& a, auto& b) { return a->id() > b->id(); });
+  for (auto& p : roots) {
+    Envelope e;
+    e.kind = EnvelopeKind::stop_request;
+    e.reason = Reason::shutdown();
+    p->deliver(std::move(e), false);
+  }
+  roots.clear();
+  auto wait_empty = [&](milliseconds limit) {
+    std::unique_lock<std::mutex> lk(table_mx_);
+    return table_cv_.wait_for(lk, limit, [&] { return table_.empty(); });
+  };
+  // 2. Kill whatever did not stop in time.
+  if (!wait_empty(config_.shutdown_timeout)) {
+    std::vector<std::shared_ptr<Process>> rest;
+    {
+      std::lock_guard<std::mutex> g(table_mx_);
+      for (auto& [id, p] : table_) rest.push_back(p);
+    }
+    log("warning", "shutdown: " + std::to_string(rest.size()) +
+                       " process(es) did not stop within the shutdown timeout; killing them");
+    for (auto& p : rest) {
+      Envelope e;
+      e.kind = EnvelopeKind::exit;
+      e.reason = Reason::kill();
+      p->deliver(std::move(e), true);
+    }
+    if (!wait_empty(seconds(10)))
+      log("error", "shutdown: processes still running after kill (a handler that never returns?)");
+  }
+  timers_.stop();
+  system_->await_all_actors_done();
+  system_.reset();
+  shut_down_ = true;
+}
+
+}  // namespace otp::detail
+
+namespace otp {
+
+Node::Node(NodeConfig config) : core_(std::make_unique<detail::NodeCore>(*this, std::move(config))) {}
+Node::~Node() { core_->shutdown(); }
+const std::string& Node::name() const { return core_->config().name; }
+uint32_t Node::serial() const { return core_->serial(); }
+size_t Node::scheduler_threads() const { return core_->config().scheduler_threads; }
+Result<void> Node::register_name(const std::string& name, const Pid& pid) {
+  if (!pid) return Error(ErrorCode::badarg, "register_name " + name + ": invalid pid");
+  return core_->register_name(name, pid);
+}
+void Node::unregister_name(const std::string& name) { core_->unregister_name(name); }
+std::optional<Pid> Node::whereis(const std::string& name) const { return core_->whereis(name); }
+size_t Node::process_count() const { return core_->process_count(); }
+void Node::shutdown() { core_->shutdown(); }
+
+}  // namespace otp

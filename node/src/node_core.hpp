@@ -1,0 +1,68 @@
+// Private: what a Node owns — the CAF actor system, the process table, the local name table, the
+// timer service — and the ordered shutdown.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "otp/node.hpp"
+#include "process_control.hpp"
+#include "timer_service.hpp"
+
+namespace otp::detail {
+
+class NodeCore {
+ public:
+  NodeCore(Node& owner, NodeConfig config);
+  Node& owner() { return owner_; }
+  ~NodeCore();
+
+  const NodeConfig& config() const { return config_; }
+  uint32_t serial() const { return serial_; }
+  caf::actor_system& system() { return *system_; }
+  TimerService& timers() { return timers_; }
+  bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
+
+  uint64_t next_process_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  void add_process(std::shared_ptr<Process> p);
+  void remove_process(uint64_t id);
+  size_t process_count() const;
+
+  Result<void> register_name(const std::string& name, const Pid& pid);
+  /// Removes name only if it still maps to process id (0 = whoever holds it).
+  void unregister_name(const std::string& name, uint64_t id = 0);
+  std::optional<Pid> whereis(const std::string& name) const;
+
+  void shutdown();
+
+  /// One line to stderr: "[node] level: text".
+  void log(const char* level, const std::string& text) const;
+
+ private:
+  Node& owner_;
+  NodeConfig config_;
+  uint32_t serial_;
+  caf::actor_system_config caf_config_;
+  std::unique_ptr<caf::actor_system> system_;
+  TimerService timers_;
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> shutting_down_{false};
+  bool shut_down_ = false;
+  std::mutex shutdown_mx_;
+
+  mutable std::mutex table_mx_;
+  std::condition_variable table_cv_;
+  std::unordered_map<uint64_t, std::shared_ptr<Process>> table_;
+
+  mutable std::shared_mutex names_mx_;
+  std::unordered_map<std::string, Pid> names_;
+};
+
+}  // namespace otp::detail

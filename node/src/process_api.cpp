@@ -1,0 +1,240 @@
+// The process primitives (send, timers, monitors, links, exit signals) and otp::Inbox.
+#include <condition_variable>
+#include <deque>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "node_core.hpp"
+#include "otp/process.hpp"
+#include "server_actor.hpp"
+
+namespace otp {
+
+namespace {
+detail::ServerActor& running(const char* op) {
+  auto* s = detail::current_server();
+  if (!s)
+    throw std::logic_error(std::string("otp::") + op +
+                           " acts on the running process: call it from a handler, or use an "
+                           "otp::Inbox outside the actor system");
+  return *s;
+}
+
+detail::Envelope info_envelope(Message msg) {
+  detail::Envelope e;
+  e.kind = detail::EnvelopeKind::info;
+  e.payload = std::move(msg);
+  return e;
+}
+}  // namespace
+
+Pid self() {
+  auto* s = detail::current_server();
+  return s ? s->self_pid() : Pid();
+}
+
+bool alive(const Pid& pid) { return pid && pid.process()->alive(); }
+
+void send(const Pid& to, Message msg) {
+  if (!to) return;
+  to.process()->deliver(info_envelope(std::move(msg)), false);
+}
+
+Result<void> send(Node& node, const ServerRef& to, Message msg) {
+  auto pid = detail::resolve(node.core(), to, "send to");
+  if (!pid) return pid.error();
+  send(*pid, std::move(msg));
+  return {};
+}
+
+Result<Pid> whereis(Node& node, const ServerRef& ref) {
+  return detail::resolve(node.core(), ref, "whereis");
+}
+
+Ref send_after(Node& node, const Pid& to, Message msg, std::chrono::milliseconds delay) {
+  if (!to) return Ref::make();
+  return node.core().timers().schedule(std::chrono::steady_clock::now() + delay, to.process(),
+                                        info_envelope(std::move(msg)));
+}
+
+std::optional<std::chrono::milliseconds> cancel_timer(Node& node, Ref timer) {
+  return node.core().timers().cancel(timer);
+}
+
+Ref monitor(const Pid& target) { return running("monitor").monitor(target); }
+void demonitor(Ref ref) { running("demonitor").demonitor(ref); }
+
+void link(const Pid& target) {
+  auto& s = running("link");
+  if (!target) {
+    exit(s.self_pid(), Reason::noproc());
+    return;
+  }
+  detail::Process::link(*s.process(), *target.process());
+}
+
+void unlink(const Pid& target) {
+  auto& s = running("unlink");
+  if (target) detail::Process::unlink(*s.process(), *target.process());
+}
+
+bool trap_exit(bool on) { return running("trap_exit").set_trap_exit(on); }
+
+void exit(const Pid& target, Reason reason) {
+  if (!target) return;
+  detail::Envelope e;
+  e.kind = detail::EnvelopeKind::exit;
+  e.from = self();
+  e.reason = std::move(reason);
+  target.process()->deliver(std::move(e), true);
+}
+
+// -- Inbox ----------------------------------------------------------------------------------------
+
+/// The process behind an Inbox: deliveries land in a queue the owning thread reads. It traps
+/// exits (they become ExitSignal messages), except `kill`.
+struct Inbox::State final : detail::Process {
+  using detail::Process::Process;
+
+  std::mutex mx;
+  std::condition_variable cv;
+  std::deque<Message> queue;
+  std::unordered_map<uint64_t, Pid> monitors;  // active monitors: ref -> target
+
+  void push(Message m) {
+    {
+      std::lock_guard<std::mutex> g(mx);
+      queue.push_back(std::move(m));
+    }
+    cv.notify_all();
+  }
+
+  void deliver(detail::Envelope&& e, bool) override {
+    using K = detail::EnvelopeKind;
+    switch (e.kind) {
+      case K::info:
+      case K::cast:
+        push(std::move(e.payload));
+        break;
+      case K::call: {
+        detail::Envelope r;
+        r.kind = K::reply_error;
+        r.ref = e.ref;
+        r.payload = Error(ErrorCode::bad_call, "call to an Inbox " + pid().to_string());
+        if (e.reply_to) e.reply_to->deliver(std::move(r), false);
+        break;
+      }
+      case K::down: {
+        {
+          std::lock_guard<std::mutex> g(mx);
+          if (monitors.erase(e.ref.value()) == 0) return;
+        }
+        push(Down{e.ref, e.from, e.reason});
+        break;
+      }
+      case K::exit:
+        if (e.via_link && !take_link(e.from.id())) return;
+        if (e.reason.kind() == Reason::Kind::kill) {
+          exit(Reason::killed());
+          cv.notify_all();
+          return;
+        }
+        push(ExitSignal{e.from, e.reason});
+        break;
+      case K::stop_request:
+        exit(e.reason);
+        cv.notify_all();
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+Inbox::Inbox(Node& node) {
+  auto& core = node.core();
+  state_ = std::make_shared<State>(&core, core.next_process_id());
+  state_->label = "Inbox";
+  core.add_process(state_);
+  pid_ = state_->pid();
+}
+
+Inbox::~Inbox() { state_->exit(Reason::normal()); }
+
+std::optional<Message> Inbox::receive(std::chrono::milliseconds timeout) {
+  return receive_if([](const Message&) { return true; }, timeout);
+}
+
+std::optional<Message> Inbox::receive_if(const std::function<bool(const Message&)>& pred,
+                                         std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lk(state_->mx);
+  size_t scanned = 0;
+  for (;;) {
+    for (; scanned < state_->queue.size(); ++scanned) {
+      if (pred(state_->queue[scanned])) {
+        Message m = std::move(state_->queue[scanned]);
+        state_->queue.erase(state_->queue.begin() + static_cast<long>(scanned));
+        return m;
+      }
+    }
+    if (state_->cv.wait_until(lk, deadline) == std::cv_status::timeout) {
+      for (; scanned < state_->queue.size(); ++scanned) {
+        if (pred(state_->queue[scanned])) {
+          Message m = std::move(state_->queue[scanned]);
+          state_->queue.erase(state_->queue.begin() + static_cast<long>(scanned));
+          return m;
+        }
+      }
+      return std::nullopt;
+    }
+  }
+}
+
+size_t Inbox::pending() const {
+  std::lock_guard<std::mutex> g(state_->mx);
+  return state_->queue.size();
+}
+
+Ref Inbox::monitor(const Pid& target) {
+  Ref ref = Ref::make();
+  {
+    std::lock_guard<std::mutex> g(state_->mx);
+    state_->monitors.emplace(ref.value(), target);
+  }
+  if (!target || !target.process()->add_monitor(ref, state_)) {
+    detail::Envelope e;
+    e.kind = detail::EnvelopeKind::down;
+    e.ref = ref;
+    e.from = target;
+    e.reason = Reason::noproc();
+    state_->deliver(std::move(e), false);
+  }
+  return ref;
+}
+
+void Inbox::demonitor(Ref ref) {
+  Pid target;
+  {
+    std::lock_guard<std::mutex> g(state_->mx);
+    auto it = state_->monitors.find(ref.value());
+    if (it == state_->monitors.end()) return;
+    target = it->second;
+    state_->monitors.erase(it);
+  }
+  if (target) target.process()->remove_monitor(ref);
+}
+
+void Inbox::link(const Pid& target) {
+  if (!target) {
+    state_->push(ExitSignal{target, Reason::noproc()});
+    return;
+  }
+  detail::Process::link(*state_, *target.process());
+}
+
+void Inbox::unlink(const Pid& target) {
+  if (target) detail::Process::unlink(*state_, *target.process());
+}
+
+}  // namespace otp

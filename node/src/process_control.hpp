@@ -1,0 +1,69 @@
+// Private: the process control block. Every process (a CAF actor running a GenServer, or an
+// Inbox owned by an outside thread) has one; a Pid points to it. It holds what other processes
+// touch directly, under its own mutex, so that links and monitors are set up atomically without
+// a message round trip (as the BEAM does): the alive flag, the link set, the monitors watching
+// this process, and the local names it holds.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "envelope.hpp"
+#include "otp/pid.hpp"
+#include "otp/reason.hpp"
+
+namespace otp::detail {
+
+class NodeCore;
+
+class Process : public Endpoint, public std::enable_shared_from_this<Process> {
+ public:
+  Process(NodeCore* node, uint64_t id);
+
+  uint64_t id() const { return id_; }
+  uint32_t node_serial() const { return node_serial_; }
+  NodeCore* node() const { return node_; }
+  bool alive() const { return alive_.load(std::memory_order_acquire); }
+  Pid pid() { return Pid(shared_from_this()); }
+  /// A short description for logs ("Counter").
+  std::string label;
+  /// Started with a link to a parent (supervisor or start_link caller inside a process).
+  bool has_parent = false;
+
+  /// Adds a monitor watching this process. Returns false (and delivers nothing) when this
+  /// process is already dead: the caller then reports noproc itself.
+  bool add_monitor(Ref ref, std::shared_ptr<Endpoint> watcher);
+  void remove_monitor(Ref ref);
+
+  /// Links a and b. If b is dead, a gets an exit signal with reason noproc.
+  static void link(Process& a, Process& b);
+  static void unlink(Process& a, Process& b);
+  /// Called when a link exit signal from `other` arrives: true if the link still existed (and
+  /// removes it), false if it was unlinked meanwhile (the signal must then be dropped).
+  bool take_link(uint64_t other);
+
+  void add_name(const std::string& name);
+
+  /// Marks the process dead and sends every monitor its Down and every link its exit signal.
+  /// Idempotent.
+  void exit(const Reason& reason);
+
+ protected:
+  virtual void on_dead() {}
+
+ private:
+  NodeCore* node_;
+  uint64_t id_;
+  uint32_t node_serial_;
+  std::atomic<bool> alive_{true};
+  std::mutex mx_;
+  std::unordered_map<uint64_t, Pid> links_;
+  std::vector<std::pair<Ref, std::shared_ptr<Endpoint>>> monitors_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace otp::detail

@@ -1,0 +1,537 @@
+#include "server_actor.hpp"
+
+#include <typeinfo>
+
+
+
+namespace otp::detail {
+
+namespace {
+thread_local ServerActor* t_current = nullptr;
+thread_local caf::execution_unit* t_unit = nullptr;
+
+struct CurrentScope {
+  ServerActor* prev_server;
+  caf::execution_unit* prev_unit;
+  CurrentScope(ServerActor* s, caf::execution_unit* u) : prev_server(t_current), prev_unit(t_unit) {
+    t_current = s;
+    t_unit = u;
+  }
+  ~CurrentScope() {
+    t_current = prev_server;
+    t_unit = prev_unit;
+  }
+};
+
+const char* phase_name(int p) {
+  static const char* names[] = {"init", "handle_call", "handle_cast", "handle_info",
+                                "handle_continue", "shutdown"};
+  return names[p];
+}
+}  // namespace
+
+ServerActor* current_server() { return t_current; }
+caf::execution_unit* current_execution_unit() { return t_unit; }
+
+// -- ActorProcess -------------------------------------------------------------------------------
+
+void ActorProcess::keep_alive(caf::actor strong) {
+  std::lock_guard<std::mutex> g(strong_mx_);
+  if (alive()) strong_ = std::move(strong);
+}
+
+void ActorProcess::on_dead() {
+  caf::actor dropped;
+  std::lock_guard<std::mutex> g(strong_mx_);
+  dropped.swap(strong_);
+}
+
+void ActorProcess::deliver(Envelope&& e, bool urgent) {
+  auto target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
+  if (!target) return;
+  auto id = caf::make_message_id(urgent ? caf::message_priority::high
+                                        : caf::message_priority::normal);
+  target->enqueue(caf::make_mailbox_element(nullptr, id, {}, std::move(e)), t_unit);
+}
+
+// -- spawning and resolving -----------------------------------------------------------------------
+
+Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
+  auto proc = std::make_shared<ActorProcess>(&node, node.next_process_id());
+  if (info.parent) {
+    proc->has_parent = true;
+    Process::link(*info.parent, *proc);
+  }
+  node.add_process(proc);
+  Pid pid = proc->pid();
+  auto actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+  proc->keep_alive(std::move(actor));
+  return pid;
+}
+
+Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation) {
+  auto noproc = [&] {
+    return Error(ErrorCode::noproc,
+                 std::string(operation) + " " + ref.to_string() + ": no such process");
+  };
+  if (const Pid* pid = ref.pid()) {
+    if (!*pid || !pid->process()->alive()) return noproc();
+    return *pid;
+  }
+  std::optional<Pid> found;
+  if (const std::string* name = ref.local_name()) {
+    found = node.whereis(*name);
+  } else if (const ViaName* via = ref.via_name()) {
+    if (via->registry) found = via->registry->whereis_name(via->key);
+  }
+  if (!found || !found->process()->alive()) return noproc();
+  return *found;
+}
+
+// -- lifecycle ----------------------------------------------------------------------------------
+
+ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc,
+                         ServerFactory factory, SpawnInfo info)
+    : caf::event_based_actor(cfg),
+      proc_(std::move(proc)),
+      node_(*proc_->node()),
+      self_(proc_->pid()),
+      factory_(std::move(factory)),
+      info_(std::move(info)) {
+  proc_->bind(address());
+  if (info_.parent) parent_ = info_.parent->pid();
+  info_.parent.reset();
+}
+
+caf::behavior ServerActor::make_behavior() {
+  CurrentScope scope(this, context());
+  start();
+  if (finished_) return {};
+  return {[this](Envelope& e) { on_envelope(e); }};
+}
+
+void ServerActor::on_exit() {
+  // The actor system is going away under a process that never exited (should not happen: the
+  // node stops every process first). Keep links and monitors consistent anyway.
+  if (!finished_) {
+    finished_ = true;
+    server_.reset();
+    proc_->exit(Reason::killed());
+  }
+}
+
+void ServerActor::start() {
+  if (info_.name) {
+    Result<void> r;
+    if (const std::string* n = info_.name->local_name()) {
+      r = node_.register_name(*n, self_);
+    } else if (const ViaName* via = info_.name->via_name()) {
+      r = via->registry ? via->registry->register_name(via->key, self_)
+                        : Result<void>(Error(ErrorCode::badarg, "via name without a registry"));
+    } else {
+      r = Error(ErrorCode::badarg, "a pid is not a name");
+    }
+    if (!r) {
+      ack_error(r.error());
+      init_failed(Reason::normal(), r.code());
+      return;
+    }
+  }
+  std::optional<Action> a;
+  try {
+    server_ = factory_();
+    server_->runtime_ = this;
+    proc_->label = type_name(typeid(*server_));
+  } catch (const std::exception& ex) {
+    init_failed(Reason::error("exception in constructor: " + std::string(ex.what())),
+                ErrorCode::init_failed);
+    return;
+  }
+  a = invoke([&] { return server_->init(); });
+  if (a) apply(Phase::init, {}, std::move(*a));
+  drain();
+}
+
+std::string ServerActor::describe() const {
+  return self_.to_string() + (proc_->label.empty() ? "" : " (" + proc_->label + ")");
+}
+
+void ServerActor::ack_ok() {
+  if (acked_) return;
+  acked_ = true;
+  if (!info_.ack_to) return;
+  Envelope e;
+  e.kind = EnvelopeKind::reply;
+  e.ref = info_.ack_tag;
+  e.payload = self_;
+  info_.ack_to->deliver(std::move(e), false);
+  info_.ack_to.reset();
+}
+
+void ServerActor::ack_error(Error err) {
+  if (acked_) return;
+  acked_ = true;
+  if (!info_.ack_to) return;
+  Envelope e;
+  e.kind = EnvelopeKind::reply_error;
+  e.ref = info_.ack_tag;
+  e.payload = std::move(err);
+  info_.ack_to->deliver(std::move(e), false);
+  info_.ack_to.reset();
+}
+
+void ServerActor::init_failed(Reason reason, ErrorCode code) {
+  ack_error(Error(code, "start of " + describe(), reason));
+  // As in OTP 26: a failed start reports to the starter instead of sending it an exit signal.
+  if (parent_) Process::unlink(*proc_, *parent_.process());
+  finish(std::move(reason), false);
+}
+
+void ServerActor::crash(Reason reason) {
+  if (!acked_) {
+    init_failed(std::move(reason), ErrorCode::init_failed);
+    return;
+  }
+  finish(std::move(reason), true);
+}
+
+void ServerActor::finish(Reason reason, bool run_terminate) {
+  if (finished_) return;
+  finished_ = true;
+  touch_idle();
+  if (run_terminate && server_) {
+    try {
+      server_->terminate(reason);
+    } catch (const std::exception& ex) {
+      node_.log("error", describe() + " terminate threw: " + ex.what());
+    } catch (...) {
+      node_.log("error", describe() + " terminate threw an unknown exception");
+    }
+  }
+  if (!reason.is_clean() && node_.config().log_crashes)
+    node_.log("error", "process " + describe() + " exited: " + reason.to_string());
+  ack_error(Error(ErrorCode::init_failed, "start of " + describe(), reason));
+  for (auto& [id, m] : monitors_) m.second.process()->remove_monitor(m.first);
+  monitors_.clear();
+  if (awaiting_ && awaiting_->spec->target) awaiting_->spec->target->remove_monitor(awaiting_->spec->tag);
+  awaiting_.reset();
+  stash_.clear();  // their callers monitor us and get Down now
+  if (server_) server_->runtime_ = nullptr;
+  server_.reset();
+  factory_ = nullptr;
+  proc_->exit(reason);
+  quit();
+}
+
+// -- dispatch -----------------------------------------------------------------------------------
+
+void ServerActor::on_envelope(Envelope& e) {
+  CurrentScope scope(this, context());
+  if (finished_) return;
+  switch (e.kind) {
+    case EnvelopeKind::exit:
+      on_exit_signal(e);
+      break;
+    case EnvelopeKind::down:
+      on_down(e);
+      break;
+    case EnvelopeKind::reply:
+    case EnvelopeKind::reply_error:
+      if (awaiting_ && awaiting_->spec->tag == e.ref) {
+        std::optional<Envelope> answer(std::move(e));
+        resolve_await(to_result(std::move(answer), "await"));
+      }  // else: a late reply to a call that timed out; dropped, as in OTP
+      break;
+    case EnvelopeKind::idle_timeout:
+      if (idle_timer_ && e.seq == idle_seq_) {
+        idle_timer_ = {};
+        Envelope t;
+        t.kind = EnvelopeKind::info;
+        t.payload = Timeout{};
+        enqueue_user(std::move(t));
+      }
+      break;
+    case EnvelopeKind::await_check:
+      on_await_check();
+      break;
+    default:
+      enqueue_user(std::move(e));
+  }
+  drain();
+}
+
+void ServerActor::on_exit_signal(Envelope& e) {
+  if (e.via_link && !proc_->take_link(e.from.id())) return;  // unlinked meanwhile
+  if (e.reason.kind() == Reason::Kind::kill) {
+    finish(Reason::killed(), false);
+    return;
+  }
+  if (!trap_exit_) {
+    if (!e.reason.is_normal()) finish(e.reason, false);
+    return;
+  }
+  Envelope m;
+  if (parent_ && e.from == parent_) {
+    m.kind = EnvelopeKind::stop_request;  // gen_server: the parent's EXIT means "terminate"
+    m.reason = e.reason;
+  } else {
+    m.kind = EnvelopeKind::info;
+    m.payload = ExitSignal{e.from, e.reason};
+  }
+  enqueue_user(std::move(m));
+}
+
+void ServerActor::on_down(Envelope& e) {
+  if (awaiting_ && awaiting_->spec->tag == e.ref) {
+    std::optional<Envelope> answer(std::move(e));
+    resolve_await(to_result(std::move(answer), "await"));
+    return;
+  }
+  auto it = monitors_.find(e.ref.value());
+  if (it == monitors_.end()) return;  // demonitored, or the monitor of a finished call
+  monitors_.erase(it);
+  Envelope m;
+  m.kind = EnvelopeKind::info;
+  m.payload = Down{e.ref, e.from, e.reason};
+  enqueue_user(std::move(m));
+}
+
+void ServerActor::enqueue_user(Envelope&& e) {
+  touch_idle();
+  if (awaiting_ || !stash_.empty()) {
+    stash_.push_back(std::move(e));
+  } else {
+    handle_user(e);
+  }
+}
+
+void ServerActor::drain() {
+  while (!finished_ && !awaiting_ && !stash_.empty()) {
+    Envelope e = std::move(stash_.front());
+    stash_.pop_front();
+    handle_user(e);
+  }
+}
+
+void ServerActor::handle_user(Envelope& e) {
+  switch (e.kind) {
+    case EnvelopeKind::call: {
+      From from(std::move(e.reply_to), e.ref);
+      auto a = invoke([&] { return server_->handle_call(e.payload, from); });
+      if (a) apply(Phase::call, from, std::move(*a));
+      break;
+    }
+    case EnvelopeKind::cast: {
+      auto a = invoke([&] { return server_->handle_cast(e.payload); });
+      if (a) apply(Phase::cast, {}, std::move(*a));
+      break;
+    }
+    case EnvelopeKind::info: {
+      auto a = invoke([&] { return server_->handle_info(e.payload); });
+      if (a) apply(Phase::info, {}, std::move(*a));
+      break;
+    }
+    case EnvelopeKind::stop_request: {
+      auto a = invoke([&] { return server_->shutdown_requested(e.reason); });
+      if (a) apply(Phase::stop, {}, std::move(*a));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+template <class F>
+std::optional<Action> ServerActor::invoke(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& ex) {
+    crash(Reason::error("exception " + type_name(typeid(ex)) + ": " + ex.what()));
+  } catch (...) {
+    crash(Reason::error("unknown exception"));
+  }
+  return std::nullopt;
+}
+
+void ServerActor::apply(Phase phase, const From& from, Action a) {
+  auto bad_return = [&](const char* what) {
+    crash(Reason::error(std::string("bad_return_value: ") + what + " from " +
+                        phase_name(static_cast<int>(phase))));
+  };
+  for (;;) {
+    if (finished_) return;
+    switch (a.kind()) {
+      case Action::Kind::await:
+        awaiting_ = Awaiting{a.await_spec(), phase, from};
+        if (a.await_spec()->deadline) arm_await_check(*a.await_spec()->deadline);
+        return;
+      case Action::Kind::unmatched:
+        if (phase == Phase::call) {
+          Error err(ErrorCode::bad_call, "call to " + describe() + ": no handle_call clause for " +
+                                             a.message().type_name());
+          node_.log("warning", err.to_string());
+          Envelope r;
+          r.kind = EnvelopeKind::reply_error;
+          r.ref = from.tag();
+          r.payload = std::move(err);
+          if (from.valid()) from.endpoint()->deliver(std::move(r), false);
+        } else if (phase == Phase::cast || phase == Phase::info) {
+          node_.log("warning", describe() + " " + phase_name(static_cast<int>(phase)) +
+                                   ": unexpected message " + a.message().type_name() +
+                                   " (dropped)");
+        } else {
+          bad_return("an unmatched message");
+        }
+        return;
+      case Action::Kind::ignore:
+        if (phase == Phase::init) {
+          init_failed(Reason::normal(), ErrorCode::ignored);
+        } else {
+          bad_return("ignore");
+        }
+        return;
+      case Action::Kind::stop:
+        if (phase == Phase::init) {
+          init_failed(a.reason(), ErrorCode::init_failed);
+          return;
+        }
+        if (a.has_reply()) {
+          if (phase != Phase::call) return bad_return("stop with a reply");
+          gen_server::reply(from, a.message());
+        }
+        finish(a.reason(), true);
+        return;
+      case Action::Kind::reply:
+        if (phase != Phase::call) return bad_return("reply");
+        gen_server::reply(from, a.message());
+        break;
+      case Action::Kind::noreply:
+        if (phase == Phase::init) ack_ok();
+        if (phase == Phase::stop) return bad_return("noreply to a stop request");
+        break;
+    }
+    if (a.continue_arg()) {
+      Message arg = *a.continue_arg();
+      auto next = invoke([&] { return server_->handle_continue(arg); });
+      if (!next) return;
+      a = std::move(*next);
+      phase = Phase::cont;
+      continue;
+    }
+    if (a.idle_timeout()) arm_idle(*a.idle_timeout());
+    return;
+  }
+}
+
+// -- awaiting replies without blocking -----------------------------------------------------------
+
+Action ServerActor::await_call(const ServerRef& target, Message request,
+                               std::function<Action(Result<Message>)> then,
+                               std::chrono::milliseconds timeout) {
+  auto pid = resolve(node_, target, "call to");
+  if (!pid) return then(pid.error());
+  if (*pid == self_)
+    return then(Error(ErrorCode::calling_self, "call to " + target.to_string() + " from itself"));
+  Ref tag = Ref::make();
+  const auto& callee = pid->process();
+  if (!callee->add_monitor(tag, proc_))
+    return then(Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process"));
+  Envelope e;
+  e.kind = EnvelopeKind::call;
+  e.ref = tag;
+  e.payload = std::move(request);
+  e.reply_to = proc_;
+  callee->deliver(std::move(e), false);
+  auto spec = std::make_shared<AwaitSpec>();
+  spec->tag = tag;
+  spec->target = callee;
+  spec->deadline = std::chrono::steady_clock::now() + timeout;
+  spec->then = std::move(then);
+  return Action::make_await(std::move(spec));
+}
+
+Action ServerActor::await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
+                              std::function<Action(Result<Message>)> then) {
+  auto spec = std::make_shared<AwaitSpec>();
+  spec->tag = tag;
+  if (timeout) spec->deadline = std::chrono::steady_clock::now() + *timeout;
+  spec->then = std::move(then);
+  return Action::make_await(std::move(spec));
+}
+
+void ServerActor::resolve_await(Result<Message> r) {
+  Awaiting w = std::move(*awaiting_);
+  awaiting_.reset();
+  if (w.spec->target) w.spec->target->remove_monitor(w.spec->tag);
+  auto a = invoke([&] { return w.spec->then(std::move(r)); });
+  if (a) apply(w.phase, w.from, std::move(*a));
+}
+
+// Call deadlines are checked lazily: one timer is armed for the earliest deadline and re-armed
+// when it fires early, instead of one timer per call (sequential calls then cost no timer work).
+void ServerActor::arm_await_check(std::chrono::steady_clock::time_point at) {
+  if (check_armed_ && *check_armed_ <= at) return;
+  check_armed_ = at;
+  Envelope e;
+  e.kind = EnvelopeKind::await_check;
+  node_.timers().schedule(at, proc_, std::move(e));
+}
+
+void ServerActor::on_await_check() {
+  check_armed_.reset();
+  if (!awaiting_ || !awaiting_->spec->deadline) return;
+  auto deadline = *awaiting_->spec->deadline;
+  if (deadline <= std::chrono::steady_clock::now()) {
+    resolve_await(Error(ErrorCode::timeout, "await in " + describe() + ": no reply in time"));
+  } else {
+    arm_await_check(deadline);
+  }
+}
+
+// -- idle timeout -------------------------------------------------------------------------------
+
+void ServerActor::arm_idle(std::chrono::milliseconds t) {
+  touch_idle();
+  Envelope e;
+  e.kind = EnvelopeKind::idle_timeout;
+  e.seq = idle_seq_;
+  idle_timer_ = node_.timers().schedule(std::chrono::steady_clock::now() + t, proc_, std::move(e));
+}
+
+void ServerActor::touch_idle() {
+  if (!idle_timer_) return;
+  node_.timers().cancel(idle_timer_);
+  idle_timer_ = {};
+  ++idle_seq_;
+}
+
+// -- process operations on self -----------------------------------------------------------------
+
+bool ServerActor::set_trap_exit(bool on) {
+  bool old = trap_exit_;
+  trap_exit_ = on;
+  return old;
+}
+
+Ref ServerActor::monitor(const Pid& target) {
+  Ref ref = Ref::make();
+  monitors_.emplace(ref.value(), std::make_pair(ref, target));
+  if (!target || !target.process()->add_monitor(ref, proc_)) {
+    Envelope e;
+    e.kind = EnvelopeKind::down;
+    e.ref = ref;
+    e.from = target;
+    e.reason = Reason::noproc();
+    proc_->deliver(std::move(e), false);
+  }
+  return ref;
+}
+
+void ServerActor::demonitor(Ref ref) {
+  auto it = monitors_.find(ref.value());
+  if (it == monitors_.end()) return;
+  if (it->second.second) it->second.second.process()->remove_monitor(ref);
+  monitors_.erase(it);
+}
+
+}  // namespace otp::detail

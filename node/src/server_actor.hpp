@@ -1,0 +1,129 @@
+// Private: the CAF actor that runs one GenServer. It owns the dispatch loop that gives OTP
+// semantics on top of CAF: one handler at a time; a stash that holds messages back while the
+// server awaits a reply (so a call made from a handler never blocks a scheduler thread and the
+// one-message-at-a-time order holds); exit signals and monitors with Erlang's rules; idle
+// timeouts; crash handling (exception -> terminate -> exit signals to links and monitors).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "node_core.hpp"
+#include "otp/gen_server.hpp"
+#include "process_control.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otp::detail::Envelope)
+
+namespace otp::detail {
+
+/// A process hosted by a CAF actor. Delivery goes straight into the actor's mailbox.
+class ActorProcess final : public Process {
+ public:
+  using Process::Process;
+  void bind(caf::actor_addr addr) { addr_ = std::move(addr); }
+  /// Holds the actor alive until the process exits (never after it did).
+  void keep_alive(caf::actor strong);
+  void deliver(Envelope&& e, bool urgent) override;
+
+ protected:
+  void on_dead() override;
+
+ private:
+  caf::actor_addr addr_;
+  std::mutex strong_mx_;
+  caf::actor strong_;
+};
+
+struct SpawnInfo {
+  std::optional<ServerRef> name;
+  std::shared_ptr<Process> parent;  // linked before the server starts
+  std::shared_ptr<Endpoint> ack_to;
+  Ref ack_tag;
+};
+
+/// Starts a server process and returns its pid at once. Init runs on a scheduler thread and
+/// reports to info.ack_to (reply with the pid, or reply_error) tagged info.ack_tag.
+Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info);
+
+/// Resolves a ServerRef to a live pid, or a noproc error naming it.
+Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation);
+
+class ServerActor : public caf::event_based_actor {
+ public:
+  ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc, ServerFactory factory,
+              SpawnInfo info);
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+
+  // -- used by GenServer and the process API while this server runs a handler --
+  const Pid& self_pid() const { return self_; }
+  NodeCore& node_core() { return node_; }
+  const std::shared_ptr<ActorProcess>& process() const { return proc_; }
+  bool set_trap_exit(bool on);
+  Ref monitor(const Pid& target);
+  void demonitor(Ref ref);
+  Action await_call(const ServerRef& target, Message request,
+                    std::function<Action(Result<Message>)> then, std::chrono::milliseconds timeout);
+  Action await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
+                   std::function<Action(Result<Message>)> then);
+
+ private:
+  enum class Phase { init, call, cast, info, cont, stop };
+  struct Awaiting {
+    std::shared_ptr<AwaitSpec> spec;
+    Phase phase;
+    From from;
+  };
+
+  void start();
+  void on_envelope(Envelope& e);
+  void on_exit_signal(Envelope& e);
+  void on_down(Envelope& e);
+  void on_await_check();
+  void enqueue_user(Envelope&& e);
+  void handle_user(Envelope& e);
+  void drain();
+
+  template <class F>
+  std::optional<Action> invoke(F&& f);
+  void apply(Phase phase, const From& from, Action a);
+  void resolve_await(Result<Message> r);
+  void arm_await_check(std::chrono::steady_clock::time_point at);
+  void arm_idle(std::chrono::milliseconds t);
+  void touch_idle();
+
+  void ack_ok();
+  void ack_error(Error e);
+  void init_failed(Reason reason, ErrorCode code);
+  void crash(Reason reason);
+  void finish(Reason reason, bool run_terminate);
+  std::string describe() const;
+
+  std::shared_ptr<ActorProcess> proc_;
+  NodeCore& node_;
+  Pid self_;
+  ServerFactory factory_;
+  SpawnInfo info_;
+  std::unique_ptr<GenServer> server_;
+  Pid parent_;
+  bool trap_exit_ = false;
+  bool acked_ = false;
+  bool finished_ = false;
+  uint64_t idle_seq_ = 0;
+  Ref idle_timer_;
+  std::optional<Awaiting> awaiting_;
+  std::optional<std::chrono::steady_clock::time_point> check_armed_;
+  std::deque<Envelope> stash_;
+  std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
+};
+
+/// The server whose handler runs on this thread, or nullptr (outside any process).
+ServerActor* current_server();
+/// The CAF execution unit of the running handler, so sends from it are scheduled locally.
+caf::execution_unit* current_execution_unit();
+
+}  // namespace otp::detail

@@ -1,0 +1,131 @@
+// Printing and construction of the value types: Message, Reason, Error, Pid, Ref, ServerRef.
+#include <cxxabi.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+
+#include "envelope.hpp"
+#include "otp/error.hpp"
+#include "otp/message.hpp"
+#include "otp/pid.hpp"
+#include "otp/reason.hpp"
+#include "otp/server_ref.hpp"
+#include "process_control.hpp"
+
+namespace otp {
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  std::string name = status == 0 && demangled ? demangled.get() : type.name();
+  if (name.rfind("std::__cxx11::basic_string<char", 0) == 0) return "std::string";
+  return name;
+}
+
+BadMessageType::BadMessageType(std::string expected, std::string actual)
+    : what_("bad message type: expected " + expected + ", got " + actual) {}
+
+std::string Message::type_name() const {
+  return value_ ? otp::type_name(value_->type()) : std::string("empty");
+}
+
+std::string Reason::to_string() const {
+  switch (kind_) {
+    case Kind::normal:
+      return "normal";
+    case Kind::shutdown:
+      return detail_.empty() ? "shutdown" : "{shutdown, " + detail_ + "}";
+    case Kind::kill:
+      return "kill";
+    case Kind::killed:
+      return "killed";
+    case Kind::noproc:
+      return "noproc";
+    case Kind::noconnection:
+      return "noconnection";
+    case Kind::error:
+      return "error: " + detail_;
+  }
+  return "unknown";
+}
+
+const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::noproc: return "noproc";
+    case ErrorCode::timeout: return "timeout";
+    case ErrorCode::exit: return "exit";
+    case ErrorCode::bad_call: return "bad_call";
+    case ErrorCode::bad_reply: return "bad_reply";
+    case ErrorCode::already_started: return "already_started";
+    case ErrorCode::ignored: return "ignored";
+    case ErrorCode::init_failed: return "init_failed";
+    case ErrorCode::max_children: return "max_children";
+    case ErrorCode::not_found: return "not_found";
+    case ErrorCode::running: return "running";
+    case ErrorCode::restarting: return "restarting";
+    case ErrorCode::calling_self: return "calling_self";
+    case ErrorCode::would_block: return "would_block";
+    case ErrorCode::shutting_down: return "shutting_down";
+    case ErrorCode::nodedown: return "nodedown";
+    case ErrorCode::badarg: return "badarg";
+  }
+  return "unknown";
+}
+
+std::string Error::to_string() const {
+  std::string s = otp::to_string(code_);
+  if (!context_.empty()) s += ": " + context_;
+  if ((code_ == ErrorCode::exit || code_ == ErrorCode::init_failed) && !reason_.is_normal())
+    s += " (reason: " + reason_.to_string() + ")";
+  return s;
+}
+
+Pid::Pid(std::shared_ptr<detail::Process> process) : process_(std::move(process)) {
+  if (process_) {
+    node_serial_ = process_->node_serial();
+    id_ = process_->id();
+  }
+}
+
+std::string Pid::to_string() const {
+  if (!process_) return "<invalid>";
+  return "<" + std::to_string(node_serial_) + "." + std::to_string(id_) + ".0>";
+}
+
+Ref Ref::make() {
+  static std::atomic<uint64_t> next{1};
+  return Ref(next.fetch_add(1, std::memory_order_relaxed));
+}
+
+std::string ServerRef::to_string() const {
+  if (const Pid* p = pid()) return p->to_string();
+  if (const std::string* n = local_name()) return *n;
+  const ViaName& v = *via_name();
+  return "{via, " + (v.registry ? v.registry->describe() : std::string("null")) + ", " + v.key +
+         "}";
+}
+
+namespace detail {
+
+Result<Message> to_result(std::optional<Envelope>&& e, const std::string& context) {
+  if (!e) return Error(ErrorCode::timeout, context + ": no reply in time");
+  switch (e->kind) {
+    case EnvelopeKind::reply:
+      return std::move(e->payload);
+    case EnvelopeKind::reply_error:
+      return e->payload.get<Error>();
+    case EnvelopeKind::down:
+      if (e->reason.kind() == Reason::Kind::noproc)
+        return Error(ErrorCode::noproc, context + ": no such process");
+      if (e->reason.kind() == Reason::Kind::noconnection)
+        return Error(ErrorCode::nodedown, context + ": node down", e->reason);
+      return Error(ErrorCode::exit, context + ": process exited", e->reason);
+    default:
+      return Error(ErrorCode::badarg, context + ": unexpected answer");
+  }
+}
+
+}  // namespace detail
+}  // namespace otp

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package otp-cluster needs to build, test, benchmark and run its demo.
+# The only script in the project that installs anything. Idempotent: packages already present are
+# skipped without touching apt, so `make test` on a prepared machine costs nothing here.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config   # toolchain
+  clang-format                                   # style check in CI
+  libcaf-dev                                     # CAF 0.17.6: the actor runtime under node/
+  libgtest-dev libgmock-dev                      # unit tests
+  libbenchmark-dev                               # micro benchmarks
+  procps                                         # ps/pgrep for tests that start processes
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+for attempt in 1 2 3 4 5 6; do   # another apt may hold the lock on a fresh machine
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+    exit 0
+  fi
+  echo "install-deps: apt failed (attempt $attempt), retrying in 10 s" >&2
+  sleep 10
+done
+echo "install-deps: could not install ${missing[*]}" >&2
+exit 1
