@@ -52,6 +52,14 @@ Action GenServer::await_tag(Ref tag, std::optional<std::chrono::milliseconds> ti
   return runtime_of(runtime_).await_tag(tag, timeout, std::move(then));
 }
 
+Action GenServer::await_all(std::vector<Ref> tags, std::optional<std::chrono::milliseconds> timeout,
+                            std::function<Action(Result<Message>)> then) {
+  if (tags.empty()) return then(Message());
+  auto a = runtime_of(runtime_).await_tag(Ref(), timeout, std::move(then));
+  a.await_spec()->group = std::move(tags);
+  return a;
+}
+
 namespace detail {
 
 Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options) {
@@ -104,7 +112,7 @@ void cast(Node& node, const ServerRef& target, Message request) {
 void reply(const From& from, Message value) {
   if (!from.valid()) return;
   detail::Envelope e;
-  e.kind = detail::EnvelopeKind::reply;
+  e.kind = value.is<Error>() ? detail::EnvelopeKind::reply_error : detail::EnvelopeKind::reply;
   e.ref = from.tag();
   e.payload = std::move(value);
   from.endpoint()->deliver(std::move(e), false);

@@ -1,5 +1,6 @@
 #include "server_actor.hpp"
 
+#include <algorithm>
 #include <typeinfo>
 
 
@@ -237,10 +238,7 @@ void ServerActor::on_envelope(Envelope& e) {
       break;
     case EnvelopeKind::reply:
     case EnvelopeKind::reply_error:
-      if (awaiting_ && awaiting_->spec->tag == e.ref) {
-        std::optional<Envelope> answer(std::move(e));
-        resolve_await(to_result(std::move(answer), "await"));
-      }  // else: a late reply to a call that timed out; dropped, as in OTP
+      answer_await(e);  // if not awaited: a late reply to a call that timed out; dropped, as in OTP
       break;
     case EnvelopeKind::idle_timeout:
       if (idle_timer_ && e.seq == idle_seq_) {
@@ -281,12 +279,25 @@ void ServerActor::on_exit_signal(Envelope& e) {
   enqueue_user(std::move(m));
 }
 
-void ServerActor::on_down(Envelope& e) {
-  if (awaiting_ && awaiting_->spec->tag == e.ref) {
+bool ServerActor::answer_await(Envelope& e) {
+  if (!awaiting_) return false;
+  auto& spec = *awaiting_->spec;
+  if (spec.group.empty()) {
+    if (!(spec.tag == e.ref)) return false;
     std::optional<Envelope> answer(std::move(e));
     resolve_await(to_result(std::move(answer), "await"));
-    return;
+    return true;
   }
+  auto it = std::find(spec.group.begin(), spec.group.end(), e.ref);
+  if (it == spec.group.end()) return false;
+  *it = spec.group.back();
+  spec.group.pop_back();
+  if (spec.group.empty()) resolve_await(Message());
+  return true;
+}
+
+void ServerActor::on_down(Envelope& e) {
+  if (answer_await(e)) return;
   auto it = monitors_.find(e.ref.value());
   if (it == monitors_.end()) return;  // demonitored, or the monitor of a finished call
   monitors_.erase(it);

@@ -84,6 +84,8 @@ class ServerActor : public caf::event_based_actor {
   void on_exit_signal(Envelope& e);
   void on_down(Envelope& e);
   void on_await_check();
+  /// An answer (reply or Down) tagged ref arrived: true if the current await consumed it.
+  bool answer_await(Envelope& e);
   void enqueue_user(Envelope&& e);
   void handle_user(Envelope& e);
   void drain();

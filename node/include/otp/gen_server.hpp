@@ -46,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include "otp/error.hpp"
 #include "otp/message.hpp"
@@ -66,6 +67,8 @@ class ServerActor;
 
 struct AwaitSpec {
   Ref tag;
+  /// When not empty: wait for a Down or reply for every one of these refs (tag is unused).
+  std::vector<Ref> group;
   std::shared_ptr<Process> target;  // demonitored when the await resolves
   std::optional<std::chrono::steady_clock::time_point> deadline;
   std::function<Action(Result<Message>)> then;
@@ -216,6 +219,10 @@ class GenServer {
   /// Waits (without blocking) for a reply or Down tagged `tag`; used by supervisors.
   Action await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
                    std::function<Action(Result<Message>)> then);
+  /// Waits for a reply or Down for every ref in `tags` (then gets an empty Message), or the
+  /// timeout (then gets a timeout error); used to stop many children in parallel.
+  Action await_all(std::vector<Ref> tags, std::optional<std::chrono::milliseconds> timeout,
+                   std::function<Action(Result<Message>)> then);
 
  private:
   friend class detail::ServerActor;
@@ -287,7 +294,8 @@ Result<R> call(Node& node, const ServerRef& target, Message request,
 void cast(Node& node, const ServerRef& target, Message request);
 
 /// Replies to a caller whose handle_call returned noreply(). Thread-safe; callable from any
-/// process or thread, at most once per From (later replies are dropped).
+/// process or thread, at most once per From (later replies are dropped). Replying with an
+/// otp::Error (here or with otp::reply) makes the caller's call return that error.
 void reply(const From& from, Message value);
 
 /// Asks the server to stop with reason (terminate runs) and waits until it has exited. Errors:

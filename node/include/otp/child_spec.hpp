@@ -1,0 +1,99 @@
+// otp::ChildSpec: how a supervisor starts, restarts and stops one child (OTP's child_spec map).
+//
+//   otp::worker<Counter>("counter", 0)                     // {Counter, 0}: permanent worker
+//     .named("counter")                                    // registered as "counter"
+//     .restart(otp::Restart::transient)                    // restart only after a crash
+//     .shutdown(otp::Shutdown::timeout(2s));               // stop: shutdown, kill after 2 s
+//
+// Defaults follow OTP: permanent; workers get 5 s to stop, supervisors infinity.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "otp/gen_server.hpp"
+#include "otp/server_ref.hpp"
+
+namespace otp {
+
+enum class Restart {
+  permanent,  // always restarted
+  transient,  // restarted only after an abnormal exit (not normal, shutdown, {shutdown, _})
+  temporary,  // never restarted; its spec is dropped when it exits
+};
+
+enum class ChildType { worker, supervisor };
+
+class Shutdown {
+ public:
+  enum class Kind { brutal_kill, timeout, infinity };
+  /// exit(child, kill) at once.
+  static Shutdown brutal_kill() { return Shutdown(Kind::brutal_kill, {}); }
+  /// exit(child, shutdown), then kill if it has not exited within t.
+  static Shutdown timeout(std::chrono::milliseconds t) { return Shutdown(Kind::timeout, t); }
+  /// exit(child, shutdown) and wait as long as it takes (for supervisors).
+  static Shutdown infinity() { return Shutdown(Kind::infinity, {}); }
+  Kind kind() const { return kind_; }
+  std::chrono::milliseconds time() const { return time_; }
+
+ private:
+  Shutdown(Kind k, std::chrono::milliseconds t) : kind_(k), time_(t) {}
+  Kind kind_;
+  std::chrono::milliseconds time_;
+};
+
+struct ChildSpec {
+  std::string id;
+  /// Builds a fresh server for every (re)start.
+  detail::ServerFactory start;
+  std::optional<ServerRef> name;
+  Restart restart_type = Restart::permanent;
+  Shutdown shutdown_type = Shutdown::timeout(std::chrono::seconds(5));
+  ChildType type = ChildType::worker;
+
+  ChildSpec&& named(ServerRef n) && {
+    name = std::move(n);
+    return std::move(*this);
+  }
+  ChildSpec&& restart(Restart r) && {
+    restart_type = r;
+    return std::move(*this);
+  }
+  ChildSpec&& shutdown(Shutdown s) && {
+    shutdown_type = s;
+    return std::move(*this);
+  }
+  ChildSpec&& with_id(std::string i) && {
+    id = std::move(i);
+    return std::move(*this);
+  }
+};
+
+/// A worker child running GenServer S constructed from args.
+template <class S, class... Args>
+ChildSpec worker(std::string id, Args&&... args) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = detail::make_factory<S>(std::forward<Args>(args)...);
+  return spec;
+}
+
+/// What which_children reports for one child.
+struct ChildInfo {
+  std::string id;  // empty under a DynamicSupervisor
+  Pid pid;         // invalid when the child is not running (OTP's :undefined)
+  ChildType type = ChildType::worker;
+  Restart restart = Restart::permanent;
+};
+
+/// What count_children reports.
+struct ChildCounts {
+  size_t specs = 0;
+  size_t active = 0;
+  size_t supervisors = 0;
+  size_t workers = 0;
+};
+
+}  // namespace otp

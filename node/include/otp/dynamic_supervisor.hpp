@@ -1,0 +1,47 @@
+// otp::dynamic_supervisor: Elixir's DynamicSupervisor. Starts no children at first; children are
+// added with start_child and have no ids (a pid names them). Strategy one_for_one; restart
+// intensity as for supervisors; max_children bounds how many run at once. The seed's TaskRunner:
+//
+//   auto sup = dynamic_supervisor::start_link(node, {}, name("TaskSupervisor")).value();
+//   Pid pid = dynamic_supervisor::start_child(node, "TaskSupervisor",
+//                                             worker<TaskRunner>("task", 1)).value();
+//   dynamic_supervisor::terminate_child(node, "TaskSupervisor", pid);
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "otp/child_spec.hpp"
+#include "otp/supervisor.hpp"
+
+namespace otp {
+
+struct DynamicSupervisorFlags {
+  int max_restarts = 3;
+  std::chrono::milliseconds max_time = std::chrono::seconds(5);
+  /// start_child beyond this fails with max_children; nullopt = unbounded.
+  std::optional<size_t> max_children;
+};
+
+namespace dynamic_supervisor {
+
+// -- requests (handle_call protocol; usable with await_call) --
+struct StartChild { ChildSpec spec; };
+struct TerminateChild { Pid pid; };
+struct WhichChildren {};
+struct CountChildren {};
+
+Result<Pid> start_link(Node& node, DynamicSupervisorFlags flags = {},
+                       std::optional<Name> name = std::nullopt);
+/// A DynamicSupervisor as a child of a supervisor.
+ChildSpec spec(std::string id, DynamicSupervisorFlags flags = {});
+
+/// Starts a child. Errors: max_children, the child's own start error (init_failed, ignored...).
+Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);
+/// Stops a child by its shutdown spec. Errors: not_found.
+Result<void> terminate_child(Node& node, const ServerRef& sup, const Pid& child);
+Result<std::vector<ChildInfo>> which_children(Node& node, const ServerRef& sup);
+Result<ChildCounts> count_children(Node& node, const ServerRef& sup);
+
+}  // namespace dynamic_supervisor
+}  // namespace otp

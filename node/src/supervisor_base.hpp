@@ -1,0 +1,54 @@
+// Private: what Supervisor and DynamicSupervisor share — starting a child and stopping children
+// without ever blocking the scheduler thread (each step is an await on the child's start ack or
+// its Down), the restart decision, and crash reports.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "otp/child_spec.hpp"
+#include "otp/gen_server.hpp"
+#include "restart_intensity.hpp"
+
+namespace otp::detail {
+
+/// Sent by a supervisor to itself when a restart failed: try again (each try counts as a restart).
+struct TryAgainRestart {
+  uint64_t key;  // Supervisor: index-free child id hash; DynamicSupervisor: old pid id
+  std::string id;
+};
+
+class SupervisorBase : public GenServer {
+ protected:
+  SupervisorBase(int max_restarts, std::chrono::milliseconds max_time)
+      : intensity_(max_restarts, max_time) {}
+
+  Action init() override;
+
+  /// Spawns the child linked to this supervisor and awaits its init.
+  Action start_child_async(const ChildSpec& spec, std::function<Action(Result<Pid>)> then);
+  /// Stops one child by its shutdown spec (unlink, monitor, exit shutdown, kill after the
+  /// timeout) and awaits its Down.
+  Action stop_child_async(const Pid& child, const Shutdown& how, std::function<Action()> then);
+  /// Stops children one after the other, in the order given.
+  Action stop_in_order(std::vector<std::pair<Pid, Shutdown>> children, std::function<Action()> then);
+  /// Stops children all at once (DynamicSupervisor), killing those still alive after the longest
+  /// shutdown timeout.
+  Action stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> children,
+                          std::function<Action()> then);
+
+  /// Does the restart type call for a restart after an exit with `reason`?
+  static bool should_restart(Restart type, const Reason& reason);
+  /// Records a restart; false when the restart intensity is exceeded (and logs it).
+  bool allow_restart();
+  void report_child_exit(const std::string& id, const Pid& pid, const Reason& reason);
+  void report(const std::string& text, const char* level = "info");
+
+ private:
+  Action stop_from(std::shared_ptr<std::vector<std::pair<Pid, Shutdown>>> children, size_t i,
+                   std::function<Action()> then);
+  RestartIntensity intensity_;
+};
+
+}  // namespace otp::detail

@@ -1,0 +1,42 @@
+#include "support/eventually.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+struct Get {};
+struct Add {
+  int n;
+};
+struct Boom {};
+
+class Counter : public otp::GenServer {
+ public:
+  explicit Counter(int v) : v_(v) {}
+  otp::Action handle_call(const otp::Message& m, const otp::From&) override {
+    return m.match([&](const Get&) { return otp::reply(v_); },
+                   [&](const Boom&) -> otp::Action { throw std::runtime_error("boom"); });
+  }
+  otp::Action handle_cast(const otp::Message& m) override {
+    return m.match([&](const Add& a) {
+      v_ += a.n;
+      return otp::noreply();
+    });
+  }
+
+ private:
+  int v_;
+};
+}  // namespace
+
+TEST(Smoke, CallCastAndCrash) {
+  otp::Node node({.name = "smoke", .scheduler_threads = 2});
+  auto pid = otp::gen_server::start<Counter>(node, otp::name("counter"), 1).value();
+  otp::gen_server::cast(node, "counter", Add{2});
+  EXPECT_EQ(otp::gen_server::call<int>(node, "counter", Get{}).value(), 3);
+  auto r = otp::gen_server::call<int>(node, pid, Boom{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), otp::ErrorCode::exit);
+  EXPECT_NE(r.error().to_string().find("boom"), std::string::npos) << r.error();
+  auto r2 = otp::gen_server::call<int>(node, "counter", Get{});
+  EXPECT_EQ(r2.code(), otp::ErrorCode::noproc);
+}
