@@ -20,7 +20,7 @@ struct DynamicSupervisorFlags {
   int max_restarts = 3;
   std::chrono::milliseconds max_time = std::chrono::seconds(5);
   /// start_child beyond this fails with max_children; nullopt = unbounded.
-  std::optional<size_t> max_children;
+  std::optional<size_t> max_children = std::nullopt;
 };
 
 namespace dynamic_supervisor {

@@ -91,7 +91,8 @@ class [[nodiscard]] Result {
     if (!ok()) throw CallFailed(std::get<1>(v_));
     return std::get<0>(v_);
   }
-  T&& value() && {
+  /// On a temporary: moves the value out (so `for (auto& x : f().value())` does not dangle).
+  T value() && {
     if (!ok()) throw CallFailed(std::get<1>(v_));
     return std::get<0>(std::move(v_));
   }

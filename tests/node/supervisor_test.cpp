@@ -1,0 +1,348 @@
+// Supervisor: strategies, restart types, intensity, shutdown specs, ordering, child management.
+#include "restart_intensity.hpp"
+#include "support/eventually.hpp"
+#include "support/workers.hpp"
+
+using namespace std::chrono_literals;
+using namespace otp_test;
+using otp::ErrorCode;
+using otp::Pid;
+
+namespace {
+
+std::map<std::string, Pid> pids_of(otp::Node& node, const otp::ServerRef& sup) {
+  std::map<std::string, Pid> out;
+  for (auto& c : otp::supervisor::which_children(node, sup).value()) out[c.id] = c.pid;
+  return out;
+}
+
+/// Waits until every child of sup runs with a pid other than the one in `before` for the ids in
+/// `changed`, and returns the new pids.
+std::map<std::string, Pid> await_restarted(otp::Node& node, const otp::ServerRef& sup,
+                                           const std::map<std::string, Pid>& before,
+                                           const std::vector<std::string>& changed) {
+  std::map<std::string, Pid> now;
+  bool ok = eventually([&] {
+    now = pids_of(node, sup);
+    for (auto& id : changed)
+      if (!now[id] || now[id] == before.at(id)) return false;
+    return true;
+  });
+  EXPECT_TRUE(ok) << "children were not restarted in time";
+  return now;
+}
+
+class SupervisorTest : public NodeTest {
+ protected:
+  void SetUp() override {
+    node = std::make_unique<otp::Node>(
+        otp::NodeConfig{.name = "sup", .scheduler_threads = GetParam(), .log_crashes = false});
+    log = std::make_shared<EventLog>();
+  }
+  void TearDown() override { node.reset(); }
+
+  Pid start_three(otp::Strategy strategy, int max_restarts = 10) {
+    return otp::supervisor::start_link(
+               *node, {worker_spec("a", log), worker_spec("b", log), worker_spec("c", log)},
+               {.strategy = strategy, .max_restarts = max_restarts, .max_time = 5s},
+               otp::name("sup"))
+        .value();
+  }
+
+  std::unique_ptr<otp::Node> node;
+  std::shared_ptr<EventLog> log;
+};
+
+}  // namespace
+
+// -- restart intensity (pure) -------------------------------------------------------------------
+
+TEST(RestartIntensity, AllowsMaxRestartsWithinTheWindowAndRefusesTheNext) {
+  otp::detail::RestartIntensity r(3, 5s);
+  auto t0 = std::chrono::steady_clock::time_point{} + 100s;
+  EXPECT_TRUE(r.add_restart(t0));
+  EXPECT_TRUE(r.add_restart(t0 + 1s));
+  EXPECT_TRUE(r.add_restart(t0 + 2s));
+  EXPECT_FALSE(r.add_restart(t0 + 3s));
+}
+
+TEST(RestartIntensity, ForgetsRestartsOlderThanTheWindow) {
+  otp::detail::RestartIntensity r(2, 5s);
+  auto t0 = std::chrono::steady_clock::time_point{} + 100s;
+  EXPECT_TRUE(r.add_restart(t0));
+  EXPECT_TRUE(r.add_restart(t0 + 1s));
+  EXPECT_TRUE(r.add_restart(t0 + 5500ms));  // t0 has left the window
+  EXPECT_EQ(r.recent(), 2u);
+  EXPECT_FALSE(r.add_restart(t0 + 6s));  // t0+1s is still in it
+}
+
+TEST(RestartIntensity, ZeroMaxRestartsRefusesTheFirstRestart) {
+  otp::detail::RestartIntensity r(0, 5s);
+  EXPECT_FALSE(r.add_restart(std::chrono::steady_clock::time_point{} + 1s));
+}
+
+// -- strategies ---------------------------------------------------------------------------------
+
+TEST_P(SupervisorTest, OneForOneRestartsOnlyTheCrashedChild) {
+  start_three(otp::Strategy::one_for_one);
+  auto before = pids_of(*node, "sup");
+  otp::gen_server::cast(*node, before["b"], Crash{});
+  auto after = await_restarted(*node, "sup", before, {"b"});
+  EXPECT_EQ(after["a"], before["a"]);
+  EXPECT_EQ(after["c"], before["c"]);
+  EXPECT_EQ(log->count("start:b"), 2u);
+  EXPECT_EQ(log->count("start:a"), 1u);
+}
+
+TEST_P(SupervisorTest, OneForAllRestartsEveryChildStoppingInReverseAndStartingInOrder) {
+  start_three(otp::Strategy::one_for_all);
+  auto before = pids_of(*node, "sup");
+  log->clear();
+  otp::gen_server::cast(*node, before["b"], Crash{});
+  auto after = await_restarted(*node, "sup", before, {"a", "b", "c"});
+  ASSERT_TRUE(eventually([&] { return log->snapshot().size() >= 6; }));
+  std::vector<std::string> expected = {"stop:b:error: exception std::runtime_error: crash b",
+                                       "stop:c", "stop:a", "start:a", "start:b", "start:c"};
+  EXPECT_EQ(log->snapshot(), expected);
+}
+
+TEST_P(SupervisorTest, RestForOneRestartsTheCrashedChildAndThoseStartedAfterIt) {
+  start_three(otp::Strategy::rest_for_one);
+  auto before = pids_of(*node, "sup");
+  log->clear();
+  otp::gen_server::cast(*node, before["b"], Crash{});
+  auto after = await_restarted(*node, "sup", before, {"b", "c"});
+  EXPECT_EQ(after["a"], before["a"]);
+  ASSERT_TRUE(eventually([&] { return log->snapshot().size() >= 4; }));
+  std::vector<std::string> expected = {"stop:b:error: exception std::runtime_error: crash b",
+                                       "stop:c", "start:b", "start:c"};
+  EXPECT_EQ(log->snapshot(), expected);
+}
+
+// -- restart intensity --------------------------------------------------------------------------
+
+TEST_P(SupervisorTest, ExceedingRestartIntensityStopsChildrenAndTakesTheSupervisorDown) {
+  Pid sup = start_three(otp::Strategy::one_for_one, 2);
+  otp::Inbox inbox(*node);
+  inbox.monitor(sup);
+  for (int i = 0; i < 3; ++i) {
+    auto before = pids_of(*node, "sup");
+    otp::gen_server::cast(*node, before["a"], Crash{});
+    if (i < 2) await_restarted(*node, "sup", before, {"a"});
+  }
+  auto down = inbox.receive_as<otp::Down>(10s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, otp::Reason::shutdown());
+  EXPECT_EQ(log->count("stop:b"), 1u);  // siblings were stopped cleanly
+  EXPECT_EQ(log->count("stop:c"), 1u);
+  EXPECT_FALSE(node->whereis("sup"));
+}
+
+TEST_P(SupervisorTest, NestedSupervisorBeyondItsIntensityIsRestartedByItsParent) {
+  auto inner = otp::supervisor::spec("inner", {worker_spec("x", log)},
+                                     {.strategy = otp::Strategy::one_for_one, .max_restarts = 0});
+  otp::supervisor::start_link(*node, {std::move(inner), worker_spec("y", log)}, {},
+                              otp::name("outer"))
+      .value();
+  auto before = pids_of(*node, "outer");
+  auto x = otp::supervisor::which_children(*node, before["inner"]).value().at(0).pid;
+  otp::gen_server::cast(*node, x, Crash{});
+  auto after = await_restarted(*node, "outer", before, {"inner"});
+  EXPECT_EQ(after["y"], before["y"]);
+  EXPECT_EQ(log->count("start:x"), 2u);
+}
+
+// -- restart types ------------------------------------------------------------------------------
+
+TEST_P(SupervisorTest, TransientChildIsNotRestartedAfterANormalExitButIsAfterACrash) {
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("t", log).restart(otp::Restart::transient)}, {})
+                .value();
+  auto before = pids_of(*node, sup);
+  otp::gen_server::cast(*node, before["t"], Crash{});
+  auto after = await_restarted(*node, sup, before, {"t"});
+  otp::Inbox inbox(*node);
+  inbox.monitor(after["t"]);
+  otp::gen_server::cast(*node, after["t"], StopNormal{});
+  ASSERT_TRUE(inbox.receive_as<otp::Down>(10s));
+  auto counts = otp::supervisor::count_children(*node, sup).value();
+  EXPECT_EQ(counts.specs, 1u);
+  EXPECT_EQ(counts.active, 0u);
+  EXPECT_FALSE(pids_of(*node, sup)["t"]);
+  EXPECT_EQ(log->count("start:t"), 2u);
+}
+
+TEST_P(SupervisorTest, TemporaryChildIsNeverRestartedAndItsSpecIsDropped) {
+  Pid sup = otp::supervisor::start_link(
+                *node,
+                {worker_spec("tmp", log).restart(otp::Restart::temporary), worker_spec("p", log)},
+                {})
+                .value();
+  auto before = pids_of(*node, sup);
+  otp::Inbox inbox(*node);
+  inbox.monitor(before["tmp"]);
+  otp::gen_server::cast(*node, before["tmp"], Crash{});
+  ASSERT_TRUE(inbox.receive_as<otp::Down>(10s));
+  ASSERT_TRUE(eventually([&] { return otp::supervisor::count_children(*node, sup)->specs == 1; }));
+  EXPECT_EQ(log->count("start:tmp"), 1u);
+  EXPECT_EQ(pids_of(*node, sup).count("tmp"), 0u);
+}
+
+// -- shutdown specs -----------------------------------------------------------------------------
+
+TEST_P(SupervisorTest, ShutdownTimeoutEscalatesToKill) {
+  auto hung = std::make_shared<Latch>(1);
+  otp::gen_server::start<BlackHole>(*node, otp::name("black_hole"), hung).value();
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("slow", log).shutdown(otp::Shutdown::timeout(200ms))}, {})
+                .value();
+  Pid slow = pids_of(*node, sup)["slow"];
+  otp::gen_server::cast(*node, slow, Hang{});
+  ASSERT_TRUE(hung->wait());  // it now awaits a reply that never comes
+  otp::Inbox inbox(*node);
+  inbox.monitor(slow);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(otp::supervisor::terminate_child(*node, sup, "slow"));
+  auto down = inbox.receive_as<otp::Down>(10s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, otp::Reason::killed());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+  EXPECT_EQ(log->count("stop:slow"), 0u);  // killed: terminate does not run
+}
+
+TEST_P(SupervisorTest, BrutalKillKillsATrappingChildWithoutTerminate) {
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("k", log).shutdown(otp::Shutdown::brutal_kill())}, {})
+                .value();
+  Pid k = pids_of(*node, sup)["k"];
+  otp::Inbox inbox(*node);
+  inbox.monitor(k);
+  ASSERT_TRUE(otp::supervisor::terminate_child(*node, sup, "k"));
+  auto down = inbox.receive_as<otp::Down>(10s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, otp::Reason::killed());
+  EXPECT_EQ(log->count("start:k"), 1u);
+  for (auto& e : log->snapshot()) EXPECT_EQ(e.rfind("stop:k", 0), std::string::npos) << e;
+}
+
+TEST_P(SupervisorTest, TrappingChildRunsTerminateWithShutdownWhenItsSupervisorStops) {
+  Pid sup = start_three(otp::Strategy::one_for_one);
+  log->clear();
+  ASSERT_TRUE(otp::gen_server::stop(*node, sup, otp::Reason::shutdown(), 10s));
+  std::vector<std::string> expected = {"stop:c", "stop:b", "stop:a"};  // reverse start order
+  EXPECT_EQ(log->snapshot(), expected);
+  EXPECT_TRUE(eventually([&] { return node->process_count() == 0; }));
+}
+
+TEST_P(SupervisorTest, ChildrenStartInOrder) {
+  start_three(otp::Strategy::one_for_one);
+  std::vector<std::string> expected = {"start:a", "start:b", "start:c"};
+  EXPECT_EQ(log->snapshot(), expected);
+}
+
+TEST_P(SupervisorTest, NodeShutdownStopsTheTreeInReverseOrder) {
+  start_three(otp::Strategy::one_for_one);
+  log->clear();
+  node->shutdown();
+  std::vector<std::string> expected = {"stop:c", "stop:b", "stop:a"};
+  EXPECT_EQ(log->snapshot(), expected);
+}
+
+TEST_P(SupervisorTest, ChildThatFailsToStartFailsStartLinkAndStopsTheOthers) {
+  auto bad = otp::worker<Worker>("bad", "bad", log, true, true);
+  auto r = otp::supervisor::start_link(*node, {worker_spec("a", log), std::move(bad)}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), ErrorCode::init_failed);
+  EXPECT_NE(r.error().to_string().find("failed_to_start_child bad"), std::string::npos)
+      << r.error();
+  std::vector<std::string> expected = {"start:a", "stop:a"};
+  EXPECT_EQ(log->snapshot(), expected);
+  EXPECT_TRUE(eventually([&] { return node->process_count() == 0; }));
+}
+
+TEST_P(SupervisorTest, DuplicateChildIdsAreRejected) {
+  auto r = otp::supervisor::start_link(*node, {worker_spec("a", log), worker_spec("a", log)}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), ErrorCode::badarg);
+}
+
+// -- child management ---------------------------------------------------------------------------
+
+TEST_P(SupervisorTest, StartChildOfARunningIdFailsWithAlreadyStarted) {
+  start_three(otp::Strategy::one_for_one);
+  auto r = otp::supervisor::start_child(*node, "sup", worker_spec("a", log));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), ErrorCode::already_started);
+}
+
+TEST_P(SupervisorTest, StartChildFailureIsReturnedAndTheSpecNotKept) {
+  start_three(otp::Strategy::one_for_one);
+  auto r = otp::supervisor::start_child(*node, "sup", otp::worker<Worker>("bad", "bad", log, true, true));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), ErrorCode::init_failed);
+  EXPECT_EQ(otp::supervisor::count_children(*node, "sup")->specs, 3u);
+}
+
+TEST_P(SupervisorTest, TerminateRestartAndDeleteChildFollowOtpRules) {
+  start_three(otp::Strategy::one_for_one);
+  EXPECT_EQ(otp::supervisor::terminate_child(*node, "sup", "nope").code(), ErrorCode::not_found);
+  EXPECT_EQ(otp::supervisor::delete_child(*node, "sup", "b").code(), ErrorCode::running);
+  EXPECT_EQ(otp::supervisor::restart_child(*node, "sup", "b").code(), ErrorCode::running);
+
+  ASSERT_TRUE(otp::supervisor::terminate_child(*node, "sup", "b"));
+  EXPECT_FALSE(pids_of(*node, "sup")["b"]);
+  auto counts = otp::supervisor::count_children(*node, "sup").value();
+  EXPECT_EQ(counts.specs, 3u);
+  EXPECT_EQ(counts.active, 2u);
+  EXPECT_EQ(counts.workers, 3u);
+
+  Pid b = otp::supervisor::restart_child(*node, "sup", "b").value();
+  EXPECT_EQ(otp::gen_server::call<std::string>(*node, b, Ping{}).value(), "pong:b");
+  ASSERT_TRUE(otp::supervisor::terminate_child(*node, "sup", "b"));
+  ASSERT_TRUE(otp::supervisor::delete_child(*node, "sup", "b"));
+  EXPECT_EQ(otp::supervisor::restart_child(*node, "sup", "b").code(), ErrorCode::not_found);
+  EXPECT_EQ(otp::supervisor::count_children(*node, "sup")->specs, 2u);
+}
+
+TEST_P(SupervisorTest, StartChildAppendsAChildThatIsSupervised) {
+  start_three(otp::Strategy::one_for_one);
+  Pid d = otp::supervisor::start_child(*node, "sup", worker_spec("d", log)).value();
+  auto kids = otp::supervisor::which_children(*node, "sup").value();
+  ASSERT_EQ(kids.size(), 4u);
+  EXPECT_EQ(kids.back().id, "d");
+  EXPECT_EQ(kids.back().pid, d);
+  auto before = pids_of(*node, "sup");
+  otp::gen_server::cast(*node, d, Crash{});
+  await_restarted(*node, "sup", before, {"d"});
+}
+
+TEST_P(SupervisorTest, NamedChildIsReachableByNameAfterARestart) {
+  otp::supervisor::start_link(*node, {worker_spec("n", log).named("named_worker")}, {},
+                              otp::name("sup"))
+      .value();
+  auto before = pids_of(*node, "sup");
+  EXPECT_EQ(node->whereis("named_worker"), before["n"]);
+  otp::gen_server::cast(*node, "named_worker", Crash{});
+  auto after = await_restarted(*node, "sup", before, {"n"});
+  EXPECT_EQ(otp::gen_server::call<std::string>(*node, "named_worker", Ping{}).value(), "pong:n");
+}
+
+TEST_P(SupervisorTest, CallsToTheSupervisorFromInsideAHandlerDoNotBlock) {
+  start_three(otp::Strategy::one_for_one);
+  // A blocking supervisor call made from a handler is refused instead of parking the thread.
+  class Asker : public otp::GenServer {
+    otp::Action handle_call(const otp::Message&, const otp::From&) override {
+      auto r = otp::supervisor::count_children(node(), "sup");
+      if (r.code() != ErrorCode::would_block) return otp::reply(-1);
+      return await_call<otp::ChildCounts>("sup", otp::supervisor::CountChildren{},
+                                          [](otp::Result<otp::ChildCounts> c) {
+                                            return otp::reply(static_cast<int>(c->active));
+                                          });
+    }
+  };
+  Pid asker = otp::gen_server::start<Asker>(*node).value();
+  EXPECT_EQ(otp::gen_server::call<int>(*node, asker, Ping{}).value(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, SupervisorTest, ::testing::Values(1, 2),
+                         [](const auto& info) { return "threads" + std::to_string(info.param); });
