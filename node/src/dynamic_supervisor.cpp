@@ -57,9 +57,9 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
 
   Action start_new_child(const ChildSpec& spec) {
     if (flags_.max_children && children_.size() >= *flags_.max_children)
-      return reply(Error(ErrorCode::max_children,
-                         "start_child: " + std::to_string(*flags_.max_children) +
-                             " children already running"));
+      return reply(Error(
+          ErrorCode::max_children,
+          "start_child: " + std::to_string(*flags_.max_children) + " children already running"));
     return start_child_async(spec, [this, spec](Result<Pid> r) -> Action {
       if (!r) return reply(r.error());
       children_.emplace(r->id(), Child{*r, spec});
@@ -70,8 +70,8 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
   Action terminate_child(const Pid& pid) {
     auto it = children_.find(pid.id());
     if (!pid || it == children_.end() || !(it->second.pid == pid))
-      return reply(Error(ErrorCode::not_found,
-                         "terminate_child " + pid.to_string() + ": not a child"));
+      return reply(
+          Error(ErrorCode::not_found, "terminate_child " + pid.to_string() + ": not a child"));
     Shutdown how = it->second.spec.shutdown_type;
     children_.erase(it);
     return stop_child_async(pid, how, [] { return reply(Message()); });
@@ -94,9 +94,9 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
       if (r) {
         children_.emplace(r->id(), Child{*r, spec});
       } else if (r.code() != ErrorCode::ignored) {
-        report("restart of child " + spec.id + " failed: " + r.error().to_string() +
-                   "; trying again",
-               "error");
+        report(
+            "restart of child " + spec.id + " failed: " + r.error().to_string() + "; trying again",
+            "error");
         uint64_t key = ++next_retry_;
         retries_.emplace(key, spec);
         otp::send(self(), detail::TryAgainRestart{key, spec.id});
@@ -116,7 +116,8 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
   ChildCounts count_children() const {
     ChildCounts n;
     n.specs = n.active = children_.size();
-    for (auto& [id, c] : children_) (c.spec.type == ChildType::supervisor ? n.supervisors : n.workers)++;
+    for (auto& [id, c] : children_)
+      (c.spec.type == ChildType::supervisor ? n.supervisors : n.workers)++;
     return n;
   }
 

@@ -24,22 +24,33 @@ detail::ServerActor& runtime_of(detail::ServerActor* r) {
 
 // -- default callbacks (Elixir's `use GenServer` defaults, made non-fatal for bad input) --
 
-Action GenServer::handle_call(const Message& request, const From&) { return Unmatched{request}; }
-Action GenServer::handle_cast(const Message& request) { return Unmatched{request}; }
+Action GenServer::handle_call(const Message& request, const From&) {
+  return Unmatched{request};
+}
+Action GenServer::handle_cast(const Message& request) {
+  return Unmatched{request};
+}
 Action GenServer::handle_info(const Message& info) {
   // Exits of linked processes and Downs nobody handles are expected noise, not errors.
   if (info.is<ExitSignal>() || info.is<Down>() || info.is<Timeout>()) return noreply();
   return Unmatched{info};
 }
 Action GenServer::handle_continue(const Message& arg) {
-  throw std::logic_error("handle_continue not implemented, but init/handler asked to continue with " +
-                         arg.type_name());
+  throw std::logic_error(
+      "handle_continue not implemented, but init/handler asked to continue with " +
+      arg.type_name());
 }
 void GenServer::terminate(const Reason&) {}
 
-const Pid& GenServer::self() const { return runtime_of(runtime_).self_pid(); }
-Node& GenServer::node() const { return runtime_of(runtime_).node_core().owner(); }
-bool GenServer::trap_exit(bool on) { return runtime_of(runtime_).set_trap_exit(on); }
+const Pid& GenServer::self() const {
+  return runtime_of(runtime_).self_pid();
+}
+Node& GenServer::node() const {
+  return runtime_of(runtime_).node_core().owner();
+}
+bool GenServer::trap_exit(bool on) {
+  return runtime_of(runtime_).set_trap_exit(on);
+}
 
 Action GenServer::await_call(const ServerRef& target, Message request,
                              std::function<Action(Result<Message>)> then,

@@ -8,7 +8,6 @@
 
 #include "envelope.hpp"
 
-
 namespace otp::detail {
 
 namespace {
@@ -28,7 +27,9 @@ NodeCore::NodeCore(Node& owner, NodeConfig config)
   system_ = std::make_unique<caf::actor_system>(caf_config_);
 }
 
-NodeCore::~NodeCore() { shutdown(); }
+NodeCore::~NodeCore() {
+  shutdown();
+}
 
 void NodeCore::add_process(std::shared_ptr<Process> p) {
   std::lock_guard<std::mutex> g(table_mx_);
@@ -141,18 +142,35 @@ void NodeCore::shutdown() {
 
 namespace otp {
 
-Node::Node(NodeConfig config) : core_(std::make_unique<detail::NodeCore>(*this, std::move(config))) {}
-Node::~Node() { core_->shutdown(); }
-const std::string& Node::name() const { return core_->config().name; }
-uint32_t Node::serial() const { return core_->serial(); }
-size_t Node::scheduler_threads() const { return core_->config().scheduler_threads; }
+Node::Node(NodeConfig config)
+    : core_(std::make_unique<detail::NodeCore>(*this, std::move(config))) {}
+Node::~Node() {
+  core_->shutdown();
+}
+const std::string& Node::name() const {
+  return core_->config().name;
+}
+uint32_t Node::serial() const {
+  return core_->serial();
+}
+size_t Node::scheduler_threads() const {
+  return core_->config().scheduler_threads;
+}
 Result<void> Node::register_name(const std::string& name, const Pid& pid) {
   if (!pid) return Error(ErrorCode::badarg, "register_name " + name + ": invalid pid");
   return core_->register_name(name, pid);
 }
-void Node::unregister_name(const std::string& name) { core_->unregister_name(name); }
-std::optional<Pid> Node::whereis(const std::string& name) const { return core_->whereis(name); }
-size_t Node::process_count() const { return core_->process_count(); }
-void Node::shutdown() { core_->shutdown(); }
+void Node::unregister_name(const std::string& name) {
+  core_->unregister_name(name);
+}
+std::optional<Pid> Node::whereis(const std::string& name) const {
+  return core_->whereis(name);
+}
+size_t Node::process_count() const {
+  return core_->process_count();
+}
+void Node::shutdown() {
+  core_->shutdown();
+}
 
 }  // namespace otp

@@ -33,7 +33,9 @@ Pid self() {
   return s ? s->self_pid() : Pid();
 }
 
-bool alive(const Pid& pid) { return pid && pid.process()->alive(); }
+bool alive(const Pid& pid) {
+  return pid && pid.process()->alive();
+}
 
 void send(const Pid& to, Message msg) {
   if (!to) return;
@@ -54,15 +56,19 @@ Result<Pid> whereis(Node& node, const ServerRef& ref) {
 Ref send_after(Node& node, const Pid& to, Message msg, std::chrono::milliseconds delay) {
   if (!to) return Ref::make();
   return node.core().timers().schedule(std::chrono::steady_clock::now() + delay, to.process(),
-                                        info_envelope(std::move(msg)));
+                                       info_envelope(std::move(msg)));
 }
 
 std::optional<std::chrono::milliseconds> cancel_timer(Node& node, Ref timer) {
   return node.core().timers().cancel(timer);
 }
 
-Ref monitor(const Pid& target) { return running("monitor").monitor(target); }
-void demonitor(Ref ref) { running("demonitor").demonitor(ref); }
+Ref monitor(const Pid& target) {
+  return running("monitor").monitor(target);
+}
+void demonitor(Ref ref) {
+  running("demonitor").demonitor(ref);
+}
 
 void link(const Pid& target) {
   auto& s = running("link");
@@ -78,7 +84,9 @@ void unlink(const Pid& target) {
   if (target) detail::Process::unlink(*s.process(), *target.process());
 }
 
-bool trap_exit(bool on) { return running("trap_exit").set_trap_exit(on); }
+bool trap_exit(bool on) {
+  return running("trap_exit").set_trap_exit(on);
+}
 
 void exit(const Pid& target, Reason reason) {
   if (!target) return;
@@ -159,7 +167,9 @@ Inbox::Inbox(Node& node) {
   pid_ = state_->pid();
 }
 
-Inbox::~Inbox() { state_->exit(Reason::normal()); }
+Inbox::~Inbox() {
+  state_->exit(Reason::normal());
+}
 
 std::optional<Message> Inbox::receive(std::chrono::milliseconds timeout) {
   return receive_if([](const Message&) { return true; }, timeout);

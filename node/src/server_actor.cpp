@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <typeinfo>
 
-
-
 namespace otp::detail {
 
 namespace {
@@ -25,14 +23,18 @@ struct CurrentScope {
 };
 
 const char* phase_name(int p) {
-  static const char* names[] = {"init", "handle_call", "handle_cast", "handle_info",
-                                "handle_continue", "shutdown"};
+  static const char* names[] = {"init",        "handle_call",     "handle_cast",
+                                "handle_info", "handle_continue", "shutdown"};
   return names[p];
 }
 }  // namespace
 
-ServerActor* current_server() { return t_current; }
-caf::execution_unit* current_execution_unit() { return t_unit; }
+ServerActor* current_server() {
+  return t_current;
+}
+caf::execution_unit* current_execution_unit() {
+  return t_unit;
+}
 
 // -- ActorProcess -------------------------------------------------------------------------------
 
@@ -50,8 +52,8 @@ void ActorProcess::on_dead() {
 void ActorProcess::deliver(Envelope&& e, bool urgent) {
   auto target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
   if (!target) return;
-  auto id = caf::make_message_id(urgent ? caf::message_priority::high
-                                        : caf::message_priority::normal);
+  auto id =
+      caf::make_message_id(urgent ? caf::message_priority::high : caf::message_priority::normal);
   target->enqueue(caf::make_mailbox_element(nullptr, id, {}, std::move(e)), t_unit);
 }
 
@@ -214,7 +216,8 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   ack_error(Error(ErrorCode::init_failed, "start of " + describe(), reason));
   for (auto& [id, m] : monitors_) m.second.process()->remove_monitor(m.first);
   monitors_.clear();
-  if (awaiting_ && awaiting_->spec->target) awaiting_->spec->target->remove_monitor(awaiting_->spec->tag);
+  if (awaiting_ && awaiting_->spec->target)
+    awaiting_->spec->target->remove_monitor(awaiting_->spec->tag);
   awaiting_.reset();
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;

@@ -16,7 +16,8 @@ constexpr auto kInfinity = std::chrono::hours(24 * 365);
 class SupervisorServer final : public detail::SupervisorBase {
  public:
   SupervisorServer(std::vector<ChildSpec> specs, SupervisorFlags flags)
-      : SupervisorBase(flags.max_restarts, flags.max_time), initial_(std::move(specs)),
+      : SupervisorBase(flags.max_restarts, flags.max_time),
+        initial_(std::move(specs)),
         flags_(flags) {}
 
   Action init() override {
@@ -25,13 +26,12 @@ class SupervisorServer final : public detail::SupervisorBase {
   }
 
   Action handle_call(const Message& m, const From&) override {
-    return m.match(
-        [&](const supervisor::StartChild& r) { return start_new_child(r.spec); },
-        [&](const supervisor::TerminateChild& r) { return terminate_child(r.id); },
-        [&](const supervisor::RestartChild& r) { return restart_stopped(r.id); },
-        [&](const supervisor::DeleteChild& r) { return delete_child(r.id); },
-        [&](const supervisor::WhichChildren&) { return reply(which_children()); },
-        [&](const supervisor::CountChildren&) { return reply(count_children()); });
+    return m.match([&](const supervisor::StartChild& r) { return start_new_child(r.spec); },
+                   [&](const supervisor::TerminateChild& r) { return terminate_child(r.id); },
+                   [&](const supervisor::RestartChild& r) { return restart_stopped(r.id); },
+                   [&](const supervisor::DeleteChild& r) { return delete_child(r.id); },
+                   [&](const supervisor::WhichChildren&) { return reply(which_children()); },
+                   [&](const supervisor::CountChildren&) { return reply(count_children()); });
   }
 
   Action handle_info(const Message& m) override {
@@ -45,8 +45,7 @@ class SupervisorServer final : public detail::SupervisorBase {
   }
 
   Action shutdown_requested(const Reason& reason) override {
-    return stop_in_order(take_running_reversed(all_ids()),
-                         [reason] { return otp::stop(reason); });
+    return stop_in_order(take_running_reversed(all_ids()), [reason] { return otp::stop(reason); });
   }
 
  private:
@@ -90,10 +89,9 @@ class SupervisorServer final : public detail::SupervisorBase {
         if (r) {
           find(id)->pid = *r;
         } else if (r.code() != ErrorCode::ignored) {
-          Reason why = Reason::shutdown("failed_to_start_child " + id + ": " +
-                                        r.error().to_string());
-          return stop_in_order(take_running_reversed(all_ids()),
-                               [why] { return otp::stop(why); });
+          Reason why =
+              Reason::shutdown("failed_to_start_child " + id + ": " + r.error().to_string());
+          return stop_in_order(take_running_reversed(all_ids()), [why] { return otp::stop(why); });
         }
         return start_initial(i + 1);
       });
@@ -157,9 +155,9 @@ class SupervisorServer final : public detail::SupervisorBase {
           if (r) {
             c->pid = *r;
           } else if (r.code() != ErrorCode::ignored) {
-            report("restart of child " + id + " failed: " + r.error().to_string() +
-                       "; trying again",
-                   "error");
+            report(
+                "restart of child " + id + " failed: " + r.error().to_string() + "; trying again",
+                "error");
             otp::send(self(), detail::TryAgainRestart{0, id});
           }
         }
@@ -203,8 +201,8 @@ class SupervisorServer final : public detail::SupervisorBase {
     Child* c = find(id);
     if (!c) return reply(Error(ErrorCode::not_found, "restart_child " + id + ": no such child"));
     if (c->pid)
-      return reply(Error(ErrorCode::running, "restart_child " + id + ": running as " +
-                                                 c->pid.to_string()));
+      return reply(
+          Error(ErrorCode::running, "restart_child " + id + ": running as " + c->pid.to_string()));
     return start_child_async(c->spec, [this, id](Result<Pid> r) -> Action {
       if (!r) return reply(r.error());
       if (Child* c = find(id)) c->pid = *r;
@@ -216,8 +214,8 @@ class SupervisorServer final : public detail::SupervisorBase {
     Child* c = find(id);
     if (!c) return reply(Error(ErrorCode::not_found, "delete_child " + id + ": no such child"));
     if (c->pid)
-      return reply(Error(ErrorCode::running, "delete_child " + id + ": running as " +
-                                                 c->pid.to_string()));
+      return reply(
+          Error(ErrorCode::running, "delete_child " + id + ": running as " + c->pid.to_string()));
     erase(id);
     return reply(Message());
   }

@@ -74,9 +74,8 @@ Action SupervisorBase::stop_from(std::shared_ptr<std::vector<std::pair<Pid, Shut
   }
   if (i == children->size()) return then();
   auto [pid, how] = (*children)[i];
-  return stop_child_async(pid, how, [this, children, i, then]() {
-    return stop_from(children, i + 1, then);
-  });
+  return stop_child_async(pid, how,
+                          [this, children, i, then]() { return stop_from(children, i + 1, then); });
 }
 
 Action SupervisorBase::stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> children,
@@ -99,22 +98,21 @@ Action SupervisorBase::stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> ch
   std::optional<std::chrono::milliseconds> limit;
   if (!infinity) limit = longest;
   auto refs_copy = refs;
-  return await_all(std::move(refs), limit,
-                   [this, pids, refs_copy, then](Result<Message> r) -> Action {
-                     if (r) return then();
-                     std::vector<Ref> left;
-                     for (size_t k = 0; k < pids->size(); ++k) {
-                       if (!otp::alive((*pids)[k])) continue;
-                       otp::exit((*pids)[k], Reason::kill());
-                       left.push_back(refs_copy[k]);
-                     }
-                     if (!left.empty())
-                       report(std::to_string(left.size()) +
-                                  " children did not stop within their shutdown timeout; killed",
-                              "warning");
-                     return await_all(std::move(left), std::nullopt,
-                                      [then](Result<Message>) { return then(); });
-                   });
+  return await_all(
+      std::move(refs), limit, [this, pids, refs_copy, then](Result<Message> r) -> Action {
+        if (r) return then();
+        std::vector<Ref> left;
+        for (size_t k = 0; k < pids->size(); ++k) {
+          if (!otp::alive((*pids)[k])) continue;
+          otp::exit((*pids)[k], Reason::kill());
+          left.push_back(refs_copy[k]);
+        }
+        if (!left.empty())
+          report(std::to_string(left.size()) +
+                     " children did not stop within their shutdown timeout; killed",
+                 "warning");
+        return await_all(std::move(left), std::nullopt, [then](Result<Message>) { return then(); });
+      });
 }
 
 bool SupervisorBase::should_restart(Restart type, const Reason& reason) {

@@ -32,7 +32,8 @@ class SupervisorBase : public GenServer {
   /// timeout) and awaits its Down.
   Action stop_child_async(const Pid& child, const Shutdown& how, std::function<Action()> then);
   /// Stops children one after the other, in the order given.
-  Action stop_in_order(std::vector<std::pair<Pid, Shutdown>> children, std::function<Action()> then);
+  Action stop_in_order(std::vector<std::pair<Pid, Shutdown>> children,
+                       std::function<Action()> then);
   /// Stops children all at once (DynamicSupervisor), killing those still alive after the longest
   /// shutdown timeout.
   Action stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> children,

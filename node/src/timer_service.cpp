@@ -4,7 +4,9 @@ namespace otp::detail {
 
 TimerService::TimerService() : thread_([this] { run(); }) {}
 
-TimerService::~TimerService() { stop(); }
+TimerService::~TimerService() {
+  stop();
+}
 
 Ref TimerService::schedule(Clock::time_point when, std::shared_ptr<Endpoint> to, Envelope e) {
   Ref ref = Ref::make();
@@ -24,8 +26,8 @@ std::optional<std::chrono::milliseconds> TimerService::cancel(Ref ref) {
   std::lock_guard<std::mutex> g(mx_);
   auto found = by_ref_.find(ref.value());
   if (found == by_ref_.end()) return std::nullopt;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(found->second->first -
-                                                                    Clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(found->second->first - Clock::now());
   queue_.erase(found->second);
   by_ref_.erase(found);
   return std::max(left, std::chrono::milliseconds(0));

@@ -53,23 +53,40 @@ std::string Reason::to_string() const {
 
 const char* to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::noproc: return "noproc";
-    case ErrorCode::timeout: return "timeout";
-    case ErrorCode::exit: return "exit";
-    case ErrorCode::bad_call: return "bad_call";
-    case ErrorCode::bad_reply: return "bad_reply";
-    case ErrorCode::already_started: return "already_started";
-    case ErrorCode::ignored: return "ignored";
-    case ErrorCode::init_failed: return "init_failed";
-    case ErrorCode::max_children: return "max_children";
-    case ErrorCode::not_found: return "not_found";
-    case ErrorCode::running: return "running";
-    case ErrorCode::restarting: return "restarting";
-    case ErrorCode::calling_self: return "calling_self";
-    case ErrorCode::would_block: return "would_block";
-    case ErrorCode::shutting_down: return "shutting_down";
-    case ErrorCode::nodedown: return "nodedown";
-    case ErrorCode::badarg: return "badarg";
+    case ErrorCode::noproc:
+      return "noproc";
+    case ErrorCode::timeout:
+      return "timeout";
+    case ErrorCode::exit:
+      return "exit";
+    case ErrorCode::bad_call:
+      return "bad_call";
+    case ErrorCode::bad_reply:
+      return "bad_reply";
+    case ErrorCode::already_started:
+      return "already_started";
+    case ErrorCode::ignored:
+      return "ignored";
+    case ErrorCode::init_failed:
+      return "init_failed";
+    case ErrorCode::max_children:
+      return "max_children";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::running:
+      return "running";
+    case ErrorCode::restarting:
+      return "restarting";
+    case ErrorCode::calling_self:
+      return "calling_self";
+    case ErrorCode::would_block:
+      return "would_block";
+    case ErrorCode::shutting_down:
+      return "shutting_down";
+    case ErrorCode::nodedown:
+      return "nodedown";
+    case ErrorCode::badarg:
+      return "badarg";
   }
   return "unknown";
 }

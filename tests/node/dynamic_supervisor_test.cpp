@@ -99,9 +99,9 @@ TEST_P(DynamicSupervisorTest, StoppingItStopsEveryChild) {
   Pid sup = otp::dynamic_supervisor::start_link(*node).value();
   std::vector<Pid> kids;
   for (int i = 0; i < 50; ++i)
-    kids.push_back(otp::dynamic_supervisor::start_child(*node, sup,
-                                                        worker_spec("w" + std::to_string(i), log))
-                       .value());
+    kids.push_back(
+        otp::dynamic_supervisor::start_child(*node, sup, worker_spec("w" + std::to_string(i), log))
+            .value());
   ASSERT_TRUE(otp::gen_server::stop(*node, sup, otp::Reason::shutdown(), 10s));
   for (auto& k : kids) EXPECT_FALSE(otp::alive(k));
   EXPECT_EQ(log->snapshot().size(), 100u);  // 50 starts, 50 terminates

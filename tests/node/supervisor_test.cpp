@@ -102,7 +102,11 @@ TEST_P(SupervisorTest, OneForAllRestartsEveryChildStoppingInReverseAndStartingIn
   auto after = await_restarted(*node, "sup", before, {"a", "b", "c"});
   ASSERT_TRUE(eventually([&] { return log->snapshot().size() >= 6; }));
   std::vector<std::string> expected = {"stop:b:error: exception std::runtime_error: crash b",
-                                       "stop:c", "stop:a", "start:a", "start:b", "start:c"};
+                                       "stop:c",
+                                       "stop:a",
+                                       "start:a",
+                                       "start:b",
+                                       "start:c"};
   EXPECT_EQ(log->snapshot(), expected);
 }
 
@@ -173,11 +177,11 @@ TEST_P(SupervisorTest, TransientChildIsNotRestartedAfterANormalExitButIsAfterACr
 }
 
 TEST_P(SupervisorTest, TemporaryChildIsNeverRestartedAndItsSpecIsDropped) {
-  Pid sup = otp::supervisor::start_link(
-                *node,
-                {worker_spec("tmp", log).restart(otp::Restart::temporary), worker_spec("p", log)},
-                {})
-                .value();
+  Pid sup =
+      otp::supervisor::start_link(
+          *node, {worker_spec("tmp", log).restart(otp::Restart::temporary), worker_spec("p", log)},
+          {})
+          .value();
   auto before = pids_of(*node, sup);
   otp::Inbox inbox(*node);
   inbox.monitor(before["tmp"]);
@@ -277,7 +281,8 @@ TEST_P(SupervisorTest, StartChildOfARunningIdFailsWithAlreadyStarted) {
 
 TEST_P(SupervisorTest, StartChildFailureIsReturnedAndTheSpecNotKept) {
   start_three(otp::Strategy::one_for_one);
-  auto r = otp::supervisor::start_child(*node, "sup", otp::worker<Worker>("bad", "bad", log, true, true));
+  auto r = otp::supervisor::start_child(*node, "sup",
+                                        otp::worker<Worker>("bad", "bad", log, true, true));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.code(), ErrorCode::init_failed);
   EXPECT_EQ(otp::supervisor::count_children(*node, "sup")->specs, 3u);
@@ -334,10 +339,9 @@ TEST_P(SupervisorTest, CallsToTheSupervisorFromInsideAHandlerDoNotBlock) {
     otp::Action handle_call(const otp::Message&, const otp::From&) override {
       auto r = otp::supervisor::count_children(node(), "sup");
       if (r.code() != ErrorCode::would_block) return otp::reply(-1);
-      return await_call<otp::ChildCounts>("sup", otp::supervisor::CountChildren{},
-                                          [](otp::Result<otp::ChildCounts> c) {
-                                            return otp::reply(static_cast<int>(c->active));
-                                          });
+      return await_call<otp::ChildCounts>(
+          "sup", otp::supervisor::CountChildren{},
+          [](otp::Result<otp::ChildCounts> c) { return otp::reply(static_cast<int>(c->active)); });
     }
   };
   Pid asker = otp::gen_server::start<Asker>(*node).value();

@@ -73,13 +73,15 @@ class Worker : public otp::GenServer {
     return m.match([&](const Crash&) -> otp::Action { throw std::runtime_error("crash " + id_); },
                    [&](const StopNormal&) { return otp::stop(otp::Reason::normal()); },
                    [&](const Hang&) {
-                     return await_call("black_hole", Ping{},
-                                       [](otp::Result<otp::Message>) { return otp::noreply(); },
-                                       std::chrono::seconds(60));
+                     return await_call(
+                         "black_hole", Ping{},
+                         [](otp::Result<otp::Message>) { return otp::noreply(); },
+                         std::chrono::seconds(60));
                    });
   }
   void terminate(const otp::Reason& reason) override {
-    log_->add("stop:" + id_ + (reason.kind() == otp::Reason::Kind::shutdown ? "" : ":" + reason.to_string()));
+    log_->add("stop:" + id_ +
+              (reason.kind() == otp::Reason::Kind::shutdown ? "" : ":" + reason.to_string()));
   }
 
  private:

@@ -26,8 +26,12 @@ struct DynamicSupervisorFlags {
 namespace dynamic_supervisor {
 
 // -- requests (handle_call protocol; usable with await_call) --
-struct StartChild { ChildSpec spec; };
-struct TerminateChild { Pid pid; };
+struct StartChild {
+  ChildSpec spec;
+};
+struct TerminateChild {
+  Pid pid;
+};
 struct WhichChildren {};
 struct CountChildren {};
 

@@ -12,7 +12,8 @@
 //       return otp::gen_server::start_link<Counter>(n, otp::name("counter"), initial);
 //     }
 //     static void increment(otp::Node& n) { otp::gen_server::cast(n, "counter", Increment{}); }
-//     static int value(otp::Node& n) { return otp::gen_server::call<int>(n, "counter", GetValue{}).value(); }
+//     static int value(otp::Node& n) { return otp::gen_server::call<int>(n, "counter",
+//     GetValue{}).value(); }
 //     // -- callbacks --
 //     explicit Counter(int initial) : value_(initial) {}
 //     otp::Action handle_call(const otp::Message& m, const otp::From&) override {
@@ -83,8 +84,8 @@ Result<R> unpack_reply(Result<Message> r, const char* what) {
     return std::move(r).value();
   } else {
     if (const R* v = r->template get_if<R>()) return *v;
-    return Error(ErrorCode::bad_reply, std::string(what) + ": expected " +
-                                           type_name(typeid(R)) + ", got " + r->type_name());
+    return Error(ErrorCode::bad_reply, std::string(what) + ": expected " + type_name(typeid(R)) +
+                                           ", got " + r->type_name());
   }
 }
 }  // namespace detail
@@ -166,15 +167,25 @@ class Action {
 };
 
 /// {ok, State} from init; the same as noreply() elsewhere.
-inline Action ok() { return Action::make(Action::Kind::noreply); }
-inline Action noreply() { return Action::make(Action::Kind::noreply); }
-inline Action reply(Message value) { return Action::make_reply(std::move(value)); }
-inline Action stop(Reason reason) { return Action::make_stop(std::move(reason), std::nullopt); }
+inline Action ok() {
+  return Action::make(Action::Kind::noreply);
+}
+inline Action noreply() {
+  return Action::make(Action::Kind::noreply);
+}
+inline Action reply(Message value) {
+  return Action::make_reply(std::move(value));
+}
+inline Action stop(Reason reason) {
+  return Action::make_stop(std::move(reason), std::nullopt);
+}
 inline Action stop(Reason reason, Message reply) {
   return Action::make_stop(std::move(reason), std::move(reply));
 }
 /// From init only: start_link returns an `ignored` error and the process exits normally.
-inline Action ignore() { return Action::make(Action::Kind::ignore); }
+inline Action ignore() {
+  return Action::make(Action::Kind::ignore);
+}
 
 class GenServer {
  public:
@@ -233,7 +244,9 @@ class GenServer {
 struct Name {
   ServerRef ref;
 };
-inline Name name(ServerRef ref) { return Name{std::move(ref)}; }
+inline Name name(ServerRef ref) {
+  return Name{std::move(ref)};
+}
 
 namespace detail {
 struct StartOptions {

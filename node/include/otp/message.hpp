@@ -74,8 +74,8 @@ class Message {
   /// Wraps any copyable value; `Message m = Increment{};`.
   template <class T, class = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Message>>>
   Message(T&& value)  // NOLINT: implicit on purpose, messages are values
-      : value_(std::make_shared<detail::TypedMessageValue<std::decay_t<T>>>(
-            std::forward<T>(value))) {}
+      : value_(
+            std::make_shared<detail::TypedMessageValue<std::decay_t<T>>>(std::forward<T>(value))) {}
 
   /// Builds a message holding a T constructed in place.
   template <class T, class... Args>
@@ -107,17 +107,15 @@ class Message {
   }
 
   /// Calls the first handler whose parameter type matches the held value and returns its result.
-  /// When none matches, returns `R(otp::unhandled)`-style default: the handlers' result type must be
-  /// constructible from `Unmatched{*this}` (otp::Action is).
+  /// When none matches, returns `R(otp::unhandled)`-style default: the handlers' result type must
+  /// be constructible from `Unmatched{*this}` (otp::Action is).
   template <class... Fs>
   auto match(Fs&&... fs) const;
 
   /// The held type's readable name, or "empty".
   std::string type_name() const;
 
-  const std::type_info& type() const noexcept {
-    return value_ ? value_->type() : typeid(void);
-  }
+  const std::type_info& type() const noexcept { return value_ ? value_->type() : typeid(void); }
 
  private:
   std::shared_ptr<const detail::MessageValue> value_;

@@ -2,6 +2,8 @@
 // DynamicSupervisor. See README.md for a tour and docs/architecture.md for how it works.
 #pragma once
 
+#include "otp/child_spec.hpp"
+#include "otp/dynamic_supervisor.hpp"
 #include "otp/error.hpp"
 #include "otp/gen_server.hpp"
 #include "otp/message.hpp"
@@ -10,6 +12,4 @@
 #include "otp/process.hpp"
 #include "otp/reason.hpp"
 #include "otp/server_ref.hpp"
-#include "otp/child_spec.hpp"
-#include "otp/dynamic_supervisor.hpp"
 #include "otp/supervisor.hpp"

@@ -45,10 +45,10 @@ inline ViaName via(std::shared_ptr<ViaRegistry> registry, std::string key) {
 
 class ServerRef {
  public:
-  ServerRef(Pid pid) : v_(std::move(pid)) {}                    // NOLINT: implicit on purpose
-  ServerRef(std::string name) : v_(std::move(name)) {}          // NOLINT
-  ServerRef(const char* name) : v_(std::string(name)) {}        // NOLINT
-  ServerRef(ViaName via) : v_(std::move(via)) {}                // NOLINT
+  ServerRef(Pid pid) : v_(std::move(pid)) {}              // NOLINT: implicit on purpose
+  ServerRef(std::string name) : v_(std::move(name)) {}    // NOLINT
+  ServerRef(const char* name) : v_(std::string(name)) {}  // NOLINT
+  ServerRef(ViaName via) : v_(std::move(via)) {}          // NOLINT
 
   const Pid* pid() const { return std::get_if<Pid>(&v_); }
   const std::string* local_name() const { return std::get_if<std::string>(&v_); }

@@ -46,10 +46,18 @@ struct SupervisorFlags {
 namespace supervisor {
 
 // -- requests (the supervisor's handle_call protocol; usable with await_call) --
-struct StartChild { ChildSpec spec; };
-struct TerminateChild { std::string id; };
-struct RestartChild { std::string id; };
-struct DeleteChild { std::string id; };
+struct StartChild {
+  ChildSpec spec;
+};
+struct TerminateChild {
+  std::string id;
+};
+struct RestartChild {
+  std::string id;
+};
+struct DeleteChild {
+  std::string id;
+};
 struct WhichChildren {};
 struct CountChildren {};
 
