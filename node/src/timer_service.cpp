@@ -54,7 +54,8 @@ void TimerService::run() {
     }
     auto first = queue_.begin();
     if (first->first > Clock::now()) {
-      cv_.wait_until(lk, first->first);
+      const Clock::time_point due = first->first;  // a copy: the entry may go while we wait
+      cv_.wait_until(lk, due);
       continue;
     }
     Entry entry = std::move(first->second);
