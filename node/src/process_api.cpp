@@ -177,6 +177,9 @@ std::optional<Message> Inbox::receive(std::chrono::milliseconds timeout) {
 
 std::optional<Message> Inbox::receive_if(const std::function<bool(const Message&)>& pred,
                                          std::chrono::milliseconds timeout) {
+  if (detail::current_server())
+    throw std::logic_error(
+        "Inbox::receive inside a process handler would block a scheduler thread");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lk(state_->mx);
   size_t scanned = 0;
