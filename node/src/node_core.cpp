@@ -94,6 +94,29 @@ std::optional<Pid> NodeCore::whereis(const std::string& name) const {
   return it->second;
 }
 
+Result<void> NodeCore::put_resource(const std::string& key, std::shared_ptr<void> object) {
+  std::lock_guard<std::mutex> g(resources_mx_);
+  if (!resources_.emplace(key, std::move(object)).second)
+    return Error(ErrorCode::already_started, key + " already exists");
+  return {};
+}
+
+std::shared_ptr<void> NodeCore::get_resource(const std::string& key) const {
+  std::lock_guard<std::mutex> g(resources_mx_);
+  auto it = resources_.find(key);
+  return it == resources_.end() ? nullptr : it->second;
+}
+
+void NodeCore::erase_resource(const std::string& key, const void* object) {
+  std::shared_ptr<void> dropped;  // released outside the lock
+  std::lock_guard<std::mutex> g(resources_mx_);
+  auto it = resources_.find(key);
+  if (it != resources_.end() && it->second.get() == object) {
+    dropped = std::move(it->second);
+    resources_.erase(it);
+  }
+}
+
 void NodeCore::log(const char* level, const std::string& text) const {
   std::string line = "[" + config_.name + "] " + level + ": " + text + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
@@ -144,6 +167,10 @@ void NodeCore::shutdown() {
       log("error", "shutdown: processes still running after kill (a handler that never returns?)");
   }
   timers_.stop();
+  {
+    std::lock_guard<std::mutex> g(resources_mx_);
+    resources_.clear();
+  }
   system_->await_all_actors_done();
   system_.reset();
   shut_down_ = true;

@@ -40,6 +40,12 @@ class NodeCore {
   void unregister_name(const std::string& name, uint64_t id = 0);
   std::optional<Pid> whereis(const std::string& name) const;
 
+  /// Named node-wide objects that are not processes (registries, tables): "registry:X".
+  Result<void> put_resource(const std::string& key, std::shared_ptr<void> object);
+  std::shared_ptr<void> get_resource(const std::string& key) const;
+  /// Removes key only if it still maps to object.
+  void erase_resource(const std::string& key, const void* object);
+
   void shutdown();
 
   /// One line to stderr: "[node] level: text".
@@ -60,6 +66,9 @@ class NodeCore {
   mutable std::mutex table_mx_;
   std::condition_variable table_cv_;
   std::unordered_map<uint64_t, std::shared_ptr<Process>> table_;
+
+  mutable std::mutex resources_mx_;
+  std::unordered_map<std::string, std::shared_ptr<void>> resources_;
 
   mutable std::shared_mutex names_mx_;
   std::unordered_map<std::string, Pid> names_;

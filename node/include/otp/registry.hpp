@@ -1,0 +1,98 @@
+// otp::Registry: Elixir's Registry — a local, key/value process registry with unique or duplicate
+// keys, usable as a via name (everywhere a server is addressed) and for pub/sub over duplicate
+// keys. As in the seed's UserSession:
+//
+//   auto reg = otp::Registry::start(node, {.keys = otp::Registry::Keys::unique,
+//                                          .name = "MyApp.Registry"}).value();
+//   otp::gen_server::start_link<UserSession>(node, otp::name(otp::via(reg, "user:42")), 42);
+//   auto found = reg->lookup("user:42");                  // [{pid, metadata}] or []
+//
+// Reads never go through a process: entries live in partitions, each behind its own
+// reader-writer lock, so lookups from many threads do not queue behind writers or each other.
+// Entries vanish when their process dies: the registry monitors every registered process, and
+// the dying process removes its entries itself before any Down it sends is delivered, so once
+// anyone has seen a process die, the registry no longer lists it.
+//
+// Keys are strings (compose them: "user_session:42"); metadata is any otp::Message.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "otp/child_spec.hpp"
+#include "otp/error.hpp"
+#include "otp/message.hpp"
+#include "otp/node.hpp"
+#include "otp/pid.hpp"
+#include "otp/server_ref.hpp"
+
+namespace otp {
+
+class Registry : public ViaRegistry, public std::enable_shared_from_this<Registry> {
+ public:
+  enum class Keys { unique, duplicate };
+  struct Options {
+    Keys keys = Keys::unique;
+    /// Registered on the node so Registry::find(node, name) returns it; empty = anonymous.
+    std::string name;
+    /// Independent lock partitions (Elixir's :partitions); 0 = 4 x scheduler threads.
+    size_t partitions = 0;
+  };
+  struct Entry {
+    Pid pid;
+    Message value;
+  };
+
+  /// Creates a registry. With a name that is taken: already_started.
+  static Result<std::shared_ptr<Registry>> start(Node& node, Options options);
+  /// The registry registered under name, or nullptr.
+  static std::shared_ptr<Registry> find(Node& node, const std::string& name);
+  /// A child spec that owns a registry for the lifetime of a supervised process (the seed's
+  /// `{Registry, keys: :unique, name: MyApp.Registry}`); the registry is found by name.
+  static ChildSpec child_spec(std::string id, Options options);
+
+  ~Registry() override;
+
+  Keys keys() const;
+  const std::string& name() const;
+
+  /// Registers the running process (self()) under key. Unique keys: fails with already_started
+  /// naming the owner when the key is taken (exactly one of concurrent registrations wins).
+  Result<void> register_key(const std::string& key, Message value = {});
+  /// The same for an explicit pid (an Inbox, or on behalf of another process).
+  Result<void> register_pid(const Pid& pid, const std::string& key, Message value = {});
+  /// Removes the running process's (or pid's) entries under key.
+  void unregister(const std::string& key);
+  void unregister_pid(const Pid& pid, const std::string& key);
+
+  /// Entries under key (one at most for unique keys), in registration order.
+  std::vector<Entry> lookup(const std::string& key) const;
+  /// Calls fn with the entries under key (only if there are some), outside any lock: pub/sub.
+  void dispatch(const std::string& key,
+                const std::function<void(const std::vector<Entry>&)>& fn) const;
+  /// Number of keys registered (all processes).
+  size_t count() const;
+  /// Number of entries under key.
+  size_t count(const std::string& key) const;
+  /// Keys pid has registered.
+  std::vector<std::string> keys_of(const Pid& pid) const;
+  /// pid's values under key.
+  std::vector<Message> values(const std::string& key, const Pid& pid) const;
+
+  // -- ViaRegistry (unique registries) --
+  Result<void> register_name(const std::string& key, const Pid& pid) override;
+  void unregister_name(const std::string& key) override;
+  std::optional<Pid> whereis_name(const std::string& key) override;
+  std::string describe() const override;
+
+  struct Impl;
+
+ private:
+  explicit Registry(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace otp

@@ -1,0 +1,242 @@
+// otp::Registry: partitioned key -> entries maps behind reader-writer locks; a registry monitors
+// each registered process through an Endpoint of its own, so the dying process removes its own
+// entries (synchronously, before its Downs are delivered).
+#include "otp/registry.hpp"
+
+#include <algorithm>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "node_core.hpp"
+#include "server_actor.hpp"
+
+namespace otp {
+
+struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Registry::Impl> {
+  struct Partition {
+    mutable std::shared_mutex mx;
+    std::unordered_map<std::string, std::vector<Entry>> by_key;
+  };
+  struct Registered {
+    Ref monitor;
+    std::vector<std::string> keys;
+  };
+
+  detail::NodeCore* node;
+  Keys keys;
+  std::string name;
+  std::vector<std::unique_ptr<Partition>> parts;
+  std::mutex writers_mx;  // registrations and removals; reads never take it
+  std::unordered_map<uint64_t, Registered> by_pid;
+
+  Partition& part(const std::string& key) const {
+    return *parts[std::hash<std::string>{}(key) % parts.size()];
+  }
+
+  // A registered process died: drop all its entries.
+  void deliver(detail::Envelope&& e, bool) override {
+    if (e.kind != detail::EnvelopeKind::down) return;
+    std::lock_guard<std::mutex> g(writers_mx);
+    auto it = by_pid.find(e.from.id());
+    if (it == by_pid.end() || !(it->second.monitor == e.ref)) return;
+    for (auto& key : it->second.keys) erase_entries(key, e.from);
+    by_pid.erase(it);
+  }
+
+  void erase_entries(const std::string& key, const Pid& pid) {
+    Partition& p = part(key);
+    std::unique_lock<std::shared_mutex> w(p.mx);
+    auto found = p.by_key.find(key);
+    if (found == p.by_key.end()) return;
+    std::erase_if(found->second, [&](const Entry& x) { return x.pid == pid; });
+    if (found->second.empty()) p.by_key.erase(found);
+  }
+
+  Result<void> add(const Pid& pid, const std::string& key, Message value) {
+    if (!pid) return Error(ErrorCode::badarg, "Registry " + name + ": register of an invalid pid");
+    std::lock_guard<std::mutex> g(writers_mx);
+    Partition& p = part(key);
+    {
+      std::shared_lock<std::shared_mutex> r(p.mx);
+      auto found = p.by_key.find(key);
+      if (keys == Keys::unique && found != p.by_key.end() && !found->second.empty())
+        return Error(ErrorCode::already_started, "Registry " + name + " key " + key +
+                                                     " already registered to " +
+                                                     found->second.front().pid.to_string());
+    }
+    auto [info, fresh] = by_pid.try_emplace(pid.id());
+    if (fresh) {
+      info->second.monitor = Ref::make();
+      if (!pid.process()->add_monitor(info->second.monitor, shared_from_this())) {
+        by_pid.erase(info);
+        return Error(ErrorCode::noproc, "Registry " + name + ": " + pid.to_string() + " is dead");
+      }
+    }
+    info->second.keys.push_back(key);
+    std::unique_lock<std::shared_mutex> w(p.mx);
+    p.by_key[key].push_back(Entry{pid, std::move(value)});
+    return {};
+  }
+
+  void remove(const Pid& pid, const std::string& key) {
+    std::lock_guard<std::mutex> g(writers_mx);
+    auto it = by_pid.find(pid.id());
+    if (it == by_pid.end()) return;
+    std::erase(it->second.keys, key);
+    erase_entries(key, pid);
+    if (it->second.keys.empty()) {
+      pid.process()->remove_monitor(it->second.monitor);
+      by_pid.erase(it);
+    }
+  }
+};
+
+namespace {
+std::string resource_key(const std::string& name) {
+  return "registry:" + name;
+}
+
+Pid caller(const char* op) {
+  Pid me = self();
+  if (!me)
+    throw std::logic_error(std::string("Registry::") + op +
+                           " registers the running process: call it from a handler, or use the "
+                           "_pid form");
+  return me;
+}
+
+/// Owns a named registry for as long as it runs under its supervisor.
+class RegistryOwner : public GenServer {
+ public:
+  explicit RegistryOwner(Registry::Options options) : options_(std::move(options)) {}
+  Action init() override {
+    auto r = Registry::start(node(), options_);
+    if (!r) return stop(Reason::error(r.error().to_string()));
+    registry_ = *r;
+    return ok();
+  }
+  void terminate(const Reason&) override {
+    node().core().erase_resource(resource_key(options_.name), registry_.get());
+  }
+
+ private:
+  Registry::Options options_;
+  std::shared_ptr<Registry> registry_;
+};
+}  // namespace
+
+Result<std::shared_ptr<Registry>> Registry::start(Node& node, Options options) {
+  auto impl = std::make_shared<Impl>();
+  impl->node = &node.core();
+  impl->keys = options.keys;
+  impl->name = options.name.empty() ? std::string("(anonymous)") : options.name;
+  size_t n = options.partitions ? options.partitions : 4 * node.scheduler_threads();
+  for (size_t i = 0; i < n; ++i) impl->parts.push_back(std::make_unique<Impl::Partition>());
+  std::shared_ptr<Registry> reg(new Registry(std::move(impl)));
+  if (!options.name.empty()) {
+    auto put = node.core().put_resource(resource_key(options.name), reg);
+    if (!put) return Error(ErrorCode::already_started, "Registry " + options.name + ": name taken");
+  }
+  return reg;
+}
+
+std::shared_ptr<Registry> Registry::find(Node& node, const std::string& name) {
+  return std::static_pointer_cast<Registry>(node.core().get_resource(resource_key(name)));
+}
+
+ChildSpec Registry::child_spec(std::string id, Options options) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = detail::make_factory<RegistryOwner>(std::move(options));
+  return spec;
+}
+
+Registry::~Registry() = default;
+
+Registry::Keys Registry::keys() const {
+  return impl_->keys;
+}
+const std::string& Registry::name() const {
+  return impl_->name;
+}
+
+Result<void> Registry::register_key(const std::string& key, Message value) {
+  return impl_->add(caller("register_key"), key, std::move(value));
+}
+Result<void> Registry::register_pid(const Pid& pid, const std::string& key, Message value) {
+  return impl_->add(pid, key, std::move(value));
+}
+void Registry::unregister(const std::string& key) {
+  impl_->remove(caller("unregister"), key);
+}
+void Registry::unregister_pid(const Pid& pid, const std::string& key) {
+  impl_->remove(pid, key);
+}
+
+std::vector<Registry::Entry> Registry::lookup(const std::string& key) const {
+  auto& p = impl_->part(key);
+  std::shared_lock<std::shared_mutex> r(p.mx);
+  auto found = p.by_key.find(key);
+  if (found == p.by_key.end()) return {};
+  return found->second;
+}
+
+void Registry::dispatch(const std::string& key,
+                        const std::function<void(const std::vector<Entry>&)>& fn) const {
+  auto entries = lookup(key);
+  if (!entries.empty()) fn(entries);
+}
+
+size_t Registry::count() const {
+  size_t n = 0;
+  for (auto& p : impl_->parts) {
+    std::shared_lock<std::shared_mutex> r(p->mx);
+    n += p->by_key.size();
+  }
+  return n;
+}
+
+size_t Registry::count(const std::string& key) const {
+  auto& p = impl_->part(key);
+  std::shared_lock<std::shared_mutex> r(p.mx);
+  auto found = p.by_key.find(key);
+  return found == p.by_key.end() ? 0 : found->second.size();
+}
+
+std::vector<std::string> Registry::keys_of(const Pid& pid) const {
+  std::lock_guard<std::mutex> g(impl_->writers_mx);
+  auto it = impl_->by_pid.find(pid.id());
+  if (it == impl_->by_pid.end()) return {};
+  return it->second.keys;
+}
+
+std::vector<Message> Registry::values(const std::string& key, const Pid& pid) const {
+  std::vector<Message> out;
+  for (auto& e : lookup(key))
+    if (e.pid == pid) out.push_back(e.value);
+  return out;
+}
+
+Result<void> Registry::register_name(const std::string& key, const Pid& pid) {
+  if (impl_->keys != Keys::unique)
+    return Error(ErrorCode::badarg, "Registry " + impl_->name + ": via names need unique keys");
+  return impl_->add(pid, key, Message());
+}
+
+void Registry::unregister_name(const std::string& key) {
+  for (auto& e : lookup(key)) impl_->remove(e.pid, key);
+}
+
+std::optional<Pid> Registry::whereis_name(const std::string& key) {
+  auto& p = impl_->part(key);
+  std::shared_lock<std::shared_mutex> r(p.mx);
+  auto found = p.by_key.find(key);
+  if (found == p.by_key.end() || found->second.empty()) return std::nullopt;
+  return found->second.front().pid;
+}
+
+std::string Registry::describe() const {
+  return "Registry " + impl_->name;
+}
+
+}  // namespace otp
