@@ -167,6 +167,10 @@ void NodeCore::shutdown() {
       log("error", "shutdown: processes still running after kill (a handler that never returns?)");
   }
   timers_.stop();
+  if (size_t busy = pool_.shutdown(std::chrono::seconds(5)))
+    log("warning", "shutdown: " + std::to_string(busy) +
+                       " task function(s) still running; they finish in the background and their "
+                       "results are discarded");
   {
     std::lock_guard<std::mutex> g(resources_mx_);
     resources_.clear();

@@ -12,6 +12,7 @@
 
 #include <caf/all.hpp>
 
+#include "blocking_pool.hpp"
 #include "otp/node.hpp"
 #include "process_control.hpp"
 #include "timer_service.hpp"
@@ -28,6 +29,7 @@ class NodeCore {
   uint32_t serial() const { return serial_; }
   caf::actor_system& system() { return *system_; }
   TimerService& timers() { return timers_; }
+  BlockingPool& blocking_pool() { return pool_; }
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
 
   uint64_t next_process_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -58,6 +60,7 @@ class NodeCore {
   caf::actor_system_config caf_config_;
   std::unique_ptr<caf::actor_system> system_;
   TimerService timers_;
+  BlockingPool pool_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
   bool shut_down_ = false;

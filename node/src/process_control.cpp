@@ -63,6 +63,14 @@ bool Process::take_link(uint64_t other) {
   return links_.erase(other) > 0;
 }
 
+std::vector<Pid> Process::linked_pids() {
+  std::lock_guard<std::mutex> g(mx_);
+  std::vector<Pid> out;
+  out.reserve(links_.size());
+  for (auto& [id, pid] : links_) out.push_back(pid);
+  return out;
+}
+
 void Process::add_name(const std::string& name) {
   std::lock_guard<std::mutex> g(mx_);
   names_.push_back(name);

@@ -47,6 +47,8 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
   bool take_link(uint64_t other);
 
   void add_name(const std::string& name);
+  /// The processes linked to this one right now.
+  std::vector<Pid> linked_pids();
 
   /// Marks the process dead and sends every monitor its Down and every link its exit signal.
   /// Idempotent.

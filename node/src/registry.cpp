@@ -28,6 +28,8 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
   std::vector<std::unique_ptr<Partition>> parts;
   std::mutex writers_mx;  // registrations and removals; reads never take it
   std::unordered_map<uint64_t, Registered> by_pid;
+  Ref owner_monitor;                // the process that created a named registry
+  const void* published = nullptr;  // the Registry object in the node's name table
 
   Partition& part(const std::string& key) const {
     return *parts[std::hash<std::string>{}(key) % parts.size()];
@@ -36,6 +38,10 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
   // A registered process died: drop all its entries.
   void deliver(detail::Envelope&& e, bool) override {
     if (e.kind != detail::EnvelopeKind::down) return;
+    if (e.ref == owner_monitor) {  // the owner died: the name goes with it
+      node->erase_resource("registry:" + name, published);
+      return;
+    }
     std::lock_guard<std::mutex> g(writers_mx);
     auto it = by_pid.find(e.from.id());
     if (it == by_pid.end() || !(it->second.monitor == e.ref)) return;
@@ -105,7 +111,8 @@ Pid caller(const char* op) {
   return me;
 }
 
-/// Owns a named registry for as long as it runs under its supervisor.
+/// Owns a named registry for as long as it runs under its supervisor (the registry is owned by
+/// the process that starts it, and its name goes when that process dies).
 class RegistryOwner : public GenServer {
  public:
   explicit RegistryOwner(Registry::Options options) : options_(std::move(options)) {}
@@ -114,9 +121,6 @@ class RegistryOwner : public GenServer {
     if (!r) return stop(Reason::error(r.error().to_string()));
     registry_ = *r;
     return ok();
-  }
-  void terminate(const Reason&) override {
-    node().core().erase_resource(resource_key(options_.name), registry_.get());
   }
 
  private:
@@ -132,10 +136,16 @@ Result<std::shared_ptr<Registry>> Registry::start(Node& node, Options options) {
   impl->name = options.name.empty() ? std::string("(anonymous)") : options.name;
   size_t n = options.partitions ? options.partitions : 4 * node.scheduler_threads();
   for (size_t i = 0; i < n; ++i) impl->parts.push_back(std::make_unique<Impl::Partition>());
-  std::shared_ptr<Registry> reg(new Registry(std::move(impl)));
+  std::shared_ptr<Registry> reg(new Registry(impl));
   if (!options.name.empty()) {
     auto put = node.core().put_resource(resource_key(options.name), reg);
     if (!put) return Error(ErrorCode::already_started, "Registry " + options.name + ": name taken");
+    impl->published = reg.get();
+    if (Pid owner = self()) {
+      impl->owner_monitor = Ref::make();
+      if (!owner.process()->add_monitor(impl->owner_monitor, impl))
+        node.core().erase_resource(resource_key(options.name), reg.get());
+    }
   }
   return reg;
 }

@@ -61,6 +61,7 @@ class ServerActor : public caf::event_based_actor {
 
   // -- used by GenServer and the process API while this server runs a handler --
   const Pid& self_pid() const { return self_; }
+  const Pid& parent() const { return parent_; }
   NodeCore& node_core() { return node_; }
   const std::shared_ptr<ActorProcess>& process() const { return proc_; }
   bool set_trap_exit(bool on);

@@ -2,6 +2,7 @@
 // DynamicSupervisor. See README.md for a tour and docs/architecture.md for how it works.
 #pragma once
 
+#include "otp/agent.hpp"
 #include "otp/child_spec.hpp"
 #include "otp/dynamic_supervisor.hpp"
 #include "otp/error.hpp"
@@ -11,5 +12,8 @@
 #include "otp/pid.hpp"
 #include "otp/process.hpp"
 #include "otp/reason.hpp"
+#include "otp/registry.hpp"
 #include "otp/server_ref.hpp"
 #include "otp/supervisor.hpp"
+#include "otp/table.hpp"
+#include "otp/task.hpp"

@@ -37,7 +37,7 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
   struct Options {
     Keys keys = Keys::unique;
     /// Registered on the node so Registry::find(node, name) returns it; empty = anonymous.
-    std::string name;
+    std::string name = {};
     /// Independent lock partitions (Elixir's :partitions); 0 = 4 x scheduler threads.
     size_t partitions = 0;
   };
@@ -46,7 +46,8 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
     Message value;
   };
 
-  /// Creates a registry. With a name that is taken: already_started.
+  /// Creates a registry. With a name that is taken: already_started. A named registry created
+  /// inside a process belongs to it: its name goes when that process dies (as a named ETS table).
   static Result<std::shared_ptr<Registry>> start(Node& node, Options options);
   /// The registry registered under name, or nullptr.
   static std::shared_ptr<Registry> find(Node& node, const std::string& name);

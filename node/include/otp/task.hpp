@@ -1,0 +1,324 @@
+// otp::task: Elixir's Task — run a function concurrently and collect its result; and
+// otp::task_supervisor, Task.Supervisor. The seed's DataFetcher:
+//
+//   auto users    = otp::task::async(node, [] { return fetch_users(); });
+//   auto posts    = otp::task::async(node, [] { return fetch_posts(); });
+//   auto comments = otp::task::async(node, [] { return fetch_comments(); });
+//   auto u = otp::task::await(users, 5s);      // Result<std::vector<std::string>>
+//
+// A task is a process (it has a pid; it can be linked, monitored, killed) whose function runs on
+// a thread of the node's blocking pool, not on a scheduler thread: task functions may block
+// (sleep, file or network I/O), and tasks run in parallel however many there are.
+//
+// Semantics: async links the task to the calling process (when called from a process), so a
+// crash in the task reaches its caller; await with a timeout returns a timeout error (never
+// hangs) and kills the task, as the caller's exit would in Elixir; await_many does so for a list;
+// yield waits without killing; shutdown stops a task and returns its result if it had finished.
+// A killed task is dead at once for everyone (links, monitors, awaits); its function, which can
+// not be interrupted, finishes in the background and its result is discarded.
+//
+// Inside a GenServer handler nothing may block: await/await_many return would_block there; use
+// otp::task::then(task, continuation) (an await Action, like GenServer::await_call).
+//
+// async_stream(node, inputs, fn, {.max_concurrency = n}) runs fn over inputs with at most n
+// tasks at once and yields results in input order; it starts a new task only when the consumer
+// takes a result, so a slow consumer holds producers back and memory stays bounded.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "otp/child_spec.hpp"
+#include "otp/gen_server.hpp"
+
+namespace otp {
+namespace detail {
+
+/// Where a task's outcome lands; shared by the task process and every handle to it.
+class TaskState {
+ public:
+  explicit TaskState(Ref ref, std::shared_ptr<Endpoint> owner)
+      : ref_(ref), owner_(std::move(owner)) {}
+  const Ref& ref() const { return ref_; }
+  /// First completion wins: the result, or the exit that ended the task.
+  void complete(Result<Message> r);
+  std::optional<Result<Message>> wait_until(std::chrono::steady_clock::time_point deadline);
+  std::optional<Result<Message>> peek();
+
+ private:
+  Ref ref_;
+  std::shared_ptr<Endpoint> owner_;  // a process owner is also told by a reply envelope
+  std::mutex mx_;
+  std::condition_variable cv_;
+  std::optional<Result<Message>> result_;
+};
+
+struct TaskLinks {
+  std::shared_ptr<Process> caller;      // linked when set (async from a process)
+  std::shared_ptr<Process> supervisor;  // linked when set (task_supervisor)
+};
+
+/// A task's state; a process owner (may be null) is also told by a reply envelope.
+std::shared_ptr<TaskState> make_task_state(const std::shared_ptr<Process>& owner);
+/// Spawns the task process and queues body on the blocking pool.
+Pid spawn_task(Node& node, std::function<Message()> body, TaskLinks links,
+               std::shared_ptr<TaskState> state);
+/// The running process's control block, or nullptr outside processes.
+std::shared_ptr<Process> current_process();
+/// await_tag for the running server (task::then).
+Action await_current(Ref tag, std::chrono::milliseconds timeout,
+                     std::function<Action(Result<Message>)> then);
+/// Kills a task process (exit kill) and marks its state as exited.
+void kill_task(const Pid& pid);
+Error would_block_error(const char* what);
+
+template <class F>
+using task_result_t = std::invoke_result_t<F>;
+
+template <class R>
+Result<R> unpack_task(Result<Message> r) {
+  if constexpr (std::is_void_v<R>) {
+    if (!r) return r.error();
+    return {};
+  } else {
+    return unpack_reply<R>(std::move(r), "task");
+  }
+}
+
+template <class F>
+std::function<Message()> wrap_body(F fn) {
+  return [fn = std::move(fn)]() mutable -> Message {
+    if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+      fn();
+      return Message();
+    } else {
+      return Message(fn());
+    }
+  };
+}
+
+}  // namespace detail
+
+/// A running (or finished) task whose function returns R.
+template <class R>
+class Task {
+ public:
+  Task(Pid pid, std::shared_ptr<detail::TaskState> state)
+      : pid_(std::move(pid)), state_(std::move(state)) {}
+  const Pid& pid() const { return pid_; }
+  const Ref& ref() const { return state_->ref(); }
+  const std::shared_ptr<detail::TaskState>& state() const { return state_; }
+
+ private:
+  Pid pid_;
+  std::shared_ptr<detail::TaskState> state_;
+};
+
+namespace task {
+
+template <class F>
+Task<detail::task_result_t<F>> async(Node& node, F fn) {
+  auto owner = detail::current_process();
+  auto state = detail::make_task_state(owner);
+  Pid pid = detail::spawn_task(node, detail::wrap_body(std::move(fn)), {owner, nullptr}, state);
+  return Task<detail::task_result_t<F>>(std::move(pid), std::move(state));
+}
+
+/// The task's result; timeout -> timeout error and the task is killed.
+template <class R>
+Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  if (detail::current_process()) return detail::would_block_error("task::await");
+  auto r = t.state()->wait_until(std::chrono::steady_clock::now() + timeout);
+  if (!r) {
+    detail::kill_task(t.pid());
+    return Error(ErrorCode::timeout, "await of task " + t.pid().to_string());
+  }
+  return detail::unpack_task<R>(std::move(*r));
+}
+
+/// Every task's result, in order, within one overall timeout; on timeout every unfinished task
+/// is killed and the error says how many were missing.
+template <class R>
+Result<std::vector<R>> await_many(const std::vector<Task<R>>& tasks,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  if (detail::current_process()) return detail::would_block_error("task::await_many");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<R> out;
+  size_t missing = 0;
+  std::optional<Error> first_error;
+  for (auto& t : tasks) {
+    auto r = t.state()->wait_until(deadline);
+    if (!r) {
+      ++missing;
+      detail::kill_task(t.pid());
+      continue;
+    }
+    auto v = detail::unpack_task<R>(std::move(*r));
+    if (!v) {
+      if (!first_error) first_error = v.error();
+      continue;
+    }
+    if (!missing && !first_error) out.push_back(std::move(v).value());
+  }
+  if (missing)
+    return Error(ErrorCode::timeout, "await_many: " + std::to_string(missing) + " of " +
+                                         std::to_string(tasks.size()) + " tasks unfinished");
+  if (first_error) return *first_error;
+  return out;
+}
+
+/// Waits up to timeout; nullopt if the task is still running (it keeps running).
+template <class R>
+std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeout) {
+  std::optional<Result<Message>> r;
+  if (timeout.count() == 0) {
+    r = t.state()->peek();
+  } else {
+    if (detail::current_process())
+      return Result<R>(detail::would_block_error("task::yield with a timeout"));
+    r = t.state()->wait_until(std::chrono::steady_clock::now() + timeout);
+  }
+  if (!r) return std::nullopt;
+  return detail::unpack_task<R>(std::move(*r));
+}
+
+/// Stops the task; returns its result if it had finished, nullopt otherwise.
+template <class R>
+std::optional<Result<R>> shutdown(const Task<R>& t) {
+  auto r = t.state()->peek();
+  if (r) return detail::unpack_task<R>(std::move(*r));
+  detail::kill_task(t.pid());
+  r = t.state()->peek();
+  if (r && r->ok()) return detail::unpack_task<R>(std::move(*r));  // finished just in time
+  return std::nullopt;
+}
+
+/// Inside a GenServer handler: wait for the task without blocking (an await Action).
+template <class R>
+Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
+            std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  if (auto r = t.state()->peek()) return k(detail::unpack_task<R>(std::move(*r)));
+  Pid pid = t.pid();
+  return detail::await_current(t.ref(), timeout, [pid, k = std::move(k)](Result<Message> r) {
+    if (!r && r.code() == ErrorCode::timeout) detail::kill_task(pid);
+    return k(detail::unpack_task<R>(std::move(r)));
+  });
+}
+
+struct StreamOptions {
+  /// Tasks running at once (Elixir's default: one per scheduler).
+  size_t max_concurrency = 2;
+  /// Per-task timeout; a task exceeding it is killed and yields a timeout error.
+  std::chrono::milliseconds timeout = std::chrono::seconds(5);
+};
+
+/// Results of async_stream, pulled one at a time with next(), in input order.
+template <class In, class R>
+class Stream {
+ public:
+  Stream(Node& node, std::function<std::optional<In>()> source, std::function<R(const In&)> fn,
+         StreamOptions options)
+      : node_(&node), source_(std::move(source)), fn_(std::move(fn)), options_(options) {}
+
+  /// The next result, or nullopt when every input has been processed.
+  std::optional<Result<R>> next() {
+    fill();
+    if (running_.empty()) return std::nullopt;
+    Task<R> t = std::move(running_.front());
+    running_.pop_front();
+    auto r = await(t, options_.timeout);
+    fill();  // keep max_concurrency tasks busy while the consumer works on this result
+    return r;
+  }
+  /// Tasks started and not yet taken (never more than max_concurrency).
+  size_t in_flight() const { return running_.size(); }
+
+ private:
+  void fill() {
+    while (running_.size() < std::max<size_t>(1, options_.max_concurrency)) {
+      auto in = source_();
+      if (!in) return;
+      running_.push_back(async(*node_, [fn = fn_, x = std::move(*in)] { return fn(x); }));
+    }
+  }
+  Node* node_;
+  std::function<std::optional<In>()> source_;
+  std::function<R(const In&)> fn_;
+  StreamOptions options_;
+  std::deque<Task<R>> running_;
+};
+
+template <class In, class F>
+Stream<In, std::invoke_result_t<F, const In&>> async_stream(Node& node, std::vector<In> inputs,
+                                                            F fn, StreamOptions options = {}) {
+  auto items = std::make_shared<std::vector<In>>(std::move(inputs));
+  auto pos = std::make_shared<size_t>(0);
+  std::function<std::optional<In>()> source = [items, pos]() -> std::optional<In> {
+    if (*pos >= items->size()) return std::nullopt;
+    return (*items)[(*pos)++];
+  };
+  return {node, std::move(source), std::move(fn), options};
+}
+
+/// The same over a generator (returns nullopt when exhausted), for unbounded inputs.
+template <class In, class F>
+Stream<In, std::invoke_result_t<F, const In&>> async_stream(
+    Node& node, std::function<std::optional<In>()> source, F fn, StreamOptions options = {}) {
+  return {node, std::move(source), std::move(fn), options};
+}
+
+}  // namespace task
+
+namespace task_supervisor {
+
+Result<Pid> start_link(Node& node, std::optional<Name> name = std::nullopt);
+/// A task supervisor as a child of a supervisor (`{Task.Supervisor, name: ...}`).
+ChildSpec spec(std::string id, std::optional<ServerRef> name = std::nullopt);
+/// The tasks it supervises right now.
+Result<std::vector<Pid>> children(Node& node, const ServerRef& sup);
+
+namespace detail {
+Result<std::shared_ptr<otp::detail::Process>> resolve_supervisor(Node& node, const ServerRef& sup);
+}
+
+/// A supervised task linked to the caller too (a crash reaches the calling process).
+template <class F>
+Result<Task<otp::detail::task_result_t<F>>> async(Node& node, const ServerRef& sup, F fn) {
+  auto s = detail::resolve_supervisor(node, sup);
+  if (!s) return s.error();
+  auto owner = otp::detail::current_process();
+  auto state = otp::detail::make_task_state(owner);
+  Pid pid =
+      otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {owner, *s}, state);
+  return Task<otp::detail::task_result_t<F>>(std::move(pid), std::move(state));
+}
+
+/// A supervised task not linked to the caller: a crash comes back as an error from await.
+template <class F>
+Result<Task<otp::detail::task_result_t<F>>> async_nolink(Node& node, const ServerRef& sup, F fn) {
+  auto s = detail::resolve_supervisor(node, sup);
+  if (!s) return s.error();
+  auto state = otp::detail::make_task_state(otp::detail::current_process());
+  Pid pid =
+      otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {nullptr, *s}, state);
+  return Task<otp::detail::task_result_t<F>>(std::move(pid), std::move(state));
+}
+
+/// Fire and forget: a supervised task whose result nobody awaits.
+template <class F>
+Result<Pid> start_child(Node& node, const ServerRef& sup, F fn) {
+  auto s = detail::resolve_supervisor(node, sup);
+  if (!s) return s.error();
+  auto state = otp::detail::make_task_state(nullptr);
+  return otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {nullptr, *s}, state);
+}
+
+}  // namespace task_supervisor
+}  // namespace otp
