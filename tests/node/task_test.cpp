@@ -112,14 +112,14 @@ TEST_F(TaskTest, AwaitManyTimeoutKillsTheUnfinished) {
 }
 
 TEST_F(TaskTest, YieldWaitsWithoutKillingAndShutdownReturnsAFinishedResult) {
-  Latch go(1);
-  auto t = otp::task::async(node, [&] {
-    go.wait();
+  auto go = std::make_shared<Latch>(1);  // shared: the task may outlive this frame
+  auto t = otp::task::async(node, [go] {
+    go->wait();
     return 7;
   });
   EXPECT_FALSE(otp::task::yield(t, 20ms).has_value());
   EXPECT_TRUE(otp::alive(t.pid()));
-  go.count_down();
+  go->count_down();
   auto r = otp::task::yield(t, 5s);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->value(), 7);
@@ -129,14 +129,14 @@ TEST_F(TaskTest, YieldWaitsWithoutKillingAndShutdownReturnsAFinishedResult) {
 }
 
 TEST_F(TaskTest, ShutdownOfARunningTaskReturnsNothingAndKillsIt) {
-  Latch never(1);
-  auto t = otp::task::async(node, [&] {
-    never.wait(5s);
+  auto never = std::make_shared<Latch>(1);
+  auto t = otp::task::async(node, [never] {
+    never->wait(5s);
     return 1;
   });
   EXPECT_FALSE(otp::task::shutdown(t).has_value());
   EXPECT_FALSE(otp::alive(t.pid()));
-  never.count_down();
+  never->count_down();
 }
 
 TEST_F(TaskTest, VoidTasks) {
@@ -170,14 +170,9 @@ TEST_F(TaskTest, AsyncStreamKeepsInputOrderAndBoundsConcurrency) {
 }
 
 TEST_F(TaskTest, AsyncStreamBackpressureASlowConsumerHoldsProducersBack) {
-  std::atomic<int> started{0};
-  int produced = 0;
+  int produced = 0;  // inputs taken from the source (only the consumer's thread pulls them)
   std::function<std::optional<int>()> endless = [&]() -> std::optional<int> { return produced++; };
-  auto stream = otp::task::async_stream(node, endless,
-                                        [&](const int& x) {
-                                          ++started;
-                                          return x;
-                                        },
+  auto stream = otp::task::async_stream(node, endless, [](const int& x) { return x; },
                                         {.max_concurrency = 4});
   EXPECT_EQ(stream.next()->value(), 0);
   // The consumer now does nothing: no more than max_concurrency inputs were taken.
@@ -200,22 +195,24 @@ TEST_F(TaskTest, TaskSupervisorAsyncStartChildAndChildren) {
   Pid sup = otp::task_supervisor::start_link(node, otp::name("tasks")).value();
   auto t = otp::task_supervisor::async(node, "tasks", [] { return std::string("done"); }).value();
   EXPECT_EQ(otp::task::await(t).value(), "done");
-  Latch release(1);
-  Pid child = otp::task_supervisor::start_child(node, sup, [&] { release.wait(5s); }).value();
+  auto release = std::make_shared<Latch>(1);
+  Pid child =
+      otp::task_supervisor::start_child(node, sup, [release] { release->wait(5s); }).value();
   auto kids = otp::task_supervisor::children(node, sup).value();
   EXPECT_NE(std::find(kids.begin(), kids.end(), child), kids.end());
   otp::Inbox inbox(node);
   inbox.monitor(child);
-  release.count_down();
+  release->count_down();
   ASSERT_TRUE(inbox.receive_as<otp::Down>(10s));
   ASSERT_TRUE(eventually([&] { return otp::task_supervisor::children(node, sup)->empty(); }));
 }
 
 TEST_F(TaskTest, StoppingATaskSupervisorStopsItsTasks) {
   Pid sup = otp::task_supervisor::start_link(node).value();
-  Latch release(1);
-  Pid child = otp::task_supervisor::start_child(node, sup, [&] { release.wait(5s); }).value();
+  auto release = std::make_shared<Latch>(1);
+  Pid child =
+      otp::task_supervisor::start_child(node, sup, [release] { release->wait(5s); }).value();
   ASSERT_TRUE(otp::gen_server::stop(node, sup, otp::Reason::shutdown(), 10s));
   EXPECT_FALSE(otp::alive(child));
-  release.count_down();
+  release->count_down();
 }
