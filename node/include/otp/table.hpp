@@ -18,11 +18,12 @@
 // forbids, throws otp::CallFailed with code badarg naming the table and the rule.
 //
 // Concurrency: set and bag tables are split into partitions by key hash, each behind its own
-// reader-writer lock, so readers of different keys never wait for each other; update_counter is
-// atomic. Operations over the whole table (select, foldl, to_list, size) visit one partition at a
-// time: they see each partition consistently, not the whole table at one instant (ETS without
-// safe_fixtable behaves the same way). ordered_set uses one lock. K needs std::hash and
-// operator<; values are copied out, so keep them cheap to copy (or use shared_ptr).
+// reader-writer lock whose readers write nothing shared, so concurrent readers scale with cores
+// and wait only for a writer of the same partition; update_counter is atomic. Operations over the
+// whole table (select, foldl, to_list, size) visit one partition at a time: they see each partition
+// consistently, not the whole table at one instant (ETS without safe_fixtable behaves the same
+// way). ordered_set uses one lock. K needs std::hash and operator<; values are copied out, so keep
+// them cheap to copy (or use shared_ptr).
 #pragma once
 
 #include <algorithm>
@@ -32,13 +33,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "otp/detail/read_mostly_lock.hpp"
 #include "otp/error.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
@@ -58,7 +59,7 @@ struct TableOptions {
   /// Receives the table when the owner dies; otherwise the table is deleted with its owner.
   Pid heir = {};
   Message heir_data = {};
-  /// Lock partitions for set and bag; 0 = 8 x scheduler threads.
+  /// Lock partitions for set and bag (more partitions: less waiting between writers); 0 = 16.
   size_t partitions = 0;
 };
 
@@ -128,7 +129,7 @@ class TableCore {
 template <class K, class V>
 class Table final : public detail::TableCore {
   struct Partition {
-    mutable std::shared_mutex mx;
+    mutable detail::ReadMostlyLock mx;
     std::unordered_map<K, std::vector<V>> data;
   };
 
@@ -205,7 +206,7 @@ class Table final : public detail::TableCore {
   std::vector<V> take(const K& key) {
     check_write();
     if (type() == TableType::ordered_set) {
-      std::unique_lock<std::shared_mutex> w(ordered_mx_);
+      std::unique_lock<detail::ReadMostlyLock> w(ordered_mx_);
       auto it = ordered_.find(key);
       if (it == ordered_.end()) return {};
       std::vector<V> out{std::move(it->second)};
@@ -213,7 +214,7 @@ class Table final : public detail::TableCore {
       return out;
     }
     Partition& p = part(key);
-    std::unique_lock<std::shared_mutex> w(p.mx);
+    std::unique_lock<detail::ReadMostlyLock> w(p.mx);
     auto it = p.data.find(key);
     if (it == p.data.end()) return {};
     std::vector<V> out = std::move(it->second);
@@ -258,17 +259,17 @@ class Table final : public detail::TableCore {
  protected:
   void clear_data() override {
     for (auto& p : parts_) {
-      std::unique_lock<std::shared_mutex> w(p->mx);
+      std::unique_lock<detail::ReadMostlyLock> w(p->mx);
       p->data.clear();
     }
-    std::unique_lock<std::shared_mutex> w(ordered_mx_);
+    std::unique_lock<detail::ReadMostlyLock> w(ordered_mx_);
     ordered_.clear();
   }
 
  private:
   Table(Node& node, const TableOptions& options, Pid owner)
       : TableCore(node, options, std::move(owner), typeid(Table)) {
-    size_t n = options.partitions ? options.partitions : 8 * node.scheduler_threads();
+    size_t n = options.partitions ? options.partitions : 16;
     if (options.type == TableType::ordered_set) n = 0;
     for (size_t i = 0; i < n; ++i) parts_.push_back(std::make_unique<Partition>());
   }
@@ -279,13 +280,13 @@ class Table final : public detail::TableCore {
   void with_values_r(const K& key, F&& f) const {
     static const std::vector<V> none;
     if (type() == TableType::ordered_set) {
-      std::shared_lock<std::shared_mutex> r(ordered_mx_);
+      std::shared_lock<detail::ReadMostlyLock> r(ordered_mx_);
       auto it = ordered_.find(key);
       f(it == ordered_.end() ? none : it->second);
       return;
     }
     Partition& p = part(key);
-    std::shared_lock<std::shared_mutex> r(p.mx);
+    std::shared_lock<detail::ReadMostlyLock> r(p.mx);
     auto it = p.data.find(key);
     f(it == p.data.end() ? none : it->second);
   }
@@ -293,37 +294,46 @@ class Table final : public detail::TableCore {
   template <class F>
   void with_values_w(const K& key, F&& f) {
     if (type() == TableType::ordered_set) {
-      std::unique_lock<std::shared_mutex> w(ordered_mx_);
+      std::unique_lock<detail::ReadMostlyLock> w(ordered_mx_);
       auto& vs = ordered_[key];
       f(vs);
       if (vs.empty()) ordered_.erase(key);
       return;
     }
     Partition& p = part(key);
-    std::unique_lock<std::shared_mutex> w(p.mx);
+    std::unique_lock<detail::ReadMostlyLock> w(p.mx);
     auto& vs = p.data[key];
     f(vs);
     if (vs.empty()) p.data.erase(key);
   }
 
+  // f runs outside the table's locks (on a copy of one partition at a time), so it may use the
+  // table itself.
   template <class F>
   void for_each(F&& f) const {
     check_read();
+    std::vector<std::pair<K, std::vector<V>>> copy;
     if (type() == TableType::ordered_set) {
-      std::shared_lock<std::shared_mutex> r(ordered_mx_);
-      for (auto& [k, vs] : ordered_)
+      {
+        std::shared_lock<detail::ReadMostlyLock> r(ordered_mx_);
+        copy.assign(ordered_.begin(), ordered_.end());
+      }
+      for (auto& [k, vs] : copy)
         for (auto& v : vs) f(k, v);
       return;
     }
     for (auto& p : parts_) {
-      std::shared_lock<std::shared_mutex> r(p->mx);
-      for (auto& [k, vs] : p->data)
+      {
+        std::shared_lock<detail::ReadMostlyLock> r(p->mx);
+        copy.assign(p->data.begin(), p->data.end());
+      }
+      for (auto& [k, vs] : copy)
         for (auto& v : vs) f(k, v);
     }
   }
 
   std::vector<std::unique_ptr<Partition>> parts_;
-  mutable std::shared_mutex ordered_mx_;
+  mutable detail::ReadMostlyLock ordered_mx_;
   std::map<K, std::vector<V>> ordered_;
 };
 
