@@ -1,12 +1,21 @@
-// otp-demo: runs the seed's services on one Node and narrates what happens: MyApp.Application's
-// tree starting, Counter, UserCache and the tree's components at work, TaskRunners under the
-// TaskSupervisor, a Database crash restarting its one_for_all group, a DatabasePool crash
-// restarting the rest of its rest_for_one group, a session timing out, and a clean shutdown.
+// otp-demo: runs every seed service together in one supervision tree (seed::seed_app) on one
+// Node and narrates what happens: the tree starting, Counter, UserCache and the MyApp tree's
+// components at work, the SimpleCounter Agent, DataFetcher's parallel tasks, MyApp.TaskSupervisor
+// (async and async_nolink), TaskRunners under the TaskSupervisor, UserSessions found through
+// MyApp.Registry, a FileWatcher following a temp file, CacheServer's table read while the server
+// is busy, a Database crash restarting its one_for_all group, a DatabasePool crash restarting the
+// rest of its rest_for_one group, a session timing out, and a clean shutdown.
 // Service output is prefixed with "  | "; the runtime's crash reports go to stderr.
+#include <stdlib.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -79,17 +88,78 @@ void expect(bool ok, const std::string& what) {
   if (!ok) throw std::runtime_error("expected " + what);
 }
 
+/// Prints a supervisor's children, and those of the static supervisors below it.
+void show_tree(otp::Node& node, const std::string& sup, const std::string& indent = "    ") {
+  for (const auto& c : otp::supervisor::which_children(node, sup).value()) {
+    std::string line = indent + c.id + " " + str(c.pid);
+    if (c.id == seed::TaskSupervisor::kName || c.id == seed::UserSession::kSupervisor) {
+      auto n = otp::dynamic_supervisor::count_children(node, c.id).value().active;
+      line += "   (DynamicSupervisor, " + std::to_string(n) + " children)";
+    } else if (c.id == seed::my_app::TaskSupervisor::kName) {
+      line += "   (Task.Supervisor)";
+    }
+    say(line);
+    if (c.type == otp::ChildType::supervisor && c.pid && c.id != seed::TaskSupervisor::kName &&
+        c.id != seed::UserSession::kSupervisor && c.id != seed::my_app::TaskSupervisor::kName)
+      show_tree(node, c.id, indent + "    ");
+  }
+}
+
+/// The demo's temp directory (FileWatcher's file); removed at exit, also by the watchdog.
+std::string g_temp_dir;  // set before g_temp_set, never changed after
+std::atomic<bool> g_temp_set{false};
+
+struct TempDir {
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "otp-demo.XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+    g_temp_dir = path;
+    g_temp_set = true;
+  }
+  ~TempDir() {
+    g_temp_set = false;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+void append(const std::string& file, const std::string& text) {
+  std::ofstream(file, std::ios::app) << text;
+}
+
+/// A process that starts a linked task on MyApp.TaskSupervisor; the task's crash takes it down.
+struct RunLinkedCrash {};
+class TaskCaller : public otp::GenServer {
+ public:
+  otp::Action handle_cast(const otp::Message& m) override {
+    return m.match([&](const RunLinkedCrash&) {
+      (void)seed::my_app::TaskSupervisor::run_task(
+          node(), []() -> int { throw std::runtime_error("linked task failed"); });
+      return otp::noreply();
+    });
+  }
+};
+
 int run() {
   using namespace seed;
   Journal journal([](const std::string& line) { say("  | " + line); });
+  TempDir temp;
+  const std::string watched = temp.path + "/app.log";
+  append(watched, "app booting\n");
   otp::Node node({.name = "demo", .scheduler_threads = 2, .shutdown_timeout = 3s});
 
-  section("MyApp.Application: start the supervision tree");
-  otp::Pid app = my_app::start(node, journal.puts()).value();
+  section("Start every seed service in one supervision tree (Seed.Supervisor, one_for_one)");
+  otp::Pid root =
+      seed_app::start(node,
+                      {.puts = journal.puts(), .watch_path = watched, .watch_interval = 100ms})
+          .value();
   expect(journal.wait_for("WebServer listening on port 4000"), "the WebServer to listen");
   expect(journal.wait_for("DatabasePool opened 3 connections"), "the DatabasePool to open");
-  say("MyApp.Supervisor is " + str(app));
-  show_children(my_app::kSupervisor, children_of(node, my_app::kSupervisor));
+  expect(journal.wait_for("FileWatcher " + watched + ": app booting"), "the FileWatcher to read");
+  say(std::string(seed_app::kSupervisor) + " is " + str(root) + "; the tree:");
+  show_tree(node, seed_app::kSupervisor);
 
   section("Counter (GenServer basics)");
   for (int i = 0; i < 3; ++i) Counter::increment(node);
@@ -115,8 +185,114 @@ int run() {
   say("DatabasePool.checkout() x4 => " + conns);
   say("WebServer.get(/users/1) => " + WebServer::get(node, "/users/1"));
 
+  section("SimpleCounter (Agent)");
+  SimpleCounter::increment(node);
+  SimpleCounter::increment(node);
+  say("SimpleCounter.increment() x2 => value() " + std::to_string(SimpleCounter::value(node)));
+  SimpleCounter::decrement(node);
+  say("SimpleCounter.decrement() => value() " + std::to_string(SimpleCounter::value(node)));
+  SimpleCounter::reset(node);
+  say("SimpleCounter.reset() => value() " + std::to_string(SimpleCounter::value(node)));
+
+  section("DataFetcher (Task.async x3 + Task.await_many)");
+  {
+    auto join = [](const DataFetcher::List& l) {
+      std::string out;
+      for (const auto& x : l) out += (out.empty() ? "" : ", ") + x;
+      return "[" + out + "]";
+    };
+    auto started = Clock::now();
+    auto data = DataFetcher::fetch_all(node).value();
+    say("fetch_all() took " + std::to_string(ms_since(started)) +
+        " ms (tasks of 100, 200 and 150 ms in parallel; 450 ms one after the other)");
+    say("  users: " + join(data.users) + "  posts: " + join(data.posts) +
+        "  comments: " + join(data.comments));
+    auto late = DataFetcher::fetch_all(node, 50ms);
+    say("fetch_all(timeout 50 ms) => " + (late ? std::string("ok?!") : late.error().to_string()));
+  }
+
+  section("MyApp.TaskSupervisor (Task.Supervisor async / async_nolink)");
+  {
+    using TS = my_app::TaskSupervisor;
+    auto task = TS::run_task(node, [] { return std::string("expensive result"); }).value();
+    say("Task.await(run_task(expensive_operation)) => \"" + otp::task::await(task).value() + "\"");
+    auto nolink = TS::run_task_nolink(node, []() -> std::string {
+                    throw std::runtime_error("nolink task failed");
+                  }).value();
+    auto r = otp::task::await(nolink);
+    say("Task.await(run_task_nolink(crash)) => " + (r ? *r : r.error().to_string()) +
+        "; the caller carries on");
+    otp::Inbox inbox(node);
+    otp::Pid caller = otp::gen_server::start<TaskCaller>(node).value();
+    inbox.monitor(caller);
+    otp::gen_server::cast(node, caller, RunLinkedCrash{});
+    auto down = inbox.receive_as<otp::Down>(5s);
+    expect(down.has_value(), "the linked caller to go down");
+    say("a process " + str(caller) +
+        " that run_task'ed a crashing function exited: " + down->reason.to_string());
+    say("MyApp.TaskSupervisor still runs: " +
+        std::string(otp::alive(node.whereis(TS::kName).value_or(otp::Pid())) ? "yes" : "no"));
+  }
+
+  section("UserSession (GenServer named via MyApp.Registry)");
+  {
+    for (int id : {1, 2}) {
+      otp::Pid s = UserSession::start_supervised(node, id).value();
+      say("start user_session:" + std::to_string(id) + " under " + UserSession::kSupervisor +
+          " => " + str(s));
+    }
+    auto found = otp::Registry::find(node, UserSession::kRegistry)->lookup(UserSession::key(1));
+    say("Registry.lookup(MyApp.Registry, user_session:1) => [" + str(found.at(0).pid) + "]");
+    (void)UserSession::send_message(node, 1, "hello");
+    (void)UserSession::send_message(node, 1, "how are you?");
+    (void)UserSession::send_message(node, 2, "hi two");
+    auto show_msgs = [](const std::vector<std::string>& ms) {
+      std::string out;
+      for (const auto& m : ms) out += (out.empty() ? "\"" : ", \"") + m + "\"";
+      return "[" + out + "]";
+    };
+    say("send_message(1, ...) x2, send_message(2, ...); messages(1) => " +
+        show_msgs(UserSession::messages(node, 1).value()) + ", messages(2) => " +
+        show_msgs(UserSession::messages(node, 2).value()));
+    auto missing = UserSession::send_message(node, 99, "anyone?");
+    say("send_message(99, ...) => " + missing.error().to_string());
+  }
+
+  section("FileWatcher (checks " + watched + " every 100 ms)");
+  append(watched, "GET /users/1 200\nGET /users/2 404\n");
+  say("appended two lines");
+  expect(journal.wait_for("FileWatcher " + watched + ": GET /users/2 404"), "the appended lines");
+
+  section("CacheServer (public table \"CacheServer\": writes through the server, reads direct)");
+  {
+    CacheServer::put(node, "user:1", "Alice").value();
+    say("CacheServer.put(user:1, Alice) => ok; get(user:1) => \"" +
+        CacheServer::get(node, "user:1").value() + "\"; get(user:2) => " +
+        CacheServer::get(node, "user:2").error().to_string());
+    std::promise<void> entered, release;
+    auto release_f = release.get_future().share();
+    std::thread loader([&] {
+      auto n = CacheServer::load(node, [&entered, release_f] {
+        entered.set_value();
+        release_f.wait_for(5s);
+        return CacheServer::Rows{{"user:2", "Bob"}, {"user:3", "Carol"}};
+      });
+      say("CacheServer.load(...) => " + std::to_string(n.value()) + " rows");
+    });
+    entered.get_future().wait();
+    say("while the server is busy loading: get(user:1) => \"" +
+        CacheServer::get(node, "user:1").value() + "\" (straight from the table)");
+    auto put = CacheServer::put(node, "user:9", "Zed", 100ms);
+    say("while the server is busy loading: put(user:9, timeout 100 ms) => " +
+        (put ? std::string("ok") : put.error().to_string()));
+    release.set_value();
+    loader.join();
+    say("get(user:3) => \"" + CacheServer::get(node, "user:3").value() + "\"");
+  }
+
   section("TaskSupervisor (DynamicSupervisor) running TaskRunners");
-  say("TaskSupervisor.start_link() => " + str(TaskSupervisor::start_link(node).value()));
+  say("TaskSupervisor (in the tree) is " +
+      str(node.whereis(TaskSupervisor::kName).value_or(otp::Pid())));
   std::vector<otp::Pid> tasks;
   for (int id = 1; id <= 3; ++id) {
     tasks.push_back(TaskSupervisor::start_task(node, id, journal.puts()).value());
@@ -156,9 +332,13 @@ int run() {
   {
     otp::Inbox inbox(node);
     auto started = Clock::now();
-    otp::Pid session = SessionManager::start_link(node, "abc", 300ms, journal.puts()).value();
+    otp::Pid session = otp::dynamic_supervisor::start_child(
+                           node, UserSession::kSupervisor,
+                           SessionManager::child_spec("abc", 300ms, journal.puts()))
+                           .value();
     inbox.monitor(session);
-    say("session abc is " + str(session));
+    say("session abc is " + str(session) + " (a transient child of " + UserSession::kSupervisor +
+        ")");
     for (int i = 0; i < 3; ++i) {
       std::this_thread::sleep_for(150ms);
       SessionManager::refresh(node, session);
@@ -167,11 +347,15 @@ int run() {
     auto down = inbox.receive_as<otp::Down>(5s);
     expect(down.has_value(), "the session to time out");
     say("session exited at " + std::to_string(ms_since(started)) + " ms with reason " +
-        down->reason.to_string());
+        down->reason.to_string() + "; not restarted (transient)");
   }
+
+  section("The whole tree after all that");
+  show_tree(node, seed_app::kSupervisor);
 
   section("Shutdown: every tree stops its children in reverse start order");
   node.shutdown();
+  expect(journal.count("FileWatcher closed " + watched) == 1, "the FileWatcher to close its file");
   say("node stopped; bye");
   return 0;
 }
@@ -183,6 +367,10 @@ int main() {
   std::thread([] {
     std::this_thread::sleep_for(30s);
     std::fputs("otp-demo: did not finish within 30 s\n", stderr);
+    if (g_temp_set) {
+      std::error_code ec;
+      std::filesystem::remove_all(g_temp_dir, ec);
+    }
     std::_Exit(2);
   }).detach();
   try {

@@ -22,6 +22,14 @@ class SessionManager : public otp::GenServer {
                                           const Puts& puts = stdout_puts()) {
     return otp::gen_server::start_link<SessionManager>(node, std::move(session_id), timeout, puts);
   }
+  /// As a supervised child: transient, since a session that timed out stopped normally and must
+  /// not be restarted (a permanent child would be, every time it times out).
+  static otp::ChildSpec child_spec(std::string session_id,
+                                   std::chrono::milliseconds timeout = kDefaultTimeout,
+                                   const Puts& puts = stdout_puts()) {
+    return otp::worker<SessionManager>("session:" + session_id, session_id, timeout, puts)
+        .restart(otp::Restart::transient);
+  }
   static void refresh(otp::Node& node, const otp::Pid& session) {
     otp::gen_server::cast(node, session, Refresh{});
   }

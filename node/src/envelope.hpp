@@ -31,6 +31,7 @@ enum class EnvelopeKind : uint8_t {
   stop_request,  // reason: gen_server::stop, node shutdown, or parent EXIT while trapping
   idle_timeout,  // seq = idle generation it was armed for
   await_check,   // a call awaited by this process may have passed its deadline
+  trapped_exit,  // an exit signal a trapping process re-queued behind earlier messages (seq)
 };
 
 struct Envelope {

@@ -36,6 +36,10 @@ NodeCore::NodeCore(Node& owner, NodeConfig config)
                   caf::timespan(std::chrono::milliseconds(1)));
   // CAF's default logger prints "unexpected message" etc.; our runtime handles every message.
   system_ = std::make_unique<caf::actor_system>(caf_config_);
+  // CAF keeps the system's logger in a thread-local of every thread that created the system or
+  // spawned into it, and ~actor_system waits for those references: drop ours, so a Node can be
+  // destroyed on any thread while the threads that used it live on.
+  caf::logger::set_current_actor_system(nullptr);
 }
 
 NodeCore::~NodeCore() {

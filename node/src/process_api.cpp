@@ -29,8 +29,9 @@ detail::Envelope info_envelope(Message msg) {
 }  // namespace
 
 Pid self() {
-  auto* s = detail::current_server();
-  return s ? s->self_pid() : Pid();
+  if (auto* s = detail::current_server()) return s->self_pid();
+  if (const Pid* task = detail::current_task()) return *task;
+  return Pid();
 }
 
 bool alive(const Pid& pid) {
@@ -81,7 +82,9 @@ void link(const Pid& target) {
 
 void unlink(const Pid& target) {
   auto& s = running("unlink");
-  if (target) detail::Process::unlink(*s.process(), *target.process());
+  if (!target) return;
+  detail::Process::unlink(*s.process(), *target.process());
+  s.forget_exits_from(target);
 }
 
 bool trap_exit(bool on) {

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <typeinfo>
 
+#include "otp/registry.hpp"
+
 namespace otp::detail {
 
 namespace {
 thread_local ServerActor* t_current = nullptr;
+thread_local const Pid* t_task = nullptr;
 thread_local caf::execution_unit* t_unit = nullptr;
 
 struct CurrentScope {
@@ -31,6 +34,12 @@ const char* phase_name(int p) {
 
 ServerActor* current_server() {
   return t_current;
+}
+const Pid* current_task() {
+  return t_task;
+}
+void set_current_task(const Pid* pid) {
+  t_task = pid;
 }
 caf::execution_unit* current_execution_unit() {
   return t_unit;
@@ -69,7 +78,13 @@ Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   Pid pid = proc->pid();
   auto actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
   proc->keep_alive(std::move(actor));
+  if (!current_server()) caf::logger::set_current_actor_system(nullptr);  // see NodeCore()
   return pid;
+}
+
+std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via) {
+  if (via.registry) return via.registry;
+  return Registry::find(node.owner(), via.registry_name);
 }
 
 Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation) {
@@ -85,7 +100,7 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
   if (const std::string* name = ref.local_name()) {
     found = node.whereis(*name);
   } else if (const ViaName* via = ref.via_name()) {
-    if (via->registry) found = via->registry->whereis_name(via->key);
+    if (auto reg = via_registry(node, *via)) found = reg->whereis_name(via->key);
   }
   if (!found || !found->process()->alive()) return noproc();
   return *found;
@@ -120,6 +135,7 @@ void ServerActor::on_exit() {
     finished_ = true;
     server_.reset();
     proc_->exit(Reason::killed());
+    ack_error(Error(ErrorCode::init_failed, "start of " + describe(), Reason::killed()));
   }
 }
 
@@ -129,13 +145,15 @@ void ServerActor::start() {
     if (const std::string* n = info_.name->local_name()) {
       r = node_.register_name(*n, self_);
     } else if (const ViaName* via = info_.name->via_name()) {
-      r = via->registry ? via->registry->register_name(via->key, self_)
-                        : Result<void>(Error(ErrorCode::badarg, "via name without a registry"));
+      auto reg = via_registry(node_, *via);
+      r = reg ? reg->register_name(via->key, self_)
+              : Result<void>(Error(ErrorCode::noproc,
+                                   "via name " + info_.name->to_string() + ": no such registry"));
     } else {
       r = Error(ErrorCode::badarg, "a pid is not a name");
     }
     if (!r) {
-      ack_error(r.error());
+      start_error_ = r.error();
       init_failed(Reason::normal(), r.code());
       return;
     }
@@ -148,6 +166,9 @@ void ServerActor::start() {
   } catch (const std::exception& ex) {
     init_failed(Reason::error("exception in constructor: " + std::string(ex.what())),
                 ErrorCode::init_failed);
+    return;
+  } catch (...) {
+    init_failed(Reason::error("unknown exception in constructor"), ErrorCode::init_failed);
     return;
   }
   a = invoke([&] { return server_->init(); });
@@ -184,7 +205,7 @@ void ServerActor::ack_error(Error err) {
 }
 
 void ServerActor::init_failed(Reason reason, ErrorCode code) {
-  ack_error(Error(code, "start of " + describe(), reason));
+  if (!start_error_) start_error_ = Error(code, "start of " + describe(), reason);
   // As in OTP 26: a failed start reports to the starter instead of sending it an exit signal.
   if (parent_) Process::unlink(*proc_, *parent_.process());
   finish(std::move(reason), false);
@@ -213,7 +234,6 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   }
   if (!reason.is_clean() && node_.config().log_crashes)
     node_.log("error", "process " + describe() + " exited: " + reason.to_string());
-  ack_error(Error(ErrorCode::init_failed, "start of " + describe(), reason));
   for (auto& [id, m] : monitors_) m.second.process()->remove_monitor(m.first);
   monitors_.clear();
   if (awaiting_ && awaiting_->spec->target)
@@ -223,7 +243,12 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   if (server_) server_->runtime_ = nullptr;
   server_.reset();
   factory_ = nullptr;
+  std::string who = describe();
   proc_->exit(reason);
+  // A failed start is reported only now that the process is gone (its name freed, its links
+  // and monitors told), so a starter that retries at once does not find it still there.
+  ack_error(start_error_ ? *start_error_
+                         : Error(ErrorCode::init_failed, "start of " + who, reason));
   quit();
 }
 
@@ -255,6 +280,9 @@ void ServerActor::on_envelope(Envelope& e) {
     case EnvelopeKind::await_check:
       on_await_check();
       break;
+    case EnvelopeKind::trapped_exit:
+      on_trapped_exit(e);
+      break;
     default:
       enqueue_user(std::move(e));
   }
@@ -268,9 +296,21 @@ void ServerActor::on_exit_signal(Envelope& e) {
     return;
   }
   if (!trap_exit_) {
-    if (!e.reason.is_normal()) finish(e.reason, false);
+    // exit(self(), normal) stops the caller, as erlang:exit/2 says; other normal exits are ignored.
+    if (!e.reason.is_normal() || e.from == self_) finish(e.reason, false);
     return;
   }
+  // Exit signals travel urgently so that they kill at once; a trapping process must see one
+  // only after the messages its sender sent before it, so it goes to the back of the mailbox.
+  uint64_t seq = ++exit_seq_;
+  queued_exits_.emplace(seq, e.from);
+  e.kind = EnvelopeKind::trapped_exit;
+  e.seq = seq;
+  proc_->deliver(std::move(e), false);
+}
+
+void ServerActor::on_trapped_exit(Envelope& e) {
+  if (queued_exits_.erase(e.seq) == 0) return;  // unlinked meanwhile
   Envelope m;
   if (parent_ && e.from == parent_) {
     m.kind = EnvelopeKind::stop_request;  // gen_server: the parent's EXIT means "terminate"
@@ -280,6 +320,14 @@ void ServerActor::on_exit_signal(Envelope& e) {
     m.payload = ExitSignal{e.from, e.reason};
   }
   enqueue_user(std::move(m));
+}
+
+void ServerActor::forget_exits_from(const Pid& pid) {
+  std::erase_if(queued_exits_, [&](const auto& q) { return q.second == pid; });
+  std::erase_if(stash_, [&](const Envelope& s) {
+    const auto* x = s.payload.get_if<ExitSignal>();
+    return s.kind == EnvelopeKind::info && x && x->from == pid;
+  });
 }
 
 bool ServerActor::answer_await(Envelope& e) {
@@ -543,9 +591,14 @@ Ref ServerActor::monitor(const Pid& target) {
 
 void ServerActor::demonitor(Ref ref) {
   auto it = monitors_.find(ref.value());
-  if (it == monitors_.end()) return;
-  if (it->second.second) it->second.second.process()->remove_monitor(ref);
-  monitors_.erase(it);
+  if (it != monitors_.end()) {
+    if (it->second.second) it->second.second.process()->remove_monitor(ref);
+    monitors_.erase(it);
+  }
+  std::erase_if(stash_, [&](const Envelope& s) {  // a Down held back while awaiting a call
+    const auto* d = s.payload.get_if<Down>();
+    return s.kind == EnvelopeKind::info && d && d->ref == ref;
+  });
 }
 
 }  // namespace otp::detail

@@ -49,6 +49,8 @@ struct SpawnInfo {
 /// reports to info.ack_to (reply with the pid, or reply_error) tagged info.ack_tag.
 Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info);
 
+/// The registry a via name goes through (nullptr if a named one does not exist).
+std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via);
 /// Resolves a ServerRef to a live pid, or a noproc error naming it.
 Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation);
 
@@ -67,6 +69,8 @@ class ServerActor : public caf::event_based_actor {
   bool set_trap_exit(bool on);
   Ref monitor(const Pid& target);
   void demonitor(Ref ref);
+  /// After unlink: no exit signal from pid that is still queued here is delivered.
+  void forget_exits_from(const Pid& pid);
   Action await_call(const ServerRef& target, Message request,
                     std::function<Action(Result<Message>)> then, std::chrono::milliseconds timeout);
   Action await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
@@ -85,6 +89,7 @@ class ServerActor : public caf::event_based_actor {
   void on_exit_signal(Envelope& e);
   void on_down(Envelope& e);
   void on_await_check();
+  void on_trapped_exit(Envelope& e);
   /// An answer (reply or Down) tagged ref arrived: true if the current await consumed it.
   bool answer_await(Envelope& e);
   void enqueue_user(Envelope&& e);
@@ -101,6 +106,7 @@ class ServerActor : public caf::event_based_actor {
 
   void ack_ok();
   void ack_error(Error e);
+  /// What a failed start reports, once the process has fully exited.
   void init_failed(Reason reason, ErrorCode code);
   void crash(Reason reason);
   void finish(Reason reason, bool run_terminate);
@@ -115,6 +121,7 @@ class ServerActor : public caf::event_based_actor {
   Pid parent_;
   bool trap_exit_ = false;
   bool acked_ = false;
+  std::optional<Error> start_error_;
   bool finished_ = false;
   uint64_t idle_seq_ = 0;
   Ref idle_timer_;
@@ -122,10 +129,15 @@ class ServerActor : public caf::event_based_actor {
   std::optional<std::chrono::steady_clock::time_point> check_armed_;
   std::deque<Envelope> stash_;
   std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
+  uint64_t exit_seq_ = 0;
+  std::unordered_map<uint64_t, Pid> queued_exits_;  // trapped exits re-queued, by seq
 };
 
 /// The server whose handler runs on this thread, or nullptr (outside any process).
 ServerActor* current_server();
+/// The task process whose function runs on this thread (set by the blocking pool), or nullptr.
+const Pid* current_task();
+void set_current_task(const Pid* pid);
 /// The CAF execution unit of the running handler, so sends from it are scheduled locally.
 caf::execution_unit* current_execution_unit();
 

@@ -79,6 +79,11 @@ class TaskProcess final : public Process {
   void run(const std::function<Message()>& body) {
     Result<Message> r = Message();
     Reason reason;
+    const Pid me = pid();
+    set_current_task(&me);  // self() inside the function is the task
+    struct Reset {
+      ~Reset() { set_current_task(nullptr); }
+    } reset;
     try {
       r = body();
     } catch (const std::exception& ex) {

@@ -120,8 +120,8 @@ std::string ServerRef::to_string() const {
   if (const Pid* p = pid()) return p->to_string();
   if (const std::string* n = local_name()) return *n;
   const ViaName& v = *via_name();
-  return "{via, " + (v.registry ? v.registry->describe() : std::string("null")) + ", " + v.key +
-         "}";
+  return "{via, " + (v.registry ? v.registry->describe() : "Registry " + v.registry_name) + ", " +
+         v.key + "}";
 }
 
 namespace detail {

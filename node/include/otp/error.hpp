@@ -23,7 +23,7 @@ enum class ErrorCode {
   exit,             // the target exited while serving the request (reason() says why)
   bad_call,         // the server has no clause for this request
   bad_reply,        // the reply holds another type than the caller asked for
-  already_started,  // the name is taken (pid() of the error names the owner)
+  already_started,  // the name is taken (the message names the owner)
   ignored,          // init returned ignore
   init_failed,      // init returned stop or threw (reason() says why)
   max_children,     // DynamicSupervisor is full

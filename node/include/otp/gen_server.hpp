@@ -268,9 +268,11 @@ ServerFactory make_factory(Args&&... args) {
 
 namespace gen_server {
 
-/// Starts S (constructed from args, then init runs in the new process) and links it to the
-/// calling process (no link when called from outside the actor system). Returns after init:
-/// the pid, or already_started / ignored / init_failed.
+/// Starts S (constructed from args, then init runs in the new process). Returns after init: the
+/// pid, or already_started / ignored / init_failed (only once the failed process is gone). It
+/// blocks the calling thread, so it is for code outside processes; inside a handler it returns
+/// would_block: start children under a supervisor instead. The caller is outside the actor
+/// system, so nothing is linked; the _link name keeps the OTP spelling.
 template <class S, class... Args>
 Result<Pid> start_link(Node& node, Name name, Args&&... args) {
   return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),

@@ -25,7 +25,7 @@ namespace otp {
 class ViaRegistry {
  public:
   virtual ~ViaRegistry() = default;
-  /// Binds key to pid; fails with already_started (naming the owner) when the key is taken.
+  /// Binds key to pid; fails with already_started (the message names the owner) when taken.
   virtual Result<void> register_name(const std::string& key, const Pid& pid) = 0;
   virtual void unregister_name(const std::string& key) = 0;
   virtual std::optional<Pid> whereis_name(const std::string& key) = 0;
@@ -34,13 +34,20 @@ class ViaRegistry {
 };
 
 struct ViaName {
-  std::shared_ptr<ViaRegistry> registry;
+  std::shared_ptr<ViaRegistry> registry;  // this registry object, or
+  std::string registry_name;              // the otp::Registry of that name, found at each use
   std::string key;
 };
 
-/// `{via, Registry, Key}`.
+/// `{via, Registry, Key}` through this registry object.
 inline ViaName via(std::shared_ptr<ViaRegistry> registry, std::string key) {
-  return ViaName{std::move(registry), std::move(key)};
+  return ViaName{std::move(registry), {}, std::move(key)};
+}
+/// `{via, Registry, {MyApp.Registry, Key}}`: through the otp::Registry named registry_name on the
+/// node where it is used, looked up at each use, so the name keeps working after the registry
+/// is restarted by its supervisor.
+inline ViaName via(std::string registry_name, std::string key) {
+  return ViaName{nullptr, std::move(registry_name), std::move(key)};
 }
 
 class ServerRef {

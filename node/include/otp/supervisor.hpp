@@ -67,7 +67,7 @@ Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorFl
 /// A nested supervisor as a child spec (type supervisor, shutdown infinity).
 ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorFlags flags = {});
 
-/// Adds and starts a child. Errors: already_started (a running child has this id: the error
+/// Adds and starts a child. Errors: already_started (a running child has this id: the message
 /// names its pid), badarg (a stopped child has this id), the child's own start error.
 Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);
 /// Stops a child by its shutdown spec; the spec stays (restart_child) unless it is temporary.
