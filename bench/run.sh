@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs the node runtime's benchmark (otp-bench) and prints its RESULT lines on stdout, in the
+# anchors' format. Builds nothing: `make bench` builds first (build/release).
+#
+#   bash bench/run.sh                       # ~3 min on 2 cores
+#   OTP_BUILD_DIR=build/h-bench bash bench/run.sh
+#   OTP_BENCH_REPS=3 OTP_BENCH_DUR_MS=1000 OTP_BENCH_ONLY=call,cast bash bench/run.sh
+#
+# Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,ours.log}
+# Tunables: every OTP_BENCH_* variable of bench/otp_bench.cpp, plus OTP_BENCH_TIMEOUT_S (660),
+# the hard bound on the whole run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${OTP_BUILD_DIR:-build/release}"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+BIN="$BUILD_DIR/bench/otp-bench"
+LIMIT="${OTP_BENCH_TIMEOUT_S:-660}"
+if [ ! -x "$BIN" ]; then
+  echo "run.sh: $BIN not found: run 'make build' first (or point OTP_BUILD_DIR at a build)" >&2
+  exit 1
+fi
+OUT="${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$OUT"
+
+CHILD=""
+cleanup() {  # only the one process this script started (timeout forwards TERM to otp-bench)
+  if [ -n "$CHILD" ]; then
+    kill -TERM "$CHILD" 2>/dev/null || true
+    wait "$CHILD" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+{
+  echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# host: $(nproc) cpus ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+  echo "# build: $BUILD_DIR ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo no-git)$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo '+changes'))"
+  echo "# loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$OUT/env.txt" >&2
+
+echo "# running otp-bench (bound ${LIMIT} s; diagnostics in $OUT/ours.log) ..." >&2
+rc=0
+timeout -s TERM -k 10 "$LIMIT" "$BIN" > "$OUT/ours.txt" 2> "$OUT/ours.log" &
+CHILD=$!
+wait "$CHILD" || rc=$?
+CHILD=""
+echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2
+# The runtime's own log lines (crash reports, shutdown warnings), folded: pids and counts as N.
+grep -E '^\[' "$OUT/ours.log" | sed -E 's/<[0-9.]+>/<pid>/g; s/[0-9]+/N/g' | sort | uniq -c |
+  sort -rn | head -n 20 | sed 's/^ */# runtime log (lines x): /' >&2 || true
+grep '^RESULT ' "$OUT/ours.txt" || true
+if [ "$rc" -ne 0 ]; then
+  echo "run.sh: otp-bench exited with status $rc (see $OUT/ours.log)" >&2
+  tail -n 5 "$OUT/ours.log" >&2 || true
+  exit "$rc"
+fi
+echo "# files: $OUT" >&2
