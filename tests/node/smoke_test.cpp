@@ -40,3 +40,10 @@ TEST(Smoke, CallCastAndCrash) {
   auto r2 = otp::gen_server::call<int>(node, "counter", Get{});
   EXPECT_EQ(r2.code(), otp::ErrorCode::noproc);
 }
+
+TEST(Smoke, CallVoidOnlyReportsSuccessOrFailure) {
+  otp::Node node({.name = "smoke", .scheduler_threads = 1});
+  auto pid = otp::gen_server::start<Counter>(node, 1).value();
+  EXPECT_TRUE(otp::gen_server::call<void>(node, pid, Get{}));
+  EXPECT_EQ(otp::gen_server::call<void>(node, pid, Add{1}).code(), otp::ErrorCode::bad_call);
+}

@@ -80,7 +80,9 @@ using ServerFactory = std::function<std::unique_ptr<GenServer>()>;
 template <class R>
 Result<R> unpack_reply(Result<Message> r, const char* what) {
   if (!r) return r.error();
-  if constexpr (std::is_same_v<R, Message>) {
+  if constexpr (std::is_void_v<R>) {
+    return {};  // call<void>: only success or failure matters (the seed's :ok replies)
+  } else if constexpr (std::is_same_v<R, Message>) {
     return std::move(r).value();
   } else {
     if (const R* v = r->template get_if<R>()) return *v;
@@ -297,7 +299,8 @@ Result<Pid> start(Node& node, Args&&... args) {
 
 /// Synchronous request; blocks the calling thread, so only for code outside processes (inside a
 /// handler it returns would_block: use GenServer::await_call). Errors: noproc, timeout, exit,
-/// bad_call, bad_reply (R differs from the reply's type), calling_self.
+/// bad_call, bad_reply (R differs from the reply's type), calling_self. call<void> ignores the
+/// reply's value (for servers that answer :ok).
 template <class R = Message>
 Result<R> call(Node& node, const ServerRef& target, Message request,
                std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
