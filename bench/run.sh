@@ -6,7 +6,8 @@
 #   OTP_BUILD_DIR=build/h-bench bash bench/run.sh
 #   OTP_BENCH_REPS=3 OTP_BENCH_DUR_MS=1000 OTP_BENCH_ONLY=call,cast bash bench/run.sh
 #
-# Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,ours.log}
+# Then otp-bench-toolbox (Registry, Table, Agent, Task figures), if it was built.
+# Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,*.log}
 # Tunables: every OTP_BENCH_* variable of bench/otp_bench.cpp, plus OTP_BENCH_TIMEOUT_S (660),
 # the hard bound on the whole run.
 set -euo pipefail
@@ -45,13 +46,24 @@ timeout -s TERM -k 10 "$LIMIT" "$BIN" > "$OUT/ours.txt" 2> "$OUT/ours.log" &
 CHILD=$!
 wait "$CHILD" || rc=$?
 CHILD=""
+# The toolbox figures (Registry, Table, Agent, Task), when that binary was built; OTP_BENCH_TOOLBOX=0
+# skips them. Their RESULT lines join ours.txt.
+TOOLBOX="$BUILD_DIR/bench/otp-bench-toolbox"
+if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_TOOLBOX:-1}" != 0 ] && [ -x "$TOOLBOX" ]; then
+  echo "# running otp-bench-toolbox (bound 300 s; diagnostics in $OUT/toolbox.log) ..." >&2
+  timeout -s TERM -k 10 300 "$TOOLBOX" > "$OUT/toolbox.txt" 2> "$OUT/toolbox.log" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  grep '^RESULT ' "$OUT/toolbox.txt" >> "$OUT/ours.txt" || true
+fi
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2
 # The runtime's own log lines (crash reports, shutdown warnings), folded: pids and counts as N.
 grep -E '^\[' "$OUT/ours.log" | sed -E 's/<[0-9.]+>/<pid>/g; s/[0-9]+/N/g' | sort | uniq -c |
   sort -rn | head -n 20 | sed 's/^ */# runtime log (lines x): /' >&2 || true
 grep '^RESULT ' "$OUT/ours.txt" || true
 if [ "$rc" -ne 0 ]; then
-  echo "run.sh: otp-bench exited with status $rc (see $OUT/ours.log)" >&2
+  echo "run.sh: a benchmark exited with status $rc (see $OUT/ours.log, $OUT/toolbox.log)" >&2
   tail -n 5 "$OUT/ours.log" >&2 || true
   exit "$rc"
 fi

@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-
 #include "support/eventually.hpp"
 
 namespace otp {

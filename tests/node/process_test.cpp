@@ -10,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-
 #include "support/eventually.hpp"
 
 namespace otp {

@@ -5,7 +5,6 @@
 #include <string>
 #include <unordered_set>
 
-
 #include "support/eventually.hpp"
 
 namespace otp {
