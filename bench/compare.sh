@@ -2,7 +2,7 @@
 # `make bench-compare`: runs our benchmark (bench/run.sh), then the anchors that have figures
 # paired with ours (shared/anchors beside the repo: loopback_floor.sh and erlang_local.sh), and
 # prints the anchors' side-by-side table (shared/anchors/compare.sh ours.txt anchors.txt).
-# About 6 minutes on 2 cores. Builds nothing (`make bench-compare` builds first).
+# About 4-5 minutes on 2 cores. Builds nothing (`make bench-compare` builds first).
 #
 # Env: OTP_BUILD_DIR (build/release), OTP_BENCH_* (see bench/run.sh),
 #      OTP_ANCHORS=run|reference (run: run the anchors on this machine, default; reference: use the
@@ -38,7 +38,12 @@ bounded() {
 }
 
 echo "== ours (bench/run.sh)" >&2
-bash "$ROOT/bench/run.sh"
+rc=0
+bash "$ROOT/bench/run.sh" &
+CHILD=$!
+wait "$CHILD" || rc=$?
+CHILD=""
+[ "$rc" -eq 0 ] || exit "$rc"
 
 : > "$OUT/anchors.txt"
 if [ ! -d "$ANCHORS" ]; then

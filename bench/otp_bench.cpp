@@ -22,7 +22,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
-#include <shared_mutex>  // otp/table.hpp uses std::shared_lock without including it
 #include <string>
 #include <thread>
 #include <vector>

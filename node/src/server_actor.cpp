@@ -161,6 +161,7 @@ void ServerActor::start() {
   std::optional<Action> a;
   try {
     server_ = factory_();
+    factory_ = nullptr;  // its captured arguments are not needed any more
     server_->runtime_ = this;
     proc_->label = type_name(typeid(*server_));
   } catch (const std::exception& ex) {
@@ -324,7 +325,7 @@ void ServerActor::on_trapped_exit(Envelope& e) {
 
 void ServerActor::forget_exits_from(const Pid& pid) {
   std::erase_if(queued_exits_, [&](const auto& q) { return q.second == pid; });
-  std::erase_if(stash_, [&](const Envelope& s) {
+  stash_.erase_if([&](const Envelope& s) {
     const auto* x = s.payload.get_if<ExitSignal>();
     return s.kind == EnvelopeKind::info && x && x->from == pid;
   });
@@ -361,7 +362,7 @@ void ServerActor::on_down(Envelope& e) {
 void ServerActor::enqueue_user(Envelope&& e) {
   touch_idle();
   if (awaiting_ || !stash_.empty()) {
-    stash_.push_back(std::move(e));
+    stash_.push(std::move(e));
   } else {
     handle_user(e);
   }
@@ -369,8 +370,7 @@ void ServerActor::enqueue_user(Envelope&& e) {
 
 void ServerActor::drain() {
   while (!finished_ && !awaiting_ && !stash_.empty()) {
-    Envelope e = std::move(stash_.front());
-    stash_.pop_front();
+    Envelope e = stash_.pop();
     handle_user(e);
   }
 }
@@ -595,7 +595,7 @@ void ServerActor::demonitor(Ref ref) {
     if (it->second.second) it->second.second.process()->remove_monitor(ref);
     monitors_.erase(it);
   }
-  std::erase_if(stash_, [&](const Envelope& s) {  // a Down held back while awaiting a call
+  stash_.erase_if([&](const Envelope& s) {  // a Down held back while awaiting a call
     const auto* d = s.payload.get_if<Down>();
     return s.kind == EnvelopeKind::info && d && d->ref == ref;
   });

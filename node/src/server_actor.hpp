@@ -5,10 +5,11 @@
 // timeouts; crash handling (exception -> terminate -> exit signals to links and monitors).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -36,6 +37,34 @@ class ActorProcess final : public Process {
   caf::actor_addr addr_;
   std::mutex strong_mx_;
   caf::actor strong_;
+};
+
+/// Messages held back while a server awaits a reply, in arrival order. Empty (and without any
+/// allocation) for a server that never awaited: a std::deque would allocate ~600 bytes per
+/// process up front.
+class Stash {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  void push(Envelope&& e) { items_.push_back(std::move(e)); }
+  Envelope pop() {
+    Envelope e = std::move(items_[head_++]);
+    if (empty()) clear();
+    return e;
+  }
+  template <class Pred>
+  void erase_if(Pred pred) {
+    items_.erase(std::remove_if(items_.begin() + static_cast<long>(head_), items_.end(), pred),
+                 items_.end());
+    if (empty()) clear();
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<Envelope> items_;
+  size_t head_ = 0;
 };
 
 struct SpawnInfo {
@@ -127,7 +156,7 @@ class ServerActor : public caf::event_based_actor {
   Ref idle_timer_;
   std::optional<Awaiting> awaiting_;
   std::optional<std::chrono::steady_clock::time_point> check_armed_;
-  std::deque<Envelope> stash_;
+  Stash stash_;
   std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
   uint64_t exit_seq_ = 0;
   std::unordered_map<uint64_t, Pid> queued_exits_;  // trapped exits re-queued, by seq

@@ -34,8 +34,8 @@ class SupervisorBase : public GenServer {
   /// Stops children one after the other, in the order given.
   Action stop_in_order(std::vector<std::pair<Pid, Shutdown>> children,
                        std::function<Action()> then);
-  /// Stops children all at once (DynamicSupervisor), killing those still alive after the longest
-  /// shutdown timeout.
+  /// Stops children all at once (DynamicSupervisor; in batches of a thousand), killing those still
+  /// alive after the longest shutdown timeout.
   Action stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> children,
                           std::function<Action()> then);
 
@@ -49,6 +49,8 @@ class SupervisorBase : public GenServer {
  private:
   Action stop_from(std::shared_ptr<std::vector<std::pair<Pid, Shutdown>>> children, size_t i,
                    std::function<Action()> then);
+  Action stop_batch(std::shared_ptr<std::vector<std::pair<Pid, Shutdown>>> children, size_t from,
+                    std::function<Action()> then);
   RestartIntensity intensity_;
 };
 
