@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make demo` runs the main job, `make test` runs every test.
 # Both install missing Debian packages first (scripts/install-deps.sh is the only installer).
-.PHONY: deps build demo test test-sanitize bench bench-compare format format-check clean
+.PHONY: deps build demo test test-sanitize fuzz bench bench-compare format format-check clean
 
 JOBS ?= $(shell nproc)
 
@@ -21,6 +21,9 @@ test-sanitize: deps
 	@cmake --preset sanitize >/dev/null
 	@cmake --build --preset sanitize -j $(JOBS)
 	@ctest --preset sanitize -j 2
+
+fuzz: deps
+	@bash tests/fuzz/run.sh
 
 bench: build
 	@bash bench/run.sh

@@ -11,6 +11,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev                      # unit tests
   libbenchmark-dev                               # micro benchmarks
   procps                                         # ps/pgrep for tests that start processes
+  nlohmann-json3-dev                             # protocol/: JSON and MessagePack codecs
+  libssl-dev                                     # protocol/: HMAC-SHA256 handshake, RAND_bytes
+  librapidcheck-dev                              # protocol/: property tests
+  clang                                          # tests/fuzz: libFuzzer targets need clang
+  libclang-rt-14-dev                             # tests/fuzz: the libFuzzer + sanitizer runtimes
 )
 
 missing=()

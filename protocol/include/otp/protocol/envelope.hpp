@@ -1,0 +1,175 @@
+// The envelopes that carry process traffic between two connected nodes: send, call, reply, cast,
+// monitor, demonitor, down, link, unlink, exit, and the link-level ping/pong heartbeat.
+//
+// Each mirrors one runtime operation; the receiving node's transport turns it into the local
+// operation on the target (resolving a name Target on its own name table):
+//
+//   Call{.from = caller, .to = std::string("counter"), .ref = tag, .request = {"get", nullptr}}
+//     -> the receiver answers Reply{.to = caller, .ref = tag, .result = Payload{"int", 5}}
+//        or Reply{..., .result = CallError{CallErrorCode::noproc, "counter"}}
+//   Monitor{.watcher = w, .target = p, .ref = r} -> later Down{.watcher = w, .ref = r, ...}
+//
+// Ordering between a pair of processes is the connection's order, as in Erlang.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "otp/protocol/ids.hpp"
+#include "otp/protocol/payload.hpp"
+#include "otp/protocol/reason.hpp"
+
+namespace otp::protocol {
+
+/// Wire ids of every message kind. ONLY APPEND: the numeric values are part of the protocol.
+enum class MessageType : uint8_t {
+  hello = 1,
+  proof = 2,
+  reject = 3,
+  send = 10,
+  call = 11,
+  reply = 12,
+  cast = 13,
+  monitor = 14,
+  demonitor = 15,
+  down = 16,
+  link = 17,
+  unlink = 18,
+  exit = 19,
+  ping = 20,
+  pong = 21,
+};
+
+/// "hello", "call", ...: the message's name in the JSON codec.
+const char* to_string(MessageType type);
+std::optional<MessageType> message_type_from_string(std::string_view name);
+
+/// A plain message to a process (Erlang's `!`).
+struct Send {
+  static constexpr MessageType kType = MessageType::send;
+  Pid from;
+  Target to;
+  Payload message;
+  friend bool operator==(const Send&, const Send&) = default;
+};
+
+/// A gen_server call; the receiver answers with a Reply carrying the same ref.
+struct Call {
+  static constexpr MessageType kType = MessageType::call;
+  Pid from;
+  Target to;
+  Ref ref;  // the caller's tag; the Reply carries it back
+  Payload request;
+  friend bool operator==(const Call&, const Call&) = default;
+};
+
+/// Why a call failed on the receiving node. ONLY APPEND.
+enum class CallErrorCode : uint8_t {
+  noproc = 0,         // no live process behind the target
+  exit = 1,           // the server exited while serving the call (reason says why)
+  bad_call = 2,       // the server has no clause for the request
+  unknown_type = 3,   // the receiver does not know the payload's registered type name
+  bad_payload = 4,    // the type is known but from_json failed on the value
+  shutting_down = 5,  // the receiving node is stopping
+};
+
+const char* to_string(CallErrorCode code);
+std::optional<CallErrorCode> call_error_code_from_string(std::string_view name);
+
+struct CallError {
+  CallErrorCode code = CallErrorCode::noproc;
+  std::string detail;  // context for a human, e.g. the unknown type name
+  ExitReason reason;   // for exit: the server's exit reason
+  friend bool operator==(const CallError&, const CallError&) = default;
+};
+
+/// The answer to a Call: a value or an error.
+struct Reply {
+  static constexpr MessageType kType = MessageType::reply;
+  Pid to;   // the caller
+  Ref ref;  // the Call's ref
+  std::variant<Payload, CallError> result;
+  friend bool operator==(const Reply&, const Reply&) = default;
+};
+
+/// A gen_server cast: fire and forget.
+struct Cast {
+  static constexpr MessageType kType = MessageType::cast;
+  Pid from;
+  Target to;
+  Payload request;
+  friend bool operator==(const Cast&, const Cast&) = default;
+};
+
+/// watcher monitors target; a Down with the same ref follows when target exits (at once, with
+/// noproc, when it does not exist).
+struct Monitor {
+  static constexpr MessageType kType = MessageType::monitor;
+  Pid watcher;
+  Target target;
+  Ref ref;
+  friend bool operator==(const Monitor&, const Monitor&) = default;
+};
+
+/// Removes the monitor ref; no Down for it is delivered afterwards.
+struct Demonitor {
+  static constexpr MessageType kType = MessageType::demonitor;
+  Pid watcher;
+  Target target;
+  Ref ref;
+  friend bool operator==(const Demonitor&, const Demonitor&) = default;
+};
+
+/// The monitored process exited (or never existed: noproc).
+struct Down {
+  static constexpr MessageType kType = MessageType::down;
+  Pid watcher;
+  Ref ref;
+  Target process;  // what was monitored: its pid, or the name when no process held it
+  ExitReason reason;
+  friend bool operator==(const Down&, const Down&) = default;
+};
+
+/// from links itself to to (links are symmetric; both nodes record it).
+struct Link {
+  static constexpr MessageType kType = MessageType::link;
+  Pid from;
+  Pid to;
+  friend bool operator==(const Link&, const Link&) = default;
+};
+
+struct Unlink {
+  static constexpr MessageType kType = MessageType::unlink;
+  Pid from;
+  Pid to;
+  friend bool operator==(const Unlink&, const Unlink&) = default;
+};
+
+/// An exit signal from `from` to `to`. `link` = true: sent because a linked process exited (the
+/// receiver drops it if the link is gone); false: an explicit exit(pid, reason).
+struct Exit {
+  static constexpr MessageType kType = MessageType::exit;
+  Pid from;
+  Pid to;
+  ExitReason reason;
+  bool link = true;
+  friend bool operator==(const Exit&, const Exit&) = default;
+};
+
+/// Link heartbeat: the receiver answers Pong with the same seq.
+struct Ping {
+  static constexpr MessageType kType = MessageType::ping;
+  uint64_t seq = 0;
+  friend bool operator==(const Ping&, const Ping&) = default;
+};
+
+struct Pong {
+  static constexpr MessageType kType = MessageType::pong;
+  uint64_t seq = 0;
+  friend bool operator==(const Pong&, const Pong&) = default;
+};
+
+}  // namespace otp::protocol

@@ -1,0 +1,119 @@
+// The connection handshake as a pure state machine per side: feed it decoded messages, it returns
+// the messages to send and where the handshake stands. No sockets, no clock (the transport owns
+// the timeout), randomness injected.
+//
+//   initiator                                   acceptor
+//   Hello{versions, cluster, node A, cA}  ---->  checks versions and cluster (else Reject)
+//                                        <----  Hello{versions, cluster, node B, cB}
+//   checks versions and cluster
+//   Proof{HMAC(cookie, "initiator", T)}  ---->  checks the MAC in constant time (else Reject)
+//                                        <----  Proof{HMAC(cookie, "acceptor", T)}; established
+//   checks the MAC (else Reject); established
+//
+// T is the transcript: cluster, both NodeIds, both challenges, the negotiated version. The
+// acceptor proves itself only after the initiator did, both challenges are fresh, and the role
+// label differs per side, so a proof can be neither replayed nor reflected. The cookie never
+// crosses the wire.
+//
+//   Handshake hs = Handshake::initiator(config);      // config.challenges defaults to RAND_bytes
+//   for (auto& m : hs.start().send) write(m);
+//   on each decoded message m:  auto step = hs.on_message(m);  write(step.send...);
+//   on a frame that does not decode: auto step = hs.on_decode_error(err);
+//   step.outcome.state: in_progress / established (peer, version) / rejected (reason, detail)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "otp/protocol/handshake_messages.hpp"
+#include "otp/protocol/message.hpp"
+#include "otp/protocol/result.hpp"
+#include "otp/protocol/version.hpp"
+
+namespace otp::protocol {
+
+/// Produces a fresh challenge, or nullopt when no randomness is available.
+using ChallengeSource = std::function<std::optional<Challenge>()>;
+
+/// The production source: OpenSSL's RAND_bytes.
+std::optional<Challenge> random_challenge();
+
+struct HandshakeConfig {
+  std::string cluster;  // both sides must name the same cluster
+  NodeId self;          // this node run
+  std::string cookie;   // the shared secret; never sent
+  uint32_t min_version = kMinProtocolVersion;
+  uint32_t max_version = kProtocolVersion;
+  ChallengeSource challenges = random_challenge;  // tests inject a deterministic one
+};
+
+enum class HandshakeState { in_progress, established, rejected };
+
+const char* to_string(HandshakeState state);
+
+struct HandshakeOutcome {
+  HandshakeState state = HandshakeState::in_progress;
+  NodeId peer;                                    // established: who is on the other end
+  uint32_t version = 0;                           // established: the negotiated protocol version
+  RejectReason reason = RejectReason::malformed;  // rejected: why
+  std::string detail;                             // rejected: context for the log
+  bool by_peer = false;  // rejected: the peer sent the Reject (else we refused)
+
+  /// "established with a@h#1 (version 1)", "rejected by peer: bad_mac: ...".
+  std::string to_string() const;
+};
+
+/// What to write to the peer, and where the handshake stands after this step.
+struct HandshakeStep {
+  std::vector<Message> send;
+  HandshakeOutcome outcome;
+};
+
+class Handshake {
+ public:
+  enum class Role { initiator, acceptor };
+
+  // -- factories --
+  static Handshake initiator(HandshakeConfig config);
+  static Handshake acceptor(HandshakeConfig config);
+
+  // -- driving --
+  /// The initiator's Hello (call it once, before on_message); nothing for the acceptor, which
+  /// waits for the initiator's Hello from the start.
+  HandshakeStep start();
+  /// Feeds one decoded message from the peer. Once established or rejected, further messages
+  /// are not the handshake's: they are ignored (nothing to send, outcome unchanged).
+  HandshakeStep on_message(const Message& message);
+  /// A frame from the peer did not decode: Reject(malformed), rejected.
+  HandshakeStep on_decode_error(const Error& error);
+
+  // -- state --
+  Role role() const noexcept { return role_; }
+  const HandshakeOutcome& outcome() const noexcept { return outcome_; }
+  bool done() const noexcept { return outcome_.state != HandshakeState::in_progress; }
+
+ private:
+  enum class Phase { start, await_hello, await_proof, done };
+
+  Handshake(Role role, HandshakeConfig config);
+  HandshakeStep on_hello(const Hello& hello);
+  HandshakeStep on_proof(const Proof& proof);
+  HandshakeStep reject(RejectReason reason, std::string detail);
+  HandshakeStep step(std::vector<Message> send);
+  std::optional<Reject> check_hello(const Hello& hello) const;
+  std::optional<Mac> proof_of(Role prover) const;
+
+  Role role_;
+  HandshakeConfig config_;
+  Phase phase_;
+  HandshakeOutcome outcome_;
+  Challenge mine_{};    // the challenge we sent
+  Challenge theirs_{};  // the challenge the peer sent
+  NodeId peer_;
+  uint32_t version_ = 0;
+};
+
+}  // namespace otp::protocol

@@ -1,0 +1,60 @@
+// The three handshake messages: Hello (each side introduces itself with a fresh challenge), Proof
+// (an HMAC-SHA256 over the shared cookie and the handshake's transcript), Reject (why the
+// connection is refused). The cookie itself never crosses the wire. handshake.hpp drives them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "otp/protocol/envelope.hpp"
+#include "otp/protocol/node_id.hpp"
+
+namespace otp::protocol {
+
+/// 32 random bytes; a fresh one per handshake and side.
+using Challenge = std::array<uint8_t, 32>;
+/// An HMAC-SHA256.
+using Mac = std::array<uint8_t, 32>;
+
+/// "I am node, of cluster, I speak versions [min_version, max_version], prove you know the cookie
+/// by MACing my challenge."
+struct Hello {
+  static constexpr MessageType kType = MessageType::hello;
+  uint32_t min_version = 0;
+  uint32_t max_version = 0;
+  std::string cluster;
+  NodeId node;
+  Challenge challenge{};
+  friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+/// HMAC-SHA256(cookie, role label, cluster, both NodeIds, both challenges): see handshake.hpp.
+struct Proof {
+  static constexpr MessageType kType = MessageType::proof;
+  Mac mac{};
+  friend bool operator==(const Proof&, const Proof&) = default;
+};
+
+/// Why a handshake was refused. ONLY APPEND.
+enum class RejectReason : uint8_t {
+  version_mismatch = 0,  // no protocol version both sides speak
+  cluster_mismatch = 1,  // the peer belongs to another cluster
+  bad_mac = 2,           // the proof does not match: wrong cookie, or a replayed proof
+  malformed = 3,         // an undecodable or unexpected message, or invalid Hello fields
+  internal_error = 4,    // this side could not go on (e.g. no randomness available)
+};
+
+const char* to_string(RejectReason reason);
+std::optional<RejectReason> reject_reason_from_string(std::string_view name);
+
+struct Reject {
+  static constexpr MessageType kType = MessageType::reject;
+  RejectReason reason = RejectReason::malformed;
+  std::string detail;  // for the peer's log, e.g. "we speak versions 1..1, you 2..3"
+  friend bool operator==(const Reject&, const Reject&) = default;
+};
+
+}  // namespace otp::protocol

@@ -1,0 +1,43 @@
+// otp::protocol::ExitReason: an exit reason as it crosses the wire, {kind, detail}. The kinds
+// mirror otp::Reason's (node/include/otp/reason.hpp); the transport converts between the two.
+// Wire ids are explicit: ONLY APPEND to ReasonKind, the numbers are part of the protocol.
+//
+//   ExitReason{ReasonKind::error, "boom"}      // a crash
+//   ExitReason{ReasonKind::noconnection, ""}   // what a monitor of a pid on a lost node gets
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace otp::protocol {
+
+/// ONLY APPEND. The numeric values are part of the protocol itself.
+enum class ReasonKind : uint8_t {
+  normal = 0,
+  shutdown = 1,  // detail: {shutdown, detail} when not empty
+  kill = 2,
+  killed = 3,
+  noproc = 4,
+  noconnection = 5,
+  error = 6,  // detail says what
+};
+
+const char* to_string(ReasonKind kind);
+std::optional<ReasonKind> reason_kind_from_string(std::string_view name);
+
+struct ExitReason {
+  ReasonKind kind = ReasonKind::normal;
+  std::string detail;
+
+  /// "normal", "shutdown", "{shutdown, detail}", "error: detail", ...
+  std::string to_string() const;
+  friend bool operator==(const ExitReason&, const ExitReason&) = default;
+  friend std::ostream& operator<<(std::ostream& os, const ExitReason& r) {
+    return os << r.to_string();
+  }
+};
+
+}  // namespace otp::protocol

@@ -1,0 +1,96 @@
+// to_string / from_string of the protocol's enums and ids.
+#include <string>
+
+#include "enum_names.hpp"
+#include "otp/protocol/codec.hpp"
+#include "otp/protocol/ids.hpp"
+#include "otp/protocol/message.hpp"
+#include "otp/protocol/result.hpp"
+
+namespace otp::protocol {
+
+const char* to_string(ReasonKind kind) {
+  return detail::name_of(kind);
+}
+std::optional<ReasonKind> reason_kind_from_string(std::string_view name) {
+  return detail::from_name<ReasonKind>(name);
+}
+
+const char* to_string(MessageType type) {
+  return detail::name_of(type);
+}
+std::optional<MessageType> message_type_from_string(std::string_view name) {
+  return detail::from_name<MessageType>(name);
+}
+
+const char* to_string(CallErrorCode code) {
+  return detail::name_of(code);
+}
+std::optional<CallErrorCode> call_error_code_from_string(std::string_view name) {
+  return detail::from_name<CallErrorCode>(name);
+}
+
+const char* to_string(RejectReason reason) {
+  return detail::name_of(reason);
+}
+std::optional<RejectReason> reject_reason_from_string(std::string_view name) {
+  return detail::from_name<RejectReason>(name);
+}
+
+const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::malformed:
+      return "malformed";
+    case ErrorCode::too_deep:
+      return "too_deep";
+    case ErrorCode::unknown_message:
+      return "unknown_message";
+    case ErrorCode::bad_field:
+      return "bad_field";
+    case ErrorCode::frame_too_large:
+      return "frame_too_large";
+    case ErrorCode::internal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+std::string Error::to_string() const {
+  return std::string(protocol::to_string(code)) + ": " + message;
+}
+
+const char* to_string(Codec codec) {
+  return codec == Codec::msgpack ? "msgpack" : "json";
+}
+
+std::string ExitReason::to_string() const {
+  if (kind == ReasonKind::shutdown && !detail.empty()) return "{shutdown, " + detail + "}";
+  if (kind == ReasonKind::error) return "error: " + detail;
+  std::string s = protocol::to_string(kind);
+  return detail.empty() ? s : s + ": " + detail;
+}
+
+std::string NodeId::full_name() const {
+  return name + "@" + host;
+}
+std::string NodeId::to_string() const {
+  return full_name() + "#" + std::to_string(creation);
+}
+
+std::string Pid::to_string() const {
+  return "<" + node.to_string() + "." + std::to_string(id) + ">";
+}
+std::string Ref::to_string() const {
+  return "#Ref<" + node.to_string() + "." + std::to_string(id) + ">";
+}
+
+std::string to_string(const Target& target) {
+  if (const auto* pid = std::get_if<Pid>(&target)) return pid->to_string();
+  return std::get<std::string>(target);
+}
+
+MessageType type_of(const Message& message) {
+  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kType; }, message);
+}
+
+}  // namespace otp::protocol

@@ -1,0 +1,267 @@
+// The handshake state machines: every way to be refused first, then the way in.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <deque>
+#include <memory>
+
+#include "generators.hpp"
+#include "otp/protocol/codec.hpp"
+#include "otp/protocol/handshake.hpp"
+
+namespace otp::protocol {
+namespace {
+
+/// Challenges 1, 2, 3, ... (first byte), so tests are deterministic.
+ChallengeSource counting_challenges(uint8_t first) {
+  auto next = std::make_shared<uint8_t>(first);
+  return [next]() -> std::optional<Challenge> {
+    Challenge c{};
+    c[0] = (*next)++;
+    return c;
+  };
+}
+
+HandshakeConfig config(std::string name, uint8_t seed, std::string cookie = "secret",
+                       std::string cluster = "prod") {
+  return HandshakeConfig{.cluster = std::move(cluster),
+                         .self = NodeId{std::move(name), "host", 1},
+                         .cookie = std::move(cookie),
+                         .challenges = counting_challenges(seed)};
+}
+
+/// Shuttles messages (through the MessagePack codec, as the transport will) until both sides are
+/// done or nothing is left to deliver.
+void run(Handshake& a, Handshake& b) {
+  std::deque<std::pair<Handshake*, Message>> wire;
+  auto post = [&](Handshake* to, const HandshakeStep& s) {
+    for (const auto& m : s.send) {
+      auto decoded = decode(encode(m, Codec::msgpack), Codec::msgpack);
+      ASSERT_TRUE(decoded.ok()) << decoded.error();
+      wire.emplace_back(to, decoded.value());
+    }
+  };
+  post(&b, a.start());
+  post(&a, b.start());
+  while (!wire.empty()) {
+    auto [to, m] = std::move(wire.front());
+    wire.pop_front();
+    post(to == &a ? &b : &a, to->on_message(m));
+  }
+}
+
+// -- refusals ---------------------------------------------------------------------------------
+
+TEST(Handshake, AWrongCookieIsRejectedAsBadMacOnBothSides) {
+  auto a = Handshake::initiator(config("a", 1, "secret"));
+  auto b = Handshake::acceptor(config("b", 100, "guess"));
+  run(a, b);
+  EXPECT_EQ(b.outcome().state, HandshakeState::rejected);
+  EXPECT_EQ(b.outcome().reason, RejectReason::bad_mac);
+  EXPECT_FALSE(b.outcome().by_peer);
+  EXPECT_EQ(a.outcome().state, HandshakeState::rejected);
+  EXPECT_EQ(a.outcome().reason, RejectReason::bad_mac);
+  EXPECT_TRUE(a.outcome().by_peer);
+}
+
+TEST(Handshake, TheCookieNeverCrossesTheWire) {
+  auto a = Handshake::initiator(config("a", 1, "very-secret-cookie"));
+  auto b = Handshake::acceptor(config("b", 100, "very-secret-cookie"));
+  std::vector<Message> seen;
+  for (const auto& m : a.start().send) seen.push_back(m);
+  auto s1 = b.on_message(seen.back());
+  seen.insert(seen.end(), s1.send.begin(), s1.send.end());
+  auto s2 = a.on_message(seen.back());
+  seen.insert(seen.end(), s2.send.begin(), s2.send.end());
+  auto s3 = b.on_message(seen.back());
+  seen.insert(seen.end(), s3.send.begin(), s3.send.end());
+  ASSERT_EQ(seen.size(), 4u);
+  for (const auto& m : seen) {
+    EXPECT_EQ(to_json_text(m).find("very-secret-cookie"), std::string::npos);
+    const Bytes wire = encode(m, Codec::msgpack);
+    EXPECT_EQ(std::string(wire.begin(), wire.end()).find("very-secret-cookie"), std::string::npos);
+  }
+}
+
+TEST(Handshake, NoCommonVersionIsRejectedWithBothRanges) {
+  auto cb = config("b", 100);
+  cb.min_version = 2;
+  cb.max_version = 3;
+  auto a = Handshake::initiator(config("a", 1));
+  auto b = Handshake::acceptor(cb);
+  run(a, b);
+  EXPECT_EQ(b.outcome().reason, RejectReason::version_mismatch);
+  EXPECT_EQ(b.outcome().detail, "we speak versions 2..3, the peer 1..1");
+  EXPECT_EQ(a.outcome().state, HandshakeState::rejected);
+  EXPECT_TRUE(a.outcome().by_peer);
+}
+
+TEST(Handshake, TheInitiatorAlsoChecksTheAcceptorsVersion) {
+  auto a = Handshake::initiator(config("a", 1));
+  a.start();
+  Hello hello{5, 6, "prod", NodeId{"b", "host", 1}, Challenge{9}};
+  auto step = a.on_message(hello);
+  EXPECT_EQ(step.outcome.reason, RejectReason::version_mismatch);
+  ASSERT_EQ(step.send.size(), 1u);
+  EXPECT_EQ(std::get<Reject>(step.send[0]).reason, RejectReason::version_mismatch);
+}
+
+TEST(Handshake, AnotherClusterIsRejected) {
+  auto a = Handshake::initiator(config("a", 1, "secret", "staging"));
+  auto b = Handshake::acceptor(config("b", 100, "secret", "prod"));
+  run(a, b);
+  EXPECT_EQ(b.outcome().reason, RejectReason::cluster_mismatch);
+  EXPECT_EQ(b.outcome().detail, "we are in cluster 'prod', the peer in 'staging'");
+  EXPECT_EQ(a.outcome().reason, RejectReason::cluster_mismatch);
+}
+
+TEST(Handshake, AProofReplayedFromAnEarlierHandshakeIsRejected) {
+  // Record a good initiator proof from one session...
+  auto a1 = Handshake::initiator(config("a", 1));
+  auto b1 = Handshake::acceptor(config("b", 100));
+  auto hello_a = a1.start().send.at(0);
+  auto hello_b = b1.on_message(hello_a).send.at(0);
+  auto proof = a1.on_message(hello_b).send.at(0);
+  // ...and replay the same Hello and Proof to a new acceptor, which picks a fresh challenge.
+  auto b2 = Handshake::acceptor(config("b", 200));
+  b2.start();
+  b2.on_message(hello_a);
+  auto step = b2.on_message(proof);
+  EXPECT_EQ(step.outcome.state, HandshakeState::rejected);
+  EXPECT_EQ(step.outcome.reason, RejectReason::bad_mac);
+}
+
+TEST(Handshake, AnAcceptorsProofReflectedBackIsRejected) {
+  // The initiator must not accept its own proof (the role label differs per side).
+  auto a = Handshake::initiator(config("a", 1));
+  auto b = Handshake::acceptor(config("b", 100));
+  auto hello_b = b.on_message(a.start().send.at(0)).send.at(0);
+  auto proof_a = a.on_message(hello_b).send.at(0);
+  auto step = a.on_message(proof_a);
+  EXPECT_EQ(step.outcome.reason, RejectReason::bad_mac);
+}
+
+TEST(Handshake, AProofForAnotherChallengeIsRejected) {
+  auto a = Handshake::initiator(config("a", 1));
+  auto b = Handshake::acceptor(config("b", 100));
+  b.on_message(a.start().send.at(0));
+  // a Hello with a different challenge than the one b sent: the resulting proof is wrong for b
+  auto a_other = Handshake::initiator(config("a", 1));
+  a_other.start();
+  auto forged = a_other.on_message(Hello{1, 1, "prod", NodeId{"b", "host", 1}, Challenge{77}});
+  auto step = b.on_message(forged.send.at(0));
+  EXPECT_EQ(step.outcome.reason, RejectReason::bad_mac);
+}
+
+TEST(Handshake, AnEchoedChallengeIsRejectedAsAReflection) {
+  auto a = Handshake::initiator(config("a", 1));
+  auto hello = std::get<Hello>(a.start().send.at(0));
+  hello.node = NodeId{"b", "host", 1};
+  auto step = a.on_message(hello);
+  EXPECT_EQ(step.outcome.reason, RejectReason::malformed);
+}
+
+TEST(Handshake, AnUnexpectedMessageIsMalformed) {
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  auto step = b.on_message(Ping{1});
+  EXPECT_EQ(step.outcome.reason, RejectReason::malformed);
+  EXPECT_EQ(step.outcome.detail, "unexpected ping, expected hello");
+  ASSERT_EQ(step.send.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Reject>(step.send[0]));
+}
+
+TEST(Handshake, AProofBeforeHelloIsMalformed) {
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  EXPECT_EQ(b.on_message(Proof{}).outcome.reason, RejectReason::malformed);
+}
+
+TEST(Handshake, AHelloWithoutANodeNameIsMalformed) {
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  auto step = b.on_message(Hello{1, 1, "prod", NodeId{"", "host", 1}, Challenge{3}});
+  EXPECT_EQ(step.outcome.reason, RejectReason::malformed);
+}
+
+TEST(Handshake, AnUndecodableFrameIsMalformed) {
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  auto step = b.on_decode_error(Error{ErrorCode::malformed, "junk"});
+  EXPECT_EQ(step.outcome.reason, RejectReason::malformed);
+  EXPECT_EQ(step.outcome.detail, "undecodable message: malformed: junk");
+}
+
+TEST(Handshake, NoRandomnessIsAnInternalErrorNotAWeakChallenge) {
+  auto c = config("a", 1);
+  c.challenges = [] { return std::optional<Challenge>{}; };
+  auto a = Handshake::initiator(c);
+  auto step = a.start();
+  EXPECT_EQ(step.outcome.reason, RejectReason::internal_error);
+}
+
+TEST(Handshake, IgnoresMessagesOnceDone) {
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  b.on_message(Ping{1});
+  auto step = b.on_message(Ping{2});
+  EXPECT_TRUE(step.send.empty());
+  EXPECT_EQ(step.outcome.detail, "unexpected ping, expected hello");
+}
+
+// -- the way in -------------------------------------------------------------------------------
+
+TEST(Handshake, SameCookieAndClusterEstablishesBothSidesWithEachOthersIdentity) {
+  auto a = Handshake::initiator(config("a", 1));
+  auto b = Handshake::acceptor(config("b", 100));
+  run(a, b);
+  ASSERT_EQ(a.outcome().state, HandshakeState::established) << a.outcome().to_string();
+  ASSERT_EQ(b.outcome().state, HandshakeState::established) << b.outcome().to_string();
+  EXPECT_EQ(a.outcome().peer, (NodeId{"b", "host", 1}));
+  EXPECT_EQ(b.outcome().peer, (NodeId{"a", "host", 1}));
+  EXPECT_EQ(a.outcome().version, kProtocolVersion);
+  EXPECT_EQ(a.outcome().to_string(), "established with b@host#1 (version 1)");
+}
+
+TEST(Handshake, NegotiatesTheHighestCommonVersion) {
+  auto ca = config("a", 1);
+  ca.max_version = 3;
+  auto cb = config("b", 100);
+  cb.max_version = 2;
+  auto a = Handshake::initiator(ca);
+  auto b = Handshake::acceptor(cb);
+  run(a, b);
+  EXPECT_EQ(a.outcome().version, 2u);
+  EXPECT_EQ(b.outcome().version, 2u);
+}
+
+TEST(Handshake, RandomChallengeIsFreshEachTime) {
+  auto c1 = random_challenge();
+  auto c2 = random_challenge();
+  ASSERT_TRUE(c1 && c2);
+  EXPECT_NE(*c1, *c2);
+}
+
+RC_GTEST_PROP(HandshakeProperty, EstablishesExactlyWhenTheCookiesMatch,
+              (const std::string& cookie_a, const std::string& cookie_b, const NodeId& na,
+               const NodeId& nb)) {
+  RC_PRE(!na.name.empty() && !na.host.empty() && !nb.name.empty() && !nb.host.empty());
+  const bool same = *rc::gen::arbitrary<bool>();
+  HandshakeConfig ca{.cluster = "c", .self = na, .cookie = cookie_a};
+  HandshakeConfig cb{.cluster = "c", .self = nb, .cookie = same ? cookie_a : cookie_b};
+  auto a = Handshake::initiator(ca);
+  auto b = Handshake::acceptor(cb);
+  run(a, b);
+  if (same || cookie_a == cookie_b) {
+    RC_ASSERT(a.outcome().state == HandshakeState::established);
+    RC_ASSERT(b.outcome().state == HandshakeState::established);
+    RC_ASSERT(a.outcome().peer == nb);
+    RC_ASSERT(b.outcome().peer == na);
+  } else {
+    RC_ASSERT(a.outcome().state == HandshakeState::rejected);
+    RC_ASSERT(b.outcome().reason == RejectReason::bad_mac);
+  }
+}
+
+}  // namespace
+}  // namespace otp::protocol
