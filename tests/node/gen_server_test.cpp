@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/eventually.hpp"
+#include "support/receive.hpp"
 
 namespace otp {
 // Readable gtest output for error codes ("noproc" instead of "0").
@@ -27,13 +28,15 @@ namespace {
 using namespace std::chrono_literals;
 using otp::ErrorCode;
 using otp::Reason;
+using otp_test::contains;
 using otp_test::eventually;
+using otp_test::kLong;
 using otp_test::Latch;
+using otp_test::receive_down;
+using otp_test::ReleaseOnExit;
+using otp_test::since;
 using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
-
-// Anything that should happen happens well within this (sanitizers, loaded CI machines).
-constexpr ms kLong = 5s;
 
 otp::NodeConfig config(size_t threads) {
   otp::NodeConfig c;
@@ -42,38 +45,6 @@ otp::NodeConfig config(size_t threads) {
   c.log_crashes = false;
   return c;
 }
-
-ms since(Clock::time_point t0) {
-  return std::chrono::duration_cast<ms>(Clock::now() - t0);
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-std::optional<otp::Down> receive_down(otp::Inbox& inbox, otp::Ref ref, ms timeout = kLong) {
-  auto m = inbox.receive_if(
-      [&](const otp::Message& x) {
-        const auto* d = x.get_if<otp::Down>();
-        return d != nullptr && d->ref == ref;
-      },
-      timeout);
-  if (!m) return std::nullopt;
-  return m->get<otp::Down>();
-}
-
-/// Counts a latch down when the test leaves scope, so that a handler blocked on it is released
-/// even when an assertion fails first (node shutdown would otherwise wait for that handler).
-class ReleaseOnExit {
- public:
-  explicit ReleaseOnExit(Latch& l) : l_(l) {}
-  ~ReleaseOnExit() { l_.count_down(); }
-  ReleaseOnExit(const ReleaseOnExit&) = delete;
-  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
-
- private:
-  Latch& l_;
-};
 
 /// Runs f on its own thread and waits up to `deadline` for its result: nullopt when it is still
 /// running. The thread is then left behind (detached), so that a hang fails the test instead of
