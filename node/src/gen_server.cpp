@@ -37,7 +37,7 @@ Action GenServer::handle_info(const Message& info) {
 }
 Action GenServer::handle_continue(const Message& arg) {
   throw std::logic_error(
-      "handle_continue not implemented, but init/handler asked to continue with " +
+      "no handle_continue clause was provided, but a handler asked to continue with " +
       arg.type_name());
 }
 void GenServer::terminate(const Reason&) {}
