@@ -515,7 +515,7 @@ class Recorder : public otp::GenServer {
     });
   }
 
- private:
+ protected:
   Log log_;
 };
 
@@ -1306,43 +1306,28 @@ struct RelayThenThrow {
   otp::Pid target;
 };
 
-/// Forwards Relay requests with await_call and logs every effect, in order.
-class Relayer : public otp::GenServer {
+/// Forwards Relay requests with await_call and logs every effect, in order (casts and infos
+/// are logged as by Recorder).
+class Relayer : public Recorder {
  public:
-  otp::Action handle_call(const otp::Message& m, const otp::From&) override {
-    return m.match(
-        [&](const Relay& r) {
-          return await_call<int>(
-              r.target, r.request,
-              [this](otp::Result<int> res) {
-                log_.push_back(res ? "reply:" + std::to_string(*res)
-                                   : std::string("error:") + otp::to_string(res.code()));
-                return otp::reply(outcome_of(res));
-              },
-              r.timeout);
-        },
-        [&](const RelayThenThrow& r) {
-          return await_call<int>(r.target, Echo{1}, [](otp::Result<int>) -> otp::Action {
-            throw std::runtime_error("continuation failed");
-          });
-        },
-        [&](const GetLog&) { return otp::reply(log_); });
+  otp::Action handle_call(const otp::Message& m, const otp::From& from) override {
+    if (const auto* r = m.get_if<Relay>()) {
+      return await_call<int>(
+          r->target, r->request,
+          [this](otp::Result<int> res) {
+            log_.push_back(res ? "reply:" + std::to_string(*res)
+                               : std::string("error:") + otp::to_string(res.code()));
+            return otp::reply(outcome_of(res));
+          },
+          r->timeout);
+    }
+    if (const auto* r = m.get_if<RelayThenThrow>()) {
+      return await_call<int>(r->target, Echo{1}, [](otp::Result<int>) -> otp::Action {
+        throw std::runtime_error("continuation failed");
+      });
+    }
+    return Recorder::handle_call(m, from);
   }
-  otp::Action handle_cast(const otp::Message& m) override {
-    return m.match([&](const Record& r) {
-      log_.push_back("cast:" + std::to_string(r.n));
-      return otp::noreply();
-    });
-  }
-  otp::Action handle_info(const otp::Message& m) override {
-    return m.match([&](const Record& r) {
-      log_.push_back("info:" + std::to_string(r.n));
-      return otp::noreply();
-    });
-  }
-
- private:
-  Log log_;
 };
 
 struct Query {

@@ -226,6 +226,16 @@ bool settle(otp::Node& node, size_t n) {
 
 // -- outside any process ------------------------------------------------------------------------
 
+/// Sends probe a Note and checks that the next thing it handles is that Note: nothing held back
+/// (a Down, an exit signal) slipped in before it after `after` (demonitor, unlink).
+void expect_next_handled_is_a_note(otp::Inbox& inbox, const otp::Pid& probe, const char* after) {
+  otp::send(probe, Note{1});
+  auto next = inbox.receive_if([](const otp::Message& m) { return m.is<Handled>(); }, kLong);
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->get<Handled>().info.is<Note>())
+      << "handled " << next->get<Handled>().info.type_name() << " after " << after;
+}
+
 TEST(ProcessOutside, MonitorLinkAndTrapExitOutsideAProcessThrowLogicError) {
   otp::Node node(config(1));
   otp::Inbox inbox(node);
@@ -455,11 +465,7 @@ TEST(ProcessMonitor, DemonitorSuppressesADownThatArrivedWhileTheServerAwaitedACa
   otp::gen_server::cast(node, holder, Release{});  // its reply is queued after the Down
   ASSERT_EQ(awaiting.wait_for(kLong), std::future_status::ready);
   ASSERT_TRUE(awaiting.get());
-  otp::send(watcher, Note{1});
-  auto next = inbox.receive_if([](const otp::Message& m) { return m.is<Handled>(); }, kLong);
-  ASSERT_TRUE(next);
-  EXPECT_TRUE(next->get<Handled>().info.is<Note>())
-      << "handled " << next->get<Handled>().info.type_name() << " after demonitor";
+  expect_next_handled_is_a_note(inbox, watcher, "demonitor");
 }
 
 TEST(ProcessMonitor, DemonitorOfAnUnknownRefIsHarmless) {
@@ -669,11 +675,7 @@ TEST(ProcessLink, UnlinkSuppressesAnExitSignalThatArrivedWhileTheServerAwaitedAC
   otp::gen_server::cast(node, holder, Release{});
   ASSERT_EQ(awaiting.wait_for(kLong), std::future_status::ready);
   ASSERT_TRUE(awaiting.get());
-  otp::send(a, Note{1});
-  auto next = inbox.receive_if([](const otp::Message& m) { return m.is<Handled>(); }, kLong);
-  ASSERT_TRUE(next);
-  EXPECT_TRUE(next->get<Handled>().info.is<Note>())
-      << "handled " << next->get<Handled>().info.type_name() << " after unlink";
+  expect_next_handled_is_a_note(inbox, a, "unlink");
 }
 
 TEST(ProcessLink, LinkingADeadPidKillsANonTrappingServerWithNoproc) {
