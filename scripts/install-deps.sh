@@ -16,6 +16,8 @@ PACKAGES=(
   librapidcheck-dev                              # protocol/: property tests
   clang                                          # tests/fuzz: libFuzzer targets need clang
   libclang-rt-14-dev                             # tests/fuzz: the libFuzzer + sanitizer runtimes
+  libboost-system-dev                            # cluster/: Boost.Asio (TCP transport, UDP gossip)
+  iproute2 iptables                              # tests/cluster: network namespaces, partitions
 )
 
 missing=()

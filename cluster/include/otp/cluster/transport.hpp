@@ -1,0 +1,119 @@
+// otp::cluster::Transport: authenticated TCP links between nodes, one per pair, on Boost.Asio
+// threads of its own. It moves protocol::Messages; it knows nothing of processes or CAF.
+//
+//   struct Sink : otp::cluster::TransportListener { ... };      // callbacks on an Asio thread
+//   auto t = otp::cluster::Transport::start({.cluster = "demo", .cookie = "secret",
+//                                            .self = {"a", "127.0.0.1", creation},
+//                                            .listen_port = 7001}, sink).value();
+//   t->connect("127.0.0.1:7002");                  // async; redialed with backoff until stop()
+//   t->send(peer, protocol::Cast{...});            // thread-safe; nodedown / overload as errors
+//   t->stop();                                     // closes everything; no callback afterwards
+//
+// Every link starts with the protocol handshake (HMAC challenge-response over the cookie) and
+// must finish it within handshake_timeout. An established link is watched by heartbeats: a link
+// that delivers no frame for dead_link_timeout is closed even if its socket is still open (a
+// frozen peer). Bad input closes only the link it came on, with the reason logged: a frame over
+// max_frame_size, bytes that do not decode, a failed handshake.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "otp/protocol/message.hpp"
+#include "otp/protocol/node_id.hpp"
+
+namespace otp::cluster {
+
+/// Why Transport::send refused a message. Nothing was queued.
+enum class SendError {
+  nodedown,  // no established link to that node (or the transport is stopped)
+  stale,     // a link to that node name exists, but to another incarnation (creation)
+  overload,  // the link's send queue is full: the peer is not keeping up
+  too_large, // the encoded message is above max_frame_size
+};
+
+const char* to_string(SendError e);
+
+struct TransportConfig {
+  std::string cluster = "otp";  // both ends must name the same cluster
+  std::string cookie;           // the shared secret; never sent
+  protocol::NodeId self;        // this node run (name, advertised host, creation)
+
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;  // 0: any free port (see Transport::port())
+
+  size_t io_threads = 1;
+  std::chrono::milliseconds handshake_timeout{3000};
+  /// An established link with nothing sent for this long sends a Ping.
+  std::chrono::milliseconds heartbeat_interval{300};
+  /// An established link with nothing received for this long is dead (frozen peer).
+  std::chrono::milliseconds dead_link_timeout{1500};
+  /// Redial backoff after a failed or lost outgoing link: initial, doubling up to max, with
+  /// +-jitter (a fraction) so a restarted cluster does not redial in lockstep.
+  std::chrono::milliseconds reconnect_initial{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  double reconnect_jitter = 0.2;
+
+  uint32_t max_frame_size = 8 * 1024 * 1024;
+  /// Bytes queued per link and not yet written; send() beyond it fails with overload.
+  size_t max_queue_bytes = 64 * 1024 * 1024;
+
+  /// Where the transport says why it closed or refused something: ("warning", "link to b@h#2
+  /// closed: heartbeat timeout"). Called on Asio threads. Default: stderr.
+  std::function<void(std::string_view level, std::string_view text)> log;
+};
+
+/// Receives the transport's events, on an Asio thread. Must not block.
+class TransportListener {
+ public:
+  virtual ~TransportListener() = default;
+  /// A link to peer finished its handshake. Exactly one up per link, before its messages.
+  virtual void on_node_up(const protocol::NodeId& peer) = 0;
+  /// That link closed; reason is for logs ("heartbeat timeout", "connection reset", "stop").
+  /// Exactly one down per up; no message of that link follows.
+  virtual void on_node_down(const protocol::NodeId& peer, const std::string& reason) = 0;
+  /// One decoded message from peer (never handshake or ping/pong), in the link's order.
+  virtual void on_message(const protocol::NodeId& peer, protocol::Message&& message) = 0;
+};
+
+class Transport {
+ public:
+  /// Binds the listening socket and starts the Asio thread(s). Fails (with the OS's reason) when
+  /// the address can not be bound. The listener must outlive the transport.
+  static std::unique_ptr<Transport> start(TransportConfig config, TransportListener& listener,
+                                          std::string* error = nullptr);
+  virtual ~Transport() = default;
+
+  /// The port actually bound.
+  virtual uint16_t port() const = 0;
+  virtual const protocol::NodeId& self() const = 0;
+
+  /// Dials host:port now and keeps the link up: when it fails or drops, it is redialed with
+  /// backoff until stop() or disconnect(). Returns at once; on_node_up says when it is up.
+  /// A bad address ("nohost", "h:notaport") is reported by the return value.
+  virtual bool connect(const std::string& host_port, std::string* error = nullptr) = 0;
+  /// Closes the link to peer (any creation of that name) and stops redialing its address.
+  virtual void disconnect(const std::string& full_name) = 0;
+
+  /// Queues message for peer (exact incarnation). Thread-safe, never blocks: encoding happens on
+  /// the calling thread, writes on the Asio thread, many queued messages coalesce into one write.
+  virtual std::optional<SendError> send(const protocol::NodeId& peer,
+                                        const protocol::Message& message) = 0;
+
+  /// The incarnation currently linked under this "name@host", if any.
+  virtual std::optional<protocol::NodeId> peer(const std::string& full_name) const = 0;
+  virtual std::vector<protocol::NodeId> peers() const = 0;
+
+  /// Closes every link and the listener and joins the Asio threads. Idempotent. on_node_down is
+  /// called for every link that was up, before stop() returns; nothing is called afterwards.
+  virtual void stop() = 0;
+};
+
+}  // namespace otp::cluster
