@@ -93,16 +93,15 @@ Result<Message> call(Node& node, const ServerRef& target, Message request,
   auto slot = std::make_shared<ReplySlot>();
   Ref tag = Ref::make();
   Process& callee = *pid->process();
-  if (!callee.add_monitor(tag, slot))
-    return Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process");
   Envelope e;
   e.kind = EnvelopeKind::call;
   e.ref = tag;
   e.payload = std::move(request);
   e.reply_to = slot;
-  callee.deliver(std::move(e), false);
+  if (!callee.begin_call(std::move(e)))
+    return Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process");
   auto answer = slot->wait_until(std::chrono::steady_clock::now() + timeout);
-  callee.remove_monitor(tag);
+  callee.end_call(tag);
   if (answer && answer->kind == EnvelopeKind::reply) return std::move(answer->payload);
   return to_result(std::move(answer), "call to " + target.to_string());
 }
@@ -137,6 +136,10 @@ Result<void> stop(Node& node, const ServerRef& target, Reason reason,
   auto slot = std::make_shared<detail::ReplySlot>();
   Ref tag = Ref::make();
   detail::Process& proc = *pid->process();
+  if (proc.is_remote())
+    return Error(ErrorCode::badarg, "stop of " + target.to_string() +
+                                        ": a process on another node can not be stopped "
+                                        "synchronously; send it a request or exit(pid, reason)");
   if (!proc.add_monitor(tag, slot))
     return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
   detail::Envelope e;

@@ -7,13 +7,14 @@
 #include <thread>
 #include <vector>
 
+#include "distribution.hpp"
 #include "envelope.hpp"
 #include "server_actor.hpp"
 
 namespace otp::detail {
 
 namespace {
-std::atomic<uint32_t> next_node_serial{1};
+std::atomic<uint32_t> node_serials{1};
 
 size_t worker_count(size_t configured) {
   if (configured > 0) return configured;
@@ -21,8 +22,12 @@ size_t worker_count(size_t configured) {
 }
 }  // namespace
 
+uint32_t next_node_serial() {
+  return node_serials.fetch_add(1, std::memory_order_relaxed);
+}
+
 NodeCore::NodeCore(Node& owner, NodeConfig config)
-    : owner_(owner), config_(std::move(config)), serial_(next_node_serial.fetch_add(1)) {
+    : owner_(owner), config_(std::move(config)), serial_(next_node_serial()) {
   config_.scheduler_threads = worker_count(config_.scheduler_threads);
   caf_config_.set("scheduler.max-threads", config_.scheduler_threads);
   // CAF's idle workers poll in three phases: spin, then sleep 50 us between polls for ~25 ms,
@@ -40,10 +45,17 @@ NodeCore::NodeCore(Node& owner, NodeConfig config)
   // spawned into it, and ~actor_system waits for those references: drop ours, so a Node can be
   // destroyed on any thread while the threads that used it live on.
   caf::logger::set_current_actor_system(nullptr);
+  distribution_ = std::make_unique<Distribution>(*this);
 }
 
 NodeCore::~NodeCore() {
   shutdown();
+}
+
+std::shared_ptr<Process> NodeCore::find_process(uint64_t id) const {
+  std::lock_guard<std::mutex> g(table_mx_);
+  auto it = table_.find(id);
+  return it == table_.end() ? nullptr : it->second;
 }
 
 void NodeCore::add_process(std::shared_ptr<Process> p) {

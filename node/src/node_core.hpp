@@ -19,6 +19,12 @@
 
 namespace otp::detail {
 
+class Distribution;
+
+/// Serials name node incarnations in pids: local Nodes and, through the distribution, the other
+/// nodes this OS process talks to. Unique within the OS process.
+uint32_t next_node_serial();
+
 class NodeCore {
  public:
   NodeCore(Node& owner, NodeConfig config);
@@ -29,11 +35,14 @@ class NodeCore {
   uint32_t serial() const { return serial_; }
   caf::actor_system& system() { return *system_; }
   TimerService& timers() { return timers_; }
+  Distribution& distribution() { return *distribution_; }
   BlockingPool& blocking_pool() { return pool_; }
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
 
   uint64_t next_process_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   void add_process(std::shared_ptr<Process> p);
+  /// The live process with this id, or nullptr.
+  std::shared_ptr<Process> find_process(uint64_t id) const;
   void remove_process(uint64_t id);
   size_t process_count() const;
 
@@ -61,6 +70,7 @@ class NodeCore {
   std::unique_ptr<caf::actor_system> system_;
   TimerService timers_;
   BlockingPool pool_;
+  std::unique_ptr<Distribution> distribution_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> shutting_down_{false};
   bool shut_down_ = false;

@@ -144,7 +144,7 @@ struct Inbox::State final : detail::Process {
         break;
       }
       case K::exit:
-        if (e.via_link && !take_link(e.from.id())) return;
+        if (e.via_link && !take_link(e.from)) return;
         if (e.reason.kind() == Reason::Kind::kill) {
           exit(Reason::killed());
           cv.notify_all();

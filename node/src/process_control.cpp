@@ -9,6 +9,15 @@ namespace otp::detail {
 Process::Process(NodeCore* node, uint64_t id)
     : node_(node), id_(id), node_serial_(node->serial()) {}
 
+Process::Process(NodeCore* node, uint64_t id, uint32_t node_serial)
+    : node_(node), id_(id), node_serial_(node_serial) {}
+
+bool Process::begin_call(Envelope&& call) {
+  if (!add_monitor(call.ref, call.reply_to)) return false;
+  deliver(std::move(call), false);
+  return true;
+}
+
 bool Process::add_monitor(Ref ref, std::shared_ptr<Endpoint> watcher) {
   std::lock_guard<std::mutex> g(mx_);
   if (!alive()) return false;
@@ -30,6 +39,10 @@ void Process::remove_monitor(Ref ref) {
 
 void Process::link(Process& a, Process& b) {
   if (&a == &b) return;
+  if (b.is_remote()) {
+    b.link_remote(a);
+    return;
+  }
   Process& first = a.id_ < b.id_ ? a : b;
   Process& second = a.id_ < b.id_ ? b : a;
   bool b_dead = false;
@@ -38,8 +51,8 @@ void Process::link(Process& a, Process& b) {
     if (!b.alive()) {
       b_dead = true;
     } else if (a.alive()) {
-      a.links_.emplace(b.id_, b.pid());
-      b.links_.emplace(a.id_, a.pid());
+      a.links_.insert(b.pid());
+      b.links_.insert(a.pid());
     }
   }
   if (b_dead) {
@@ -53,21 +66,32 @@ void Process::link(Process& a, Process& b) {
 
 void Process::unlink(Process& a, Process& b) {
   if (&a == &b) return;
+  if (b.is_remote()) {
+    b.unlink_remote(a);
+    return;
+  }
   std::scoped_lock g(a.mx_, b.mx_);
-  a.links_.erase(b.id_);
-  b.links_.erase(a.id_);
+  a.links_.erase(b.pid());
+  b.links_.erase(a.pid());
 }
 
-bool Process::take_link(uint64_t other) {
+bool Process::take_link(const Pid& other) {
   std::lock_guard<std::mutex> g(mx_);
   return links_.erase(other) > 0;
+}
+
+bool Process::accept_link(const Pid& remote) {
+  std::lock_guard<std::mutex> g(mx_);
+  if (!alive()) return false;
+  links_.insert(remote);
+  return true;
 }
 
 std::vector<Pid> Process::linked_pids() {
   std::lock_guard<std::mutex> g(mx_);
   std::vector<Pid> out;
   out.reserve(links_.size());
-  for (auto& [id, pid] : links_) out.push_back(pid);
+  for (const auto& pid : links_) out.push_back(pid);
   return out;
 }
 
@@ -77,7 +101,7 @@ void Process::add_name(const std::string& name) {
 }
 
 void Process::exit(const Reason& reason) {
-  std::unordered_map<uint64_t, Pid> links;
+  std::unordered_set<Pid> links;
   std::vector<std::pair<Ref, std::shared_ptr<Endpoint>>> monitors;
   std::vector<std::string> names;
   {
@@ -100,7 +124,7 @@ void Process::exit(const Reason& reason) {
     e.reason = out;
     watcher->deliver(std::move(e), false);
   }
-  for (auto& [id, other] : links) {
+  for (const auto& other : links) {
     Envelope e;
     e.kind = EnvelopeKind::exit;
     e.from = me;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "envelope.hpp"
@@ -23,6 +24,8 @@ class NodeCore;
 class Process : public Endpoint, public std::enable_shared_from_this<Process> {
  public:
   Process(NodeCore* node, uint64_t id);
+  /// A process of another node (RemoteProcess): node_serial names that node's incarnation.
+  Process(NodeCore* node, uint64_t id, uint32_t node_serial);
 
   uint64_t id() const { return id_; }
   uint32_t node_serial() const { return node_serial_; }
@@ -34,17 +37,30 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
   /// Started with a link to a parent (supervisor or start_link caller inside a process).
   bool has_parent = false;
 
+  /// A proxy for a process on another node (see distribution.hpp); everything else is local.
+  virtual bool is_remote() const { return false; }
+  /// Local: alive(). Remote: its node is connected as this incarnation.
+  virtual bool reachable() const { return alive(); }
+
   /// Adds a monitor watching this process. Returns false (and delivers nothing) when this
   /// process is already dead: the caller then reports noproc itself.
-  bool add_monitor(Ref ref, std::shared_ptr<Endpoint> watcher);
-  void remove_monitor(Ref ref);
+  virtual bool add_monitor(Ref ref, std::shared_ptr<Endpoint> watcher);
+  virtual void remove_monitor(Ref ref);
 
-  /// Links a and b. If b is dead, a gets an exit signal with reason noproc.
+  /// A gen_server call: delivers `call` (kind call, ref = tag) with reply_to watching this
+  /// process under tag, so that reply_to gets the reply, or a Down if the process dies first.
+  /// False when the process is dead (nothing delivered). end_call(tag) once answered.
+  virtual bool begin_call(Envelope&& call);
+  virtual void end_call(Ref tag) { remove_monitor(tag); }
+
+  /// Links a and b (a is local). If b is dead, a gets an exit signal with reason noproc.
   static void link(Process& a, Process& b);
   static void unlink(Process& a, Process& b);
   /// Called when a link exit signal from `other` arrives: true if the link still existed (and
   /// removes it), false if it was unlinked meanwhile (the signal must then be dropped).
-  bool take_link(uint64_t other);
+  bool take_link(const Pid& other);
+  /// A remote process linked itself to this one: true if this one is alive (link recorded).
+  bool accept_link(const Pid& remote);
 
   void add_name(const std::string& name);
   /// The processes linked to this one right now.
@@ -56,6 +72,11 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
 
  protected:
   virtual void on_dead() {}
+  /// For placeholders of processes that are gone (a pid of this node that arrived from the wire).
+  void set_dead() { alive_.store(false, std::memory_order_release); }
+  /// Remote only: the link half that lives on the other node.
+  virtual void link_remote(Process& /*local*/) {}
+  virtual void unlink_remote(Process& /*local*/) {}
 
  private:
   NodeCore* node_;
@@ -63,7 +84,7 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
   uint32_t node_serial_;
   std::atomic<bool> alive_{true};
   std::mutex mx_;
-  std::unordered_map<uint64_t, Pid> links_;
+  std::unordered_set<Pid> links_;
   std::vector<std::pair<Ref, std::shared_ptr<Endpoint>>> monitors_;
   std::vector<std::string> names_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <typeinfo>
 
+#include "distribution.hpp"
 #include "otp/registry.hpp"
 
 namespace otp::detail {
@@ -97,7 +98,9 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
     return *pid;
   }
   std::optional<Pid> found;
-  if (const std::string* name = ref.local_name()) {
+  if (const RemoteName* remote = ref.remote_name()) {
+    return node.distribution().name_proxy(*remote, operation);
+  } else if (const std::string* name = ref.local_name()) {
     found = node.whereis(*name);
   } else if (const ViaName* via = ref.via_name()) {
     if (auto reg = via_registry(node, *via)) found = reg->whereis_name(via->key);
@@ -237,8 +240,7 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
     node_.log("error", "process " + describe() + " exited: " + reason.to_string());
   for (auto& [id, m] : monitors_) m.second.process()->remove_monitor(m.first);
   monitors_.clear();
-  if (awaiting_ && awaiting_->spec->target)
-    awaiting_->spec->target->remove_monitor(awaiting_->spec->tag);
+  if (awaiting_ && awaiting_->spec->target) awaiting_->spec->target->end_call(awaiting_->spec->tag);
   awaiting_.reset();
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;
@@ -291,7 +293,7 @@ void ServerActor::on_envelope(Envelope& e) {
 }
 
 void ServerActor::on_exit_signal(Envelope& e) {
-  if (e.via_link && !proc_->take_link(e.from.id())) return;  // unlinked meanwhile
+  if (e.via_link && !proc_->take_link(e.from)) return;  // unlinked meanwhile
   if (e.reason.kind() == Reason::Kind::kill) {
     finish(Reason::killed(), false);
     return;
@@ -496,14 +498,13 @@ Action ServerActor::await_call(const ServerRef& target, Message request,
     return then(Error(ErrorCode::calling_self, "call to " + target.to_string() + " from itself"));
   Ref tag = Ref::make();
   const auto& callee = pid->process();
-  if (!callee->add_monitor(tag, proc_))
-    return then(Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process"));
   Envelope e;
   e.kind = EnvelopeKind::call;
   e.ref = tag;
   e.payload = std::move(request);
   e.reply_to = proc_;
-  callee->deliver(std::move(e), false);
+  if (!callee->begin_call(std::move(e)))
+    return then(Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process"));
   auto spec = std::make_shared<AwaitSpec>();
   spec->tag = tag;
   spec->target = callee;
@@ -524,7 +525,7 @@ Action ServerActor::await_tag(Ref tag, std::optional<std::chrono::milliseconds> 
 void ServerActor::resolve_await(Result<Message> r) {
   Awaiting w = std::move(*awaiting_);
   awaiting_.reset();
-  if (w.spec->target) w.spec->target->remove_monitor(w.spec->tag);
+  if (w.spec->target) w.spec->target->end_call(w.spec->tag);
   auto a = invoke([&] { return w.spec->then(std::move(r)); });
   if (a) apply(w.phase, w.from, std::move(*a));
 }

@@ -56,7 +56,7 @@ class TaskProcess final : public Process {
   void deliver(Envelope&& e, bool) override {
     switch (e.kind) {
       case EnvelopeKind::exit:
-        if (e.via_link && !take_link(e.from.id())) return;
+        if (e.via_link && !take_link(e.from)) return;
         if (e.reason.is_normal()) return;
         die(e.reason.kind() == Reason::Kind::kill ? Reason::killed() : e.reason);
         break;

@@ -87,6 +87,8 @@ const char* to_string(ErrorCode code) {
       return "nodedown";
     case ErrorCode::badarg:
       return "badarg";
+    case ErrorCode::overload:
+      return "overload";
   }
   return "unknown";
 }
@@ -106,8 +108,13 @@ Pid::Pid(std::shared_ptr<detail::Process> process) : process_(std::move(process)
   }
 }
 
+bool Pid::remote() const noexcept {
+  return process_ && process_->is_remote();
+}
+
 std::string Pid::to_string() const {
   if (!process_) return "<invalid>";
+  if (process_->is_remote()) return process_->label;  // "<b@host.42.0>", set by the proxy
   return "<" + std::to_string(node_serial_) + "." + std::to_string(id_) + ".0>";
 }
 
@@ -119,6 +126,7 @@ Ref Ref::make() {
 std::string ServerRef::to_string() const {
   if (const Pid* p = pid()) return p->to_string();
   if (const std::string* n = local_name()) return *n;
+  if (const RemoteName* r = remote_name()) return "{" + r->name + ", " + r->node + "}";
   const ViaName& v = *via_name();
   return "{via, " + (v.registry ? v.registry->describe() : "Registry " + v.registry_name) + ", " +
          v.key + "}";

@@ -46,13 +46,14 @@ inline constexpr std::array<EnumName<MessageType>, 15> kMessageTypeNames{{
     {MessageType::pong, "pong"},
 }};
 
-inline constexpr std::array<EnumName<CallErrorCode>, 6> kCallErrorCodeNames{{
+inline constexpr std::array<EnumName<CallErrorCode>, 7> kCallErrorCodeNames{{
     {CallErrorCode::noproc, "noproc"},
     {CallErrorCode::exit, "exit"},
     {CallErrorCode::bad_call, "bad_call"},
     {CallErrorCode::unknown_type, "unknown_type"},
     {CallErrorCode::bad_payload, "bad_payload"},
     {CallErrorCode::shutting_down, "shutting_down"},
+    {CallErrorCode::error, "error"},
 }};
 
 inline constexpr std::array<EnumName<RejectReason>, 5> kRejectReasonNames{{

@@ -153,7 +153,7 @@ struct Arbitrary<otp::protocol::CallError> {
     using namespace otp::protocol;
     return gen::build<CallError>(
         gen::set(&CallError::code,
-                 gen::map(gen::inRange(0, 6), [](int k) { return static_cast<CallErrorCode>(k); })),
+                 gen::map(gen::inRange(0, 7), [](int k) { return static_cast<CallErrorCode>(k); })),
         gen::set(&CallError::detail, test_gen::utf8()), gen::set(&CallError::reason));
   }
 };

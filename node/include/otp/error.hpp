@@ -35,6 +35,7 @@ enum class ErrorCode {
   shutting_down,    // the node is stopping
   nodedown,         // the node hosting the target is down
   badarg,           // invalid argument (e.g. a duplicate child id)
+  overload,         // the link to the target's node is saturated: back off and retry
 };
 
 const char* to_string(ErrorCode code);

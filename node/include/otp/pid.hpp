@@ -1,8 +1,9 @@
 // otp::Pid and otp::Ref: the identity of a process and of a monitor, call or timer.
 //
-// A Pid is printable (`<1.42.0>`: node serial, process number), comparable and hashable, and
-// stays valid after its process died: operations on a dead pid fail with noproc or are dropped,
-// as in Erlang. A Ref is unique within the OS process (`#Ref<1.977>`).
+// A Pid is printable (`<1.42.0>`: node serial, process number; `<b@host.42.0>` for a process
+// of another node), comparable and hashable, and stays valid after its process died: operations
+// on a dead pid fail with noproc or are dropped, as in Erlang. A Ref is unique within the OS
+// process (`#Ref<977>`).
 #pragma once
 
 #include <compare>
@@ -28,6 +29,8 @@ class Pid {
   explicit operator bool() const noexcept { return valid(); }
 
   uint32_t node_serial() const noexcept { return node_serial_; }
+  /// A process of another node (see otp/distribution.hpp).
+  bool remote() const noexcept;
   uint64_t id() const noexcept { return id_; }
 
   std::string to_string() const;
@@ -55,6 +58,8 @@ class Ref {
   Ref() = default;
   /// A fresh reference, unique in this OS process.
   static Ref make();
+  /// Internal (the distribution): the reference with this value.
+  static Ref from_value(uint64_t value) { return Ref(value); }
 
   uint64_t value() const noexcept { return value_; }
   bool valid() const noexcept { return value_ != 0; }

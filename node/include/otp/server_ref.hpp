@@ -1,11 +1,13 @@
-// otp::ServerRef: how a process is addressed — by Pid, by a name registered on the local node, or
+// otp::ServerRef: how a process is addressed — by Pid (of this node or another), by a name
+// registered on the local node, by a name registered on another node (Erlang's {Name, Node}), or
 // by a via name resolved through any registry that implements otp::ViaRegistry (OTP's
 // {via, Module, Name}). Everything that takes a server (call, cast, send, start_link's name)
 // takes a ServerRef, so a plain string, a Pid or `otp::via(registry, "key")` all work.
 //
 //   otp::gen_server::call<int>(node, "counter", Get{});              // local name
-//   otp::gen_server::call<int>(node, pid, Get{});                    // pid
+//   otp::gen_server::call<int>(node, pid, Get{});                    // pid, local or remote
 //   otp::gen_server::call<int>(node, otp::via(reg, "user:42"), Get{});  // via name
+//   otp::gen_server::call<int>(node, otp::remote_name("counter", "b@10.0.0.2"), Get{});
 #pragma once
 
 #include <memory>
@@ -50,22 +52,35 @@ inline ViaName via(std::string registry_name, std::string key) {
   return ViaName{nullptr, std::move(registry_name), std::move(key)};
 }
 
+/// `{Name, Node}`: the process registered as name on the node called node ("name@host"), looked up
+/// there at each use. Needs the node to be connected (see otp/distribution.hpp).
+struct RemoteName {
+  std::string name;
+  std::string node;
+};
+
+inline RemoteName remote_name(std::string name, std::string node) {
+  return RemoteName{std::move(name), std::move(node)};
+}
+
 class ServerRef {
  public:
   ServerRef(Pid pid) : v_(std::move(pid)) {}              // NOLINT: implicit on purpose
   ServerRef(std::string name) : v_(std::move(name)) {}    // NOLINT
   ServerRef(const char* name) : v_(std::string(name)) {}  // NOLINT
   ServerRef(ViaName via) : v_(std::move(via)) {}          // NOLINT
+  ServerRef(RemoteName name) : v_(std::move(name)) {}     // NOLINT
 
   const Pid* pid() const { return std::get_if<Pid>(&v_); }
   const std::string* local_name() const { return std::get_if<std::string>(&v_); }
   const ViaName* via_name() const { return std::get_if<ViaName>(&v_); }
+  const RemoteName* remote_name() const { return std::get_if<RemoteName>(&v_); }
 
-  /// "counter", "<1.42.0>", "{via, Registry X, user:42}" — used in errors and logs.
+  /// "counter", "<1.42.0>", "{via, Registry X, user:42}", "{counter, b@h}" — for errors and logs.
   std::string to_string() const;
 
  private:
-  std::variant<Pid, std::string, ViaName> v_;
+  std::variant<Pid, std::string, ViaName, RemoteName> v_;
 };
 
 }  // namespace otp

@@ -74,6 +74,7 @@ enum class CallErrorCode : uint8_t {
   unknown_type = 3,   // the receiver does not know the payload's registered type name
   bad_payload = 4,    // the type is known but from_json failed on the value
   shutting_down = 5,  // the receiving node is stopping
+  error = 6,          // the server answered with an error value: detail is "code: text"
 };
 
 const char* to_string(CallErrorCode code);

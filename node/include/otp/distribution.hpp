@@ -1,0 +1,86 @@
+// The seam between a Node and the transport that links it to other nodes (cluster/'s TCP
+// transport implements it; node/ itself knows no network). Once attached, a Pid of another node
+// works everywhere a local one does: send, gen_server::call/cast, monitor, link, exit, and
+// {Name, Node} addressing (otp::remote_name). Users normally go through otp::cluster::Cluster,
+// which does the wiring below:
+//
+//   class Channel : public otp::DistributionChannel { ... transport->send(...) ... };
+//   otp::distribution::attach(node, self_id, channel);
+//   // from the transport's thread:
+//   otp::distribution::node_up(node, peer);
+//   otp::distribution::receive(node, peer, std::move(message));
+//   otp::distribution::node_down(node, peer, "heartbeat timeout");
+//
+// Semantics, as in distributed Erlang: messages between two processes arrive in order; a call
+// to a node that is not connected fails at once with nodedown, and calls in flight fail at once
+// when the node goes down; monitors of its processes fire with reason noconnection, links get
+// exit signals with reason noconnection. A pid of an earlier incarnation of a node (it was
+// restarted: new creation) is never delivered to the new one: calls fail with noproc, monitors
+// fire with noproc.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "otp/error.hpp"
+#include "otp/node.hpp"
+#include "otp/pid.hpp"
+#include "otp/protocol/message.hpp"
+#include "otp/protocol/node_id.hpp"
+
+namespace otp {
+
+/// Why a channel could not take a message.
+enum class ChannelError {
+  nodedown,   // no link to that node
+  stale,      // linked, but to a newer incarnation of that node name
+  overload,   // the link's queue is full
+  too_large,  // the encoded message exceeds the frame limit
+};
+
+/// Carries protocol messages to other nodes. Called from scheduler threads: must not block.
+class DistributionChannel {
+ public:
+  virtual ~DistributionChannel() = default;
+  virtual std::optional<ChannelError> send(const protocol::NodeId& to,
+                                           const protocol::Message& message) = 0;
+};
+
+/// Sent to processes that asked for node events (distribution::monitor_nodes), like Erlang's
+/// {nodeup, Node} / {nodedown, Node}.
+struct NodeUp {
+  std::string node;  // "name@host"
+};
+struct NodeDown {
+  std::string node;
+  std::string reason;  // "connection closed", "heartbeat timeout", ...
+};
+
+namespace distribution {
+
+/// Makes node a distributed node called `self` (name, host, creation). Once per node.
+void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel);
+/// Detaches (node shutdown, transport stop): every remote call, monitor and link is failed as
+/// if every node went down.
+void detach(Node& node);
+
+/// This node's identity; nullopt before attach.
+std::optional<protocol::NodeId> self(Node& node);
+
+/// Transport events, from any thread.
+void node_up(Node& node, const protocol::NodeId& peer);
+void node_down(Node& node, const protocol::NodeId& peer, const std::string& reason);
+void receive(Node& node, const protocol::NodeId& peer, protocol::Message&& message);
+
+/// The connected nodes ("name@host").
+std::vector<std::string> nodes(Node& node);
+/// Sends NodeUp / NodeDown messages to pid until it exits (net_kernel:monitor_nodes).
+void monitor_nodes(Node& node, const Pid& pid);
+
+/// The node a pid lives on ("name@host"); this node's name for local pids.
+std::string node_of(Node& node, const Pid& pid);
+
+}  // namespace distribution
+}  // namespace otp
