@@ -257,13 +257,13 @@ void RemoteProcess::deliver(Envelope&& e, bool) {
     }
     case EnvelopeKind::exit: {
       if (!name_.empty()) return;
-      auto from = dist.to_wire(e.from);
-      if (!from) return;
+      // exit(pid, reason) from outside any process has no sender: pid 0 of this node.
+      auto from = dist.to_wire(e.from).value_or(protocol::Pid{dist.self(), 0});
       if (e.via_link) {
         std::lock_guard<std::mutex> g(node_->mx);
         node_->links.erase({e.from, id()});
       }
-      dist.send(*node_, protocol::Exit{.from = std::move(*from),
+      dist.send(*node_, protocol::Exit{.from = std::move(from),
                                        .to = wire_pid(),
                                        .reason = reason_to_wire(e.reason),
                                        .link = e.via_link});
