@@ -21,6 +21,8 @@ std::string type_name(const std::type_info& type) {
       abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
   std::string name = status == 0 && demangled ? demangled.get() : type.name();
   if (name.rfind("std::__cxx11::basic_string<char", 0) == 0) return "std::string";
+  if (name.rfind("nlohmann::json_abi", 0) == 0 && name.find("basic_json<") != std::string::npos)
+    return "nlohmann::json";
   return name;
 }
 

@@ -30,7 +30,9 @@ size_t varint_size(uint64_t v) {
   return n;
 }
 
-size_t string_size(const std::string& s) { return varint_size(s.size()) + s.size(); }
+size_t string_size(const std::string& s) {
+  return varint_size(s.size()) + s.size();
+}
 
 class Writer {
  public:
@@ -66,7 +68,9 @@ void write(Writer& w, const Address& a) {
   w.string(a.host);
   w.varint(a.port);
 }
-size_t size_of(const Address& a) { return string_size(a.host) + varint_size(a.port); }
+size_t size_of(const Address& a) {
+  return string_size(a.host) + varint_size(a.port);
+}
 
 void write(Writer& w, const MemberMeta& m) {
   write(w, m.data);
@@ -145,7 +149,9 @@ size_t body_size(const Body& body) {
       body);
 }
 
-size_t header_size(const Key& key) { return 2 + 1 + string_size(key.cluster) + 1; }
+size_t header_size(const Key& key) {
+  return 2 + 1 + string_size(key.cluster) + 1;
+}
 
 // -- reading -----------------------------------------------------------------------------------
 
@@ -329,7 +335,9 @@ const char* to_string(UpdateKind kind) {
   return "unknown";
 }
 
-PacketType type_of(const Body& body) { return static_cast<PacketType>(body.index()); }
+PacketType type_of(const Body& body) {
+  return static_cast<PacketType>(body.index());
+}
 
 const char* to_string(PacketType type) {
   switch (type) {

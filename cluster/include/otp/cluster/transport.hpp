@@ -2,9 +2,11 @@
 // threads of its own. It moves protocol::Messages; it knows nothing of processes or CAF.
 //
 //   struct Sink : otp::cluster::TransportListener { ... };      // callbacks on an Asio thread
+//   std::string error;
 //   auto t = otp::cluster::Transport::start({.cluster = "demo", .cookie = "secret",
 //                                            .self = {"a", "127.0.0.1", creation},
-//                                            .listen_port = 7001}, sink).value();
+//                                            .listen_port = 7001}, sink, &error);
+//   if (!t) fail(error);          // "listen on 127.0.0.1:7001: Address already in use"
 //   t->connect("127.0.0.1:7002");                  // async; redialed with backoff until stop()
 //   t->send(peer, protocol::Cast{...});            // thread-safe; nodedown / overload as errors
 //   t->stop();                                     // closes everything; no callback afterwards
@@ -13,9 +15,16 @@
 // must finish it within handshake_timeout. An established link is watched by heartbeats: a link
 // that delivers no frame for dead_link_timeout is closed even if its socket is still open (a
 // frozen peer). Bad input closes only the link it came on, with the reason logged: a frame over
-// max_frame_size, bytes that do not decode, a failed handshake.
+// max_frame_size, a failed handshake. A frame that does not decode after the handshake is dropped
+// and counted (TransportStats), and the link stays up.
+//
+// One link per pair of nodes: when both dial each other at once, both ends keep the link that the
+// smaller NodeId initiated and close the other (the listener may then see a brief down/up for
+// the same incarnation if the other link came up first). A new incarnation of a peer (same name,
+// other creation) replaces the old link: its on_node_down comes before the new on_node_up.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -33,10 +42,10 @@ namespace otp::cluster {
 
 /// Why Transport::send refused a message. Nothing was queued.
 enum class SendError {
-  nodedown,  // no established link to that node (or the transport is stopped)
-  stale,     // a link to that node name exists, but to another incarnation (creation)
-  overload,  // the link's send queue is full: the peer is not keeping up
-  too_large, // the encoded message is above max_frame_size
+  nodedown,   // no established link to that node (or the transport is stopped)
+  stale,      // a link to that node name exists, but to another incarnation (creation)
+  overload,   // the link's send queue is full: the peer is not keeping up
+  too_large,  // the encoded message is above max_frame_size
 };
 
 const char* to_string(SendError e);
@@ -62,15 +71,48 @@ struct TransportConfig {
   double reconnect_jitter = 0.2;
 
   uint32_t max_frame_size = 8 * 1024 * 1024;
-  /// Bytes queued per link and not yet written; send() beyond it fails with overload.
+  /// Bytes queued per link and not yet written; send() beyond it fails with overload. Counted
+  /// as memory held: the encoded bytes plus a few dozen bytes of bookkeeping per message. A
+  /// message into an empty queue is always accepted, so the bound is this plus one message.
   size_t max_queue_bytes = 64 * 1024 * 1024;
 
   /// Where the transport says why it closed or refused something: ("warning", "link to b@h#2
-  /// closed: heartbeat timeout"). Called on Asio threads. Default: stderr.
+  /// closed: heartbeat timeout"). Levels: "error", "warning", "info", "debug". Called on Asio
+  /// threads (and in start() and stop()), possibly concurrently when io_threads > 1.
+  /// Default: stderr, prefixed with self, without the "debug" lines.
   std::function<void(std::string_view level, std::string_view text)> log;
 };
 
-/// Receives the transport's events, on an Asio thread. Must not block.
+/// The redial delay after `attempt` failed attempts in a row (0: the first retry):
+/// reconnect_initial doubled per attempt up to reconnect_max, times (1 + reconnect_jitter * (2u -
+/// 1)) for u in [0, 1), and never below 1 ms. Pure, so the backoff can be checked without a clock.
+std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigned attempt,
+                                          double u);
+
+/// Counters since start(), for tests, metrics and operators.
+struct TransportStats {
+  size_t links_up = 0;      // links whose on_node_up was called and on_node_down not yet
+  size_t connections = 0;   // open sockets: handshaking, up, or being closed
+  size_t queued_bytes = 0;  // as max_queue_bytes counts them, summed over all links
+  uint64_t accepted = 0;    // incoming TCP connections
+  uint64_t dialed = 0;      // outgoing TCP connections established (before the handshake)
+  uint64_t dial_failures = 0;
+  /// Handshakes refused, by either side, per reason (indexed by protocol::RejectReason).
+  std::array<uint64_t, 8> rejected{};
+  uint64_t handshake_timeouts = 0;
+  uint64_t heartbeat_timeouts = 0;  // links closed as dead (frozen peers)
+  uint64_t frames_too_large = 0;    // links closed for a frame over max_frame_size
+  uint64_t frames_dropped = 0;      // frames that did not decode after the handshake
+  uint64_t duplicate_links = 0;     // links closed by the one-link-per-pair rule
+  uint64_t overloads = 0;           // send() refused with overload
+  uint64_t messages_sent = 0;       // messages queued by send()
+  uint64_t messages_received = 0;   // messages handed to on_message
+};
+
+/// Receives the transport's events, on an Asio thread. Must not block and should not throw (an
+/// exception is logged and abandons the event's link until its dead-link timeout closes it).
+/// May call every Transport function; stop() from here can not join (see stop()), and the
+/// Transport must not be destroyed from here.
 class TransportListener {
  public:
   virtual ~TransportListener() = default;
@@ -97,13 +139,17 @@ class Transport {
 
   /// Dials host:port now and keeps the link up: when it fails or drops, it is redialed with
   /// backoff until stop() or disconnect(). Returns at once; on_node_up says when it is up.
-  /// A bad address ("nohost", "h:notaport") is reported by the return value.
+  /// A bad address ("nohost", "h:notaport") is reported by the return value. Connecting to an
+  /// address already being kept up does nothing more; while the node there is linked (whoever
+  /// dialed), it is not redialed. An address that turns out to be this node is dropped.
   virtual bool connect(const std::string& host_port, std::string* error = nullptr) = 0;
-  /// Closes the link to peer (any creation of that name) and stops redialing its address.
+  /// Closes the link to peer (any creation of that name) and stops redialing the addresses that
+  /// led to it (known once a handshake through them succeeded).
   virtual void disconnect(const std::string& full_name) = 0;
 
   /// Queues message for peer (exact incarnation). Thread-safe, never blocks: encoding happens on
   /// the calling thread, writes on the Asio thread, many queued messages coalesce into one write.
+  /// Messages to one peer arrive in the order of the send() calls that returned no error.
   virtual std::optional<SendError> send(const protocol::NodeId& peer,
                                         const protocol::Message& message) = 0;
 
@@ -111,8 +157,13 @@ class Transport {
   virtual std::optional<protocol::NodeId> peer(const std::string& full_name) const = 0;
   virtual std::vector<protocol::NodeId> peers() const = 0;
 
+  /// Counters since start(). Implementations that count nothing return zeros.
+  virtual TransportStats stats() const { return {}; }
+
   /// Closes every link and the listener and joins the Asio threads. Idempotent. on_node_down is
   /// called for every link that was up, before stop() returns; nothing is called afterwards.
+  /// Called from a listener callback (an Asio thread, which can not join itself) it closes
+  /// everything and returns at once; the downs follow, and the destructor joins.
   virtual void stop() = 0;
 };
 

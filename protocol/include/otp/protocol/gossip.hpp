@@ -37,7 +37,7 @@ inline constexpr size_t kMacSize = 32;
 
 /// Where a node listens (its gossip socket or its data transport).
 struct Address {
-  std::string host;
+  std::string host{};
   uint16_t port = 0;
 
   /// "host:port" ("[host]:port" when host holds a ':', i.e. an IPv6 literal).
@@ -49,9 +49,9 @@ struct Address {
 
 /// What a member says about itself besides its state: gossiped with every alive update.
 struct MemberMeta {
-  Address data;                             // the node's data (TCP transport) address
-  std::string version;                      // the software version it runs
-  std::map<std::string, std::string> tags;  // free-form labels (role, zone, ...)
+  Address data{};                             // the node's data (TCP transport) address
+  std::string version{};                      // the software version it runs
+  std::map<std::string, std::string> tags{};  // free-form labels (role, zone, ...)
   friend bool operator==(const MemberMeta&, const MemberMeta&) = default;
 };
 
@@ -68,14 +68,14 @@ const char* to_string(UpdateKind kind);
 /// One piece of membership news, piggybacked on datagrams and listed in push-pull.
 struct Update {
   UpdateKind kind = UpdateKind::alive;
-  NodeId node;
+  NodeId node{};
   uint32_t incarnation = 0;
   /// Present in alive updates and in every push-pull record.
   bool has_info = false;
-  Address gossip;
-  MemberMeta meta;
+  Address gossip{};
+  MemberMeta meta{};
   /// Full name of the node that suspects / declared dead (empty for alive and left).
-  std::string accuser;
+  std::string accuser{};
   friend bool operator==(const Update&, const Update&) = default;
 };
 
@@ -83,16 +83,16 @@ struct Update {
 /// with another creation does not answer for its predecessor). source: who asks.
 struct Ping {
   uint32_t seq = 0;
-  NodeId target;
-  NodeId source;
+  NodeId target{};
+  NodeId source{};
   friend bool operator==(const Ping&, const Ping&) = default;
 };
 
 /// "Please ping target for me and forward its ack (or a nack if it stays silent)."
 struct PingReq {
   uint32_t seq = 0;
-  NodeId target;
-  Address target_address;
+  NodeId target{};
+  Address target_address{};
   bool want_nack = false;
   friend bool operator==(const PingReq&, const PingReq&) = default;
 };
@@ -119,20 +119,26 @@ struct Gossip {
 struct PushPull {
   bool reply = false;
   bool join = false;  // the requester is joining (for the receiver's logs and stats)
-  NodeId source;
-  std::vector<Update> members;  // every known member, with info
+  NodeId source{};
+  std::vector<Update> members{};  // every known member, with info
   friend bool operator==(const PushPull&, const PushPull&) = default;
 };
 
 /// Packet type ids: ONLY APPEND.
-enum class PacketType : uint8_t { ping = 0, ping_req = 1, ack = 2, nack = 3, gossip = 4,
-                                  push_pull = 5 };
+enum class PacketType : uint8_t {
+  ping = 0,
+  ping_req = 1,
+  ack = 2,
+  nack = 3,
+  gossip = 4,
+  push_pull = 5
+};
 
 using Body = std::variant<Ping, PingReq, Ack, Nack, Gossip, PushPull>;
 
 struct Packet {
   Body body = Gossip{};
-  std::vector<Update> updates;  // piggybacked news (empty in push-pull)
+  std::vector<Update> updates{};  // piggybacked news (empty in push-pull)
   friend bool operator==(const Packet&, const Packet&) = default;
 };
 
@@ -141,8 +147,8 @@ const char* to_string(PacketType type);
 
 /// The cluster a packet belongs to and the cookie its HMAC is keyed with.
 struct Key {
-  std::string cluster;
-  std::string cookie;
+  std::string cluster{};
+  std::string cookie{};
 };
 
 /// Encodes and signs. Never fails.

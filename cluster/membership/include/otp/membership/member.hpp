@@ -1,0 +1,134 @@
+// The values SWIM membership hands to its driver: members, events, outgoing packets, counters.
+// Everything is a plain copyable value; nothing here refers back into the core.
+//
+//   for (const otp::membership::Event& e : output.events) {
+//     if (e.kind == otp::membership::EventKind::failed) forget_node(e.member.id);
+//   }
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "otp/protocol/gossip.hpp"
+#include "otp/protocol/node_id.hpp"
+
+namespace otp::membership {
+
+/// Time since an epoch the driver chooses (steady_clock's in production, 0 in the simulator).
+/// Only differences matter; it must never go backwards.
+using Time = std::chrono::milliseconds;
+
+/// host:port of a gossip socket or of a data transport.
+using Address = protocol::gossip::Address;
+
+/// What a member says about itself: data (TCP transport) address, version, tags. Gossiped with
+/// its alive state; changing it raises the member's incarnation (Membership::update_metadata).
+using Metadata = protocol::gossip::MemberMeta;
+
+/// What this node believes about a member.
+enum class MemberState : uint8_t {
+  alive,
+  suspect,  // a probe failed; the member has until its suspicion timeout to refute
+  failed,   // declared dead (a crash, a partition, or a pause longer than the suspicion timeout)
+  left,     // it left gracefully
+};
+
+const char* to_string(MemberState state);
+inline std::ostream& operator<<(std::ostream& os, MemberState s) {
+  return os << to_string(s);
+}
+
+/// One member as this node sees it.
+struct Member {
+  protocol::NodeId id{};     // name@host and creation (a restarted node has a new creation)
+  Address gossip{};          // where its membership core listens
+  Metadata meta{};           // data address, version, tags
+  uint32_t incarnation = 0;  // raised by the member itself to refute suspicion or to update
+  MemberState state = MemberState::alive;
+
+  friend bool operator==(const Member&, const Member&) = default;
+};
+
+/// What changed. Every event carries the member as it is after the change (for `failed` and
+/// `left` after a restart: the old run's identity).
+enum class EventKind : uint8_t {
+  joined,   // a member is known for the first time (or rejoined after leaving / restarting)
+  suspect,  // it stopped answering; not yet failed
+  alive,    // a suspect or failed member proved it is alive (refuted with a higher incarnation)
+  failed,   // declared dead
+  left,     // left gracefully
+  updated,  // its metadata changed
+};
+
+const char* to_string(EventKind kind);
+inline std::ostream& operator<<(std::ostream& os, EventKind k) {
+  return os << to_string(k);
+}
+
+struct Event {
+  EventKind kind = EventKind::joined;
+  Member member{};
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Event& e);
+
+/// How a packet travels: a UDP datagram (at most Config::max_datagram_size bytes) or the stream
+/// channel (TCP in production) that carries push-pull exchanges (up to Config::max_stream_size).
+enum class Channel : uint8_t { datagram, stream };
+
+/// A packet for the driver to send.
+struct Outgoing {
+  Address to{};
+  std::vector<uint8_t> bytes{};
+  Channel channel = Channel::datagram;
+};
+
+/// What one step of the core produced: send these packets (in order), report these events.
+struct Output {
+  std::vector<Outgoing> packets{};
+  std::vector<Event> events{};
+
+  bool empty() const { return packets.empty() && events.empty(); }
+  /// Appends other's packets and events after this one's.
+  void append(Output&& other);
+};
+
+/// Counters since construction, plus the current local health.
+struct Stats {
+  // traffic
+  uint64_t packets_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t packets_received = 0;
+  uint64_t bytes_received = 0;
+  // dropped input, by reason
+  uint64_t dropped_oversized = 0;            // above the channel's size limit
+  uint64_t dropped_malformed = 0;            // undecodable, or truncated
+  uint64_t dropped_unsupported_version = 0;  // another gossip version
+  uint64_t dropped_other_cluster = 0;        // another cluster's packet
+  uint64_t dropped_bad_mac = 0;              // wrong cookie or tampered
+  uint64_t dropped_wrong_channel = 0;        // push-pull as a datagram or a probe on a stream
+  uint64_t dropped_wrong_target = 0;         // a ping for another run (creation) or node
+  // failure detection
+  uint64_t probes = 0;           // direct probes started
+  uint64_t indirect_probes = 0;  // ping_req sent on behalf of our own probes
+  uint64_t probes_failed = 0;    // probes without any ack: the target became suspect
+  uint64_t stalls = 0;  // ticks a probe interval late (paused, starved): no accusation made
+  uint64_t nacks_received = 0;
+  uint64_t refutations = 0;         // times this node refuted suspicion (or death) of itself
+  uint64_t suspicions_started = 0;  // suspicion timers started (own or gossiped)
+  uint64_t declared_failed = 0;     // suspicion timeouts that expired here
+  // dissemination and anti-entropy
+  uint64_t updates_sent = 0;  // piggybacked updates, counting retransmissions
+  uint64_t push_pulls_sent = 0;
+  uint64_t push_pulls_received = 0;
+  uint64_t push_pull_truncated = 0;  // states that did not fit max_stream_size
+  uint64_t reaped = 0;               // failed / left members forgotten
+  /// Local health (Lifeguard): 0 is healthy; timeouts are scaled by (awareness + 1).
+  uint32_t awareness = 0;
+};
+
+}  // namespace otp::membership

@@ -1,0 +1,40 @@
+#include "otp/cluster/transport.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "transport_asio.hpp"
+
+namespace otp::cluster {
+
+const char* to_string(SendError e) {
+  switch (e) {
+    case SendError::nodedown:
+      return "nodedown";
+    case SendError::stale:
+      return "stale";
+    case SendError::overload:
+      return "overload";
+    case SendError::too_large:
+      return "too_large";
+  }
+  return "unknown";
+}
+
+std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigned attempt,
+                                          double u) {
+  const double cap =
+      static_cast<double>(std::max(config.reconnect_max, config.reconnect_initial).count());
+  double base = static_cast<double>(config.reconnect_initial.count());
+  for (unsigned i = 0; i < attempt && base < cap; ++i) base *= 2;
+  base = std::min(base, cap);
+  const double factor = 1.0 + config.reconnect_jitter * (2.0 * std::clamp(u, 0.0, 1.0) - 1.0);
+  return std::chrono::milliseconds(std::max<long long>(1, std::llround(base * factor)));
+}
+
+std::unique_ptr<Transport> Transport::start(TransportConfig config, TransportListener& listener,
+                                            std::string* error) {
+  return detail::AsioTransport::create(std::move(config), listener, error);
+}
+
+}  // namespace otp::cluster

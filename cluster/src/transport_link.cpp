@@ -1,0 +1,437 @@
+#include "transport_link.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "transport_asio.hpp"
+#include "transport_dialer.hpp"
+
+namespace otp::cluster::detail {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+/// Frames with a body up to this size are copied into one contiguous buffer before a write, so
+/// a burst of small messages costs one syscall; bigger ones are written from where they are.
+constexpr size_t kCoalesceBelow = 2048;
+/// An unauthenticated peer may make us buffer this much, not max_frame_size: the handshake
+/// messages are a few hundred bytes.
+constexpr size_t kHandshakeMaxBuffered = 64 * 1024;
+/// Write buffers that grew past these during a burst are released once it is written.
+constexpr size_t kKeepCoalescedBytes = 1024 * 1024;
+constexpr size_t kKeepFrames = 4096;
+
+std::string endpoint_text(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown address (" + ec.message() + ")";
+  const auto addr = ep.address();
+  return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" +
+         std::to_string(ep.port());
+}
+
+std::string millis(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+}  // namespace
+
+Link::Link(AsioTransport& transport, Strand strand, asio::ip::tcp::socket socket, Role role,
+           std::shared_ptr<Dialer> dialer)
+    : transport_(transport),
+      strand_(std::move(strand)),
+      socket_(std::move(socket)),
+      role_(role),
+      dialer_(std::move(dialer)),
+      address_(endpoint_text(socket_)),
+      decoder_(protocol::FrameLimits{transport.config().max_frame_size}),
+      handshake_timer_(strand_),
+      heartbeat_timer_(strand_) {}
+
+// -- any thread ---------------------------------------------------------------------------------
+
+void Link::start() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->state_ != State::handshaking) return;
+    const auto& config = self->transport_.config();
+    self->last_read_ = self->last_write_ = Clock::now();
+    protocol::HandshakeConfig hs{
+        .cluster = config.cluster, .self = config.self, .cookie = config.cookie};
+    self->handshake_.emplace(self->role_ == Role::initiator
+                                 ? protocol::Handshake::initiator(std::move(hs))
+                                 : protocol::Handshake::acceptor(std::move(hs)));
+    self->handshake_timer_.expires_after(config.handshake_timeout);
+    self->handshake_timer_.async_wait([self](const boost::system::error_code& ec) {
+      if (!ec) self->on_handshake_deadline();
+    });
+    if (self->role_ == Role::initiator) {
+      auto step = self->handshake_->start();
+      for (const auto& m : step.send) self->send_control(m);
+      if (step.outcome.state == protocol::HandshakeState::rejected) {
+        self->close_after_flush("handshake " + step.outcome.to_string());
+        return;
+      }
+    }
+    self->read_more();
+  });
+}
+
+void Link::close(std::string reason) {
+  asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+    self->do_close(reason, "info");
+  });
+}
+
+void Link::activate() {
+  asio::post(strand_, [self = shared_from_this()] {
+    // When stopping, the close that stop() posted follows; a link never reported up stays
+    // silent.
+    if (self->state_ != State::parked || self->transport_.stopping()) return;
+    self->report_up();
+    self->process_frames();  // what arrived while parked
+    if (self->state_ == State::up) self->read_more();
+  });
+}
+
+std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control) {
+  const size_t max_queue = transport_.config().max_queue_bytes;
+  QueuedFrame frame{protocol::frame_header(static_cast<uint32_t>(body.size())), std::move(body)};
+  // Memory, not wire bytes: what a peer that does not read makes us hold.
+  const size_t cost = sizeof(QueuedFrame) + frame.body.capacity();
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    if (!accepting_) return SendError::nodedown;
+    // One frame is always accepted into an empty queue, so a message above max_queue_bytes
+    // (but within max_frame_size) can still be sent to a peer that keeps up.
+    if (!control && queued_bytes_ > 0 && queued_bytes_ + cost > max_queue) {
+      return SendError::overload;
+    }
+    queue_.push_back(std::move(frame));
+    queued_bytes_ += cost;
+    wake = !write_scheduled_;
+    write_scheduled_ = true;
+  }
+  if (wake) asio::post(strand_, [self = shared_from_this()] { self->write_queued(); });
+  return std::nullopt;
+}
+
+size_t Link::queued_bytes() const {
+  std::lock_guard<std::mutex> lock(queue_mx_);
+  return queued_bytes_;
+}
+
+// -- reading ------------------------------------------------------------------------------------
+
+void Link::read_more() {
+  socket_.async_read_some(asio::buffer(read_buffer_),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->on_read(ec, n); });
+}
+
+void Link::on_read(const boost::system::error_code& ec, size_t n) {
+  if (state_ == State::closed) return;
+  if (ec) {
+    const bool handshaking = state_ == State::handshaking;
+    std::string reason =
+        ec == asio::error::eof ? "connection closed by the peer" : "read failed: " + ec.message();
+    if (handshaking) reason += " during the handshake";
+    do_close(reason, handshaking || state_ == State::up ? "warning" : "info");
+    return;
+  }
+  last_read_ = Clock::now();
+  decoder_.feed(std::span<const uint8_t>(read_buffer_.data(), n));
+  process_frames();
+  if (state_ == State::handshaking && decoder_.buffered() > kHandshakeMaxBuffered) {
+    transport_.counters().rejected[static_cast<size_t>(protocol::RejectReason::malformed)]++;
+    do_close("more than " + std::to_string(kHandshakeMaxBuffered) +
+                 " bytes without a complete handshake message",
+             "warning");
+    return;
+  }
+  if (state_ == State::handshaking || state_ == State::up) read_more();
+}
+
+void Link::process_frames() {
+  while (state_ == State::handshaking || state_ == State::up) {
+    auto frame = decoder_.next();
+    if (!frame) {
+      TransportCounters::bump(transport_.counters().frames_too_large);
+      if (state_ == State::handshaking) {
+        transport_.counters().rejected[static_cast<size_t>(protocol::RejectReason::malformed)]++;
+      }
+      do_close(frame.error().to_string(), "warning");
+      return;
+    }
+    if (!frame.value()) return;
+    on_frame(*frame.value());
+  }
+}
+
+void Link::on_frame(const std::vector<uint8_t>& frame) {
+  auto message = protocol::decode(frame, protocol::Codec::msgpack);
+  if (state_ == State::handshaking) {
+    on_handshake_frame(std::move(message));
+  } else if (!message) {
+    TransportCounters::bump(transport_.counters().frames_dropped);
+    transport_.log("warning", "dropped a frame from " + who() +
+                                  " that does not decode: " + message.error().to_string());
+  } else {
+    on_link_message(std::move(message).value());
+  }
+}
+
+void Link::on_handshake_frame(protocol::Result<protocol::Message> message) {
+  auto step = message ? handshake_->on_message(message.value())
+                      : handshake_->on_decode_error(message.error());
+  for (const auto& m : step.send) send_control(m);
+  switch (step.outcome.state) {
+    case protocol::HandshakeState::in_progress:
+      return;
+    case protocol::HandshakeState::rejected: {
+      const auto reason = static_cast<size_t>(step.outcome.reason);
+      if (reason < transport_.counters().rejected.size()) transport_.counters().rejected[reason]++;
+      std::string text = "handshake " + step.outcome.to_string();
+      if (step.outcome.by_peer) {
+        do_close(text, "warning");
+      } else {
+        close_after_flush(std::move(text));  // our Reject tells the peer why
+      }
+      return;
+    }
+    case protocol::HandshakeState::established:
+      on_established();
+      return;
+  }
+}
+
+void Link::on_established() {
+  // Closing here goes through close_after_flush: the acceptor's Proof is still queued, and the
+  // initiator must see the handshake succeed (to learn whom it reached) before the close.
+  peer_ = handshake_->outcome().peer;
+  const auto& self = transport_.config().self;
+  if (dialer_) transport_.dialer_reached(dialer_, peer_.full_name());
+  if (peer_.full_name() == self.full_name()) {
+    close_after_flush(peer_ == self ? "this node reached itself"
+                                    : "the peer claims this node's name");
+    return;
+  }
+  if (dialer_ && dialer_->cancelled()) {
+    close_after_flush("its address was disconnected", "info");
+    return;
+  }
+  state_ = State::parked;  // until admitted
+  std::string why;
+  switch (transport_.admit(shared_from_this(), &why)) {
+    case AsioTransport::Admission::up:
+      handshake_timer_.cancel();
+      report_up();
+      return;
+    case AsioTransport::Admission::parked:
+      handshake_timer_.cancel();
+      return;  // activate() follows the old link's down
+    case AsioTransport::Admission::duplicate:
+      TransportCounters::bump(transport_.counters().duplicate_links);
+      close_after_flush(std::move(why), "info");
+      return;
+    case AsioTransport::Admission::refused:
+      do_close("stop", "debug");
+      return;
+  }
+}
+
+void Link::report_up() {
+  state_ = State::up;
+  up_reported_ = true;
+  last_read_ = last_write_ = Clock::now();
+  transport_.counters().links_up.fetch_add(1, std::memory_order_relaxed);
+  transport_.log(
+      "info", who() + " up (" + (role_ == Role::initiator ? "we dialed" : "the peer dialed") + ")");
+  transport_.listener().on_node_up(peer_);
+  arm_heartbeat();
+}
+
+void Link::on_link_message(protocol::Message&& message) {
+  if (const auto* ping = std::get_if<protocol::Ping>(&message)) {
+    send_control(protocol::Pong{ping->seq});
+  } else if (std::holds_alternative<protocol::Pong>(message)) {
+    // Arriving at all is the point: last_read_ moved.
+  } else if (const auto* reject = std::get_if<protocol::Reject>(&message)) {
+    // The peer refused our proof after it had accepted us (the initiator checks last).
+    do_close(std::string("rejected by the peer after the handshake: ") +
+                 protocol::to_string(reject->reason) + ": " + reject->detail,
+             "warning");
+  } else if (std::holds_alternative<protocol::Hello>(message) ||
+             std::holds_alternative<protocol::Proof>(message)) {
+    TransportCounters::bump(transport_.counters().frames_dropped);
+    transport_.log("warning", std::string("dropped an unexpected ") +
+                                  protocol::to_string(protocol::type_of(message)) + " from " +
+                                  who() + " after the handshake");
+  } else {
+    TransportCounters::bump(transport_.counters().messages_received);
+    transport_.listener().on_message(peer_, std::move(message));
+  }
+}
+
+// -- writing ------------------------------------------------------------------------------------
+
+void Link::send_control(const protocol::Message& message) {
+  (void)enqueue(protocol::encode(message, protocol::Codec::msgpack), /*control=*/true);
+}
+
+void Link::write_queued() {
+  if (state_ == State::closed || writing_) return;
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    if (queue_.empty()) {
+      write_scheduled_ = false;
+    } else {
+      std::swap(queue_, in_flight_);
+    }
+  }
+  if (in_flight_.empty()) {
+    if (state_ == State::flushing) do_close(flush_reason_, flush_level_);
+    return;
+  }
+
+  in_flight_bytes_ = 0;
+  size_t small_bytes = 0;
+  for (const auto& f : in_flight_) {
+    in_flight_bytes_ += sizeof(QueuedFrame) + f.body.capacity();
+    if (f.body.size() < kCoalesceBelow) small_bytes += f.header.size() + f.body.size();
+  }
+  coalesced_.clear();
+  coalesced_.reserve(small_bytes);  // no reallocation below: the buffers point into it
+  buffers_.clear();
+  bool extend_last = false;
+  for (auto& f : in_flight_) {
+    if (f.body.size() < kCoalesceBelow) {
+      const uint8_t* at = coalesced_.data() + coalesced_.size();
+      coalesced_.insert(coalesced_.end(), f.header.begin(), f.header.end());
+      coalesced_.insert(coalesced_.end(), f.body.begin(), f.body.end());
+      const size_t n = f.header.size() + f.body.size();
+      if (extend_last) {
+        buffers_.back() = asio::const_buffer(buffers_.back().data(), buffers_.back().size() + n);
+      } else {
+        buffers_.emplace_back(at, n);
+      }
+      extend_last = true;
+      protocol::Bytes().swap(f.body);  // copied: release it now rather than after the write
+    } else {
+      buffers_.emplace_back(f.header.data(), f.header.size());
+      buffers_.emplace_back(f.body.data(), f.body.size());
+      extend_last = false;
+    }
+  }
+  writing_ = true;
+  asio::async_write(socket_, buffers_,
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void Link::on_written(const boost::system::error_code& ec) {
+  writing_ = false;
+  if (state_ == State::closed) return;
+  if (ec) {
+    do_close("write failed: " + ec.message(), state_ == State::up ? "warning" : "info");
+    return;
+  }
+  last_write_ = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    queued_bytes_ -= std::min(queued_bytes_, in_flight_bytes_);
+  }
+  in_flight_.clear();
+  in_flight_bytes_ = 0;
+  if (in_flight_.capacity() > kKeepFrames) std::vector<QueuedFrame>().swap(in_flight_);
+  if (coalesced_.capacity() > kKeepCoalescedBytes) std::vector<uint8_t>().swap(coalesced_);
+  write_queued();
+}
+
+// -- timers -------------------------------------------------------------------------------------
+
+void Link::on_handshake_deadline() {
+  const auto timeout = transport_.config().handshake_timeout;
+  if (state_ == State::handshaking) {
+    TransportCounters::bump(transport_.counters().handshake_timeouts);
+    do_close("handshake not finished within " + millis(timeout), "warning");
+  } else if (state_ == State::flushing) {
+    do_close(flush_reason_ + " (and the reject could not be sent within " + millis(timeout) + ")",
+             "warning");
+  }
+}
+
+void Link::arm_heartbeat() {
+  const auto& config = transport_.config();
+  const auto now = Clock::now();
+  const auto dead_at = last_read_ + config.dead_link_timeout;
+  // While a write is stuck nothing is idle: look again in one interval.
+  const auto ping_at = writing_ ? now + config.heartbeat_interval
+                                : std::max(last_write_ + config.heartbeat_interval,
+                                           now + std::chrono::milliseconds(1));
+  heartbeat_timer_.expires_at(std::min(dead_at, ping_at));
+  heartbeat_timer_.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_heartbeat(ec); });
+}
+
+void Link::on_heartbeat(const boost::system::error_code& ec) {
+  if (ec || state_ != State::up) return;
+  const auto& config = transport_.config();
+  const auto now = Clock::now();
+  if (now - last_read_ >= config.dead_link_timeout) {
+    TransportCounters::bump(transport_.counters().heartbeat_timeouts);
+    do_close("heartbeat timeout: nothing received for " + millis(config.dead_link_timeout) +
+                 " (the peer is frozen or unreachable)",
+             "warning");
+    return;
+  }
+  if (!writing_ && now - last_write_ >= config.heartbeat_interval) {
+    send_control(protocol::Ping{++ping_seq_});
+    last_write_ = now;  // the write completion moves it again; do not ping twice meanwhile
+  }
+  arm_heartbeat();
+}
+
+// -- closing ------------------------------------------------------------------------------------
+
+void Link::close_after_flush(std::string reason, std::string_view level) {
+  if (state_ == State::closed) return;
+  state_ = State::flushing;
+  flush_reason_ = std::move(reason);
+  flush_level_ = level;
+  // The handshake timer (still armed) bounds the flush; a write in flight or queued ends in
+  // write_queued(), which closes once the queue is empty.
+  if (!writing_) write_queued();
+}
+
+void Link::do_close(const std::string& reason, std::string_view level) {
+  if (state_ == State::closed) return;
+  const std::string subject = who();
+  state_ = State::closed;
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    accepting_ = false;
+    std::vector<QueuedFrame>().swap(queue_);
+    queued_bytes_ = 0;
+  }
+  boost::system::error_code ignored;
+  handshake_timer_.cancel();
+  heartbeat_timer_.cancel();
+  socket_.close(ignored);  // an async_write in flight ends with operation_aborted
+  transport_.link_closed(shared_from_this(), up_reported_, reason);
+  // After link_closed: whoever reads the log line then sees the connection gone from stats().
+  transport_.log(level, subject + " closed: " + reason);
+}
+
+std::string Link::who() const {
+  if (!peer_.name.empty()) return "link to " + peer_.to_string() + " (" + address_ + ")";
+  return (role_ == Role::acceptor ? "connection from " : "connection to ") + address_;
+}
+
+}  // namespace otp::cluster::detail

@@ -1,0 +1,136 @@
+// Link: one TCP connection of the transport, from the handshake to the close (private to
+// otp_cluster). Everything but enqueue() runs on the link's strand:
+//
+//   reading   one read at a time into a 64 KiB buffer, fed to a protocol::FrameDecoder; each
+//             frame is decoded on the strand and goes to the Handshake until it is done, then
+//             to the listener (Ping is answered here, Pong only proves the peer alive).
+//   writing   enqueue() (any thread) appends to a bounded queue and wakes the strand only when
+//             the queue goes from empty to non-empty; the strand takes the whole queue and
+//             writes it with one gather write, small frames copied into one contiguous buffer.
+//   timers    the handshake deadline; then one timer that sends a Ping after heartbeat_interval
+//             without writing and closes the link after dead_link_timeout without reading.
+//
+// A link reports up and down through AsioTransport (admit / link_closed), which keeps the order
+// of events per node name; see transport_asio.hpp.
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "otp/cluster/transport.hpp"
+#include "otp/protocol/codec.hpp"
+#include "otp/protocol/framing.hpp"
+#include "otp/protocol/handshake.hpp"
+
+namespace otp::cluster::detail {
+
+class AsioTransport;
+class Dialer;
+
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using Role = protocol::Handshake::Role;
+
+  /// socket must be open and bound to strand. dialer: the Dialer that made the connection, if any.
+  Link(AsioTransport& transport, Strand strand, boost::asio::ip::tcp::socket socket, Role role,
+       std::shared_ptr<Dialer> dialer);
+
+  // -- any thread --
+  /// Starts the handshake and the reading.
+  void start();
+  /// Closes the link (if still open) with reason.
+  void close(std::string reason);
+  /// The transport says the previous link of this node reported its down: report this one up.
+  void activate();
+  /// Queues one encoded message. control: a handshake or heartbeat message, exempt from
+  /// max_queue_bytes (it is tiny, and the handshake must not fail for a full queue).
+  std::optional<SendError> enqueue(protocol::Bytes body, bool control = false);
+
+  /// The peer's NodeId. Set on the strand before the transport admits the link, constant after.
+  const protocol::NodeId& peer() const { return peer_; }
+  Role role() const { return role_; }
+  const std::shared_ptr<Dialer>& dialer() const { return dialer_; }
+  /// Bytes queued and not yet written.
+  size_t queued_bytes() const;
+
+ private:
+  enum class State { handshaking, parked, up, flushing, closed };
+
+  // -- reading --
+  void read_more();
+  void on_read(const boost::system::error_code& ec, size_t n);
+  void process_frames();
+  void on_frame(const std::vector<uint8_t>& frame);
+  void on_handshake_frame(protocol::Result<protocol::Message> message);
+  void on_established();
+  void report_up();
+  void on_link_message(protocol::Message&& message);
+
+  // -- writing --
+  void write_queued();
+  void on_written(const boost::system::error_code& ec);
+  void send_control(const protocol::Message& message);
+
+  // -- timers --
+  void on_handshake_deadline();
+  void arm_heartbeat();
+  void on_heartbeat(const boost::system::error_code& ec);
+
+  // -- closing --
+  /// Sends what is queued (a Reject), then closes; the handshake timer bounds the wait.
+  void close_after_flush(std::string reason, std::string_view level = "warning");
+  void do_close(const std::string& reason, std::string_view level);
+  /// "b@h#2 (127.0.0.1:7002)", or the address alone before the handshake.
+  std::string who() const;
+
+  struct QueuedFrame {
+    std::array<uint8_t, protocol::kFrameHeaderSize> header;
+    protocol::Bytes body;
+  };
+
+  AsioTransport& transport_;
+  Strand strand_;
+  boost::asio::ip::tcp::socket socket_;
+  const Role role_;
+  const std::shared_ptr<Dialer> dialer_;
+  const std::string address_;  // the remote endpoint, for logs
+
+  // -- strand only --
+  State state_ = State::handshaking;
+  std::optional<protocol::Handshake> handshake_;
+  protocol::NodeId peer_;
+  bool up_reported_ = false;
+  std::string flush_reason_;
+  std::string_view flush_level_ = "warning";  // always a literal
+  protocol::FrameDecoder decoder_;
+  boost::asio::steady_timer handshake_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  std::chrono::steady_clock::time_point last_read_;
+  std::chrono::steady_clock::time_point last_write_;
+  uint64_t ping_seq_ = 0;
+  bool writing_ = false;  // a write is in flight
+  std::vector<QueuedFrame> in_flight_;
+  size_t in_flight_bytes_ = 0;
+  std::vector<uint8_t> coalesced_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  std::array<uint8_t, 64 * 1024> read_buffer_;
+
+  // -- any thread, under queue_mx_ --
+  mutable std::mutex queue_mx_;
+  std::vector<QueuedFrame> queue_;
+  size_t queued_bytes_ = 0;       // queue_ and in_flight_
+  bool write_scheduled_ = false;  // the strand was woken and has not yet found the queue empty
+  bool accepting_ = true;         // false once closed: enqueue() fails with nodedown
+};
+
+}  // namespace otp::cluster::detail

@@ -1,0 +1,412 @@
+// The transport between well-behaved nodes: links come up with the right identities, messages
+// flow in order, one link per pair, restarts, disconnect, stop, and send()'s errors.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "transport_fixture.hpp"
+
+namespace otp::cluster::test {
+namespace {
+
+using Kind = Probe::Event::Kind;
+
+// -- links come up ------------------------------------------------------------------------------
+
+TEST(TransportLink, TwoTransportsConnectAndBothSeeTheOtherUp) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 7, pb), pb);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->connect(address(*b)));
+
+  ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
+  ASSERT_TRUE(pb.wait_for(Kind::up)) << pb.log_text();
+  EXPECT_EQ(pa.events().front().peer, b->self());
+  EXPECT_EQ(pb.events().front().peer, a->self());
+  EXPECT_EQ(a->peer("b@127.0.0.1"), b->self());
+  EXPECT_EQ(b->peer("a@127.0.0.1"), a->self());
+  EXPECT_EQ(a->peers(), std::vector<NodeId>{b->self()});
+  EXPECT_EQ(a->stats().links_up, 1u);
+  EXPECT_EQ(a->stats().dialed, 1u);
+  EXPECT_EQ(b->stats().accepted, 1u);
+}
+
+TEST(TransportLink, ConnectRefusesAddressesThatAreNotHostColonPort) {
+  Hub hub;
+  Probe p(hub);
+  auto t = start(config("a", 1, p), p);
+  ASSERT_TRUE(t);
+  for (const std::string bad : {"nohost", "h:notaport", "h:0", "h:65536", ":7001", "h:", "h:-1"}) {
+    std::string error;
+    EXPECT_FALSE(t->connect(bad, &error)) << bad;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+}
+
+TEST(TransportLink, StartFailsWithTheReasonWhenThePortIsTaken) {
+  Hub hub;
+  Probe p(hub);
+  auto first = start(config("a", 1, p), p);
+  ASSERT_TRUE(first);
+  auto c = config("b", 1, p);
+  c.listen_port = first->port();
+  std::string error;
+  // SO_REUSEADDR does not let two listeners share a port on Linux.
+  EXPECT_FALSE(Transport::start(c, p, &error));
+  EXPECT_NE(error.find(std::to_string(first->port())), std::string::npos) << error;
+}
+
+TEST(TransportLink, StartRefusesAConfigThatCannotWork) {
+  Hub hub;
+  Probe p(hub);
+  auto c = config("a", 1, p);
+  c.dead_link_timeout = c.heartbeat_interval;
+  std::string error;
+  EXPECT_FALSE(Transport::start(c, p, &error));
+  EXPECT_NE(error.find("dead_link_timeout"), std::string::npos) << error;
+  c = config("a", 1, p, /*cookie=*/"");
+  EXPECT_FALSE(Transport::start(c, p, &error));
+  EXPECT_NE(error.find("cookie"), std::string::npos) << error;
+}
+
+// -- messages -----------------------------------------------------------------------------------
+
+class TransportFlow : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto ca = config("a", 1, pa);
+  auto cb = config("b", 2, pb);
+  ca.io_threads = cb.io_threads = GetParam();
+  auto a = start(ca, pa);
+  auto b = start(cb, pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
+
+  constexpr int kCount = 20000;
+  std::thread a_to_b([&] {
+    for (int i = 0; i < kCount; ++i) ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i)));
+  });
+  for (int i = 0; i < kCount; ++i) ASSERT_FALSE(b->send(a->self(), numbered(b->self(), i)));
+  a_to_b.join();
+
+  ASSERT_TRUE(pa.wait_for(Kind::message, kCount, b->self(), 20s));
+  ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s));
+  for (auto* p : {&pa, &pb}) {
+    int64_t expected = 0;
+    for (const auto& e : p->events()) {
+      if (e.kind != Kind::message) continue;
+      ASSERT_EQ(number_of(*e.body), expected);
+      ++expected;
+    }
+  }
+  EXPECT_EQ(a->stats().messages_sent, static_cast<uint64_t>(kCount));
+  EXPECT_EQ(b->stats().messages_received, static_cast<uint64_t>(kCount));
+}
+
+TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto ca = config("a", 1, pa);
+  auto cb = config("b", 2, pb);
+  ca.io_threads = cb.io_threads = GetParam();
+  auto a = start(ca, pa);
+  auto b = start(cb, pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
+
+  constexpr int kThreads = 4;
+  constexpr int kEach = 5000;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ASSERT_FALSE(a->send(b->self(), numbered(a->self(), t * 1'000'000 + i)));
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+
+  ASSERT_TRUE(pb.wait_for(Kind::message, kThreads * kEach, a->self(), 20s));
+  std::vector<int64_t> next(kThreads, 0);
+  for (const auto& e : pb.events()) {
+    if (e.kind != Kind::message) continue;
+    const int64_t n = number_of(*e.body);
+    const auto t = static_cast<size_t>(n / 1'000'000);
+    ASSERT_EQ(n % 1'000'000, next[t]) << "sender " << t;
+    ++next[t];
+  }
+}
+
+TEST_P(TransportFlow, LargeMessagesArriveIntact) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto ca = config("a", 1, pa);
+  auto cb = config("b", 2, pb);
+  ca.io_threads = cb.io_threads = GetParam();
+  auto a = start(ca, pa);
+  auto b = start(cb, pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
+
+  // Alternating sizes: small frames are coalesced, big ones written in place, in one order.
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i, i % 2 ? 300'000 : 10)));
+  }
+  ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s));
+  int64_t expected = 0;
+  for (const auto& e : pb.events()) {
+    if (e.kind != Kind::message) continue;
+    ASSERT_EQ(number_of(*e.body), expected);
+    const auto& value = std::get<protocol::Cast>(*e.body).request.value;
+    EXPECT_EQ(value.at("pad").get<std::string>().size(), expected % 2 ? 300'000u : 10u);
+    ++expected;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, TransportFlow, ::testing::Values(1, 2), [](const auto& info) {
+  return "io_threads_" + std::to_string(info.param);
+});
+
+// -- send()'s errors ----------------------------------------------------------------------------
+
+TEST(TransportSend, ToAnUnknownNodeIsNodedown) {
+  Hub hub;
+  Probe p(hub);
+  auto t = start(config("a", 1, p), p);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->send(NodeId{"nobody", "127.0.0.1", 1}, numbered(t->self(), 0)), SendError::nodedown);
+  EXPECT_EQ(t->peer("nobody@127.0.0.1"), std::nullopt);
+}
+
+TEST(TransportSend, AMessageAboveMaxFrameSizeIsTooLargeAndTheLinkStaysUp) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto ca = config("a", 1, pa);
+  ca.max_frame_size = 4096;
+  auto a = start(ca, pa);
+  auto b = start(config("b", 1, pb), pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
+
+  EXPECT_EQ(a->send(b->self(), numbered(a->self(), 0, 5000)), SendError::too_large);
+  EXPECT_FALSE(a->send(b->self(), numbered(a->self(), 1)));
+  ASSERT_TRUE(pb.wait_for(Kind::message));
+  EXPECT_EQ(number_of(*pb.events().back().body), 1);
+}
+
+// -- one link per pair --------------------------------------------------------------------------
+
+TEST(TransportLink, SimultaneousConnectsEndWithExactlyOneLinkOnBothSides) {
+  // Several rounds: which link establishes first on which side varies; the outcome may not.
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Hub hub;
+    Probe pa(hub), pb(hub);
+    auto a = start(config("a", 1, pa), pa);
+    auto b = start(config("b", 1, pb), pb);
+    ASSERT_TRUE(a && b);
+    std::thread other([&] { b->connect(address(*a)); });
+    a->connect(address(*b));
+    other.join();
+
+    // Both dials went through (dialed, accepted) and one of the two links is gone on both ends.
+    auto settled = [&] {
+      const auto sa = a->stats();
+      const auto sb = b->stats();
+      return pa.balance() == 1 && pb.balance() == 1 && sa.dialed == 1 && sb.dialed == 1 &&
+             sa.accepted == 1 && sb.accepted == 1 && sa.connections == 1 && sb.connections == 1;
+    };
+    ASSERT_TRUE(hub.wait(settled)) << "a:\n" << pa.log_text() << "b:\n" << pb.log_text();
+    EXPECT_EQ(a->peers(), std::vector<NodeId>{b->self()});
+    EXPECT_EQ(b->peers(), std::vector<NodeId>{a->self()});
+
+    // The surviving link carries traffic both ways, and neither side dials again.
+    ASSERT_FALSE(a->send(b->self(), numbered(a->self(), 1)));
+    ASSERT_FALSE(b->send(a->self(), numbered(b->self(), 2)));
+    ASSERT_TRUE(pb.wait_for(Kind::message) && pa.wait_for(Kind::message));
+    EXPECT_FALSE(hub.wait([&] { return !settled(); }, 300ms)) << "a:\n"
+                                                              << pa.log_text() << "b:\n"
+                                                              << pb.log_text();
+  }
+}
+
+TEST(TransportLink, ConnectingTwiceToOneAddressKeepsOneLink) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->connect(address(*b)));
+  ASSERT_TRUE(a->connect(address(*b)));
+  ASSERT_TRUE(pa.wait_for(Kind::up));
+  EXPECT_EQ(a->stats().dialed, 1u);
+  EXPECT_EQ(a->stats().connections, 1u);
+}
+
+TEST(TransportLink, AnAddressThatIsThisNodeIsDroppedWithoutALink) {
+  Hub hub;
+  Probe p(hub);
+  auto a = start(config("a", 1, p), p);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->connect(address(*a)));
+  ASSERT_TRUE(p.wait_logged("is this node itself")) << p.log_text();
+  ASSERT_TRUE(hub.wait([&] { return a->stats().connections == 0; })) << p.log_text();
+  EXPECT_EQ(p.count(Kind::up), 0u);
+  EXPECT_EQ(a->stats().dialed, 1u);  // and no redial
+}
+
+// -- restarts, disconnect -----------------------------------------------------------------------
+
+TEST(TransportLink, ARestartedPeerComesBackWithItsNewCreationAfterTheOldOneWentDown) {
+  Hub hub;
+  Probe pa(hub), pb1(hub), pb2(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b1 = start(config("b", 1, pb1), pb1);
+  ASSERT_TRUE(a && b1);
+  const NodeId old_b = b1->self();
+  const uint16_t port = b1->port();
+  a->connect(address(*b1));
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, old_b)) << pa.log_text();
+
+  b1->stop();
+  ASSERT_TRUE(pa.wait_for(Kind::down, 1, old_b)) << pa.log_text();
+  EXPECT_EQ(a->send(old_b, numbered(a->self(), 0)), SendError::nodedown);
+
+  auto cb2 = config("b", 2, pb2);
+  cb2.listen_port = port;
+  auto b2 = start(cb2, pb2);
+  ASSERT_TRUE(b2);
+  const NodeId new_b = b2->self();
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, new_b)) << pa.log_text();  // a redialed with backoff
+
+  auto events = pa.events();
+  std::vector<std::pair<Kind, NodeId>> seen;
+  for (const auto& e : events) seen.emplace_back(e.kind, e.peer);
+  const std::vector<std::pair<Kind, NodeId>> expected{
+      {Kind::up, old_b}, {Kind::down, old_b}, {Kind::up, new_b}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(a->send(old_b, numbered(a->self(), 1)), SendError::stale);
+  EXPECT_FALSE(a->send(new_b, numbered(a->self(), 2)));
+  ASSERT_TRUE(pb2.wait_for(Kind::message));
+  EXPECT_EQ(a->peer("b@127.0.0.1"), new_b);
+}
+
+TEST(TransportLink, ANewIncarnationReplacesALinkStillUpAndItsDownComesFirst) {
+  // The old incarnation's socket stays open (it froze); the new one dials in meanwhile.
+  Hub hub;
+  Probe pa(hub), pc(hub);
+  auto a = start(config("a", 1, pa), pa);
+  ASSERT_TRUE(a);
+  const NodeId old_c{"c", "127.0.0.1", 1};
+  RawPeer frozen(a->port());
+  ASSERT_EQ(frozen.handshake(old_c), a->self());
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, old_c)) << pa.log_text();
+
+  auto c = start(config("c", 2, pc), pc);
+  ASSERT_TRUE(c);
+  c->connect(address(*a));
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, c->self())) << pa.log_text();
+
+  std::vector<std::pair<Kind, NodeId>> seen;
+  for (const auto& e : pa.events()) seen.emplace_back(e.kind, e.peer);
+  const std::vector<std::pair<Kind, NodeId>> expected{
+      {Kind::up, old_c}, {Kind::down, old_c}, {Kind::up, c->self()}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_NE(pa.events()[1].reason.find("new incarnation"), std::string::npos);
+  EXPECT_EQ(a->send(old_c, numbered(a->self(), 0)), SendError::stale);
+  EXPECT_TRUE(frozen.wait_closed());
+}
+
+TEST(TransportLink, DisconnectClosesTheLinkOnBothSidesAndStopsRedialing) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up));
+
+  a->disconnect("b@127.0.0.1");
+  ASSERT_TRUE(pa.wait_for(Kind::down) && pb.wait_for(Kind::down)) << pa.log_text();
+  EXPECT_EQ(pa.events().back().reason, "disconnected");
+  // Several reconnect_max periods pass without a new link.
+  EXPECT_FALSE(pa.wait_for(Kind::up, 2, std::nullopt, 600ms)) << pa.log_text();
+  EXPECT_EQ(a->stats().dialed, 1u);
+}
+
+// -- stop ---------------------------------------------------------------------------------------
+
+TEST(TransportStop, StopWithLinksUpReportsEachDownBeforeReturningAndNothingAfter) {
+  Hub hub;
+  Probe pa(hub), pb(hub), pc(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  auto c = start(config("c", 1, pc), pc);
+  ASSERT_TRUE(a && b && c);
+  a->connect(address(*b));
+  c->connect(address(*a));
+  ASSERT_TRUE(pa.wait_for(Kind::up, 2)) << pa.log_text();
+
+  const auto began = std::chrono::steady_clock::now();
+  a->stop();
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_LT(took, 1s);
+  EXPECT_EQ(pa.count(Kind::down, b->self()), 1u);
+  EXPECT_EQ(pa.count(Kind::down, c->self()), 1u);
+  EXPECT_EQ(pa.events().back().reason, "stop");
+  const size_t events_at_stop = pa.events().size();
+
+  a->stop();  // idempotent
+  EXPECT_EQ(a->send(b->self(), numbered(a->self(), 0)), SendError::nodedown);
+  EXPECT_TRUE(a->peers().empty());
+  EXPECT_FALSE(a->connect(address(*b)));
+  // The others see the link go; a's listener hears nothing more while c keeps redialing a.
+  ASSERT_TRUE(pb.wait_for(Kind::down) && pc.wait_for(Kind::down));
+  ASSERT_TRUE(pc.wait_logged("dialing " + address(*a) + " failed")) << pc.log_text();
+  EXPECT_EQ(pa.events().size(), events_at_stop);
+}
+
+TEST(TransportStop, StopFromAListenerCallbackClosesEverythingAndTheDestructorJoins) {
+  Hub hub;
+  Probe pa(hub), pb(hub), pc(hub);
+  std::unique_ptr<Transport> a;
+  // A node that gives up as soon as its first peer arrives: stop() on a's own Asio thread.
+  pa.on_up_down = [&](Probe::Event::Kind kind, const NodeId&) {
+    if (kind == Kind::up) a->stop();
+  };
+  a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::down)) << pa.log_text();
+  EXPECT_EQ(pa.events().back().reason, "stop");
+  a->stop();  // from the test thread: joins
+  EXPECT_EQ(pa.count(Kind::up), 1u);
+  EXPECT_EQ(pa.count(Kind::down), 1u);
+  EXPECT_TRUE(a->peers().empty());
+}
+
+TEST(TransportStop, TheDestructorStopsWithoutHanging) {
+  Hub hub;
+  Probe pa(hub), pb(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  ASSERT_TRUE(a && b);
+  a->connect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::up));
+  a.reset();
+  EXPECT_EQ(pa.count(Kind::down), 1u);
+  ASSERT_TRUE(pb.wait_for(Kind::down));
+}
+
+}  // namespace
+}  // namespace otp::cluster::test
