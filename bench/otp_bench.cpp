@@ -26,79 +26,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "otp/otp.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace otp_bench;
 using namespace std::chrono_literals;
 
-// -- environment, statistics, output -------------------------------------------------------------
-
-long env_long(const char* name, long dflt) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return dflt;
-  char* end = nullptr;
-  long x = std::strtol(v, &end, 10);
-  if (*end != '\0' || x < 0) {
-    std::fprintf(stderr, "# %s=%s is not a non-negative integer; using %ld\n", name, v, dflt);
-    return dflt;
-  }
-  return x;
-}
-
-bool wanted(const std::string& what) {
-  const char* v = std::getenv("OTP_BENCH_ONLY");
-  if (!v || !*v) return true;
-  std::string list = std::string(",") + v + ",";
-  return list.find("," + what + ",") != std::string::npos;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-// As anchor_stats:fmt: integers from 100 up, two decimals below.
-std::string fmt(double x) {
-  char buf[64];
-  if (std::fabs(x) >= 100)
-    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(std::llround(x)));
-  else
-    std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
-
-void result(const char* figure, const char* unit, const std::vector<double>& vals,
-            const std::string& note) {
-  if (vals.empty()) return;
-  auto [lo, hi] = std::minmax_element(vals.begin(), vals.end());
-  std::printf("RESULT %s median=%s min=%s max=%s n=%zu unit=%s note=%s\n", figure,
-              fmt(median(vals)).c_str(), fmt(*lo).c_str(), fmt(*hi).c_str(), vals.size(), unit,
-              note.c_str());
-  std::fflush(stdout);
-}
-
-double seconds_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-/// Median of per-call latencies in microseconds.
-double median_us(std::vector<uint32_t>& ns) {
-  if (ns.empty()) return 0;
-  auto mid = ns.begin() + static_cast<long>(ns.size() / 2);
-  std::nth_element(ns.begin(), mid, ns.end());
-  double m = *mid;
-  if (ns.size() % 2 == 0) m = (m + *std::max_element(ns.begin(), mid)) / 2;
-  return m / 1000.0;
-}
-
-uint32_t ns_since(Clock::time_point a, Clock::time_point b) {
-  auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
-  return static_cast<uint32_t>(std::clamp<int64_t>(d, 0, UINT32_MAX));
-}
+// -- memory ---------------------------------------------------------------------------------------
 
 /// Resident set size of this process in bytes (/proc/self/statm, second field).
 double rss_bytes() {
@@ -112,18 +48,6 @@ double rss_bytes() {
 double heap_in_use() {
   auto mi = mallinfo2();
   return static_cast<double>(mi.uordblks + mi.hblkhd);
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "otp-bench: %s\n", what.c_str());
-  std::fflush(stderr);
-  std::_Exit(2);
-}
-
-template <class T>
-T must(otp::Result<T> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().to_string());
-  return std::move(r).value();
 }
 
 // -- messages ------------------------------------------------------------------------------------

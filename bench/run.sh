@@ -6,7 +6,8 @@
 #   OTP_BUILD_DIR=build/h-bench bash bench/run.sh
 #   OTP_BENCH_REPS=3 OTP_BENCH_DUR_MS=1000 OTP_BENCH_ONLY=call,cast bash bench/run.sh
 #
-# Then otp-bench-toolbox (Registry, Table, Agent, Task figures), if it was built.
+# Then otp-bench-toolbox (Registry, Table, Agent, Task figures) and otp-bench-dist (calls, casts
+# and nodedown between node processes), if they were built.
 # Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,*.log}
 # Tunables: every OTP_BENCH_* variable of bench/otp_bench.cpp, plus OTP_BENCH_TIMEOUT_S (660),
 # the hard bound on the whole run.
@@ -56,6 +57,17 @@ if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_TOOLBOX:-1}" != 0 ] && [ -x "$TOOLBOX" ]; t
   wait "$CHILD" || rc=$?
   CHILD=""
   grep '^RESULT ' "$OUT/toolbox.txt" >> "$OUT/ours.txt" || true
+fi
+# The distribution figures (otp.dist.*: calls, casts, nodedown between two OS processes), when
+# built; OTP_BENCH_DIST=0 skips them.
+DIST="$BUILD_DIR/bench/otp-bench-dist"
+if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_DIST:-1}" != 0 ] && [ -x "$DIST" ]; then
+  echo "# running otp-bench-dist (bound 300 s; diagnostics in $OUT/dist.log) ..." >&2
+  timeout -s TERM -k 10 300 "$DIST" > "$OUT/dist.txt" 2> "$OUT/dist.log" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  grep '^RESULT ' "$OUT/dist.txt" >> "$OUT/ours.txt" || true
 fi
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2
 # The runtime's own log lines (crash reports, shutdown warnings), folded: pids and counts as N.

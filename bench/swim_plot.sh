@@ -30,6 +30,7 @@ plot "$csv" skip 1 using 1:3 with linespoints lw 2 pt 7 title "crash -> all surv
 set ylabel "bytes / s"
 set title "load per node (steady state)"
 set yrange [0:*]
+set key bottom right
 plot "$csv" skip 1 using 1:4 with linespoints lw 2 pt 7 title "bytes sent per node per second"
 unset multiplot
 GP
