@@ -1,18 +1,29 @@
 // otp-node: one distributed node running the cluster services (counter, echo, relay) under a
-// supervisor. It prints one line when it is ready to be talked to, logs node events, and stops
-// cleanly on SIGTERM / SIGINT.
+// supervisor. It prints one line when it is ready to be talked to, logs node and membership
+// events, and stops cleanly on SIGTERM / SIGINT (leaving the membership gracefully).
 //
 //   otp-node --name a --listen 127.0.0.1:7001 --cookie secret
 //   otp-node --name b --listen 127.0.0.1:7002 --cookie secret --connect 127.0.0.1:7001
+//   # gossip membership: nodes find each other through a seed and link on their own
+//   otp-node --name a --listen 127.0.0.1:7001 --gossip 127.0.0.1:7101 --cookie secret
+//   otp-node --name b --listen 127.0.0.1:7002 --gossip 7102 --seeds 127.0.0.1:7101 --cookie secret
 //
-// stdout: "ready a@127.0.0.1#<creation> port=<port>", then "nodeup <node>" / "nodedown <node>
-// <reason>" lines. Logs (rejected links and why) go to stderr.
+// stdout, one line per event, flushed at once (tests and benchmarks timestamp them):
+//   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>]
+//   nodeup <node> / nodedown <node> <reason>
+//   member <joined|suspect|alive|failed|left|updated> <name@host> inc=<n> gossip=<h:p> data=<h:p>
+//   members <count> <name@host>=<state> ...       (self included; on SIGUSR1)
+//   stopped
+// Logs (rejected links, send errors and why) go to stderr.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,9 +34,20 @@
 namespace {
 
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> members_requested{false};
 
 void on_signal(int) {
   stop_requested = true;
+}
+void on_usr1(int) {
+  members_requested = true;
+}
+
+/// stdout lines come from the main thread and the membership thread: one lock, whole lines.
+std::mutex out_mx;
+void print_line(const std::string& line) {
+  std::lock_guard<std::mutex> g(out_mx);
+  std::cout << line << "\n" << std::flush;
 }
 
 struct Options {
@@ -40,7 +62,13 @@ const char* kUsage =
     "                [--cluster NAME] [--connect HOST:PORT]... [--threads N]\n"
     "                [--heartbeat-ms N] [--dead-link-ms N] [--handshake-timeout-ms N]\n"
     "                [--max-frame-bytes N] [--max-seconds N]\n"
-    "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n";
+    "                [--gossip [HOST:]PORT] [--seeds HOST:PORT,...] [--probe-interval-ms N]\n"
+    "                [--probe-timeout-ms N] [--suspicion-mult N] [--gossip-interval-ms N]\n"
+    "                [--push-pull-ms N] [--reconnect-ms N] [--leave-timeout-ms N]\n"
+    "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n"
+    "  --gossip runs SWIM membership on that UDP+TCP port (0: any); --seeds are host:port\n"
+    "  (DNS names allowed, re-resolved). The timing flags override membership defaults\n"
+    "  (otp/membership/config.hpp). SIGUSR1 prints the member list.\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "otp-node: " << why << "\n" << kUsage;
@@ -56,6 +84,30 @@ long number(const std::string& flag, const std::string& v) {
   } catch (const std::exception&) {
     usage_error(flag + " needs a non-negative number, got '" + v + "'");
   }
+}
+
+/// The gossip section, created by the first gossip flag.
+otp::cluster::GossipConfig& gossip(Options& o) {
+  if (!o.cluster.gossip) o.cluster.gossip.emplace();
+  return *o.cluster.gossip;
+}
+
+std::string describe(const otp::membership::Event& e) {
+  const auto& m = e.member;
+  return std::string("member ") + otp::membership::to_string(e.kind) + " " + m.id.full_name() +
+         " inc=" + std::to_string(m.incarnation) + " gossip=" + m.gossip.to_string() +
+         " data=" + m.meta.data.to_string();
+}
+
+std::string member_list(const std::vector<otp::membership::Member>& members) {
+  std::vector<std::string> items;
+  for (const auto& m : members) {
+    items.push_back(m.id.full_name() + "=" + otp::membership::to_string(m.state));
+  }
+  std::sort(items.begin(), items.end());
+  std::string line = "members " + std::to_string(items.size());
+  for (const auto& i : items) line += " " + i;
+  return line;
 }
 
 Options parse(int argc, char** argv) {
@@ -98,6 +150,31 @@ Options parse(int argc, char** argv) {
       t.max_frame_size = static_cast<uint32_t>(number(flag, v));
     } else if (flag == "--max-seconds") {
       o.max_run = std::chrono::seconds(number(flag, v));
+    } else if (flag == "--gossip") {
+      auto& g = gossip(o);
+      auto colon = v.rfind(':');
+      if (colon != std::string::npos) g.listen_host = v.substr(0, colon);
+      g.port =
+          static_cast<uint16_t>(number(flag, colon == std::string::npos ? v : v.substr(colon + 1)));
+    } else if (flag == "--seeds") {
+      std::stringstream list(v);
+      for (std::string seed; std::getline(list, seed, ',');) {
+        if (!seed.empty()) gossip(o).seeds.push_back(seed);
+      }
+    } else if (flag == "--probe-interval-ms") {
+      gossip(o).membership.probe_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--probe-timeout-ms") {
+      gossip(o).membership.probe_timeout = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--suspicion-mult") {
+      gossip(o).membership.suspicion_mult = static_cast<uint32_t>(number(flag, v));
+    } else if (flag == "--gossip-interval-ms") {
+      gossip(o).membership.gossip_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--push-pull-ms") {
+      gossip(o).membership.push_pull_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--reconnect-ms") {
+      gossip(o).membership.reconnect_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--leave-timeout-ms") {
+      gossip(o).leave_timeout = std::chrono::milliseconds(number(flag, v));
     } else {
       usage_error("unknown option " + flag);
     }
@@ -111,9 +188,9 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   Options options = parse(argc, argv);
-  std::cout << std::unitbuf;
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
+  std::signal(SIGUSR1, on_usr1);
   std::signal(SIGPIPE, SIG_IGN);
 
   services::register_types();
@@ -133,28 +210,34 @@ int main(int argc, char** argv) {
   }
   otp::Inbox events(node);
   otp::distribution::monitor_nodes(node, events.pid());
+  // Membership events are printed on the membership thread, as they happen.
+  (*cluster)->subscribe([](const otp::membership::Event& e) { print_line(describe(e)); });
   for (const auto& peer : options.connect) {
     if (auto r = (*cluster)->connect(peer); !r) {
       std::cerr << "otp-node: " << r.error() << "\n";
       return 2;
     }
   }
-  std::cout << "ready " << (*cluster)->self().to_string() << " port=" << (*cluster)->port() << "\n";
+  std::string ready =
+      "ready " + (*cluster)->self().to_string() + " port=" + std::to_string((*cluster)->port());
+  if (auto g = (*cluster)->gossip_port()) ready += " gossip=" + std::to_string(*g);
+  print_line(ready);
 
   auto deadline = options.max_run ? std::chrono::steady_clock::now() + *options.max_run
                                   : std::chrono::steady_clock::time_point::max();
   while (!stop_requested && std::chrono::steady_clock::now() < deadline) {
     // Wakes for node events, and at least every 100 ms to notice a signal.
-    auto m = events.receive(std::chrono::milliseconds(100));
+    auto m = events.receive(std::chrono::milliseconds(50));
+    if (members_requested.exchange(false)) print_line(member_list((*cluster)->members()));
     if (!m) continue;
     if (const auto* up = m->get_if<otp::NodeUp>()) {
-      std::cout << "nodeup " << up->node << "\n";
+      print_line("nodeup " + up->node);
     } else if (const auto* down = m->get_if<otp::NodeDown>()) {
-      std::cout << "nodedown " << down->node << " " << down->reason << "\n";
+      print_line("nodedown " + down->node + " " + down->reason);
     }
   }
   (*cluster)->stop();
   node.shutdown();
-  std::cout << "stopped\n";
+  print_line("stopped");
   return 0;
 }

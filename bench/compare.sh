@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-compare`: runs our benchmark (bench/run.sh), then the anchors that have figures
-# paired with ours (shared/anchors beside the repo: loopback_floor.sh, erlang_local.sh and
-# erlang_dist.sh), and
+# paired with ours (shared/anchors beside the repo: loopback_floor.sh, erlang_local.sh,
+# erlang_dist.sh and, when `serf` is installed, serf_membership.sh), and
 # prints the anchors' side-by-side table (shared/anchors/compare.sh ours.txt anchors.txt).
 # About 4-5 minutes on 2 cores. Builds nothing (`make bench-compare` builds first).
 #
@@ -65,7 +65,8 @@ else
       "needs root); anchors whose tools (erl, gcc) are missing are skipped." \
       "OTP_ANCHORS=reference compares with the recorded reference run instead." >&2
   fi
-  for spec in loopback_floor:gcc:90 erlang_local:erl:240 erlang_dist:erl:400; do
+  for spec in loopback_floor:gcc:90 erlang_local:erl:240 erlang_dist:erl:400 \
+    serf_membership:serf:300; do
     IFS=: read -r name tool lim <<< "$spec"
     if ! command -v "$tool" > /dev/null; then
       echo "compare.sh: skipping $name.sh: $tool not installed (run $ANCHORS/setup.sh as root)" >&2
@@ -83,6 +84,6 @@ fi
 
 echo "== table (ours vs anchors; pairs for figures we do not measure yet left out)" >&2
 bash "$ANCHORS/compare.sh" "$OUT/ours.txt" "$OUT/anchors.txt" |
-  awk 'NR == 1 || $NF != "missing" || $1 ~ /^otp\.(local|dist)\./' | tee "$OUT/table.txt"
+  awk 'NR == 1 || $NF != "missing" || $1 ~ /^otp\.(local|dist|swim)\./' | tee "$OUT/table.txt"
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "# files: $OUT" >&2

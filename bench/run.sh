@@ -7,7 +7,8 @@
 #   OTP_BENCH_REPS=3 OTP_BENCH_DUR_MS=1000 OTP_BENCH_ONLY=call,cast bash bench/run.sh
 #
 # Then otp-bench-toolbox (Registry, Table, Agent, Task figures) and otp-bench-dist (calls, casts
-# and nodedown between node processes), if they were built.
+# and nodedown between node processes), if they were built; then otp-swim-bench (SWIM membership
+# between otp-node processes, beside serf_membership.sh), if it was built.
 # Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,*.log}
 # Tunables: every OTP_BENCH_* variable of bench/otp_bench.cpp, plus OTP_BENCH_TIMEOUT_S (660),
 # the hard bound on the whole run.
@@ -69,13 +70,27 @@ if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_DIST:-1}" != 0 ] && [ -x "$DIST" ]; then
   CHILD=""
   grep '^RESULT ' "$OUT/dist.txt" >> "$OUT/ours.txt" || true
 fi
+# SWIM membership between real otp-node processes (5 and 10 nodes on loopback), measured like
+# shared/anchors/serf_membership.sh, when that binary was built; OTP_BENCH_SWIM=0 skips it.
+# Tunables: OTP_SWIM_SIZES ("5 10"), OTP_SWIM_REPS (5). Its RESULT lines join ours.txt.
+SWIM="$BUILD_DIR/bench/otp-swim-bench"
+if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_SWIM:-1}" != 0 ] && [ -x "$SWIM" ]; then
+  echo "# running otp-swim-bench (bound 300 s; diagnostics in $OUT/swim.log) ..." >&2
+  timeout -s TERM -k 10 300 "$SWIM" > "$OUT/swim.txt" 2> "$OUT/swim.log" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  grep '^RESULT ' "$OUT/swim.txt" >> "$OUT/ours.txt" || true
+  grep '^# otp N=' "$OUT/swim.log" >&2 || true
+fi
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2
 # The runtime's own log lines (crash reports, shutdown warnings), folded: pids and counts as N.
 grep -E '^\[' "$OUT/ours.log" | sed -E 's/<[0-9.]+>/<pid>/g; s/[0-9]+/N/g' | sort | uniq -c |
   sort -rn | head -n 20 | sed 's/^ */# runtime log (lines x): /' >&2 || true
 grep '^RESULT ' "$OUT/ours.txt" || true
 if [ "$rc" -ne 0 ]; then
-  echo "run.sh: a benchmark exited with status $rc (see $OUT/ours.log, $OUT/toolbox.log)" >&2
+  echo "run.sh: a benchmark exited with status $rc (see $OUT/ours.log, $OUT/toolbox.log," \
+    "$OUT/swim.log)" >&2
   tail -n 5 "$OUT/ours.log" >&2 || true
   exit "$rc"
 fi

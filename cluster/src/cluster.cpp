@@ -1,9 +1,13 @@
-// Cluster: the transport plugged into a Node's distribution.
+// Cluster: the transport plugged into a Node's distribution, and (with a gossip section) the
+// membership driver that decides which links exist.
 #include "otp/cluster/cluster.hpp"
 
+#include <atomic>
+#include <cstdio>
 #include <random>
 
 #include "otp/distribution.hpp"
+#include "otp/process.hpp"
 
 namespace otp::cluster {
 
@@ -54,10 +58,56 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
     return to_channel_error(*err);
   }
 
+  /// Membership drives the links (on the membership thread): an alive member gets one, a
+  /// failed or left one loses it.
+  void on_member_event(const membership::Event& e) {
+    const membership::Member& m = e.member;
+    const std::string name = m.id.full_name();
+    if (name == self_name_) return;
+    switch (e.kind) {
+      case membership::EventKind::joined:
+      case membership::EventKind::alive:
+      case membership::EventKind::updated:
+        if (m.state == membership::MemberState::alive) link_to(m);
+        break;
+      case membership::EventKind::failed:
+      case membership::EventKind::left: {
+        // A restarted member may already be linked under its new creation: keep that link.
+        const auto linked = transport_->peer(name);
+        if (!linked || linked->creation == m.id.creation) transport_->disconnect(name);
+        break;
+      }
+      case membership::EventKind::suspect:
+        break;
+    }
+  }
+
+  void link_to(const membership::Member& m) {
+    // One dialer per pair: the smaller name dials, the other end accepts.
+    if (!(self_name_ < m.id.full_name()) || m.meta.data.port == 0) return;
+    std::string error;
+    if (!transport_->connect(m.meta.data.to_string(), &error)) {
+      log_("warning", "member " + m.id.full_name() + " has a data address we can not dial (" +
+                          m.meta.data.to_string() + "): " + error);
+    }
+  }
+
   Node& node_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<MembershipDriver> membership_;
+  std::string self_name_;
+  std::function<void(std::string_view, std::string_view)> log_;
   bool stopped_ = false;
 };
+
+namespace {
+
+std::unique_ptr<MembershipDriver> start_membership(
+    ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
+    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge,
+    std::string* error);
+
+}  // namespace
 
 Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config) {
   if (config.cookie.empty()) return Error(ErrorCode::badarg, "cluster start: a cookie is required");
@@ -66,6 +116,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
                  "cluster start: node " + node.name() + " is already distributed");
   auto bridge = std::make_shared<Bridge>(node);
   TransportConfig t = std::move(config.transport);
+  const auto user_log = t.log;  // also the membership driver's, when set
   t.cluster = config.cluster;
   t.cookie = config.cookie;
   t.self = protocol::NodeId{config.name, config.host, fresh_creation()};
@@ -76,9 +127,51 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
   bridge->transport_ = Transport::start(std::move(t), *bridge, &error);
   if (!bridge->transport_)
     return Error(ErrorCode::badarg, "cluster start of " + self.full_name() + ": " + error);
+  bridge->self_name_ = self.full_name();
+  bridge->log_ = user_log
+                     ? user_log
+                     : [who = self.full_name()](std::string_view level, std::string_view text) {
+                         if (level != "debug") {
+                           std::fprintf(stderr, "otp-cluster %s: %.*s: %.*s\n", who.c_str(),
+                                        static_cast<int>(level.size()), level.data(),
+                                        static_cast<int>(text.size()), text.data());
+                         }
+                       };
   distribution::attach(node, self, bridge);
+  if (config.gossip) {
+    bridge->membership_ =
+        start_membership(config, self, bridge->transport_->port(), user_log, *bridge, &error);
+    if (!bridge->membership_) {
+      bridge->stopped_ = true;
+      bridge->transport_->stop();
+      distribution::detach(node);
+      return Error(ErrorCode::badarg, "cluster start of " + self.full_name() + ": " + error);
+    }
+  }
   return std::unique_ptr<Cluster>(new Cluster(std::move(bridge)));
 }
+
+namespace {
+
+std::unique_ptr<MembershipDriver> start_membership(
+    ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
+    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge,
+    std::string* error) {
+  MembershipDriverConfig m;
+  m.self = self;
+  m.gossip = std::move(*config.gossip);
+  if (m.gossip.listen_host.empty() && m.gossip.host.empty()) {
+    m.gossip.listen_host = config.listen_host.empty() ? config.host : config.listen_host;
+  }
+  m.gossip.membership.cluster = config.cluster;
+  m.gossip.membership.cookie = config.cookie;
+  m.metadata.data = membership::Address{config.host, port};
+  m.on_event = [&bridge](const membership::Event& e) { bridge.on_member_event(e); };
+  m.log = log;  // empty: the driver's own default (stderr)
+  return MembershipDriver::start(std::move(m), error);
+}
+
+}  // namespace
 
 Cluster::Cluster(std::shared_ptr<Bridge> bridge) : bridge_(std::move(bridge)) {}
 
@@ -109,9 +202,54 @@ TransportStats Cluster::stats() const {
   return bridge_->transport_->stats();
 }
 
+std::vector<membership::Member> Cluster::members() const {
+  if (!bridge_->membership_) return {};
+  return bridge_->membership_->members();
+}
+
+std::optional<uint16_t> Cluster::gossip_port() const {
+  if (!bridge_->membership_) return std::nullopt;
+  return bridge_->membership_->port();
+}
+
+membership::Stats Cluster::membership_stats() const {
+  return bridge_->membership_ ? bridge_->membership_->stats() : membership::Stats{};
+}
+
+DriverStats Cluster::membership_driver_stats() const {
+  return bridge_->membership_ ? bridge_->membership_->driver_stats() : DriverStats{};
+}
+
+Cluster::SubscriptionId Cluster::subscribe(std::function<void(const membership::Event&)> callback) {
+  if (!bridge_->membership_) return 0;
+  return bridge_->membership_->subscribe(std::move(callback));
+}
+
+Cluster::SubscriptionId Cluster::subscribe(const Pid& pid) {
+  if (!bridge_->membership_) return 0;
+  // The subscription removes itself once pid is gone (checked at each event).
+  auto id = std::make_shared<std::atomic<SubscriptionId>>(0);
+  MembershipDriver* driver = bridge_->membership_.get();
+  const SubscriptionId sid = driver->subscribe([pid, id, driver](const membership::Event& e) {
+    if (!alive(pid)) {
+      if (const SubscriptionId mine = id->load()) driver->unsubscribe(mine);
+      return;
+    }
+    send(pid, Message(e));
+  });
+  id->store(sid);
+  return sid;
+}
+
+void Cluster::unsubscribe(SubscriptionId id) {
+  if (bridge_->membership_ && id != 0) bridge_->membership_->unsubscribe(id);
+}
+
 void Cluster::stop() {
   if (bridge_->stopped_) return;
   bridge_->stopped_ = true;
+  // Leave first (bounded), so the others report `left` and drop their links on their own.
+  if (bridge_->membership_) bridge_->membership_->stop();
   bridge_->transport_->stop();  // node_down for every link, then silence
   distribution::detach(bridge_->node_);
 }

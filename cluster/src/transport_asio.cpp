@@ -454,6 +454,7 @@ TransportStats AsioTransport::stats() const {
   s.duplicate_links = get(counters_.duplicate_links);
   s.overloads = get(counters_.overloads);
   s.messages_sent = get(counters_.messages_sent);
+  s.writes = get(counters_.writes);
   s.messages_received = get(counters_.messages_received);
   return s;
 }

@@ -68,6 +68,7 @@ struct TransportCounters {
   std::atomic<uint64_t> duplicate_links{0};
   std::atomic<uint64_t> overloads{0};
   std::atomic<uint64_t> messages_sent{0};
+  std::atomic<uint64_t> writes{0};
   std::atomic<uint64_t> messages_received{0};
   std::atomic<size_t> links_up{0};
 

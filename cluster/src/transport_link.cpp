@@ -329,6 +329,7 @@ void Link::write_queued() {
     }
   }
   writing_ = true;
+  TransportCounters::bump(transport_.counters().writes);
   asio::async_write(socket_, buffers_,
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       self->on_written(ec);

@@ -16,7 +16,7 @@ TransportConfig backoff(milliseconds initial, milliseconds max, double jitter) {
   return c;
 }
 
-TEST(ReconnectDelay, DoublesFromTheInitialDelayUpToTheMaximum) {
+TEST(TransportReconnectDelay, DoublesFromTheInitialDelayUpToTheMaximum) {
   const auto c = backoff(milliseconds(100), milliseconds(1000), 0.0);
   EXPECT_EQ(reconnect_delay(c, 0, 0.5), milliseconds(100));
   EXPECT_EQ(reconnect_delay(c, 1, 0.5), milliseconds(200));
@@ -26,7 +26,7 @@ TEST(ReconnectDelay, DoublesFromTheInitialDelayUpToTheMaximum) {
   EXPECT_EQ(reconnect_delay(c, 1000, 0.5), milliseconds(1000));  // no overflow
 }
 
-TEST(ReconnectDelay, JitterSpreadsTheDelayByTheConfiguredFractionEitherWay) {
+TEST(TransportReconnectDelay, JitterSpreadsTheDelayByTheConfiguredFractionEitherWay) {
   const auto c = backoff(milliseconds(100), milliseconds(1000), 0.2);
   EXPECT_EQ(reconnect_delay(c, 0, 0.0), milliseconds(80));
   EXPECT_EQ(reconnect_delay(c, 0, 0.5), milliseconds(100));
@@ -35,12 +35,12 @@ TEST(ReconnectDelay, JitterSpreadsTheDelayByTheConfiguredFractionEitherWay) {
   EXPECT_EQ(reconnect_delay(c, 10, 0.999999), milliseconds(1200));
 }
 
-TEST(ReconnectDelay, IsNeverBelowOneMillisecond) {
+TEST(TransportReconnectDelay, IsNeverBelowOneMillisecond) {
   const auto c = backoff(milliseconds(1), milliseconds(1), 0.9);
   EXPECT_EQ(reconnect_delay(c, 0, 0.0), milliseconds(1));
 }
 
-TEST(SendErrorNames, AreTheEnumeratorNames) {
+TEST(TransportSendErrorNames, AreTheEnumeratorNames) {
   EXPECT_STREQ(to_string(SendError::nodedown), "nodedown");
   EXPECT_STREQ(to_string(SendError::stale), "stale");
   EXPECT_STREQ(to_string(SendError::overload), "overload");

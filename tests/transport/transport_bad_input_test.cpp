@@ -74,7 +74,8 @@ TEST(TransportHandshake, AClientThatSendsNothingIsClosedByTheHandshakeTimeout) {
   RawPeer silent(a->port());
   ASSERT_TRUE(silent.wait_closed());
   EXPECT_GE(std::chrono::steady_clock::now() - began, 150ms);
-  EXPECT_TRUE(pa.logged("handshake not finished within 200 ms")) << pa.log_text();
+  // The close is logged just after the socket closes: wait for the line, do not race it.
+  EXPECT_TRUE(pa.wait_logged("handshake not finished within 200 ms")) << pa.log_text();
   EXPECT_EQ(a->stats().handshake_timeouts, 1u);
   EXPECT_TRUE(hub.wait([&] { return a->stats().connections == 0; }));
   expect_serves_a_proper_peer(*a, pa, hub);
@@ -142,7 +143,7 @@ TEST(TransportGarbage, AnOversizedFrameClosesThatLinkOnlyAndOtherLinksCarryOn) {
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
   b->connect(address(*a));
-  ASSERT_TRUE(pa.wait_for(Kind::up, 1, b->self()));
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, b->self()) && pb.wait_for(Kind::up, 1, a->self()));
 
   RawPeer raw(a->port());
   ASSERT_EQ(raw.handshake(kRaw), a->self());
@@ -171,9 +172,10 @@ TEST(TransportLiveness, AFrozenPeerIsDeclaredDownWithinTheDeadLinkTimeout) {
   auto a = start(ca, pa);
   ASSERT_TRUE(a);
 
+  // Taken before the handshake, so strictly before a last heard from the peer.
+  const auto began = std::chrono::steady_clock::now();
   RawPeer frozen(a->port());
   ASSERT_EQ(frozen.handshake(kRaw), a->self());
-  const auto up_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(pa.wait_for(Kind::up, 1, kRaw));
   // a pings the idle link; the frozen peer reads but never answers.
   auto ping = frozen.read_message(1s);
@@ -181,9 +183,9 @@ TEST(TransportLiveness, AFrozenPeerIsDeclaredDownWithinTheDeadLinkTimeout) {
   EXPECT_TRUE(std::holds_alternative<protocol::Ping>(*ping));
 
   ASSERT_TRUE(pa.wait_for(Kind::down, 1, kRaw, 300ms + 2s)) << pa.log_text();
-  const auto took = std::chrono::steady_clock::now() - up_at;
-  EXPECT_GE(took, 250ms);
-  EXPECT_LT(took, 300ms + 1s);
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 300ms + 1500ms);
   EXPECT_NE(pa.events().back().reason.find("heartbeat timeout"), std::string::npos);
   EXPECT_EQ(a->stats().heartbeat_timeouts, 1u);
   EXPECT_TRUE(frozen.wait_closed());
@@ -194,15 +196,15 @@ TEST(TransportLiveness, AnIdleLinkBetweenLiveNodesStaysUp) {
   Probe pa(hub), pb(hub);
   auto ca = config("a", 1, pa);
   auto cb = config("b", 1, pb);
-  ca.heartbeat_interval = cb.heartbeat_interval = 30ms;
-  ca.dead_link_timeout = cb.dead_link_timeout = 150ms;
+  ca.heartbeat_interval = cb.heartbeat_interval = 50ms;
+  ca.dead_link_timeout = cb.dead_link_timeout = 500ms;
   auto a = start(ca, pa);
   auto b = start(cb, pb);
   ASSERT_TRUE(a && b);
   a->connect(address(*b));
   ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up));
-  // Many dead-link timeouts of silence from the nodes: the heartbeats keep the link.
-  EXPECT_FALSE(hub.wait([&] { return pa.count(Kind::down) + pb.count(Kind::down) > 0; }, 1s))
+  // Several dead-link timeouts of silence from the nodes: the heartbeats keep the link.
+  EXPECT_FALSE(hub.wait([&] { return pa.count(Kind::down) + pb.count(Kind::down) > 0; }, 2s))
       << pa.log_text();
 }
 
@@ -213,7 +215,6 @@ TEST(TransportOverload, APeerThatNeverReadsGetsOverloadAndTheQueueStaysBounded) 
   Probe pa(hub);
   auto ca = config("a", 1, pa);
   ca.max_queue_bytes = 256 * 1024;
-  ca.dead_link_timeout = 30s;  // the peer is slow, not dead, for this test
   auto a = start(ca, pa);
   ASSERT_TRUE(a);
   RawPeer sluggish(a->port());

@@ -175,7 +175,7 @@ class Probe : public TransportListener {
   std::vector<std::string> lines_;
 };
 
-/// A transport config for tests: short timeouts, the given log sink.
+/// A transport config for tests: short handshake and backoff times, the given log sink.
 inline TransportConfig config(std::string name, uint32_t creation, Probe& probe,
                               std::string cookie = "secret", std::string cluster = "test") {
   TransportConfig c;
@@ -184,7 +184,9 @@ inline TransportConfig config(std::string name, uint32_t creation, Probe& probe,
   c.self = NodeId{std::move(name), "127.0.0.1", creation};
   c.handshake_timeout = 2s;
   c.heartbeat_interval = 100ms;
-  c.dead_link_timeout = 2s;
+  // Generous: under a sanitizer on a loaded machine, a receiver busy decoding a burst answers
+  // pings late. The liveness tests set their own.
+  c.dead_link_timeout = 10s;
   c.reconnect_initial = 20ms;
   c.reconnect_max = 200ms;
   c.log = probe.log_sink();
@@ -197,6 +199,18 @@ inline std::unique_ptr<Transport> start(TransportConfig c, Probe& probe) {
   auto t = Transport::start(std::move(c), probe, &error);
   EXPECT_TRUE(t) << error;
   return t;
+}
+
+/// The counters that explain a stuck or lost message, for failure messages.
+inline std::string describe(const Transport& t) {
+  const auto s = t.stats();
+  return t.self().to_string() + ": links_up=" + std::to_string(s.links_up) +
+         " connections=" + std::to_string(s.connections) +
+         " queued_bytes=" + std::to_string(s.queued_bytes) +
+         " sent=" + std::to_string(s.messages_sent) +
+         " received=" + std::to_string(s.messages_received) +
+         " writes=" + std::to_string(s.writes) + " dropped=" + std::to_string(s.frames_dropped) +
+         "\n";
 }
 
 inline std::string address(const Transport& t) {

@@ -87,15 +87,17 @@ TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
   a->connect(address(*b));
   ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
 
-  constexpr int kCount = 20000;
+  constexpr int kCount = 5000;
   std::thread a_to_b([&] {
     for (int i = 0; i < kCount; ++i) ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i)));
   });
   for (int i = 0; i < kCount; ++i) ASSERT_FALSE(b->send(a->self(), numbered(b->self(), i)));
   a_to_b.join();
 
-  ASSERT_TRUE(pa.wait_for(Kind::message, kCount, b->self(), 20s));
-  ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s));
+  ASSERT_TRUE(pa.wait_for(Kind::message, kCount, b->self(), 20s))
+      << describe(*a) << describe(*b) << pa.log_text() << pb.log_text();
+  ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s))
+      << describe(*a) << describe(*b) << pa.log_text() << pb.log_text();
   for (auto* p : {&pa, &pb}) {
     int64_t expected = 0;
     for (const auto& e : p->events()) {
@@ -104,8 +106,11 @@ TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
       ++expected;
     }
   }
-  EXPECT_EQ(a->stats().messages_sent, static_cast<uint64_t>(kCount));
+  const auto sa = a->stats();
+  EXPECT_EQ(sa.messages_sent, static_cast<uint64_t>(kCount));
   EXPECT_EQ(b->stats().messages_received, static_cast<uint64_t>(kCount));
+  // Messages queued while a write is in flight go out together in the next one.
+  EXPECT_LT(sa.writes, sa.messages_sent / 2) << sa.writes << " writes";
 }
 
 TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
@@ -121,7 +126,7 @@ TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
   ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
 
   constexpr int kThreads = 4;
-  constexpr int kEach = 5000;
+  constexpr int kEach = 2000;
   std::vector<std::thread> senders;
   for (int t = 0; t < kThreads; ++t) {
     senders.emplace_back([&, t] {
@@ -132,7 +137,8 @@ TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
   }
   for (auto& s : senders) s.join();
 
-  ASSERT_TRUE(pb.wait_for(Kind::message, kThreads * kEach, a->self(), 20s));
+  ASSERT_TRUE(pb.wait_for(Kind::message, kThreads * kEach, a->self(), 20s))
+      << describe(*a) << describe(*b) << pa.log_text() << pb.log_text();
   std::vector<int64_t> next(kThreads, 0);
   for (const auto& e : pb.events()) {
     if (e.kind != Kind::message) continue;
@@ -156,9 +162,9 @@ TEST_P(TransportFlow, LargeMessagesArriveIntact) {
   ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
 
   // Alternating sizes: small frames are coalesced, big ones written in place, in one order.
-  constexpr int kCount = 200;
+  constexpr int kCount = 60;
   for (int i = 0; i < kCount; ++i) {
-    ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i, i % 2 ? 300'000 : 10)));
+    ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i, i % 2 ? 100'000 : 10)));
   }
   ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s));
   int64_t expected = 0;
@@ -166,7 +172,7 @@ TEST_P(TransportFlow, LargeMessagesArriveIntact) {
     if (e.kind != Kind::message) continue;
     ASSERT_EQ(number_of(*e.body), expected);
     const auto& value = std::get<protocol::Cast>(*e.body).request.value;
-    EXPECT_EQ(value.at("pad").get<std::string>().size(), expected % 2 ? 300'000u : 10u);
+    EXPECT_EQ(value.at("pad").get<std::string>().size(), expected % 2 ? 100'000u : 10u);
     ++expected;
   }
 }

@@ -146,6 +146,9 @@ Output Membership::Core::join(std::vector<Address> seeds, Time now) {
   next_push_pull_at_ = now + push_pull_interval(config_, present_) / 2 +
                        phase(push_pull_interval(config_, present_) / 2);
   for (const Address& seed : seeds_) start_push_pull(seed, true, out);
+  // Announce ourselves too (memberlist's setAlive): otherwise the news of a join spreads only
+  // from the seed, and a node that misses those copies learns of us at the next push-pull.
+  queue_.push(self_slot_, "");
   next_seed_at_ = now + config_.seed_retry_interval;
   next_reconnect_at_ = now + config_.reconnect_interval;
   return out;

@@ -13,15 +13,38 @@
 //
 // The node is known as name@host; host is also where it listens unless listen_host says
 // otherwise. A creation number drawn at start tells this run from earlier ones.
+//
+// With a gossip section, membership finds the other nodes (SWIM, membership_driver.hpp) and
+// drives the links: nobody calls connect().
+//
+//   otp::cluster::ClusterConfig config{.name = "b", .port = 7002, .cookie = "secret"};
+//   config.gossip = otp::cluster::GossipConfig{.port = 7102, .seeds = {"127.0.0.1:7101"}};
+//   auto cluster = otp::cluster::Cluster::start(node, config).value();
+//   cluster->subscribe([](const otp::membership::Event& e) { std::cout << e << "\n"; });
+//   cluster->subscribe(inbox.pid());        // otp::membership::Event messages
+//   cluster->members();                     // self included, with states
+//
+// Each member gossips its transport address ("host:port") as its metadata's data address. A
+// member that is alive gets a link (of each pair, the node with the smaller name dials, so two
+// nodes never race two links; the other end accepts); a member that failed or left loses it, so
+// the node's distribution sees nodedown (monitors fire with noconnection) as soon as membership
+// declares the member failed, whatever state its TCP connection is in. stop() leaves gracefully
+// first: the others report `left`, not `failed`.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "otp/cluster/membership_driver.hpp"
 #include "otp/cluster/transport.hpp"
 #include "otp/error.hpp"
+#include "otp/membership/member.hpp"
 #include "otp/node.hpp"
+#include "otp/pid.hpp"
 #include "otp/protocol/node_id.hpp"
 
 namespace otp::cluster {
@@ -36,6 +59,10 @@ struct ClusterConfig {
   /// Timings, limits and the log hook; its identity and address fields are filled in from the
   /// fields above.
   TransportConfig transport = {};
+  /// Gossip membership. Absent: links only where connect() asks for them. Its host defaults to
+  /// `host`, its listen_host to listen_host (or host); its membership's cluster and cookie are
+  /// the fields above.
+  std::optional<GossipConfig> gossip = std::nullopt;
 };
 
 class Cluster {
@@ -56,8 +83,28 @@ class Cluster {
   std::vector<std::string> nodes() const;
   TransportStats stats() const;
 
-  /// Closes every link (remote monitors and links fire with noconnection) and detaches the
-  /// node. Idempotent; the destructor calls it.
+  // -- membership (with ClusterConfig::gossip; empty / no-ops without) ------------------------
+
+  using SubscriptionId = MembershipDriver::SubscriptionId;
+
+  /// Every member known, self included (alive, suspect, failed and left ones not yet reaped).
+  std::vector<membership::Member> members() const;
+  /// The gossip port bound, if membership runs.
+  std::optional<uint16_t> gossip_port() const;
+  /// Core and driver counters (zeros without membership).
+  membership::Stats membership_stats() const;
+  DriverStats membership_driver_stats() const;
+  /// Calls callback for every later membership event (joined, suspect, alive, failed, left,
+  /// updated), on the membership thread: it must not block. 0 without membership.
+  SubscriptionId subscribe(std::function<void(const membership::Event&)> callback);
+  /// Sends every later event to pid as an otp::membership::Event message, until pid exits or
+  /// unsubscribe. 0 without membership.
+  SubscriptionId subscribe(const Pid& pid);
+  void unsubscribe(SubscriptionId id);
+
+  /// Leaves the membership gracefully (bounded by GossipConfig::leave_timeout), closes every
+  /// link (remote monitors and links fire with noconnection) and detaches the node. Idempotent;
+  /// the destructor calls it.
   void stop();
 
   class Bridge;

@@ -106,6 +106,7 @@ struct TransportStats {
   uint64_t duplicate_links = 0;     // links closed by the one-link-per-pair rule
   uint64_t overloads = 0;           // send() refused with overload
   uint64_t messages_sent = 0;       // messages queued by send()
+  uint64_t writes = 0;              // socket writes started: queued frames coalesce into one
   uint64_t messages_received = 0;   // messages handed to on_message
 };
 
