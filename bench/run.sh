@@ -48,41 +48,28 @@ timeout -s TERM -k 10 "$LIMIT" "$BIN" > "$OUT/ours.txt" 2> "$OUT/ours.log" &
 CHILD=$!
 wait "$CHILD" || rc=$?
 CHILD=""
-# The toolbox figures (Registry, Table, Agent, Task), when that binary was built; OTP_BENCH_TOOLBOX=0
-# skips them. Their RESULT lines join ours.txt.
-TOOLBOX="$BUILD_DIR/bench/otp-bench-toolbox"
-if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_TOOLBOX:-1}" != 0 ] && [ -x "$TOOLBOX" ]; then
-  echo "# running otp-bench-toolbox (bound 300 s; diagnostics in $OUT/toolbox.log) ..." >&2
-  timeout -s TERM -k 10 300 "$TOOLBOX" > "$OUT/toolbox.txt" 2> "$OUT/toolbox.log" &
-  CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  grep '^RESULT ' "$OUT/toolbox.txt" >> "$OUT/ours.txt" || true
-fi
-# The distribution figures (otp.dist.*: calls, casts, nodedown between two OS processes), when
-# built; OTP_BENCH_DIST=0 skips them.
-DIST="$BUILD_DIR/bench/otp-bench-dist"
-if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_DIST:-1}" != 0 ] && [ -x "$DIST" ]; then
-  echo "# running otp-bench-dist (bound 300 s; diagnostics in $OUT/dist.log) ..." >&2
-  timeout -s TERM -k 10 300 "$DIST" > "$OUT/dist.txt" 2> "$OUT/dist.log" &
-  CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  grep '^RESULT ' "$OUT/dist.txt" >> "$OUT/ours.txt" || true
-fi
-# SWIM membership between real otp-node processes (5 and 10 nodes on loopback), measured like
-# shared/anchors/serf_membership.sh, when that binary was built; OTP_BENCH_SWIM=0 skips it.
-# Tunables: OTP_SWIM_SIZES ("5 10"), OTP_SWIM_REPS (5). Its RESULT lines join ours.txt.
-SWIM="$BUILD_DIR/bench/otp-swim-bench"
-if [ "$rc" -eq 0 ] && [ "${OTP_BENCH_SWIM:-1}" != 0 ] && [ -x "$SWIM" ]; then
-  echo "# running otp-swim-bench (bound 300 s; diagnostics in $OUT/swim.log) ..." >&2
-  timeout -s TERM -k 10 300 "$SWIM" > "$OUT/swim.txt" 2> "$OUT/swim.log" &
-  CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  grep '^RESULT ' "$OUT/swim.txt" >> "$OUT/ours.txt" || true
-  grep '^# otp N=' "$OUT/swim.log" >&2 || true
-fi
+# extra <name> <binary> <skip variable>: runs another benchmark binary of the build, if it was
+# built and the variable is not 0, after the ones before succeeded; its RESULT lines join ours.txt.
+extra() {
+  local name=$1 bin="$BUILD_DIR/bench/$2" skip=$3
+  if [ "$rc" -eq 0 ] && [ "${!skip:-1}" != 0 ] && [ -x "$bin" ]; then
+    echo "# running $2 (bound 300 s; diagnostics in $OUT/$name.log) ..." >&2
+    timeout -s TERM -k 10 300 "$bin" > "$OUT/$name.txt" 2> "$OUT/$name.log" &
+    CHILD=$!
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    grep '^RESULT ' "$OUT/$name.txt" >> "$OUT/ours.txt" || true
+  fi
+}
+# Registry, Table, Agent and Task figures (OTP_BENCH_TOOLBOX=0 skips them).
+extra toolbox otp-bench-toolbox OTP_BENCH_TOOLBOX
+# otp.dist.*: calls, casts, nodedown between two OS processes (OTP_BENCH_DIST=0 skips them).
+extra dist otp-bench-dist OTP_BENCH_DIST
+# otp.swim.*: SWIM membership between 5 and 10 otp-node processes on loopback, measured like
+# shared/anchors/serf_membership.sh (OTP_BENCH_SWIM=0 skips it; OTP_SWIM_SIZES ("5 10"),
+# OTP_SWIM_REPS (5)).
+extra swim otp-swim-bench OTP_BENCH_SWIM
+grep '^# otp N=' "$OUT/swim.log" >&2 2>/dev/null || true
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2
 # The runtime's own log lines (crash reports, shutdown warnings), folded: pids and counts as N.
 grep -E '^\[' "$OUT/ours.log" | sed -E 's/<[0-9.]+>/<pid>/g; s/[0-9]+/N/g' | sort | uniq -c |
