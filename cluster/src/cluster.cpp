@@ -97,7 +97,18 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
   std::unique_ptr<MembershipDriver> membership_;
   std::string self_name_;
   std::function<void(std::string_view, std::string_view)> log_;
-  bool stopped_ = false;
+  /// Stops membership and the transport, once; true for the caller that did it.
+  bool shut() {
+    if (stopped_.exchange(true)) return false;
+    // Leave first (bounded), so the others report `left` and drop their links on their own.
+    if (membership_) membership_->stop();
+    transport_->stop();  // node_down for every link, then silence
+    return true;
+  }
+  /// The node is shutting down (or was detached): stop using it.
+  void detached() override { shut(); }
+
+  std::atomic<bool> stopped_{false};
 };
 
 namespace {
@@ -142,8 +153,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
     bridge->membership_ =
         start_membership(config, self, bridge->transport_->port(), user_log, *bridge, &error);
     if (!bridge->membership_) {
-      bridge->stopped_ = true;
-      bridge->transport_->stop();
+      bridge->shut();
       distribution::detach(node);
       return Error(ErrorCode::badarg, "cluster start of " + self.full_name() + ": " + error);
     }
@@ -246,12 +256,8 @@ void Cluster::unsubscribe(SubscriptionId id) {
 }
 
 void Cluster::stop() {
-  if (bridge_->stopped_) return;
-  bridge_->stopped_ = true;
-  // Leave first (bounded), so the others report `left` and drop their links on their own.
-  if (bridge_->membership_) bridge_->membership_->stop();
-  bridge_->transport_->stop();  // node_down for every link, then silence
-  distribution::detach(bridge_->node_);
+  // When the node shut down first, it detached and stopped us already: it may be gone now.
+  if (bridge_->shut()) distribution::detach(bridge_->node_);
 }
 
 }  // namespace otp::cluster

@@ -427,6 +427,7 @@ void Distribution::detach() {
     for (auto& [name, n] : current_) up.push_back(n->id);
   }
   for (auto& id : up) node_down(id, "distribution stopped");
+  channel_->detached();
 }
 
 std::optional<ChannelError> Distribution::send(const RemoteNode& to,

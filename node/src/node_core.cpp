@@ -182,6 +182,8 @@ void NodeCore::shutdown() {
     if (!wait_empty(seconds(10)))
       log("error", "shutdown: processes still running after kill (a handler that never returns?)");
   }
+  // Every process is gone (their exits reached remote links and monitors): stop distribution.
+  distribution_->detach();
   timers_.stop();
   if (size_t busy = pool_.shutdown(std::chrono::seconds(5)))
     log("warning", "shutdown: " + std::to_string(busy) +

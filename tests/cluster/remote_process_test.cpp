@@ -403,3 +403,20 @@ TEST_F(RemoteProcessTest, AClientThatSendsNothingIsFreedByTheHandshakeTimeout) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ClusterLifetime, ANodeShutDownBeforeItsClusterStopsTheClusterAndLeavesNothingBehind) {
+  auto node = std::make_unique<otp::Node>(
+      otp::NodeConfig{.name = "early", .scheduler_threads = 1, .log_crashes = false});
+  auto cluster = otp::cluster::Cluster::start(*node, {.name = "early", .cookie = kCookie});
+  ASSERT_TRUE(cluster) << cluster.error();
+  uint16_t port = (*cluster)->port();
+  node.reset();  // shutdown detaches: the transport stops with it
+  RawClient raw(port);
+  EXPECT_FALSE(raw.connected()) << "the listener outlived the node";
+  (*cluster)->stop();  // a no-op now, and it must not touch the destroyed node
+  cluster->reset();
+}
+
+}  // namespace

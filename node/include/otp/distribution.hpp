@@ -46,6 +46,10 @@ class DistributionChannel {
   virtual ~DistributionChannel() = default;
   virtual std::optional<ChannelError> send(const protocol::NodeId& to,
                                            const protocol::Message& message) = 0;
+  /// Called once when the node stops being distributed (distribution::detach, or the node
+  /// shutting down with the channel still attached): stop the transport and never touch the
+  /// node again.
+  virtual void detached() {}
 };
 
 /// Sent to processes that asked for node events (distribution::monitor_nodes), like Erlang's
@@ -62,8 +66,8 @@ namespace distribution {
 
 /// Makes node a distributed node called `self` (name, host, creation). Once per node.
 void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel);
-/// Detaches (node shutdown, transport stop): every remote call, monitor and link is failed as
-/// if every node went down.
+/// Detaches (transport stop; Node::shutdown does it too): every remote call, monitor and link is
+/// failed as if every node went down, then the channel is told (DistributionChannel::detached).
 void detach(Node& node);
 
 /// This node's identity; nullopt before attach.
