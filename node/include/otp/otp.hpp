@@ -4,8 +4,8 @@
 
 #include "otp/agent.hpp"
 #include "otp/child_spec.hpp"
-#include "otp/dynamic_supervisor.hpp"
 #include "otp/distribution.hpp"
+#include "otp/dynamic_supervisor.hpp"
 #include "otp/error.hpp"
 #include "otp/gen_server.hpp"
 #include "otp/message.hpp"
