@@ -241,16 +241,18 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
       proc_(std::move(proc)),
       node_(*proc_->node()),
       self_(proc_->pid()),
-      factory_(std::move(factory)),
-      info_(std::move(info)) {
+      start_(std::make_unique<StartState>(
+          StartState{std::move(factory), std::move(info), std::nullopt})) {
   proc_->bind(address());
-  if (info_.parent) parent_ = info_.parent->pid();
-  info_.parent.reset();
+  if (start_->info.parent) parent_ = start_->info.parent->pid();
+  start_->info.parent.reset();
 }
 
 caf::behavior ServerActor::make_behavior() {
   CurrentScope scope(this, context());
   start();
+  // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
+  if (!finished_) on_wake();
   if (finished_) return {};
   return {[this](MailboxWake&) { on_wake(); }};
 }
@@ -270,28 +272,28 @@ void ServerActor::on_exit() {
 }
 
 void ServerActor::start() {
-  if (info_.name) {
+  if (start_->info.name) {
     Result<void> r;
-    if (const std::string* n = info_.name->local_name()) {
+    if (const std::string* n = start_->info.name->local_name()) {
       r = node_.register_name(*n, self_);
-    } else if (const ViaName* via = info_.name->via_name()) {
+    } else if (const ViaName* via = start_->info.name->via_name()) {
       auto reg = via_registry(node_, *via);
       r = reg ? reg->register_name(via->key, self_)
-              : Result<void>(Error(ErrorCode::noproc,
-                                   "via name " + info_.name->to_string() + ": no such registry"));
+              : Result<void>(Error(ErrorCode::noproc, "via name " + start_->info.name->to_string() +
+                                                          ": no such registry"));
     } else {
       r = Error(ErrorCode::badarg, "a pid is not a name");
     }
     if (!r) {
-      start_error_ = r.error();
+      start_->error = r.error();
       init_failed(Reason::normal(), r.code());
       return;
     }
   }
   std::optional<Action> a;
   try {
-    server_ = factory_();
-    factory_ = nullptr;  // its captured arguments are not needed any more
+    server_ = start_->factory();
+    start_->factory = nullptr;  // its captured arguments are not needed any more
     server_->runtime_ = this;
     proc_->label = type_name(typeid(*server_));
   } catch (const std::exception& ex) {
@@ -312,38 +314,38 @@ std::string ServerActor::describe() const {
 }
 
 void ServerActor::ack_ok() {
-  if (acked_) return;
-  acked_ = true;
-  if (!info_.ack_to) return;
+  if (!start_) return;  // acknowledged already
+  auto start = std::move(start_);
+  auto& info = start->info;
+  if (!info.ack_to) return;
   Envelope e;
   e.kind = EnvelopeKind::reply;
-  e.ref = info_.ack_tag;
+  e.ref = info.ack_tag;
   e.payload = self_;
-  info_.ack_to->deliver(std::move(e), false);
-  info_.ack_to.reset();
+  info.ack_to->deliver(std::move(e), false);
 }
 
 void ServerActor::ack_error(Error err) {
-  if (acked_) return;
-  acked_ = true;
-  if (!info_.ack_to) return;
+  if (!start_) return;  // acknowledged already
+  auto start = std::move(start_);
+  auto& info = start->info;
+  if (!info.ack_to) return;
   Envelope e;
   e.kind = EnvelopeKind::reply_error;
-  e.ref = info_.ack_tag;
+  e.ref = info.ack_tag;
   e.payload = std::move(err);
-  info_.ack_to->deliver(std::move(e), false);
-  info_.ack_to.reset();
+  info.ack_to->deliver(std::move(e), false);
 }
 
 void ServerActor::init_failed(Reason reason, ErrorCode code) {
-  if (!start_error_) start_error_ = Error(code, "start of " + describe(), reason);
+  if (!start_->error) start_->error = Error(code, "start of " + describe(), reason);
   // As in OTP 26: a failed start reports to the starter instead of sending it an exit signal.
   if (parent_) Process::unlink(*proc_, *parent_.process());
   finish(std::move(reason), false);
 }
 
 void ServerActor::crash(Reason reason) {
-  if (!acked_) {
+  if (start_) {  // not acknowledged yet: the start fails
     init_failed(std::move(reason), ErrorCode::init_failed);
     return;
   }
@@ -372,7 +374,6 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;
   server_.reset();
-  factory_ = nullptr;
   std::string who = describe();
   proc_->exit(reason);
   // Envelopes still queued are dropped, as a dead process's mailbox is; their senders that wait
@@ -382,8 +383,9 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   taken_ = nullptr;
   // A failed start is reported only now that the process is gone (its name freed, its links
   // and monitors told), so a starter that retries at once does not find it still there.
-  ack_error(start_error_ ? *start_error_
-                         : Error(ErrorCode::init_failed, "start of " + who, reason));
+  if (start_)
+    ack_error(start_->error ? *start_->error
+                            : Error(ErrorCode::init_failed, "start of " + who, reason));
   quit();
 }
 
@@ -479,15 +481,16 @@ void ServerActor::on_exit_signal(Envelope& e) {
   }
   // Exit signals travel urgently so that they kill at once; a trapping process must see one
   // only after the messages its sender sent before it, so it goes to the back of the mailbox.
-  uint64_t seq = ++exit_seq_;
-  queued_exits_.emplace(seq, e.from);
+  if (!queued_exits_) queued_exits_ = std::make_unique<QueuedExits>();
+  uint64_t seq = ++queued_exits_->seq;
+  queued_exits_->by_seq.emplace(seq, e.from);
   e.kind = EnvelopeKind::trapped_exit;
   e.seq = seq;
   proc_->deliver(std::move(e), false);
 }
 
 void ServerActor::on_trapped_exit(Envelope& e) {
-  if (queued_exits_.erase(e.seq) == 0) return;  // unlinked meanwhile
+  if (!queued_exits_ || queued_exits_->by_seq.erase(e.seq) == 0) return;  // unlinked meanwhile
   Envelope m;
   if (parent_ && e.from == parent_) {
     m.kind = EnvelopeKind::stop_request;  // gen_server: the parent's EXIT means "terminate"
@@ -500,7 +503,8 @@ void ServerActor::on_trapped_exit(Envelope& e) {
 }
 
 void ServerActor::forget_exits_from(const Pid& pid) {
-  std::erase_if(queued_exits_, [&](const auto& q) { return q.second == pid; });
+  if (queued_exits_)
+    std::erase_if(queued_exits_->by_seq, [&](const auto& q) { return q.second == pid; });
   stash_.erase_if([&](const Envelope& s) {
     const auto* x = s.payload.get_if<ExitSignal>();
     return s.kind == EnvelopeKind::info && x && x->from == pid;

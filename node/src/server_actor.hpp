@@ -49,8 +49,9 @@ struct MailNode {
 ///
 /// Idle is encoded in the normal stack's head (kIdle): exactly one of "the actor is draining",
 /// "a MailboxWake is queued" and "head == kIdle" holds at any time, so no wake is ever lost and
-/// at most one is queued. After the process finished, both heads are kClosed and deliveries are
-/// dropped (and freed by the sender).
+/// at most one is queued. A new process counts as draining: its first run (make_behavior) drains
+/// what came before it, so no sender wakes an actor that is not bound yet. After the process
+/// finished, both heads are kClosed and deliveries are dropped (and freed by the sender).
 class ActorProcess final : public Process {
  public:
   using Process::Process;
@@ -107,7 +108,9 @@ class ActorProcess final : public Process {
   static constexpr int kSpareBatch = 32;
 
   std::atomic<MailNode*> urgent_{nullptr};
-  std::atomic<MailNode*> normal_{idle_tag()};
+  // Busy (not idle) until the actor's first run drains it: a delivery before that must not try
+  // to wake an actor that may not be bound yet (addr_ is set in its constructor).
+  std::atomic<MailNode*> normal_{nullptr};
   std::atomic<MailNode*> spare_{nullptr};  // a batch of nodes for senders to reuse
   MailNode* recycled_ = nullptr;           // the actor's batch being collected
   int recycled_count_ = 0;
@@ -223,13 +226,17 @@ class ServerActor : public caf::event_based_actor {
   std::shared_ptr<ActorProcess> proc_;
   NodeCore& node_;
   Pid self_;
-  ServerFactory factory_;
-  SpawnInfo info_;
+  /// What only the start needs (~250 bytes); freed once the start is acknowledged, so a running
+  /// server keeps a null pointer instead.
+  struct StartState {
+    ServerFactory factory;
+    SpawnInfo info;
+    std::optional<Error> error;
+  };
+  std::unique_ptr<StartState> start_;
   std::unique_ptr<GenServer> server_;
   Pid parent_;
   bool trap_exit_ = false;
-  bool acked_ = false;
-  std::optional<Error> start_error_;
   bool finished_ = false;
   uint64_t idle_seq_ = 0;
   Ref idle_timer_;
@@ -237,8 +244,13 @@ class ServerActor : public caf::event_based_actor {
   std::optional<std::chrono::steady_clock::time_point> check_armed_;
   Stash stash_;
   std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
-  uint64_t exit_seq_ = 0;
-  std::unordered_map<uint64_t, Pid> queued_exits_;  // trapped exits re-queued, by seq
+  /// Trapped exit signals re-queued behind earlier messages, by seq. Only trapping processes that
+  /// got exit signals need it: allocated on the first one.
+  struct QueuedExits {
+    uint64_t seq = 0;
+    std::unordered_map<uint64_t, Pid> by_seq;
+  };
+  std::unique_ptr<QueuedExits> queued_exits_;
   MailNode* taken_ = nullptr;  // normal envelopes taken from the mailbox, not yet handled
 };
 
