@@ -111,12 +111,19 @@ Result<Message> call(Node& node, const ServerRef& target, Message request,
 namespace gen_server {
 
 void cast(Node& node, const ServerRef& target, Message request) {
+  if (const Pid* pid = target.pid()) return cast(node, *pid, std::move(request));
   auto pid = detail::resolve(node.core(), target, "cast to");
   if (!pid) return;
+  cast(node, *pid, std::move(request));
+}
+
+void cast(Node&, const Pid& target, Message request) {
+  // As resolve() does for a pid; a process that dies after this check drops the cast itself.
+  if (!target || !target.process()->alive()) return;
   detail::Envelope e;
   e.kind = detail::EnvelopeKind::cast;
   e.payload = std::move(request);
-  pid->process()->deliver(std::move(e), false);
+  target.process()->deliver(std::move(e), false);
 }
 
 void reply(const From& from, Message value) {

@@ -59,12 +59,136 @@ void ActorProcess::on_dead() {
   dropped.swap(strong_);
 }
 
+ActorProcess::~ActorProcess() {
+  close();
+}
+
+bool ActorProcess::push(std::atomic<MailNode*>& head, MailNode* n, bool* was_idle) {
+  MailNode* old = head.load(std::memory_order_relaxed);
+  do {
+    if (old == closed_tag()) return false;
+    n->next = old == idle_tag() ? nullptr : old;
+    // seq_cst: orders the push before the wake check that follows an urgent push (see try_idle).
+  } while (
+      !head.compare_exchange_weak(old, n, std::memory_order_seq_cst, std::memory_order_relaxed));
+  *was_idle = old == idle_tag();
+  return true;
+}
+
+namespace {
+/// A sending thread's spare nodes (at most one batch; see ActorProcess::alloc_node).
+struct NodeCache {
+  MailNode* head = nullptr;
+  ~NodeCache() { ActorProcess::free_nodes(head); }
+};
+thread_local NodeCache t_nodes;
+}  // namespace
+
+MailNode* ActorProcess::alloc_node() {
+  MailNode* n = t_nodes.head;
+  // Refill only when empty, so the cache never holds more than one batch.
+  if (!n && spare_.load(std::memory_order_relaxed))
+    n = spare_.exchange(nullptr, std::memory_order_acquire);
+  if (!n) return new MailNode;
+  t_nodes.head = n->next;
+  return n;
+}
+
+void ActorProcess::hand_over_spares() {
+  MailNode* expected = nullptr;
+  // Only when the senders took the previous batch: a process never keeps more than one.
+  if (!spare_.load(std::memory_order_relaxed) &&
+      spare_.compare_exchange_strong(expected, recycled_, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+    recycled_ = nullptr;
+    recycled_count_ = 0;
+  } else {
+    drop_recycled();
+  }
+}
+
 void ActorProcess::deliver(Envelope&& e, bool urgent) {
+  MailNode* n = alloc_node();
+  new (n->storage) Envelope(std::move(e));
+  bool was_idle = false;
+  if (!push(urgent ? urgent_ : normal_, n, &was_idle)) {
+    drop_list(n);  // the process finished
+    return;
+  }
+  if (urgent) {
+    // The urgent stack has no idle state of its own: end the normal stack's idle state.
+    MailNode* expected = idle_tag();
+    was_idle = normal_.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst);
+  }
+  if (was_idle) wake();
+}
+
+void ActorProcess::wake() {
   auto target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
-  if (!target) return;
-  auto id =
-      caf::make_message_id(urgent ? caf::message_priority::high : caf::message_priority::normal);
-  target->enqueue(caf::make_mailbox_element(nullptr, id, {}, std::move(e)), t_unit);
+  if (!target) return;  // the actor is gone; close() frees what is queued
+  target->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, MailboxWake{}),
+                  t_unit);
+}
+
+MailNode* ActorProcess::take(std::atomic<MailNode*>& head) {
+  // Only the draining actor takes, so the head is never kIdle (only try_idle sets it, and the
+  // actor then stops draining) nor kClosed (set once the process finished) here.
+  MailNode* n = head.exchange(nullptr, std::memory_order_acquire);
+  // The stack holds the newest first: reverse it into arrival order.
+  MailNode* fifo = nullptr;
+  while (n) {
+    MailNode* next = n->next;
+    n->next = fifo;
+    fifo = n;
+    n = next;
+  }
+  return fifo;
+}
+
+bool ActorProcess::try_idle() {
+  MailNode* expected = nullptr;
+  if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
+    return false;  // a normal envelope arrived
+  // An idle process keeps no nodes of its own. This thread's cache takes them when it is empty
+  // (still at most one batch): in a ping-pong between processes on one worker (calls), the next
+  // message sent from this thread reuses them instead of allocating.
+  if (!t_nodes.head) {
+    t_nodes.head = recycled_;
+    recycled_ = nullptr;
+    recycled_count_ = 0;
+  }
+  // An urgent push that saw the normal stack not yet idle did not wake us: look once more. Both
+  // sides use seq_cst, so either that sender sees kIdle (and wakes us) or we see its envelope.
+  if (urgent_.load(std::memory_order_seq_cst) == nullptr) return true;
+  expected = idle_tag();
+  // If this fails, a sender ended the idle state meanwhile and a wake is on its way.
+  return !normal_.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst);
+}
+
+void ActorProcess::close() {
+  for (auto* head : {&urgent_, &normal_}) {
+    MailNode* n = head->exchange(closed_tag(), std::memory_order_acq_rel);
+    if (!is_tag(n)) drop_list(n);
+  }
+  free_nodes(spare_.exchange(nullptr, std::memory_order_acquire));
+  drop_recycled();
+}
+
+void ActorProcess::free_nodes(MailNode* n) {
+  while (n) {
+    MailNode* next = n->next;
+    delete n;
+    n = next;
+  }
+}
+
+void ActorProcess::drop_list(MailNode* n) {
+  while (n) {
+    MailNode* next = n->next;
+    n->env().~Envelope();
+    delete n;
+    n = next;
+  }
 }
 
 // -- spawning and resolving -----------------------------------------------------------------------
@@ -117,18 +241,20 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
       proc_(std::move(proc)),
       node_(*proc_->node()),
       self_(proc_->pid()),
-      factory_(std::move(factory)),
-      info_(std::move(info)) {
+      start_(std::make_unique<StartState>(
+          StartState{std::move(factory), std::move(info), std::nullopt})) {
   proc_->bind(address());
-  if (info_.parent) parent_ = info_.parent->pid();
-  info_.parent.reset();
+  if (start_->info.parent) parent_ = start_->info.parent->pid();
+  start_->info.parent.reset();
 }
 
 caf::behavior ServerActor::make_behavior() {
   CurrentScope scope(this, context());
   start();
+  // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
+  if (!finished_) on_wake();
   if (finished_) return {};
-  return {[this](Envelope& e) { on_envelope(e); }};
+  return {[this](MailboxWake&) { on_wake(); }};
 }
 
 void ServerActor::on_exit() {
@@ -140,31 +266,34 @@ void ServerActor::on_exit() {
     proc_->exit(Reason::killed());
     ack_error(Error(ErrorCode::init_failed, "start of " + describe(), Reason::killed()));
   }
+  proc_->close();
+  ActorProcess::drop_list(taken_);
+  taken_ = nullptr;
 }
 
 void ServerActor::start() {
-  if (info_.name) {
+  if (start_->info.name) {
     Result<void> r;
-    if (const std::string* n = info_.name->local_name()) {
+    if (const std::string* n = start_->info.name->local_name()) {
       r = node_.register_name(*n, self_);
-    } else if (const ViaName* via = info_.name->via_name()) {
+    } else if (const ViaName* via = start_->info.name->via_name()) {
       auto reg = via_registry(node_, *via);
       r = reg ? reg->register_name(via->key, self_)
-              : Result<void>(Error(ErrorCode::noproc,
-                                   "via name " + info_.name->to_string() + ": no such registry"));
+              : Result<void>(Error(ErrorCode::noproc, "via name " + start_->info.name->to_string() +
+                                                          ": no such registry"));
     } else {
       r = Error(ErrorCode::badarg, "a pid is not a name");
     }
     if (!r) {
-      start_error_ = r.error();
+      start_->error = r.error();
       init_failed(Reason::normal(), r.code());
       return;
     }
   }
   std::optional<Action> a;
   try {
-    server_ = factory_();
-    factory_ = nullptr;  // its captured arguments are not needed any more
+    server_ = start_->factory();
+    start_->factory = nullptr;  // its captured arguments are not needed any more
     server_->runtime_ = this;
     proc_->label = type_name(typeid(*server_));
   } catch (const std::exception& ex) {
@@ -185,38 +314,38 @@ std::string ServerActor::describe() const {
 }
 
 void ServerActor::ack_ok() {
-  if (acked_) return;
-  acked_ = true;
-  if (!info_.ack_to) return;
+  if (!start_) return;  // acknowledged already
+  auto start = std::move(start_);
+  auto& info = start->info;
+  if (!info.ack_to) return;
   Envelope e;
   e.kind = EnvelopeKind::reply;
-  e.ref = info_.ack_tag;
+  e.ref = info.ack_tag;
   e.payload = self_;
-  info_.ack_to->deliver(std::move(e), false);
-  info_.ack_to.reset();
+  info.ack_to->deliver(std::move(e), false);
 }
 
 void ServerActor::ack_error(Error err) {
-  if (acked_) return;
-  acked_ = true;
-  if (!info_.ack_to) return;
+  if (!start_) return;  // acknowledged already
+  auto start = std::move(start_);
+  auto& info = start->info;
+  if (!info.ack_to) return;
   Envelope e;
   e.kind = EnvelopeKind::reply_error;
-  e.ref = info_.ack_tag;
+  e.ref = info.ack_tag;
   e.payload = std::move(err);
-  info_.ack_to->deliver(std::move(e), false);
-  info_.ack_to.reset();
+  info.ack_to->deliver(std::move(e), false);
 }
 
 void ServerActor::init_failed(Reason reason, ErrorCode code) {
-  if (!start_error_) start_error_ = Error(code, "start of " + describe(), reason);
+  if (!start_->error) start_->error = Error(code, "start of " + describe(), reason);
   // As in OTP 26: a failed start reports to the starter instead of sending it an exit signal.
   if (parent_) Process::unlink(*proc_, *parent_.process());
   finish(std::move(reason), false);
 }
 
 void ServerActor::crash(Reason reason) {
-  if (!acked_) {
+  if (start_) {  // not acknowledged yet: the start fails
     init_failed(std::move(reason), ErrorCode::init_failed);
     return;
   }
@@ -245,17 +374,64 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;
   server_.reset();
-  factory_ = nullptr;
   std::string who = describe();
   proc_->exit(reason);
+  // Envelopes still queued are dropped, as a dead process's mailbox is; their senders that wait
+  // (callers, stop) monitor us and got their Down from exit() above.
+  proc_->close();
+  ActorProcess::drop_list(taken_);
+  taken_ = nullptr;
   // A failed start is reported only now that the process is gone (its name freed, its links
   // and monitors told), so a starter that retries at once does not find it still there.
-  ack_error(start_error_ ? *start_error_
-                         : Error(ErrorCode::init_failed, "start of " + who, reason));
+  if (start_)
+    ack_error(start_->error ? *start_->error
+                            : Error(ErrorCode::init_failed, "start of " + who, reason));
   quit();
 }
 
 // -- dispatch -----------------------------------------------------------------------------------
+
+void ServerActor::on_wake() {
+  // Envelopes per wake: enough to amortize the wake, few enough that other actors on this worker
+  // get their turn during a long burst (another wake is queued behind them).
+  constexpr int kBatch = 256;
+  CurrentScope scope(this, context());
+  for (int budget = kBatch; budget > 0 && !finished_;) {
+    // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
+    if (proc_->urgent_pending()) {
+      MailNode* u = proc_->take_urgent();
+      while (u) {
+        MailNode* next = u->next;
+        if (!finished_) on_envelope(u->env());
+        u->env().~Envelope();
+        delete u;  // rare: not worth recycling
+        u = next;
+      }
+      continue;
+    }
+    if (!taken_) taken_ = proc_->take_normal();
+    if (!taken_) {
+      if (proc_->try_idle()) {
+        proc_->drop_recycled();  // an idle process keeps no nodes of its own
+        return;
+      }
+      continue;
+    }
+    MailNode* n = taken_;
+    taken_ = n->next;
+    on_envelope(n->env());
+    n->env().~Envelope();
+    if (finished_) {
+      delete n;  // the mailbox is closed: no one reuses nodes any more
+    } else {
+      proc_->recycle(n);
+    }
+    --budget;
+  }
+  if (!finished_)
+    enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, MailboxWake{}),
+            context());
+}
 
 void ServerActor::on_envelope(Envelope& e) {
   CurrentScope scope(this, context());
@@ -305,15 +481,16 @@ void ServerActor::on_exit_signal(Envelope& e) {
   }
   // Exit signals travel urgently so that they kill at once; a trapping process must see one
   // only after the messages its sender sent before it, so it goes to the back of the mailbox.
-  uint64_t seq = ++exit_seq_;
-  queued_exits_.emplace(seq, e.from);
+  if (!queued_exits_) queued_exits_ = std::make_unique<QueuedExits>();
+  uint64_t seq = ++queued_exits_->seq;
+  queued_exits_->by_seq.emplace(seq, e.from);
   e.kind = EnvelopeKind::trapped_exit;
   e.seq = seq;
   proc_->deliver(std::move(e), false);
 }
 
 void ServerActor::on_trapped_exit(Envelope& e) {
-  if (queued_exits_.erase(e.seq) == 0) return;  // unlinked meanwhile
+  if (!queued_exits_ || queued_exits_->by_seq.erase(e.seq) == 0) return;  // unlinked meanwhile
   Envelope m;
   if (parent_ && e.from == parent_) {
     m.kind = EnvelopeKind::stop_request;  // gen_server: the parent's EXIT means "terminate"
@@ -326,7 +503,8 @@ void ServerActor::on_trapped_exit(Envelope& e) {
 }
 
 void ServerActor::forget_exits_from(const Pid& pid) {
-  std::erase_if(queued_exits_, [&](const auto& q) { return q.second == pid; });
+  if (queued_exits_)
+    std::erase_if(queued_exits_->by_seq, [&](const auto& q) { return q.second == pid; });
   stash_.erase_if([&](const Envelope& s) {
     const auto* x = s.payload.get_if<ExitSignal>();
     return s.kind == EnvelopeKind::info && x && x->from == pid;
@@ -417,7 +595,7 @@ std::optional<Action> ServerActor::invoke(F&& f) {
   return std::nullopt;
 }
 
-void ServerActor::apply(Phase phase, const From& from, Action a) {
+void ServerActor::apply(Phase phase, const From& from, Action&& a) {
   auto bad_return = [&](const char* what) {
     crash(Reason::error(std::string("bad_return_value: ") + what + " from " +
                         phase_name(static_cast<int>(phase))));

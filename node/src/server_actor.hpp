@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -17,23 +18,102 @@
 #include "otp/gen_server.hpp"
 #include "process_control.hpp"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otp::detail::Envelope)
+namespace otp::detail {
+/// The only CAF message a server actor gets: "your mailbox has envelopes" (see ActorProcess).
+struct MailboxWake {};
+}  // namespace otp::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otp::detail::MailboxWake)
 
 namespace otp::detail {
 
-/// A process hosted by a CAF actor. Delivery goes straight into the actor's mailbox.
+/// One queued envelope. Nodes are recycled: the actor hands the nodes of handled envelopes back
+/// in batches (ActorProcess::recycle), and senders reuse them, so that in a steady stream no
+/// node is allocated by one thread and freed by another (glibc's malloc makes such frees slow and
+/// contended: they go to the allocating thread's arena, under its lock).
+struct MailNode {
+  MailNode* next = nullptr;
+  alignas(Envelope) unsigned char storage[sizeof(Envelope)];
+  Envelope& env() { return *std::launder(reinterpret_cast<Envelope*>(storage)); }
+};
+
+/// A process hosted by a CAF actor.
+///
+/// Its mailbox lives here, in front of CAF's: two intrusive lock-free stacks (urgent: exit
+/// signals; normal: everything else). A sender pushes with one CAS. The actor takes a whole stack
+/// with one exchange and reverses it, which gives each sender's envelopes in the order it sent
+/// them (as CAF's own mailbox does). CAF is told only when the mailbox goes from idle to
+/// non-idle: the sender that ends the idle state enqueues one MailboxWake, and the actor then
+/// drains a batch of envelopes per wake. So a cast costs no CAF mailbox element, no weak->strong
+/// actor handle promotion and no CAF dispatch, and a burst from one sender is handled in batches.
+///
+/// Idle is encoded in the normal stack's head (kIdle): exactly one of "the actor is draining",
+/// "a MailboxWake is queued" and "head == kIdle" holds at any time, so no wake is ever lost and
+/// at most one is queued. A new process counts as draining: its first run (make_behavior) drains
+/// what came before it, so no sender wakes an actor that is not bound yet. After the process
+/// finished, both heads are kClosed and deliveries are dropped (and freed by the sender).
 class ActorProcess final : public Process {
  public:
   using Process::Process;
+  ~ActorProcess() override;
   void bind(caf::actor_addr addr) { addr_ = std::move(addr); }
   /// Holds the actor alive until the process exits (never after it did).
   void keep_alive(caf::actor strong);
   void deliver(Envelope&& e, bool urgent) override;
 
+  // -- the consumer side: only the process's own actor calls these --
+  bool urgent_pending() const { return urgent_.load(std::memory_order_relaxed) != nullptr; }
+  /// Everything queued so far (oldest first), or nullptr.
+  MailNode* take_urgent() { return take(urgent_); }
+  MailNode* take_normal() { return take(normal_); }
+  /// Nothing left to do: marks the mailbox idle, so the next delivery wakes the actor. False when
+  /// an envelope arrived meanwhile (the actor must go on draining).
+  bool try_idle();
+  /// The process finished: frees what is queued; later deliveries are dropped.
+  void close();
+  /// Frees a list of nodes whose envelopes were handled already (or never built).
+  static void free_nodes(MailNode* n);
+  /// Destroys the envelopes of a list of queued nodes and frees the nodes.
+  static void drop_list(MailNode* n);
+  /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
+  void recycle(MailNode* n) {
+    n->next = recycled_;
+    recycled_ = n;
+    if (++recycled_count_ == kSpareBatch) hand_over_spares();
+  }
+  /// Going idle or finishing: frees the nodes kept by recycle() that were not handed over.
+  void drop_recycled() {
+    free_nodes(recycled_);
+    recycled_ = nullptr;
+    recycled_count_ = 0;
+  }
+
  protected:
   void on_dead() override;
 
  private:
+  static MailNode* idle_tag() { return reinterpret_cast<MailNode*>(uintptr_t{1}); }
+  static MailNode* closed_tag() { return reinterpret_cast<MailNode*>(uintptr_t{2}); }
+  static bool is_tag(MailNode* n) { return n == idle_tag() || n == closed_tag(); }
+  /// Pushes n; returns false (n not queued) when the mailbox is closed. *was_idle: it was idle.
+  bool push(std::atomic<MailNode*>& head, MailNode* n, bool* was_idle);
+  MailNode* take(std::atomic<MailNode*>& head);
+  void wake();
+  /// A node for deliver(): this thread's cache, refilled from this process's spares.
+  MailNode* alloc_node();
+  void hand_over_spares();
+
+  /// Nodes per batch handed back to senders. A process keeps at most one batch for them
+  /// (spare_), and a sending thread at most one batch in its cache.
+  static constexpr int kSpareBatch = 32;
+
+  std::atomic<MailNode*> urgent_{nullptr};
+  // Busy (not idle) until the actor's first run drains it: a delivery before that must not try
+  // to wake an actor that may not be bound yet (addr_ is set in its constructor).
+  std::atomic<MailNode*> normal_{nullptr};
+  std::atomic<MailNode*> spare_{nullptr};  // a batch of nodes for senders to reuse
+  MailNode* recycled_ = nullptr;           // the actor's batch being collected
+  int recycled_count_ = 0;
   caf::actor_addr addr_;
   std::mutex strong_mx_;
   caf::actor strong_;
@@ -114,6 +194,8 @@ class ServerActor : public caf::event_based_actor {
   };
 
   void start();
+  /// A MailboxWake: handles up to kBatch envelopes, urgent ones first.
+  void on_wake();
   void on_envelope(Envelope& e);
   void on_exit_signal(Envelope& e);
   void on_down(Envelope& e);
@@ -127,7 +209,7 @@ class ServerActor : public caf::event_based_actor {
 
   template <class F>
   std::optional<Action> invoke(F&& f);
-  void apply(Phase phase, const From& from, Action a);
+  void apply(Phase phase, const From& from, Action&& a);
   void resolve_await(Result<Message> r);
   void arm_await_check(std::chrono::steady_clock::time_point at);
   void arm_idle(std::chrono::milliseconds t);
@@ -144,13 +226,17 @@ class ServerActor : public caf::event_based_actor {
   std::shared_ptr<ActorProcess> proc_;
   NodeCore& node_;
   Pid self_;
-  ServerFactory factory_;
-  SpawnInfo info_;
+  /// What only the start needs (~250 bytes); freed once the start is acknowledged, so a running
+  /// server keeps a null pointer instead.
+  struct StartState {
+    ServerFactory factory;
+    SpawnInfo info;
+    std::optional<Error> error;
+  };
+  std::unique_ptr<StartState> start_;
   std::unique_ptr<GenServer> server_;
   Pid parent_;
   bool trap_exit_ = false;
-  bool acked_ = false;
-  std::optional<Error> start_error_;
   bool finished_ = false;
   uint64_t idle_seq_ = 0;
   Ref idle_timer_;
@@ -158,8 +244,14 @@ class ServerActor : public caf::event_based_actor {
   std::optional<std::chrono::steady_clock::time_point> check_armed_;
   Stash stash_;
   std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
-  uint64_t exit_seq_ = 0;
-  std::unordered_map<uint64_t, Pid> queued_exits_;  // trapped exits re-queued, by seq
+  /// Trapped exit signals re-queued behind earlier messages, by seq. Only trapping processes that
+  /// got exit signals need it: allocated on the first one.
+  struct QueuedExits {
+    uint64_t seq = 0;
+    std::unordered_map<uint64_t, Pid> by_seq;
+  };
+  std::unique_ptr<QueuedExits> queued_exits_;
+  MailNode* taken_ = nullptr;  // normal envelopes taken from the mailbox, not yet handled
 };
 
 /// The server whose handler runs on this thread, or nullptr (outside any process).

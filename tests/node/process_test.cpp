@@ -296,6 +296,28 @@ TEST(ProcessSend, SendDeliversToHandleInfoInOrder) {
   }
 }
 
+// The mailbox hands a server its envelopes in batches of 256 and is fed by lock-free pushes:
+// bursts of several batches from two threads at once must keep each sender's order.
+TEST(ProcessSend, BurstsOfManyBatchesFromTwoSendersKeepEachSendersOrder) {
+  otp::Node node(config(2));
+  otp::Inbox inbox(node);
+  auto pid = start_probe(node, inbox);
+  constexpr int kEach = 3000;
+  std::thread other([&] {
+    for (int i = 0; i < kEach; ++i) otp::send(pid, Note{1'000'000 + i});
+  });
+  for (int i = 0; i < kEach; ++i) otp::send(pid, Note{i});
+  other.join();
+  int next[2] = {0, 1'000'000};
+  for (int k = 0; k < 2 * kEach; ++k) {
+    auto n = handled<Note>(inbox);
+    ASSERT_TRUE(n) << "after " << k << " notes";
+    int& expected = next[n->n >= 1'000'000 ? 1 : 0];
+    ASSERT_EQ(n->n, expected);
+    ++expected;
+  }
+}
+
 TEST(ProcessSend, SendToARegisteredNameDeliversToHandleInfo) {
   otp::Node node(config(2));
   otp::Inbox inbox(node);

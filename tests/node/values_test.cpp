@@ -135,6 +135,23 @@ TEST(Message, MatchPassesTheHeldValue) {
   EXPECT_EQ(r.what, "answer=42");
 }
 
+// Empty structs (atoms) share one value and allocate nothing; they must still behave as values.
+TEST(Message, AnEmptyStructIsAValueOfItsOwnType) {
+  otp::Message a = Increment{};
+  otp::Message b = a;
+  otp::Message c = otp::Message::make<Increment>();
+  for (const auto* m : {&a, &b, &c}) {
+    EXPECT_FALSE(m->empty());
+    EXPECT_TRUE(m->is<Increment>());
+    EXPECT_FALSE(m->is<Put>());
+    EXPECT_NE(m->get_if<Increment>(), nullptr);
+    EXPECT_EQ(m->type_name(), otp::type_name(typeid(Increment)));
+  }
+  b = otp::Message();
+  EXPECT_TRUE(b.empty());
+  EXPECT_TRUE(a.is<Increment>());
+}
+
 TEST(Message, HoldsAValueAndReportsItsType) {
   otp::Message m = Put{"a", 1};
   EXPECT_FALSE(m.empty());

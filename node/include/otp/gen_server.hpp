@@ -310,6 +310,8 @@ Result<R> call(Node& node, const ServerRef& target, Message request,
 /// Asynchronous request (handle_cast). Never fails, as in Erlang: a cast to a dead or unknown
 /// server is dropped.
 void cast(Node& node, const ServerRef& target, Message request);
+/// The same to a pid, without building a ServerRef (the common case in hot loops).
+void cast(Node& node, const Pid& target, Message request);
 
 /// Replies to a caller whose handle_call returned noreply(). Thread-safe; callable from any
 /// process or thread, at most once per From (later replies are dropped). Replying with an

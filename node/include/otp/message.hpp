@@ -9,8 +9,8 @@
 //   return m.match([&](const Get&) { return otp::reply(value_); },
 //                  [&](const Put& p) { value_ = p.v; return otp::reply(Ok{}); });
 //
-// Copies share the value (one allocation per message, never per copy), so a message can be sent
-// to many processes cheaply. Local messages are never serialized.
+// Copies share the value (one allocation per message, never per copy; none at all for an empty
+// struct), so a message can be sent to many processes cheaply. Local messages are never serialized.
 #pragma once
 
 #include <memory>
@@ -40,6 +40,26 @@ struct TypedMessageValue final : MessageValue {
   const std::type_info& type() const noexcept override { return typeid(T); }
   T value;
 };
+
+/// Types that carry no data (`struct Increment {};`): Erlang's atoms. All their messages share
+/// one value, so making and copying them allocates nothing and touches no reference count.
+template <class T>
+inline constexpr bool is_atom_v =
+    std::is_empty_v<T>&& std::is_trivially_default_constructible_v<T>&&
+        std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>;
+
+template <class T, class... Args>
+std::shared_ptr<const MessageValue> make_message_value(Args&&... args) {
+  if constexpr (is_atom_v<T>) {
+    // Never freed, so a message outliving static destruction (a detached thread) stays valid.
+    ((void)args, ...);  // the value carries nothing
+    static const MessageValue* const atom = new TypedMessageValue<T>();
+    // An empty owner: the shared_ptr points at the value and counts no references.
+    return std::shared_ptr<const MessageValue>(std::shared_ptr<void>(), atom);
+  } else {
+    return std::make_shared<TypedMessageValue<T>>(std::forward<Args>(args)...);
+  }
+}
 
 template <class F>
 struct FirstArg;
@@ -74,14 +94,13 @@ class Message {
   /// Wraps any copyable value; `Message m = Increment{};`.
   template <class T, class = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Message>>>
   Message(T&& value)  // NOLINT: implicit on purpose, messages are values
-      : value_(
-            std::make_shared<detail::TypedMessageValue<std::decay_t<T>>>(std::forward<T>(value))) {}
+      : value_(detail::make_message_value<std::decay_t<T>>(std::forward<T>(value))) {}
 
   /// Builds a message holding a T constructed in place.
   template <class T, class... Args>
   static Message make(Args&&... args) {
     Message m;
-    m.value_ = std::make_shared<detail::TypedMessageValue<T>>(std::forward<Args>(args)...);
+    m.value_ = detail::make_message_value<T>(std::forward<Args>(args)...);
     return m;
   }
 
