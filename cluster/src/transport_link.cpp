@@ -1,8 +1,12 @@
 #include "transport_link.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -25,6 +29,11 @@ constexpr size_t kHandshakeMaxBuffered = 64 * 1024;
 /// Write buffers that grew past these during a burst are released once it is written.
 constexpr size_t kKeepCoalescedBytes = 1024 * 1024;
 constexpr size_t kKeepFrames = 4096;
+/// An idle link writes a message on the sender's thread (no wake-up of the io thread), but at
+/// most one per this interval: the messages of a burst queue behind it and coalesce into one
+/// gathered write on the strand, as a request/response exchange (spaced by a round trip) does
+/// not.
+constexpr std::chrono::microseconds kDirectWriteGap{10};
 
 std::string endpoint_text(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
@@ -49,6 +58,7 @@ Link::Link(AsioTransport& transport, Strand strand, asio::ip::tcp::socket socket
       role_(role),
       dialer_(std::move(dialer)),
       address_(endpoint_text(socket_)),
+      fd_(socket_.native_handle()),
       decoder_(protocol::FrameLimits{transport.config().max_frame_size}),
       handshake_timer_(strand_),
       heartbeat_timer_(strand_) {}
@@ -101,12 +111,26 @@ void Link::activate() {
 std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control) {
   const size_t max_queue = transport_.config().max_queue_bytes;
   QueuedFrame frame{protocol::frame_header(static_cast<uint32_t>(body.size())), std::move(body)};
+  const size_t frame_size = frame.header.size() + frame.body.size();
   // Memory, not wire bytes: what a peer that does not read makes us hold.
   const size_t cost = sizeof(QueuedFrame) + frame.body.capacity();
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(queue_mx_);
     if (!accepting_) return SendError::nodedown;
+    if (!write_scheduled_) {
+      // Idle: nothing queued, in flight or about to be written by the strand. Unless a burst is
+      // going on, write here; the lock keeps any other write and the close out meanwhile.
+      const auto now = Clock::now().time_since_epoch().count();
+      const auto gap = std::chrono::duration_cast<Clock::duration>(kDirectWriteGap).count();
+      if (now - last_direct_write_.load(std::memory_order_relaxed) >= gap) {
+        last_direct_write_.store(now, std::memory_order_relaxed);
+        TransportCounters::bump(transport_.counters().writes);
+        frame.written = write_now(frame);
+        if (frame.written == frame_size) return std::nullopt;
+        // The rest goes first in the queue (which is empty, so it is accepted below).
+      }
+    }
     // One frame is always accepted into an empty queue, so a message above max_queue_bytes
     // (but within max_frame_size) can still be sent to a peer that keeps up.
     if (!control && queued_bytes_ > 0 && queued_bytes_ + cost > max_queue) {
@@ -119,6 +143,22 @@ std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control) {
   }
   if (wake) asio::post(strand_, [self = shared_from_this()] { self->write_queued(); });
   return std::nullopt;
+}
+
+size_t Link::write_now(const QueuedFrame& frame) {
+  iovec iov[2] = {
+      {const_cast<uint8_t*>(frame.header.data()), frame.header.size()},
+      {const_cast<uint8_t*>(frame.body.data()), frame.body.size()},
+  };
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = frame.body.empty() ? 1 : 2;
+  ssize_t n = 0;
+  do {
+    n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  // EAGAIN: the strand waits for room. Another error: the strand's write reports it.
+  return n < 0 ? 0 : static_cast<size_t>(n);
 }
 
 size_t Link::queued_bytes() const {
@@ -303,14 +343,22 @@ void Link::write_queued() {
   size_t small_bytes = 0;
   for (const auto& f : in_flight_) {
     in_flight_bytes_ += sizeof(QueuedFrame) + f.body.capacity();
-    if (f.body.size() < kCoalesceBelow) small_bytes += f.header.size() + f.body.size();
+    if (f.written == 0 && f.body.size() < kCoalesceBelow) {
+      small_bytes += f.header.size() + f.body.size();
+    }
   }
   coalesced_.clear();
   coalesced_.reserve(small_bytes);  // no reallocation below: the buffers point into it
   buffers_.clear();
   bool extend_last = false;
   for (auto& f : in_flight_) {
-    if (f.body.size() < kCoalesceBelow) {
+    if (f.written > 0) {  // the rest of a frame that a direct write began
+      const size_t h = f.header.size();
+      if (f.written < h) buffers_.emplace_back(f.header.data() + f.written, h - f.written);
+      const size_t body_done = f.written > h ? f.written - h : 0;
+      buffers_.emplace_back(f.body.data() + body_done, f.body.size() - body_done);
+      extend_last = false;
+    } else if (f.body.size() < kCoalesceBelow) {
       const uint8_t* at = coalesced_.data() + coalesced_.size();
       coalesced_.insert(coalesced_.end(), f.header.begin(), f.header.end());
       coalesced_.insert(coalesced_.end(), f.body.begin(), f.body.end());
@@ -368,13 +416,19 @@ void Link::on_handshake_deadline() {
   }
 }
 
+Clock::time_point Link::last_written() const {
+  const Clock::time_point direct{
+      Clock::duration(last_direct_write_.load(std::memory_order_relaxed))};
+  return std::max(last_write_, direct);
+}
+
 void Link::arm_heartbeat() {
   const auto& config = transport_.config();
   const auto now = Clock::now();
   const auto dead_at = last_read_ + config.dead_link_timeout;
   // While a write is stuck nothing is idle: look again in one interval.
   const auto ping_at = writing_ ? now + config.heartbeat_interval
-                                : std::max(last_write_ + config.heartbeat_interval,
+                                : std::max(last_written() + config.heartbeat_interval,
                                            now + std::chrono::milliseconds(1));
   heartbeat_timer_.expires_at(std::min(dead_at, ping_at));
   heartbeat_timer_.async_wait(
@@ -392,7 +446,7 @@ void Link::on_heartbeat(const boost::system::error_code& ec) {
              "warning");
     return;
   }
-  if (!writing_ && now - last_write_ >= config.heartbeat_interval) {
+  if (!writing_ && now - last_written() >= config.heartbeat_interval) {
     send_control(protocol::Ping{++ping_seq_});
     last_write_ = now;  // the write completion moves it again; do not ping twice meanwhile
   }

@@ -4,9 +4,17 @@
 //   reading   one read at a time into a 64 KiB buffer, fed to a protocol::FrameDecoder; each
 //             frame is decoded on the strand and goes to the Handshake until it is done, then
 //             to the listener (Ping is answered here, Pong only proves the peer alive).
-//   writing   enqueue() (any thread) appends to a bounded queue and wakes the strand only when
-//             the queue goes from empty to non-empty; the strand takes the whole queue and
-//             writes it with one gather write, small frames copied into one contiguous buffer.
+//   writing   enqueue() (any thread) writes the frame at once on the calling thread, with a
+//             non-blocking send, when the link is idle: nothing queued, no write in flight or
+//             scheduled, and no direct write in the last kDirectWriteGap (so a burst coalesces).
+//             That write happens under queue_mx_, which do_close() takes before it closes the
+//             socket, so it never races with a close; and since the queue is empty and no
+//             strand write is pending, frames never interleave. What the kernel does not take
+//             (EAGAIN, a partial write, an error) is queued as the head of the queue and the
+//             strand finishes it. Otherwise enqueue() appends to a bounded queue and wakes the
+//             strand only when the queue goes from empty to non-empty; the strand takes the
+//             whole queue and writes it with one gather write, small frames copied into one
+//             contiguous buffer.
 //   timers    the handshake deadline; then one timer that sends a Ping after heartbeat_interval
 //             without writing and closes the link after dead_link_timeout without reading.
 //
@@ -15,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -83,6 +92,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // -- timers --
   void on_handshake_deadline();
+  /// The later of the strand's last write and the last direct write.
+  std::chrono::steady_clock::time_point last_written() const;
   void arm_heartbeat();
   void on_heartbeat(const boost::system::error_code& ec);
 
@@ -96,7 +107,11 @@ class Link : public std::enable_shared_from_this<Link> {
   struct QueuedFrame {
     std::array<uint8_t, protocol::kFrameHeaderSize> header;
     protocol::Bytes body;
+    size_t written = 0;  // bytes of header + body a direct write already sent
   };
+  /// The direct write of enqueue() (under queue_mx_): bytes the kernel took (0 on EAGAIN or an
+  /// error: the strand's write then reports the error).
+  size_t write_now(const QueuedFrame& frame);
 
   AsioTransport& transport_;
   Strand strand_;
@@ -104,6 +119,7 @@ class Link : public std::enable_shared_from_this<Link> {
   const Role role_;
   const std::shared_ptr<Dialer> dialer_;
   const std::string address_;  // the remote endpoint, for logs
+  const int fd_;               // the socket's descriptor: usable under queue_mx_ while accepting_
 
   // -- strand only --
   State state_ = State::handshaking;
@@ -131,6 +147,10 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t queued_bytes_ = 0;       // queue_ and in_flight_
   bool write_scheduled_ = false;  // the strand was woken and has not yet found the queue empty
   bool accepting_ = true;         // false once closed: enqueue() fails with nodedown
+  // -- any thread --
+  /// When the last direct write happened (steady_clock ticks); written under queue_mx_, read
+  /// by the strand's heartbeat (a direct write is a write: no Ping needed).
+  std::atomic<std::chrono::steady_clock::rep> last_direct_write_{0};
 };
 
 }  // namespace otp::cluster::detail

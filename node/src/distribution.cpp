@@ -76,11 +76,16 @@ std::optional<ErrorCode> error_code_from_string(const std::string& name) {
 class RemoteCallGuard final : public Endpoint {
  public:
   RemoteCallGuard(std::shared_ptr<RemoteNode> node, protocol::Pid caller, protocol::Ref ref,
-                  std::string context)
+                  protocol::Target target)
       : node_(std::move(node)),
         caller_(std::move(caller)),
         ref_(std::move(ref)),
-        context_(std::move(context)) {}
+        target_(std::move(target)) {}
+
+  /// "call to <target> on <this node>", for errors only.
+  std::string context() const {
+    return "call to " + protocol::to_string(target_) + " on " + node_->dist.self().full_name();
+  }
 
   void bind(std::shared_ptr<Process> server, Ref tag) {
     server_ = std::move(server);
@@ -93,7 +98,7 @@ class RemoteCallGuard final : public Endpoint {
     protocol::Reply reply{.to = caller_, .ref = ref_, .result = protocol::Payload{}};
     switch (e.kind) {
       case EnvelopeKind::reply: {
-        auto payload = node_->dist.encode(e.payload, context_ + ": reply");
+        auto payload = node_->dist.encode(e.payload, [this] { return context() + ": reply"; });
         if (payload) {
           reply.result = std::move(payload).value();
         } else {
@@ -116,7 +121,7 @@ class RemoteCallGuard final : public Endpoint {
         reply.result = protocol::CallError{e.reason.kind() == Reason::Kind::noproc
                                                ? protocol::CallErrorCode::noproc
                                                : protocol::CallErrorCode::exit,
-                                           context_, reason_to_wire(e.reason)};
+                                           context(), reason_to_wire(e.reason)};
         break;
       default:
         return;
@@ -128,7 +133,7 @@ class RemoteCallGuard final : public Endpoint {
   std::shared_ptr<RemoteNode> node_;
   protocol::Pid caller_;
   protocol::Ref ref_;
-  std::string context_;
+  protocol::Target target_;  // as the caller named it
   std::shared_ptr<Process> server_;
   Ref tag_;
   std::atomic<bool> done_{false};
@@ -238,7 +243,7 @@ void RemoteProcess::deliver(Envelope&& e, bool) {
   switch (e.kind) {
     case EnvelopeKind::info:
     case EnvelopeKind::cast: {
-      auto payload = dist.encode(e.payload, "send to " + label);
+      auto payload = dist.encode(e.payload, [this] { return "send to " + label; });
       if (!payload) {
         dist.core().log("error", payload.error().to_string() + " (message dropped)");
         return;
@@ -321,7 +326,7 @@ bool RemoteProcess::begin_call(Envelope&& call) {
   auto& dist = node_->dist;
   Ref tag = call.ref;
   auto reply_to = call.reply_to;
-  std::string context = "call to " + label;
+  auto context = [this] { return "call to " + label; };
   auto request = dist.encode(call.payload, context);
   if (!request) {
     reply_to->deliver(error_envelope(tag, request.error()), false);
@@ -356,9 +361,9 @@ bool RemoteProcess::begin_call(Envelope&& call) {
     reply_to->deliver(
         error_envelope(
             tag, Error(*err == ChannelError::overload ? ErrorCode::overload : ErrorCode::badarg,
-                       context + (*err == ChannelError::overload
-                                      ? ": the link to the node is saturated"
-                                      : ": the request is larger than a frame"))),
+                       context() + (*err == ChannelError::overload
+                                        ? ": the link to the node is saturated"
+                                        : ": the request is larger than a frame"))),
         false);
   } else {
     unreachable(*reply_to, tag, superseded || *err == ChannelError::stale);
@@ -577,32 +582,32 @@ void Distribution::notify_node_monitors(const Message& event) {
   for (auto& p : to) otp::send(p, event);
 }
 
-Result<protocol::Payload> Distribution::encode(const Message& message, const std::string& context) {
+Result<protocol::Payload> Distribution::encode(const Message& message, const Context& context) {
   if (message.empty()) return protocol::Payload{"", nullptr};
   auto codec = remote_codec(message.type());
   if (!codec)
-    return Error(ErrorCode::badarg, context + ": message type " + message.type_name() +
+    return Error(ErrorCode::badarg, context() + ": message type " + message.type_name() +
                                         " has no remote name (otp::register_remote_type)");
   CodecScope scope(this);
   try {
     return protocol::Payload{codec->name, codec->encode(message)};
   } catch (const std::exception& e) {
     return Error(ErrorCode::badarg,
-                 context + ": to_json of " + message.type_name() + " failed: " + e.what());
+                 context() + ": to_json of " + message.type_name() + " failed: " + e.what());
   }
 }
 
-Result<Message> Distribution::decode(const protocol::Payload& payload, const std::string& context) {
+Result<Message> Distribution::decode(const protocol::Payload& payload, const Context& context) {
   if (payload.type.empty()) return Message();
   auto codec = remote_codec(payload.type);
   if (!codec)
-    return Error(ErrorCode::bad_call, context + ": message type '" + payload.type +
+    return Error(ErrorCode::bad_call, context() + ": message type '" + payload.type +
                                           "' is not registered on node " + self_.full_name());
   CodecScope scope(this);
   try {
     return codec->decode(payload.value);
   } catch (const std::exception& e) {
-    return Error(ErrorCode::bad_call, context + ": the value of a '" + payload.type +
+    return Error(ErrorCode::bad_call, context() + ": the value of a '" + payload.type +
                                           "' does not decode on node " + self_.full_name() + ": " +
                                           e.what());
   }
@@ -646,7 +651,8 @@ void Distribution::receive(const protocol::NodeId& peer, protocol::Message&& mes
 void Distribution::on_send(RemoteNode& from, protocol::Send&& m, EnvelopeKind kind) {
   auto target = local_target(m.to);
   if (!target) return;  // sending to a dead process drops the message, as in Erlang
-  auto msg = decode(m.message, "message from " + from.label + " to " + protocol::to_string(m.to));
+  auto msg = decode(
+      m.message, [&] { return "message from " + from.label + " to " + protocol::to_string(m.to); });
   if (!msg) {
     core_.log("warning", msg.error().to_string() + " (message dropped)");
     return;
@@ -658,17 +664,19 @@ void Distribution::on_send(RemoteNode& from, protocol::Send&& m, EnvelopeKind ki
 }
 
 void Distribution::on_call(const std::shared_ptr<RemoteNode>& from, protocol::Call&& m) {
-  std::string context = "call to " + protocol::to_string(m.to) + " on " + self_.full_name();
+  auto context = [&] {
+    return "call to " + protocol::to_string(m.to) + " on " + self_.full_name();
+  };
   auto answer_error = [&](protocol::CallErrorCode code, std::string detail) {
     send(*from, protocol::Reply{.to = m.from,
                                 .ref = m.ref,
                                 .result = protocol::CallError{code, std::move(detail), {}}});
   };
   if (core_.shutting_down())
-    return answer_error(protocol::CallErrorCode::shutting_down, context + ": node is stopping");
+    return answer_error(protocol::CallErrorCode::shutting_down, context() + ": node is stopping");
   auto target = local_target(m.to);
   if (!target || !target->alive())
-    return answer_error(protocol::CallErrorCode::noproc, context + ": no such process");
+    return answer_error(protocol::CallErrorCode::noproc, context() + ": no such process");
   auto request = decode(m.request, context);
   if (!request) {
     core_.log("warning", request.error().to_string() + " (call refused)");
@@ -676,7 +684,7 @@ void Distribution::on_call(const std::shared_ptr<RemoteNode>& from, protocol::Ca
                                                      : protocol::CallErrorCode::unknown_type,
                         request.error().context());
   }
-  auto guard = std::make_shared<RemoteCallGuard>(from, m.from, m.ref, context);
+  auto guard = std::make_shared<RemoteCallGuard>(from, m.from, m.ref, m.to);
   Ref tag = Ref::make();
   guard->bind(target, tag);
   Envelope e;
@@ -685,7 +693,7 @@ void Distribution::on_call(const std::shared_ptr<RemoteNode>& from, protocol::Ca
   e.payload = std::move(request).value();
   e.reply_to = guard;
   if (!target->begin_call(std::move(e)))
-    answer_error(protocol::CallErrorCode::noproc, context + ": no such process");
+    answer_error(protocol::CallErrorCode::noproc, context() + ": no such process");
 }
 
 void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
@@ -699,9 +707,9 @@ void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
     from.watches.erase(it);
   }
   Ref tag = Ref::from_value(m.ref.id);
-  std::string context = "call to " + w.target.to_string();
+  auto context = [&] { return "call to " + w.target.to_string(); };
   if (auto* payload = std::get_if<protocol::Payload>(&m.result)) {
-    auto value = decode(*payload, context + ": reply");
+    auto value = decode(*payload, [&] { return context() + ": reply"; });
     if (!value) {
       w.watcher->deliver(error_envelope(tag, Error(ErrorCode::bad_reply, value.error().context())),
                          false);
@@ -742,7 +750,7 @@ void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
       break;
   }
   w.watcher->deliver(
-      error_envelope(tag, Error(ErrorCode::bad_call, err.detail.empty() ? context : err.detail)),
+      error_envelope(tag, Error(ErrorCode::bad_call, err.detail.empty() ? context() : err.detail)),
       false);
 }
 

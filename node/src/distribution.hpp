@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -115,9 +116,12 @@ class Distribution {
   /// Sends on the channel; nodedown when detached.
   std::optional<ChannelError> send(const RemoteNode& to, const protocol::Message& message);
 
+  /// Says what a payload is for ("call to <0.5.0>"), only when an error needs it: building the
+  /// text per message would cost allocations on every send and receive.
+  using Context = std::function<std::string()>;
   /// User messages <-> payloads (through the registered remote types).
-  Result<protocol::Payload> encode(const Message& message, const std::string& context);
-  Result<Message> decode(const protocol::Payload& payload, const std::string& context);
+  Result<protocol::Payload> encode(const Message& message, const Context& context);
+  Result<Message> decode(const protocol::Payload& payload, const Context& context);
 
  private:
   std::shared_ptr<RemoteNode> node_for(const protocol::NodeId& id);

@@ -23,8 +23,13 @@ std::string dump(const json& tree) {
 }  // namespace
 
 Bytes encode(const Message& message, Codec codec) {
+  if (codec == Codec::msgpack) {
+    Bytes out;
+    out.reserve(128);
+    detail::message_to_msgpack(message, out);
+    return out;
+  }
   const json tree = detail::message_to_tree(message, layout_of(codec));
-  if (codec == Codec::msgpack) return json::to_msgpack(tree);
   const std::string text = dump(tree);
   return Bytes(text.begin(), text.end());
 }
@@ -35,7 +40,7 @@ Result<Message> decode(std::span<const uint8_t> bytes, Codec codec, DecodeLimits
     const auto syntax = codec == Codec::msgpack ? detail::Syntax::msgpack : detail::Syntax::json;
     auto tree = detail::parse_bounded(bytes, syntax, limits.max_depth);
     if (!tree) return tree.error();
-    return detail::message_from_tree(tree.value(), layout_of(codec));
+    return detail::message_from_tree(std::move(tree).value(), layout_of(codec));
   } catch (const std::exception& e) {
     return Error{ErrorCode::internal, std::string("decode: ") + e.what()};
   } catch (...) {

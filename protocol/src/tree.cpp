@@ -3,6 +3,7 @@
 
 #include <array>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -79,9 +80,125 @@ json to_tree(const T& x, Layout layout) {
   }
 }
 
+// -- writing MessagePack directly ---------------------------------------------------------
+// Mirrors to_tree(x, Layout::positional) followed by nlohmann's MessagePack writer, byte for
+// byte (the encodings nlohmann picks: the smallest integer, fixstr/str8/16/32, fixarray/16/32).
+
+struct FieldCounter {
+  size_t n = 0;
+  template <class F>
+  void field(const char*, const F&) {
+    ++n;
+  }
+};
+
+class MsgpackWriter {
+ public:
+  explicit MsgpackWriter(std::vector<uint8_t>& out) : out_(out) {}
+
+  template <class T>
+  void write(const T& x);
+
+  template <class F>
+  void field(const char*, const F& value) {
+    write(value);
+  }
+
+  void array_header(size_t n) {
+    if (n <= 15) {
+      out_.push_back(static_cast<uint8_t>(0x90 | n));
+    } else if (n <= 0xffff) {
+      out_.push_back(0xdc);
+      big_endian(static_cast<uint16_t>(n));
+    } else {
+      out_.push_back(0xdd);
+      big_endian(static_cast<uint32_t>(n));
+    }
+  }
+  void unsigned_int(uint64_t v) {
+    if (v < 128) {
+      out_.push_back(static_cast<uint8_t>(v));
+    } else if (v <= 0xff) {
+      out_.push_back(0xcc);
+      out_.push_back(static_cast<uint8_t>(v));
+    } else if (v <= 0xffff) {
+      out_.push_back(0xcd);
+      big_endian(static_cast<uint16_t>(v));
+    } else if (v <= 0xffffffffu) {
+      out_.push_back(0xce);
+      big_endian(static_cast<uint32_t>(v));
+    } else {
+      out_.push_back(0xcf);
+      big_endian(v);
+    }
+  }
+  void string(std::string_view s) {
+    const size_t n = s.size();
+    if (n <= 31) {
+      out_.push_back(static_cast<uint8_t>(0xa0 | n));
+    } else if (n <= 0xff) {
+      out_.push_back(0xd9);
+      out_.push_back(static_cast<uint8_t>(n));
+    } else if (n <= 0xffff) {
+      out_.push_back(0xda);
+      big_endian(static_cast<uint16_t>(n));
+    } else {
+      out_.push_back(0xdb);
+      big_endian(static_cast<uint32_t>(n));
+    }
+    out_.insert(out_.end(), s.begin(), s.end());
+  }
+
+ private:
+  template <class U>
+  void big_endian(U v) {
+    for (int shift = static_cast<int>(sizeof(U) * 8) - 8; shift >= 0; shift -= 8) {
+      out_.push_back(static_cast<uint8_t>(v >> shift));
+    }
+  }
+
+  std::vector<uint8_t>& out_;
+};
+
+template <class T>
+void MsgpackWriter::write(const T& x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out_.push_back(x ? 0xc3 : 0xc2);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    string(x);
+  } else if constexpr (std::is_same_v<T, json>) {
+    json::to_msgpack(x, nlohmann::detail::output_adapter<uint8_t>(out_));
+  } else if constexpr (std::is_same_v<T, uint32_t> || std::is_same_v<T, uint64_t>) {
+    unsigned_int(x);
+  } else if constexpr (std::is_same_v<T, Bytes32>) {
+    string(to_hex(x));
+  } else if constexpr (kIsEnum<T>) {
+    unsigned_int(static_cast<uint64_t>(x));
+  } else if constexpr (std::is_same_v<T, Target>) {
+    if (const auto* name = std::get_if<std::string>(&x)) return string(*name);
+    write(std::get<Pid>(x));
+  } else if constexpr (std::is_same_v<T, ReplyResult>) {
+    array_header(2);
+    unsigned_int(x.index() == 0 ? 0 : 1);
+    if (x.index() == 0) {
+      write(std::get<Payload>(x));
+    } else {
+      write(std::get<CallError>(x));
+    }
+  } else {
+    static_assert(Described<T>, "no wire form for this type");
+    FieldCounter c;
+    describe(c, x);
+    array_header(c.n);
+    describe(*this, x);
+  }
+}
+
 // -- reading --------------------------------------------------------------------------------
 
-/// Reads a tree into a struct; remembers the first error with the path of the field.
+/// Reads a tree into a struct; remembers the first error with the path of the field. The tree
+/// is the caller's to give away (message_from_tree takes it by rvalue): strings and payload
+/// values are moved out of it.
 class Reader {
  public:
   explicit Reader(Layout layout) : layout_(layout) {}
@@ -161,9 +278,9 @@ void Reader::read(const json& j, T& out) {
     out = j.get<bool>();
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!j.is_string()) return fail("expected a string");
-    out = j.get_ref<const std::string&>();
+    out = std::move(const_cast<json&>(j).get_ref<std::string&>());
   } else if constexpr (std::is_same_v<T, json>) {
-    out = j;
+    out = std::move(const_cast<json&>(j));
   } else if constexpr (std::is_same_v<T, uint32_t> || std::is_same_v<T, uint64_t>) {
     if (!j.is_number_unsigned()) return fail("expected an unsigned integer");
     const auto v = j.get<uint64_t>();
@@ -187,7 +304,7 @@ void Reader::read(const json& j, T& out) {
     out = *v;
   } else if constexpr (std::is_same_v<T, Target>) {
     if (j.is_string()) {
-      out = j.get<std::string>();
+      out = std::move(const_cast<json&>(j).get_ref<std::string&>());
     } else {
       Pid pid;
       read(j, pid);
@@ -264,7 +381,21 @@ json message_to_tree(const Message& message, Layout layout) {
       message);
 }
 
-Result<Message> message_from_tree(const json& tree, Layout layout) {
+void message_to_msgpack(const Message& message, std::vector<uint8_t>& out) {
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        FieldCounter c;
+        describe(c, m);
+        MsgpackWriter w(out);
+        w.array_header(1 + c.n);
+        w.unsigned_int(static_cast<uint64_t>(M::kType));
+        describe(w, m);
+      },
+      message);
+}
+
+Result<Message> message_from_tree(json&& tree, Layout layout) {
   std::optional<MessageType> type;
   if (layout == Layout::positional) {
     if (!tree.is_array() || tree.empty() || !tree[0].is_number_unsigned()) {

@@ -109,8 +109,13 @@ TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
   const auto sa = a->stats();
   EXPECT_EQ(sa.messages_sent, static_cast<uint64_t>(kCount));
   EXPECT_EQ(b->stats().messages_received, static_cast<uint64_t>(kCount));
-  // Messages queued while a write is in flight go out together in the next one.
+  // Messages queued while a write is in flight go out together in the next one. A message to an
+  // idle link is written at once on the sender's thread, at most one such write per 10 us: under
+  // a sanitizer a send takes longer than that, nothing is a burst, and every message is written
+  // on its own (correct, but not what this checks).
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(sa.writes, sa.messages_sent / 2) << sa.writes << " writes";
+#endif
 }
 
 TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
