@@ -1,5 +1,6 @@
-// Private: the one message type that travels through CAF mailboxes, and the endpoints it is
-// delivered to (a process, or a reply slot that a thread outside the actor system waits on).
+// Private: the one message type processes exchange (it waits in a server's own mailbox, see
+// ActorProcess in server_actor.hpp), and the endpoints it is delivered to (a process, or a reply
+// slot that a thread outside the actor system waits on).
 #pragma once
 
 #include <atomic>
