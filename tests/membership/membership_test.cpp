@@ -133,7 +133,7 @@ TEST(Sending, DatagramsStayWithinTheBudgetWhenManyUpdatesAreQueued) {
   EXPECT_GT(updates, 300u);  // everything went out, retransmitted
 }
 
-TEST(Timers, NextDeadlineIsNeverAfterTheNextThingToDo) {
+TEST(Timers, NextDeadlineIsNoLaterThanTheFirstProbeAndNeverBeforeStart) {
   Membership m = make_core();
   EXPECT_LE(m.next_deadline(), Time(kConfig.probe_interval));
   Membership idle(kConfig, protocol::NodeId{"z", "h", 1}, Address{"h", 1}, {}, 1);

@@ -73,20 +73,26 @@ TEST(TransportLink, StartRefusesAConfigThatCannotWork) {
 
 // -- messages -----------------------------------------------------------------------------------
 
-class TransportFlow : public ::testing::TestWithParam<size_t> {};
+/// Two transports linked a -> b, with GetParam() io threads each.
+class TransportFlow : public ::testing::TestWithParam<size_t> {
+ protected:
+  void SetUp() override {
+    auto ca = config("a", 1, pa);
+    auto cb = config("b", 2, pb);
+    ca.io_threads = cb.io_threads = GetParam();
+    a = start(ca, pa);
+    b = start(cb, pb);
+    ASSERT_TRUE(a && b);
+    a->connect(address(*b));
+    ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
+  }
+
+  Hub hub;
+  Probe pa{hub}, pb{hub};
+  std::unique_ptr<Transport> a, b;  // declared last: stopped before the probes go
+};
 
 TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
-  Hub hub;
-  Probe pa(hub), pb(hub);
-  auto ca = config("a", 1, pa);
-  auto cb = config("b", 2, pb);
-  ca.io_threads = cb.io_threads = GetParam();
-  auto a = start(ca, pa);
-  auto b = start(cb, pb);
-  ASSERT_TRUE(a && b);
-  a->connect(address(*b));
-  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
-
   constexpr int kCount = 5000;
   std::thread a_to_b([&] {
     for (int i = 0; i < kCount; ++i) ASSERT_FALSE(a->send(b->self(), numbered(a->self(), i)));
@@ -119,17 +125,6 @@ TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
 }
 
 TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
-  Hub hub;
-  Probe pa(hub), pb(hub);
-  auto ca = config("a", 1, pa);
-  auto cb = config("b", 2, pb);
-  ca.io_threads = cb.io_threads = GetParam();
-  auto a = start(ca, pa);
-  auto b = start(cb, pb);
-  ASSERT_TRUE(a && b);
-  a->connect(address(*b));
-  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
-
   constexpr int kThreads = 4;
   constexpr int kEach = 2000;
   std::vector<std::thread> senders;
@@ -155,17 +150,6 @@ TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
 }
 
 TEST_P(TransportFlow, LargeMessagesArriveIntact) {
-  Hub hub;
-  Probe pa(hub), pb(hub);
-  auto ca = config("a", 1, pa);
-  auto cb = config("b", 2, pb);
-  ca.io_threads = cb.io_threads = GetParam();
-  auto a = start(ca, pa);
-  auto b = start(cb, pb);
-  ASSERT_TRUE(a && b);
-  a->connect(address(*b));
-  ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
-
   // Alternating sizes: small frames are coalesced, big ones written in place, in one order.
   constexpr int kCount = 60;
   for (int i = 0; i < kCount; ++i) {
