@@ -9,6 +9,7 @@
 
 #include "distribution.hpp"
 #include "envelope.hpp"
+#include "scheduler_policy.hpp"
 #include "server_actor.hpp"
 
 namespace otp::detail {
@@ -30,15 +31,11 @@ NodeCore::NodeCore(Node& owner, NodeConfig config)
     : owner_(owner), config_(std::move(config)), serial_(next_node_serial()) {
   config_.scheduler_threads = worker_count(config_.scheduler_threads);
   caf_config_.set("scheduler.max-threads", config_.scheduler_threads);
-  // CAF's idle workers poll in three phases: spin, then sleep 50 us between polls for ~25 ms,
-  // then sleep on a condition variable that an enqueue from outside the actor system notifies.
-  // The middle phase puts every call from a non-CAF thread (main, timers, the network) behind a
-  // ~50-80 us sleep. We skip it: an idle worker spins briefly and then waits to be notified,
-  // which cuts an outside call from ~80 us to ~10 us. The relaxed wait is bounded at 1 ms so
-  // that work queued by a busy worker is stolen within a millisecond.
-  caf_config_.set("work-stealing.moderate-poll-attempts", size_t{0});
-  caf_config_.set("work-stealing.relaxed-sleep-duration",
-                  caf::timespan(std::chrono::milliseconds(1)));
+  // Our own scheduler policy (scheduler_policy.hpp): a short spin before a worker parks, and
+  // jobs from outside the actor system handed to the spinning worker instead of round robin.
+  caf_config_.load<Scheduler>();
+  caf::put(caf_config_.content, "otp.scheduler-spin-us",
+           static_cast<int64_t>(config_.scheduler_spin.count()));
   // CAF's default logger prints "unexpected message" etc.; our runtime handles every message.
   system_ = std::make_unique<caf::actor_system>(caf_config_);
   // CAF keeps the system's logger in a thread-local of every thread that created the system or
