@@ -195,15 +195,26 @@ void ActorProcess::drop_list(MailNode* n) {
 
 Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   auto proc = std::make_shared<ActorProcess>(&node, node.next_process_id());
+  proc->label = std::move(info.label);  // before the actor runs: it reads the label
   if (info.parent) {
     proc->has_parent = true;
     Process::link(*info.parent, *proc);
   }
   node.add_process(proc);
   Pid pid = proc->pid();
-  auto actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+  caf::actor actor;
+  if (caf::execution_unit* unit = current_execution_unit()) {
+    // Inside a handler: launch through this worker (CAF's exec_later puts the new actor on the
+    // worker's own queue), not through the scheduler's coordinator, which picks a worker round
+    // robin and wakes it (a mutex and a condition variable per start).
+    caf::actor_config cfg{unit};
+    actor = node.system().spawn_class<ServerActor, caf::no_spawn_options>(
+        cfg, proc, std::move(factory), std::move(info));
+  } else {
+    actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+    caf::logger::set_current_actor_system(nullptr);  // see NodeCore()
+  }
   proc->keep_alive(std::move(actor));
-  if (!current_server()) caf::logger::set_current_actor_system(nullptr);  // see NodeCore()
   return pid;
 }
 
@@ -295,7 +306,7 @@ void ServerActor::start() {
     server_ = start_->factory();
     start_->factory = nullptr;  // its captured arguments are not needed any more
     server_->runtime_ = this;
-    proc_->label = type_name(typeid(*server_));
+    server_type_ = &typeid(*server_);
   } catch (const std::exception& ex) {
     init_failed(Reason::error("exception in constructor: " + std::string(ex.what())),
                 ErrorCode::init_failed);
@@ -310,7 +321,10 @@ void ServerActor::start() {
 }
 
 std::string ServerActor::describe() const {
-  return self_.to_string() + (proc_->label.empty() ? "" : " (" + proc_->label + ")");
+  // The server's type names it (demangled only here: a demangle per start would cost more than
+  // the rest of the start); before it was built, the label its starter gave.
+  std::string label = server_type_ ? type_name(*server_type_) : proc_->label;
+  return self_.to_string() + (label.empty() ? "" : " (" + label + ")");
 }
 
 void ServerActor::ack_ok() {

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <new>
 #include <optional>
+#include <string>
+#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
@@ -152,6 +154,7 @@ struct SpawnInfo {
   std::shared_ptr<Process> parent;  // linked before the server starts
   std::shared_ptr<Endpoint> ack_to;
   Ref ack_tag;
+  std::string label;  // for logs until the server object exists (a supervisor's child id)
 };
 
 /// Starts a server process and returns its pid at once. Init runs on a scheduler thread and
@@ -235,6 +238,7 @@ class ServerActor : public caf::event_based_actor {
   };
   std::unique_ptr<StartState> start_;
   std::unique_ptr<GenServer> server_;
+  const std::type_info* server_type_ = nullptr;  // names the server in describe()
   Pid parent_;
   bool trap_exit_ = false;
   bool finished_ = false;
