@@ -697,7 +697,7 @@ Action ServerActor::await_call(const ServerRef& target, Message request,
   e.reply_to = proc_;
   if (!callee->begin_call(std::move(e)))
     return then(Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process"));
-  auto spec = std::make_shared<AwaitSpec>();
+  auto spec = new_await_spec();
   spec->tag = tag;
   spec->target = callee;
   spec->deadline = std::chrono::steady_clock::now() + timeout;
@@ -707,7 +707,7 @@ Action ServerActor::await_call(const ServerRef& target, Message request,
 
 Action ServerActor::await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
                               std::function<Action(Result<Message>)> then) {
-  auto spec = std::make_shared<AwaitSpec>();
+  auto spec = new_await_spec();
   spec->tag = tag;
   if (timeout) spec->deadline = std::chrono::steady_clock::now() + *timeout;
   spec->then = std::move(then);
@@ -720,6 +720,16 @@ void ServerActor::resolve_await(Result<Message> r) {
   if (w.spec->target) w.spec->target->end_call(w.spec->tag);
   auto a = invoke([&] { return w.spec->then(std::move(r)); });
   if (a) apply(w.phase, w.from, std::move(*a));
+  // Keep the spent spec for the next await, unless a copy of its Action is still around.
+  if (!finished_ && w.spec.use_count() == 1) {
+    *w.spec = AwaitSpec{};
+    spare_spec_ = std::move(w.spec);
+  }
+}
+
+std::shared_ptr<AwaitSpec> ServerActor::new_await_spec() {
+  if (spare_spec_) return std::move(spare_spec_);
+  return std::make_shared<AwaitSpec>();
 }
 
 // Call deadlines are checked lazily: one timer is armed for the earliest deadline and re-armed

@@ -214,6 +214,8 @@ class ServerActor : public caf::event_based_actor {
   std::optional<Action> invoke(F&& f);
   void apply(Phase phase, const From& from, Action&& a);
   void resolve_await(Result<Message> r);
+  /// An empty spec for an await: the one the last await left, or a new one.
+  std::shared_ptr<AwaitSpec> new_await_spec();
   void arm_await_check(std::chrono::steady_clock::time_point at);
   void arm_idle(std::chrono::milliseconds t);
   void touch_idle();
@@ -245,6 +247,9 @@ class ServerActor : public caf::event_based_actor {
   uint64_t idle_seq_ = 0;
   Ref idle_timer_;
   std::optional<Awaiting> awaiting_;
+  /// A resolved await's spec, reused by the next await: a server that awaits in a loop (a
+  /// supervisor starting children, a client calling) then allocates no spec per await.
+  std::shared_ptr<AwaitSpec> spare_spec_;
   std::optional<std::chrono::steady_clock::time_point> check_armed_;
   Stash stash_;
   std::unordered_map<uint64_t, std::pair<Ref, Pid>> monitors_;
