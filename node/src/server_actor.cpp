@@ -79,6 +79,7 @@ namespace {
 /// A sending thread's spare nodes (at most one batch; see ActorProcess::alloc_node).
 struct NodeCache {
   MailNode* head = nullptr;
+  int count = 0;
   ~NodeCache() { ActorProcess::free_nodes(head); }
 };
 thread_local NodeCache t_nodes;
@@ -87,10 +88,13 @@ thread_local NodeCache t_nodes;
 MailNode* ActorProcess::alloc_node() {
   MailNode* n = t_nodes.head;
   // Refill only when empty, so the cache never holds more than one batch.
-  if (!n && spare_.load(std::memory_order_relaxed))
+  if (!n && spare_.load(std::memory_order_relaxed)) {
     n = spare_.exchange(nullptr, std::memory_order_acquire);
+    if (n) t_nodes.count = kSpareBatch;  // a handed-over batch is always a full one
+  }
   if (!n) return new MailNode;
   t_nodes.head = n->next;
+  --t_nodes.count;
   return n;
 }
 
@@ -149,11 +153,13 @@ bool ActorProcess::try_idle() {
   MailNode* expected = nullptr;
   if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
     return false;  // a normal envelope arrived
-  // An idle process keeps no nodes of its own. This thread's cache takes them when it is empty
-  // (still at most one batch): in a ping-pong between processes on one worker (calls), the next
-  // message sent from this thread reuses them instead of allocating.
-  if (!t_nodes.head) {
+  // An idle process keeps no nodes of its own. This thread's cache takes them when they fit in
+  // it (it holds at most one batch): in a ping-pong between processes on one worker (calls,
+  // starts), the next message sent from this thread reuses them instead of allocating.
+  if (recycled_ && t_nodes.count + recycled_count_ <= kSpareBatch) {
+    recycled_last_->next = t_nodes.head;
     t_nodes.head = recycled_;
+    t_nodes.count += recycled_count_;
     recycled_ = nullptr;
     recycled_count_ = 0;
   }

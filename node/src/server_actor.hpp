@@ -80,6 +80,7 @@ class ActorProcess final : public Process {
   /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
   void recycle(MailNode* n) {
     n->next = recycled_;
+    if (!recycled_) recycled_last_ = n;
     recycled_ = n;
     if (++recycled_count_ == kSpareBatch) hand_over_spares();
   }
@@ -115,6 +116,7 @@ class ActorProcess final : public Process {
   std::atomic<MailNode*> normal_{nullptr};
   std::atomic<MailNode*> spare_{nullptr};  // a batch of nodes for senders to reuse
   MailNode* recycled_ = nullptr;           // the actor's batch being collected
+  MailNode* recycled_last_ = nullptr;      // its last node (valid while recycled_ is not null)
   int recycled_count_ = 0;
   caf::actor_addr addr_;
   std::mutex strong_mx_;
