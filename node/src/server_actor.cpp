@@ -254,7 +254,7 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
 
 ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc,
                          ServerFactory factory, SpawnInfo info)
-    : caf::event_based_actor(cfg),
+    : caf::scheduled_actor(cfg),
       proc_(std::move(proc)),
       node_(*proc_->node()),
       self_(proc_->pid()),
@@ -263,6 +263,12 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
   proc_->bind(address());
   if (start_->info.parent) parent_ = start_->info.parent->pid();
   start_->info.parent.reset();
+}
+
+void ServerActor::initialize() {
+  caf::scheduled_actor::initialize();
+  setf(is_initialized_flag);
+  if (auto bhvr = make_behavior()) do_become(std::move(bhvr), true);
 }
 
 caf::behavior ServerActor::make_behavior() {
