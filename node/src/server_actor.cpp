@@ -13,6 +13,14 @@ thread_local ServerActor* t_current = nullptr;
 thread_local const Pid* t_task = nullptr;
 thread_local caf::execution_unit* t_unit = nullptr;
 
+/// CAF's worker loop records the id of the actor it resumes in its logger (a hash map under a
+/// spin lock, twice per resume) whenever the thread has a current logger. Nothing logs through
+/// CAF here (its logging is compiled out), so worker threads drop theirs; spawn sets it again,
+/// so spawn_server drops it after each spawn too.
+void drop_caf_logger() {
+  if (caf::logger::current_logger()) caf::logger::set_current_actor_system(nullptr);
+}
+
 struct CurrentScope {
   ServerActor* prev_server;
   caf::execution_unit* prev_unit;
@@ -218,8 +226,8 @@ Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
         cfg, proc, std::move(factory), std::move(info));
   } else {
     actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
-    caf::logger::set_current_actor_system(nullptr);  // see NodeCore()
   }
+  drop_caf_logger();  // see NodeCore() and drop_caf_logger()
   proc->keep_alive(std::move(actor));
   return pid;
 }
@@ -272,6 +280,7 @@ void ServerActor::initialize() {
 }
 
 caf::behavior ServerActor::make_behavior() {
+  drop_caf_logger();
   CurrentScope scope(this, context());
   start();
   // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
@@ -421,6 +430,7 @@ void ServerActor::on_wake() {
   // Envelopes per wake: enough to amortize the wake, few enough that other actors on this worker
   // get their turn during a long burst (another wake is queued behind them).
   constexpr int kBatch = 256;
+  drop_caf_logger();
   CurrentScope scope(this, context());
   for (int budget = kBatch; budget > 0 && !finished_;) {
     // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
