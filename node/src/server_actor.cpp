@@ -409,7 +409,6 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;
   server_.reset();
-  std::string who = describe();
   proc_->exit(reason);
   // Envelopes still queued are dropped, as a dead process's mailbox is; their senders that wait
   // (callers, stop) monitor us and got their Down from exit() above.
@@ -420,7 +419,7 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   // and monitors told), so a starter that retries at once does not find it still there.
   if (start_)
     ack_error(start_->error ? *start_->error
-                            : Error(ErrorCode::init_failed, "start of " + who, reason));
+                            : Error(ErrorCode::init_failed, "start of " + describe(), reason));
   quit();
 }
 
