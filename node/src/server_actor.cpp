@@ -91,6 +91,7 @@ MailNode* ActorProcess::alloc_node() {
     n = spare_.exchange(nullptr, std::memory_order_acquire);
   if (!n) return new MailNode;
   t_nodes.head = n->next;
+  n->next = nullptr;  // a node on its own: a refused delivery drops only this one (drop_list)
   return n;
 }
 
