@@ -3,6 +3,7 @@
 #include "otp/dynamic_supervisor.hpp"
 
 #include <map>
+#include <optional>
 
 #include "supervisor_base.hpp"
 
@@ -60,9 +61,11 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
       return reply(Error(
           ErrorCode::max_children,
           "start_child: " + std::to_string(*flags_.max_children) + " children already running"));
-    return start_child_async(spec, [this, spec](Result<Pid> r) -> Action {
+    starting_ = spec;
+    return start_child_async(*starting_, [this](Result<Pid> r) -> Action {
+      ChildSpec started = take_starting();
       if (!r) return reply(r.error());
-      children_.emplace(r->id(), Child{*r, spec});
+      children_.emplace(r->id(), Child{*r, std::move(started)});
       return reply(*r);
     });
   }
@@ -90,16 +93,18 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
   Action restart(ChildSpec spec) {
     if (!allow_restart())
       return stop_in_parallel(take_all(), [] { return otp::stop(Reason::shutdown()); });
-    return start_child_async(spec, [this, spec](Result<Pid> r) -> Action {
+    starting_ = std::move(spec);
+    return start_child_async(*starting_, [this](Result<Pid> r) -> Action {
+      ChildSpec spec = take_starting();
       if (r) {
-        children_.emplace(r->id(), Child{*r, spec});
+        children_.emplace(r->id(), Child{*r, std::move(spec)});
       } else if (r.code() != ErrorCode::ignored) {
         report(
             "restart of child " + spec.id + " failed: " + r.error().to_string() + "; trying again",
             "error");
         uint64_t key = ++next_retry_;
-        retries_.emplace(key, spec);
         otp::send(self(), detail::TryAgainRestart{key, spec.id});
+        retries_.emplace(key, std::move(spec));
       }
       return noreply();
     });
@@ -121,7 +126,17 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
     return n;
   }
 
+  ChildSpec take_starting() {
+    ChildSpec spec = std::move(*starting_);
+    starting_.reset();
+    return spec;
+  }
+
   DynamicSupervisorFlags flags_;
+  /// The spec of the child being started. A supervisor starts one child at a time (it awaits
+  /// each start before it handles anything else), so the start's continuation finds the spec
+  /// here instead of carrying a copy, which would cost an allocation per start.
+  std::optional<ChildSpec> starting_;
   std::map<uint64_t, Child> children_;  // by pid number: start order
   std::map<uint64_t, ChildSpec> retries_;
   uint64_t next_retry_ = 0;

@@ -78,7 +78,7 @@ Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options
   if (core.shutting_down()) return Error(ErrorCode::shutting_down, "start: node is stopping");
   if (current_server()) return would_block("gen_server start");
   auto slot = std::make_shared<ReplySlot>();
-  SpawnInfo info{std::move(options.name), nullptr, slot, Ref::make()};
+  SpawnInfo info{std::move(options.name), nullptr, slot, Ref::make(), {}};
   spawn_server(core, std::move(factory), std::move(info));
   auto r = to_result(slot->wait_until(std::chrono::steady_clock::now() + kForever), "start");
   if (!r) return r.error();

@@ -6,6 +6,36 @@
 
 namespace otp::detail {
 
+bool LinkSet::insert(const Pid& pid) {
+  Pid* free_slot = nullptr;
+  for (auto& p : inline_) {
+    if (p == pid) return false;
+    if (!p && !free_slot) free_slot = &p;
+  }
+  if (more_.count(pid)) return false;
+  if (free_slot) {
+    *free_slot = pid;
+    return true;
+  }
+  return more_.insert(pid).second;
+}
+
+bool LinkSet::erase(const Pid& pid) {
+  for (auto& p : inline_) {
+    if (p && p == pid) {
+      p = Pid();
+      return true;
+    }
+  }
+  return more_.erase(pid) > 0;
+}
+
+size_t LinkSet::size() const {
+  size_t n = more_.size();
+  for (const auto& p : inline_) n += p ? 1 : 0;
+  return n;
+}
+
 Process::Process(NodeCore* node, uint64_t id)
     : node_(node), id_(id), node_serial_(node->serial()) {}
 
@@ -77,7 +107,7 @@ void Process::unlink(Process& a, Process& b) {
 
 bool Process::take_link(const Pid& other) {
   std::lock_guard<std::mutex> g(mx_);
-  return links_.erase(other) > 0;
+  return links_.erase(other);
 }
 
 bool Process::accept_link(const Pid& remote) {
@@ -91,7 +121,7 @@ std::vector<Pid> Process::linked_pids() {
   std::lock_guard<std::mutex> g(mx_);
   std::vector<Pid> out;
   out.reserve(links_.size());
-  for (const auto& pid : links_) out.push_back(pid);
+  links_.for_each([&](const Pid& pid) { out.push_back(pid); });
   return out;
 }
 
@@ -101,14 +131,14 @@ void Process::add_name(const std::string& name) {
 }
 
 void Process::exit(const Reason& reason) {
-  std::unordered_set<Pid> links;
+  LinkSet links;
   std::vector<std::pair<Ref, std::shared_ptr<Endpoint>>> monitors;
   std::vector<std::string> names;
   {
     std::lock_guard<std::mutex> g(mx_);
     if (!alive()) return;
     alive_.store(false, std::memory_order_release);
-    links.swap(links_);
+    std::swap(links, links_);
     monitors.swap(monitors_);
     names.swap(names_);
   }
@@ -124,14 +154,14 @@ void Process::exit(const Reason& reason) {
     e.reason = out;
     watcher->deliver(std::move(e), false);
   }
-  for (const auto& other : links) {
+  links.for_each([&](const Pid& other) {
     Envelope e;
     e.kind = EnvelopeKind::exit;
     e.from = me;
     e.reason = out;
     e.via_link = true;
     other.process()->deliver(std::move(e), true);
-  }
+  });
   on_dead();
   node_->remove_process(id_);
 }

@@ -5,6 +5,7 @@
 // this process, and the local names it holds.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,28 @@
 namespace otp::detail {
 
 class NodeCore;
+
+/// The processes linked to one process. Most processes have one or two links (a supervisor's
+/// child: its parent), so the first two sit in the control block and cost no allocation; the
+/// rest (a supervisor's children) go to a hash set.
+class LinkSet {
+ public:
+  /// False if pid was in the set already.
+  bool insert(const Pid& pid);
+  /// True if pid was in the set (and is no more).
+  bool erase(const Pid& pid);
+  size_t size() const;
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& p : inline_)
+      if (p) f(p);
+    for (const auto& p : more_) f(p);
+  }
+
+ private:
+  std::array<Pid, 2> inline_;  // an invalid pid marks a free slot
+  std::unordered_set<Pid> more_;
+};
 
 class Process : public Endpoint, public std::enable_shared_from_this<Process> {
  public:
@@ -84,7 +107,7 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
   uint32_t node_serial_;
   std::atomic<bool> alive_{true};
   std::mutex mx_;
-  std::unordered_set<Pid> links_;
+  LinkSet links_;
   std::vector<std::pair<Ref, std::shared_ptr<Endpoint>>> monitors_;
   std::vector<std::string> names_;
 };

@@ -13,6 +13,14 @@ thread_local ServerActor* t_current = nullptr;
 thread_local const Pid* t_task = nullptr;
 thread_local caf::execution_unit* t_unit = nullptr;
 
+/// CAF's worker loop records the id of the actor it resumes in its logger (a hash map under a
+/// spin lock, twice per resume) whenever the thread has a current logger. Nothing logs through
+/// CAF here (its logging is compiled out), so worker threads drop theirs; spawn sets it again,
+/// so spawn_server drops it after each spawn too.
+void drop_caf_logger() {
+  if (caf::logger::current_logger()) caf::logger::set_current_actor_system(nullptr);
+}
+
 struct CurrentScope {
   ServerActor* prev_server;
   caf::execution_unit* prev_unit;
@@ -79,6 +87,7 @@ namespace {
 /// A sending thread's spare nodes (at most one batch; see ActorProcess::alloc_node).
 struct NodeCache {
   MailNode* head = nullptr;
+  int count = 0;
   ~NodeCache() { ActorProcess::free_nodes(head); }
 };
 thread_local NodeCache t_nodes;
@@ -87,10 +96,13 @@ thread_local NodeCache t_nodes;
 MailNode* ActorProcess::alloc_node() {
   MailNode* n = t_nodes.head;
   // Refill only when empty, so the cache never holds more than one batch.
-  if (!n && spare_.load(std::memory_order_relaxed))
+  if (!n && spare_.load(std::memory_order_relaxed)) {
     n = spare_.exchange(nullptr, std::memory_order_acquire);
+    if (n) t_nodes.count = kSpareBatch;  // a handed-over batch is always a full one
+  }
   if (!n) return new MailNode;
   t_nodes.head = n->next;
+  --t_nodes.count;
   n->next = nullptr;  // a node on its own: a refused delivery drops only this one (drop_list)
   return n;
 }
@@ -150,11 +162,13 @@ bool ActorProcess::try_idle() {
   MailNode* expected = nullptr;
   if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
     return false;  // a normal envelope arrived
-  // An idle process keeps no nodes of its own. This thread's cache takes them when it is empty
-  // (still at most one batch): in a ping-pong between processes on one worker (calls), the next
-  // message sent from this thread reuses them instead of allocating.
-  if (!t_nodes.head) {
+  // An idle process keeps no nodes of its own. This thread's cache takes them when they fit in
+  // it (it holds at most one batch): in a ping-pong between processes on one worker (calls,
+  // starts), the next message sent from this thread reuses them instead of allocating.
+  if (recycled_ && t_nodes.count + recycled_count_ <= kSpareBatch) {
+    recycled_last_->next = t_nodes.head;
     t_nodes.head = recycled_;
+    t_nodes.count += recycled_count_;
     recycled_ = nullptr;
     recycled_count_ = 0;
   }
@@ -196,15 +210,26 @@ void ActorProcess::drop_list(MailNode* n) {
 
 Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   auto proc = std::make_shared<ActorProcess>(&node, node.next_process_id());
+  proc->label = std::move(info.label);  // before the actor runs: it reads the label
   if (info.parent) {
     proc->has_parent = true;
     Process::link(*info.parent, *proc);
   }
   node.add_process(proc);
   Pid pid = proc->pid();
-  auto actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+  caf::actor actor;
+  if (caf::execution_unit* unit = current_execution_unit()) {
+    // Inside a handler: launch through this worker (CAF's exec_later puts the new actor on the
+    // worker's own queue), not through the scheduler's coordinator, which picks a worker round
+    // robin and wakes it (a mutex and a condition variable per start).
+    caf::actor_config cfg{unit};
+    actor = node.system().spawn_class<ServerActor, caf::no_spawn_options>(
+        cfg, proc, std::move(factory), std::move(info));
+  } else {
+    actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+  }
+  drop_caf_logger();  // see NodeCore() and drop_caf_logger()
   proc->keep_alive(std::move(actor));
-  if (!current_server()) caf::logger::set_current_actor_system(nullptr);  // see NodeCore()
   return pid;
 }
 
@@ -238,7 +263,7 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
 
 ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc,
                          ServerFactory factory, SpawnInfo info)
-    : caf::event_based_actor(cfg),
+    : caf::scheduled_actor(cfg),
       proc_(std::move(proc)),
       node_(*proc_->node()),
       self_(proc_->pid()),
@@ -249,7 +274,14 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
   start_->info.parent.reset();
 }
 
+void ServerActor::initialize() {
+  caf::scheduled_actor::initialize();
+  setf(is_initialized_flag);
+  if (auto bhvr = make_behavior()) do_become(std::move(bhvr), true);
+}
+
 caf::behavior ServerActor::make_behavior() {
+  drop_caf_logger();
   CurrentScope scope(this, context());
   start();
   // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
@@ -296,7 +328,7 @@ void ServerActor::start() {
     server_ = start_->factory();
     start_->factory = nullptr;  // its captured arguments are not needed any more
     server_->runtime_ = this;
-    proc_->label = type_name(typeid(*server_));
+    server_type_ = &typeid(*server_);
   } catch (const std::exception& ex) {
     init_failed(Reason::error("exception in constructor: " + std::string(ex.what())),
                 ErrorCode::init_failed);
@@ -311,7 +343,10 @@ void ServerActor::start() {
 }
 
 std::string ServerActor::describe() const {
-  return self_.to_string() + (proc_->label.empty() ? "" : " (" + proc_->label + ")");
+  // The server's type names it (demangled only here: a demangle per start would cost more than
+  // the rest of the start); before it was built, the label its starter gave.
+  std::string label = server_type_ ? type_name(*server_type_) : proc_->label;
+  return self_.to_string() + (label.empty() ? "" : " (" + label + ")");
 }
 
 void ServerActor::ack_ok() {
@@ -375,7 +410,6 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   stash_.clear();  // their callers monitor us and get Down now
   if (server_) server_->runtime_ = nullptr;
   server_.reset();
-  std::string who = describe();
   proc_->exit(reason);
   // Envelopes still queued are dropped, as a dead process's mailbox is; their senders that wait
   // (callers, stop) monitor us and got their Down from exit() above.
@@ -386,7 +420,7 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   // and monitors told), so a starter that retries at once does not find it still there.
   if (start_)
     ack_error(start_->error ? *start_->error
-                            : Error(ErrorCode::init_failed, "start of " + who, reason));
+                            : Error(ErrorCode::init_failed, "start of " + describe(), reason));
   quit();
 }
 
@@ -396,6 +430,7 @@ void ServerActor::on_wake() {
   // Envelopes per wake: enough to amortize the wake, few enough that other actors on this worker
   // get their turn during a long burst (another wake is queued behind them).
   constexpr int kBatch = 256;
+  drop_caf_logger();
   CurrentScope scope(this, context());
   for (int budget = kBatch; budget > 0 && !finished_;) {
     // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
@@ -684,7 +719,7 @@ Action ServerActor::await_call(const ServerRef& target, Message request,
   e.reply_to = proc_;
   if (!callee->begin_call(std::move(e)))
     return then(Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process"));
-  auto spec = std::make_shared<AwaitSpec>();
+  auto spec = new_await_spec();
   spec->tag = tag;
   spec->target = callee;
   spec->deadline = std::chrono::steady_clock::now() + timeout;
@@ -694,7 +729,7 @@ Action ServerActor::await_call(const ServerRef& target, Message request,
 
 Action ServerActor::await_tag(Ref tag, std::optional<std::chrono::milliseconds> timeout,
                               std::function<Action(Result<Message>)> then) {
-  auto spec = std::make_shared<AwaitSpec>();
+  auto spec = new_await_spec();
   spec->tag = tag;
   if (timeout) spec->deadline = std::chrono::steady_clock::now() + *timeout;
   spec->then = std::move(then);
@@ -707,6 +742,16 @@ void ServerActor::resolve_await(Result<Message> r) {
   if (w.spec->target) w.spec->target->end_call(w.spec->tag);
   auto a = invoke([&] { return w.spec->then(std::move(r)); });
   if (a) apply(w.phase, w.from, std::move(*a));
+  // Keep the spent spec for the next await, unless a copy of its Action is still around.
+  if (!finished_ && w.spec.use_count() == 1) {
+    *w.spec = AwaitSpec{};
+    spare_spec_ = std::move(w.spec);
+  }
+}
+
+std::shared_ptr<AwaitSpec> ServerActor::new_await_spec() {
+  if (spare_spec_) return std::move(spare_spec_);
+  return std::make_shared<AwaitSpec>();
 }
 
 // Call deadlines are checked lazily: one timer is armed for the earliest deadline and re-armed

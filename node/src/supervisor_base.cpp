@@ -19,20 +19,15 @@ Action SupervisorBase::init() {
   return ok();
 }
 
-Action SupervisorBase::start_child_async(const ChildSpec& spec,
-                                         std::function<Action(Result<Pid>)> then) {
+Result<Ref> SupervisorBase::spawn_child(const ChildSpec& spec) {
   auto& rt = runtime();
   if (rt.node_core().shutting_down())
-    return then(Error(ErrorCode::shutting_down, "start of child " + spec.id));
-  if (!spec.start) return then(Error(ErrorCode::badarg, "child " + spec.id + " has no start"));
+    return Error(ErrorCode::shutting_down, "start of child " + spec.id);
+  if (!spec.start) return Error(ErrorCode::badarg, "child " + spec.id + " has no start");
   Ref tag = Ref::make();
-  SpawnInfo info{spec.name, rt.process(), rt.process(), tag};
-  Pid child = spawn_server(rt.node_core(), spec.start, std::move(info));
-  child.process()->label = spec.id;
-  return await_tag(tag, std::nullopt, [then = std::move(then)](Result<Message> r) -> Action {
-    if (!r) return then(r.error());
-    return then(r->get<Pid>());
-  });
+  SpawnInfo info{spec.name, rt.process(), rt.process(), tag, spec.id};
+  spawn_server(rt.node_core(), spec.start, std::move(info));
+  return tag;
 }
 
 Action SupervisorBase::stop_child_async(const Pid& child, const Shutdown& how,
