@@ -12,8 +12,9 @@
 //    one core for spin_for after each burst, and other threads on the core get yields;
 //  - a job from outside goes to the spinning worker if there is one (no system call), else round
 //    robin to a parked one, which is woken;
-//  - a job a worker enqueues from a thread that is not an actor (a spawn outside any actor) stays
-//    on that worker's own deque, as actor-to-actor jobs do;
+//  - a job that a worker thread enqueues without an actor's context (CAF then calls the
+//    coordinator, e.g. for a spawn through the actor system) stays on that worker's own deque, as
+//    actor-to-actor jobs do;
 //  - parked workers wake at least every park_for to steal work queued on a busy worker.
 #pragma once
 
