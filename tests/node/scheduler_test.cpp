@@ -49,8 +49,7 @@ std::chrono::nanoseconds process_cpu_time() {
 }
 
 // (scheduler threads, spin before sleeping)
-class Scheduler
-    : public ::testing::TestWithParam<std::tuple<size_t, std::chrono::microseconds>> {
+class Scheduler : public ::testing::TestWithParam<std::tuple<size_t, std::chrono::microseconds>> {
  protected:
   otp::NodeConfig config() const {
     return {.name = "sched",
