@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <random>
 
 #include "otp/distribution.hpp"
 #include "otp/process.hpp"
@@ -12,13 +11,6 @@
 namespace otp::cluster {
 
 namespace {
-
-uint32_t fresh_creation() {
-  std::random_device rd;
-  uint32_t c = 0;
-  while (c == 0) c = rd();
-  return c;
-}
 
 ChannelError to_channel_error(SendError e) {
   switch (e) {
@@ -130,7 +122,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
   const auto user_log = t.log;  // also the membership driver's, when set
   t.cluster = config.cluster;
   t.cookie = config.cookie;
-  t.self = protocol::NodeId{config.name, config.host, fresh_creation()};
+  t.self = protocol::NodeId{config.name, config.host, protocol::new_creation()};
   t.listen_host = config.listen_host.empty() ? config.host : config.listen_host;
   t.listen_port = config.port;
   std::string error;

@@ -9,13 +9,6 @@ namespace otp::cluster {
 
 namespace {
 
-uint32_t random_creation() {
-  std::random_device rd;
-  uint32_t c = 0;
-  while (c == 0) c = rd();
-  return c;
-}
-
 uint64_t random_seed() {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -91,7 +84,7 @@ MembershipDriver::Impl::Impl(MembershipDriverConfig config)
       resolver_(io_),
       datagram_(64 * 1024) {
   GossipConfig& g = config_.gossip;
-  if (config_.self.creation == 0) config_.self.creation = random_creation();
+  if (config_.self.creation == 0) config_.self.creation = protocol::new_creation();
   if (g.host.empty()) g.host = config_.self.host;
   if (g.listen_host.empty()) g.listen_host = g.host;
   for (const auto& [k, v] : g.tags) config_.metadata.tags[k] = v;

@@ -9,8 +9,6 @@ SpinThenPark::coordinator_data::coordinator_data(caf::scheduler::abstract_coordi
   const auto& cfg = owner->system().config();
   timing.spin_for = std::chrono::microseconds(
       caf::get_or(cfg, "otp.scheduler-spin-us", static_cast<int64_t>(timing.spin_for.count())));
-  timing.park_for = std::chrono::microseconds(
-      caf::get_or(cfg, "otp.scheduler-park-us", static_cast<int64_t>(timing.park_for.count())));
 }
 
 }  // namespace otp::detail

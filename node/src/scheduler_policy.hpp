@@ -32,8 +32,9 @@
 
 namespace otp::detail {
 
-/// How long the spinning worker looks for work before it parks, and how long a parked worker
-/// sleeps before it looks for work to steal. Set by NodeCore before the actor system starts.
+/// How long the spinning worker looks for work before it parks (NodeConfig::scheduler_spin, passed
+/// by NodeCore through CAF's config), and how long a parked worker sleeps before it looks for work
+/// to steal.
 struct SchedulerTiming {
   std::chrono::microseconds spin_for{100};
   std::chrono::microseconds park_for{1000};

@@ -1,4 +1,5 @@
 // to_string / from_string of the protocol's enums and ids.
+#include <random>
 #include <string>
 
 #include "enum_names.hpp"
@@ -75,6 +76,13 @@ std::string NodeId::full_name() const {
 }
 std::string NodeId::to_string() const {
   return full_name() + "#" + std::to_string(creation);
+}
+
+uint32_t new_creation() {
+  std::random_device rd;
+  uint32_t c = 0;
+  while (c == 0) c = rd();
+  return c;
 }
 
 std::string Pid::to_string() const {

@@ -29,6 +29,16 @@ TEST(NodeId, ANewCreationIsADifferentNode) {
   EXPECT_EQ(set.size(), 2u);
 }
 
+TEST(NodeId, NewCreationsAreNeverZeroAndVary) {
+  std::unordered_set<uint32_t> seen;
+  for (int i = 0; i < 64; ++i) {
+    const uint32_t c = new_creation();
+    EXPECT_NE(c, 0u);  // 0 means "not chosen yet"
+    seen.insert(c);
+  }
+  EXPECT_GT(seen.size(), 60u);  // 32 random bits: a repeat in 64 draws is a ~1 in 2^20 event
+}
+
 TEST(Pid, PrintsNodeAndNumberAndHashes) {
   Pid p{NodeId{"a", "h", 1}, 42};
   EXPECT_EQ(p.to_string(), "<a@h#1.42>");

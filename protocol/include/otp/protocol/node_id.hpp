@@ -31,6 +31,9 @@ struct NodeId {
   friend std::ostream& operator<<(std::ostream& os, const NodeId& n) { return os << n.to_string(); }
 };
 
+/// A creation number for a node that is starting: random and never 0 (0 means "not chosen yet").
+uint32_t new_creation();
+
 /// Combines a hash into a seed (boost::hash_combine's mixing).
 inline size_t hash_combine(size_t seed, size_t h) noexcept {
   return seed ^ (h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
