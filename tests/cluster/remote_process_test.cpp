@@ -30,21 +30,19 @@ constexpr const char* kCookie = "cluster-test-cookie";
 constexpr int kHeartbeatMs = 200;
 constexpr int kDeadLinkMs = 1000;
 
-/// Ports for this test binary: a block per process id, so parallel ctest runs do not collide.
-uint16_t next_port() {
-  static std::atomic<int> n{0};
-  return static_cast<uint16_t>(20000 + (::getpid() % 2000) * 16 + n.fetch_add(1) % 16);
-}
-
-/// One otp-node process.
+/// One otp-node process. Port 0 lets the kernel choose (read back from the "ready ... port=N"
+/// line): a port picked by the test could be an ephemeral port another connection holds.
 struct PeerNode {
-  PeerNode(const std::string& name, uint16_t port, std::vector<std::string> extra = {},
+  PeerNode(const std::string& name, uint16_t port = 0, std::vector<std::string> extra = {},
            const std::string& cookie = kCookie)
       : name(name), port(port), process(args(name, port, std::move(extra), cookie)) {
     auto line = process.wait_line("ready ", kLong);
     if (!line)
       throw std::runtime_error("otp-node " + name + " did not start:\n" + process.stderr_text());
     ready = *line;
+    const auto at = ready.find(" port=");
+    if (at == std::string::npos) throw std::runtime_error("no port in: " + ready);
+    this->port = static_cast<uint16_t>(std::stoi(ready.substr(at + 6)));
   }
 
   static std::vector<std::string> args(const std::string& name, uint16_t port,
@@ -217,7 +215,7 @@ class RawClient {
 // -- calls, casts, sends ---------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, CallsAndCastsBothWaysWithARealNode) {
-  PeerNode b("b", next_port());
+  PeerNode b("b");
   connect(b);
   auto counter = otp::remote_name("counter", b.full_name());
   EXPECT_EQ(otp::gen_server::call<int>(node, counter, services::Add{2}).value(), 2);
@@ -245,8 +243,8 @@ TEST_F(RemoteProcessTest, CallsAndCastsBothWaysWithARealNode) {
 }
 
 TEST_F(RemoteProcessTest, ThreeNodes) {
-  PeerNode c("c", next_port());
-  PeerNode b("b", next_port(), {"--connect", c.address()});
+  PeerNode c("c");
+  PeerNode b("b", 0, {"--connect", c.address()});
   connect(b);
   connect(c);
   ASSERT_TRUE(b.process.wait_line("nodeup c@127.0.0.1", kLong));
@@ -262,7 +260,7 @@ TEST_F(RemoteProcessTest, ThreeNodes) {
 // -- failures ----------------------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, Kill9FiresMonitorsAndFailsPendingCallsFast) {
-  PeerNode b("b", next_port());
+  PeerNode b("b");
   connect(b);
   otp::Pid echo = pid_of(b, "echo");
   otp::Inbox watcher(node);
@@ -293,7 +291,7 @@ TEST_F(RemoteProcessTest, Kill9FiresMonitorsAndFailsPendingCallsFast) {
 }
 
 TEST_F(RemoteProcessTest, AFrozenNodeIsDetectedByHeartbeatAndComesBackAsTheSameIncarnation) {
-  PeerNode b("b", next_port());
+  PeerNode b("b");
   connect(b);
   otp::Pid echo = pid_of(b, "echo");
   b.process.signal(SIGSTOP);
@@ -313,10 +311,11 @@ TEST_F(RemoteProcessTest, AFrozenNodeIsDetectedByHeartbeatAndComesBackAsTheSameI
 }
 
 TEST_F(RemoteProcessTest, ARestartedNodeIsANewIncarnation) {
-  uint16_t port = next_port();
+  uint16_t port = 0;
   otp::Pid old_echo;
   {
-    PeerNode b("b", port);
+    PeerNode b("b");
+    port = b.port;  // the restart listens where we keep redialing
     connect(b);
     old_echo = pid_of(b, "echo");
     b.process.kill_now();
@@ -336,7 +335,7 @@ TEST_F(RemoteProcessTest, ARestartedNodeIsANewIncarnation) {
 // -- bad input ----------------------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, AWrongCookieIsRejectedAndLoggedOnBothSides) {
-  PeerNode b("b", next_port(), {}, "another-cookie");
+  PeerNode b("b", 0, {}, "another-cookie");
   ASSERT_TRUE(cluster->connect(b.address()));
   EXPECT_TRUE(otp_test::eventually([&] { return log.contains("bad_mac"); }, kLong)) << log.text();
   EXPECT_TRUE(otp_test::eventually(
@@ -347,7 +346,7 @@ TEST_F(RemoteProcessTest, AWrongCookieIsRejectedAndLoggedOnBothSides) {
 }
 
 TEST_F(RemoteProcessTest, GarbageBytesCloseThatConnectionOnly) {
-  PeerNode b("b", next_port());
+  PeerNode b("b");
   connect(b);
   RawClient raw(b.port);
   ASSERT_TRUE(raw.connected());
@@ -363,7 +362,7 @@ TEST_F(RemoteProcessTest, GarbageBytesCloseThatConnectionOnly) {
 }
 
 TEST_F(RemoteProcessTest, AnOversizedFrameClosesThatLinkOnly) {
-  PeerNode b("b", next_port(), {"--max-frame-bytes", "65536"});
+  PeerNode b("b", 0, {"--max-frame-bytes", "65536"});
   connect(b);
   // A proper handshake first, as a node "x" that knows the cookie, then a frame claiming 16 MiB.
   RawClient raw(b.port);
@@ -392,7 +391,7 @@ TEST_F(RemoteProcessTest, AnOversizedFrameClosesThatLinkOnly) {
 }
 
 TEST_F(RemoteProcessTest, AClientThatSendsNothingIsFreedByTheHandshakeTimeout) {
-  PeerNode b("b", next_port(), {"--handshake-timeout-ms", "500"});
+  PeerNode b("b", 0, {"--handshake-timeout-ms", "500"});
   RawClient raw(b.port);
   ASSERT_TRUE(raw.connected());
   auto start = std::chrono::steady_clock::now();
