@@ -12,6 +12,11 @@ namespace {
 thread_local ServerActor* t_current = nullptr;
 thread_local const Pid* t_task = nullptr;
 thread_local caf::execution_unit* t_unit = nullptr;
+/// Children whose init runs nested in their starter's handler on this thread (see spawn_server):
+/// beyond this depth (a tree of supervisors nested deeper still) a child is scheduled instead, so
+/// the stack stays bounded.
+thread_local int t_inline_starts = 0;
+constexpr int kMaxInlineStarts = 16;
 
 /// CAF's worker loop records the id of the actor it resumes in its logger (a hash map under a
 /// spin lock, twice per resume) whenever the thread has a current logger. Nothing logs through
@@ -218,13 +223,18 @@ Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   node.add_process(proc);
   Pid pid = proc->pid();
   caf::actor actor;
-  if (caf::execution_unit* unit = current_execution_unit()) {
-    // Inside a handler: launch through this worker (CAF's exec_later puts the new actor on the
-    // worker's own queue), not through the scheduler's coordinator, which picks a worker round
-    // robin and wakes it (a mutex and a condition variable per start).
+  caf::execution_unit* unit = current_execution_unit();
+  if (unit && t_inline_starts < kMaxInlineStarts) {
+    // Inside a handler (a supervisor starting a child): the child's init runs right here, as
+    // OTP's supervisor runs it before it does anything else. The starter awaits the child's
+    // acknowledgement anyway, so running the child elsewhere would only add two schedulings (the
+    // child's first run, the starter's wake-up for the ack) to every start.
     caf::actor_config cfg{unit};
-    actor = node.system().spawn_class<ServerActor, caf::no_spawn_options>(
-        cfg, proc, std::move(factory), std::move(info));
+    actor = node.system().spawn_class<ServerActor, caf::lazy_init>(cfg, proc, std::move(factory),
+                                                                   std::move(info));
+    ++t_inline_starts;
+    caf::actor_cast<ServerActor*>(actor)->start_here(unit);
+    --t_inline_starts;
   } else {
     actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
   }
@@ -274,20 +284,43 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
   start_->info.parent.reset();
 }
 
+void ServerActor::start_here(caf::execution_unit* unit) {
+  // Spawned with lazy_init, the actor is not scheduled and its CAF mailbox is blocked (the first
+  // message would schedule it). Unblocked, it is as if it ran here: a wake sent meanwhile (by the
+  // drain below, or by a sender once the mailbox went idle) is only queued.
+  mailbox().try_unblock();
+  if (!activate(unit)) return;  // the start failed and the actor is cleaned up
+  // What CAF's resume does when it ran out of messages: sleep until the next one, unless one came.
+  if (!mailbox().try_block()) {
+    intrusive_ptr_add_ref(ctrl());  // the scheduler's reference, as enqueue() takes it
+    unit->exec_later(this);
+  }
+}
+
 void ServerActor::initialize() {
   caf::scheduled_actor::initialize();
   setf(is_initialized_flag);
-  if (auto bhvr = make_behavior()) do_become(std::move(bhvr), true);
+  drop_caf_logger();
+  {
+    CurrentScope scope(this, context());
+    start();
+  }
+  if (finished_) return;  // no behavior: CAF's finalize() cleans the actor up
+  // CAF counts an actor without a behavior as done, so a server has one, but never runs it:
+  // consume() handles every wake. All servers share this one (no allocation per process).
+  static const caf::behavior unused{[](MailboxWake&) {}};
+  do_become(unused, true);
+  // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
+  on_wake();
 }
 
-caf::behavior ServerActor::make_behavior() {
-  drop_caf_logger();
-  CurrentScope scope(this, context());
-  start();
-  // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
-  if (!finished_) on_wake();
-  if (finished_) return {};
-  return {[this](MailboxWake&) { on_wake(); }};
+caf::invoke_message_result ServerActor::consume(caf::mailbox_element& x) {
+  const caf::type_erased_tuple& content = x.content();
+  if (content.size() == 1 && content.type(0).second == &typeid(MailboxWake)) {
+    on_wake();
+    return caf::invoke_message_result::consumed;
+  }
+  return caf::scheduled_actor::consume(x);  // nothing else is ever sent to a server
 }
 
 void ServerActor::on_exit() {

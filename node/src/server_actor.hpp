@@ -159,8 +159,9 @@ struct SpawnInfo {
   std::string label;  // for logs until the server object exists (a supervisor's child id)
 };
 
-/// Starts a server process and returns its pid at once. Init runs on a scheduler thread and
-/// reports to info.ack_to (reply with the pid, or reply_error) tagged info.ack_tag.
+/// Starts a server process and returns its pid. Init reports to info.ack_to (reply with the pid,
+/// or reply_error) tagged info.ack_tag. From outside the actor system init runs on a scheduler
+/// thread; from inside a handler it runs before spawn_server returns, on this thread.
 Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info);
 
 /// The registry a via name goes through (nullptr if a named one does not exist).
@@ -181,8 +182,13 @@ class ServerActor : public caf::scheduled_actor {
 
   ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc, ServerFactory factory,
               SpawnInfo info);
+  /// Runs the start (name, constructor, init) on this thread, inside the handler of the process
+  /// that spawned this actor with lazy_init, then leaves the actor to the scheduler.
+  void start_here(caf::execution_unit* unit);
   /// What event_based_actor::initialize does: run the start, then take the behavior.
   void initialize() override;
+  /// Handles a MailboxWake without CAF's behavior dispatch (its matching, its response promise).
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
   void on_exit() override;
 
   // -- used by GenServer and the process API while this server runs a handler --
@@ -208,7 +214,6 @@ class ServerActor : public caf::scheduled_actor {
     From from;
   };
 
-  caf::behavior make_behavior();
   void start();
   /// A MailboxWake: handles up to kBatch envelopes, urgent ones first.
   void on_wake();

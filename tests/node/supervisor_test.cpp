@@ -348,5 +348,69 @@ TEST_P(SupervisorTest, CallsToTheSupervisorFromInsideAHandlerDoNotBlock) {
   EXPECT_EQ(otp::gen_server::call<int>(*node, asker, Ping{}).value(), 3);
 }
 
+TEST_P(SupervisorTest, ChildInitRunsAsTheChildAndItsEarlyMessagesAreHandled) {
+  // A child's init runs before start_child returns (nested in its supervisor's handler): it must
+  // still run as the child, and what it sends itself from init is handled once init is done.
+  struct Seen {
+    std::mutex mx;
+    Pid self_in_init, self_in_handler;
+  };
+  struct Hello {};
+  class SelfSender : public otp::GenServer {
+   public:
+    explicit SelfSender(std::shared_ptr<Seen> seen) : seen_(std::move(seen)) {}
+    otp::Action init() override {
+      std::lock_guard<std::mutex> g(seen_->mx);
+      seen_->self_in_init = self();
+      otp::send(self(), Hello{});
+      return otp::ok();
+    }
+    otp::Action handle_info(const otp::Message& m) override {
+      if (!m.is<Hello>()) return otp::noreply();
+      std::lock_guard<std::mutex> g(seen_->mx);
+      seen_->self_in_handler = self();
+      return otp::noreply();
+    }
+
+   private:
+    std::shared_ptr<Seen> seen_;
+  };
+  auto seen = std::make_shared<Seen>();
+  Pid sup = otp::dynamic_supervisor::start_link(*node).value();
+  Pid child =
+      otp::dynamic_supervisor::start_child(*node, sup, otp::worker<SelfSender>("s", seen)).value();
+  EXPECT_NE(child, sup);
+  {
+    std::lock_guard<std::mutex> g(seen->mx);
+    EXPECT_EQ(seen->self_in_init, child);
+  }
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(seen->mx);
+    return seen->self_in_handler == child;
+  }));
+}
+
+TEST_P(SupervisorTest, DeeplyNestedSupervisorsStartWorkAndStopInReverseOrder) {
+  // Deeper than the runtime nests children's inits on one thread (beyond that they are
+  // scheduled): every level starts, the leaf answers, and shutdown stops the leaf first.
+  constexpr int kDepth = 40;
+  otp::ChildSpec level = worker_spec("leaf", log);
+  for (int i = kDepth; i > 0; --i)
+    level = otp::supervisor::spec("level" + std::to_string(i), {std::move(level)});
+  Pid top = otp::supervisor::start_link(*node, {std::move(level)}).value();
+  Pid sup = top;
+  for (int i = 1; i <= kDepth; ++i) {
+    auto children = otp::supervisor::which_children(*node, sup).value();
+    ASSERT_EQ(children.size(), 1u) << "level " << i;
+    sup = children[0].pid;
+  }
+  auto leaf = otp::supervisor::which_children(*node, sup).value();
+  ASSERT_EQ(leaf.size(), 1u);
+  EXPECT_EQ(otp::gen_server::call<std::string>(*node, leaf[0].pid, Ping{}).value(), "pong:leaf");
+  node->shutdown();
+  std::vector<std::string> expected = {"start:leaf", "stop:leaf"};
+  EXPECT_EQ(log->snapshot(), expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, SupervisorTest, ::testing::Values(1, 2),
                          [](const auto& info) { return "threads" + std::to_string(info.param); });
