@@ -18,10 +18,19 @@ thread_local caf::execution_unit* t_unit = nullptr;
 thread_local int t_inline_starts = 0;
 constexpr int kMaxInlineStarts = 16;
 
-/// CAF's worker loop records the id of the actor it resumes in its logger (a hash map under a
-/// spin lock, twice per resume) whenever the thread has a current logger. Nothing logs through
-/// CAF here (its logging is compiled out), so worker threads drop theirs; spawn sets it again,
-/// so spawn_server drops it after each spawn too.
+/// Where the start of the server being spawned on this thread reports its outcome instead of
+/// sending it (SpawnInfo::outcome_here). Only this thread's spawn_server reads it, so a start
+/// that completes later, on another worker, reports as usual.
+struct OutcomeHere {
+  const ServerActor* server;
+  std::optional<Result<Pid>> outcome;
+};
+thread_local OutcomeHere* t_outcome_here = nullptr;
+
+/// CAF's spawn sets the thread's logger, and with a logger CAF records the id of each actor it
+/// launches in it (a hash map under a spin lock). Nothing logs through CAF here (its logging is
+/// compiled out), so worker threads run without one (see the worker loop in
+/// scheduler_policy.hpp) and spawn_server drops it after each spawn.
 void drop_caf_logger() {
   if (caf::logger::current_logger()) caf::logger::set_current_actor_system(nullptr);
 }
@@ -142,10 +151,16 @@ void ActorProcess::deliver(Envelope&& e, bool urgent) {
 }
 
 void ActorProcess::wake() {
-  auto target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
+  // The actor itself goes to the scheduler (see ServerActor::resume): no CAF message, no CAF
+  // mailbox. The strong reference taken here is the scheduler's; the worker drops it after the run.
+  caf::strong_actor_ptr target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
   if (!target) return;  // the actor is gone; close() frees what is queued
-  target->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, MailboxWake{}),
-                  t_unit);
+  caf::resumable* job = static_cast<ServerActor*>(target.release()->get());
+  if (t_unit) {
+    t_unit->exec_later(job);  // from a handler: this worker runs it next
+  } else {
+    node()->system().scheduler().enqueue(job);
+  }
 }
 
 MailNode* ActorProcess::take(std::atomic<MailNode*>& head) {
@@ -164,12 +179,10 @@ MailNode* ActorProcess::take(std::atomic<MailNode*>& head) {
 }
 
 bool ActorProcess::try_idle() {
-  MailNode* expected = nullptr;
-  if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
-    return false;  // a normal envelope arrived
-  // An idle process keeps no nodes of its own. This thread's cache takes them when they fit in
-  // it (it holds at most one batch): in a ping-pong between processes on one worker (calls,
-  // starts), the next message sent from this thread reuses them instead of allocating.
+  // An idle process keeps no nodes of its own, and they go first: once the mailbox is idle, a
+  // delivery may schedule the actor on another worker at once. This thread's cache takes them
+  // when they fit in it (it holds at most one batch): in a ping-pong between processes on one
+  // worker (calls, starts), the next message sent from this thread reuses them.
   if (recycled_ && t_nodes.count + recycled_count_ <= kSpareBatch) {
     recycled_last_->next = t_nodes.head;
     t_nodes.head = recycled_;
@@ -177,6 +190,10 @@ bool ActorProcess::try_idle() {
     recycled_ = nullptr;
     recycled_count_ = 0;
   }
+  drop_recycled();
+  MailNode* expected = nullptr;
+  if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
+    return false;  // a normal envelope arrived
   // An urgent push that saw the normal stack not yet idle did not wake us: look once more. Both
   // sides use seq_cst, so either that sender sees kIdle (and wakes us) or we see its envelope.
   if (urgent_.load(std::memory_order_seq_cst) == nullptr) return true;
@@ -213,7 +230,7 @@ void ActorProcess::drop_list(MailNode* n) {
 
 // -- spawning and resolving -----------------------------------------------------------------------
 
-Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
+Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   auto proc = std::make_shared<ActorProcess>(&node, node.next_process_id());
   proc->label = std::move(info.label);  // before the actor runs: it reads the label
   if (info.parent) {
@@ -223,6 +240,7 @@ Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   node.add_process(proc);
   Pid pid = proc->pid();
   caf::actor actor;
+  std::optional<Result<Pid>> outcome;
   caf::execution_unit* unit = current_execution_unit();
   if (unit && t_inline_starts < kMaxInlineStarts) {
     // Inside a handler (a supervisor starting a child): the child's init runs right here, as
@@ -230,17 +248,24 @@ Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
     // acknowledgement anyway, so running the child elsewhere would only add two schedulings (the
     // child's first run, the starter's wake-up for the ack) to every start.
     caf::actor_config cfg{unit};
+    const bool outcome_here = info.outcome_here;
     actor = node.system().spawn_class<ServerActor, caf::lazy_init>(cfg, proc, std::move(factory),
                                                                    std::move(info));
+    auto* server = caf::actor_cast<ServerActor*>(actor);
+    OutcomeHere here{server, std::nullopt};
+    OutcomeHere* outer = t_outcome_here;
+    if (outcome_here) t_outcome_here = &here;
     ++t_inline_starts;
-    caf::actor_cast<ServerActor*>(actor)->start_here(unit);
+    server->start_here(unit);
     --t_inline_starts;
+    t_outcome_here = outer;
+    outcome = std::move(here.outcome);
   } else {
     actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
   }
   drop_caf_logger();  // see NodeCore() and drop_caf_logger()
   proc->keep_alive(std::move(actor));
-  return pid;
+  return {pid, std::move(outcome)};
 }
 
 std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via) {
@@ -285,14 +310,9 @@ ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> p
 }
 
 void ServerActor::start_here(caf::execution_unit* unit) {
-  // Spawned with lazy_init, the actor is not scheduled and its CAF mailbox is blocked (the first
-  // message would schedule it). Unblocked, it is as if it ran here: a wake sent meanwhile (by the
-  // drain below, or by a sender once the mailbox went idle) is only queued.
-  mailbox().try_unblock();
-  if (!activate(unit)) return;  // the start failed and the actor is cleaned up
-  // What CAF's resume does when it ran out of messages: sleep until the next one, unless one came.
-  if (!mailbox().try_block()) {
-    intrusive_ptr_add_ref(ctrl());  // the scheduler's reference, as enqueue() takes it
+  // Spawned with lazy_init, the actor was not scheduled: its first run happens here instead.
+  if (resume(unit, 0) == resumable::resume_later) {
+    intrusive_ptr_add_ref(ctrl());  // the scheduler's reference, as wake() takes it
     unit->exec_later(this);
   }
 }
@@ -300,27 +320,36 @@ void ServerActor::start_here(caf::execution_unit* unit) {
 void ServerActor::initialize() {
   caf::scheduled_actor::initialize();
   setf(is_initialized_flag);
-  drop_caf_logger();
   {
     CurrentScope scope(this, context());
     start();
   }
   if (finished_) return;  // no behavior: CAF's finalize() cleans the actor up
-  // CAF counts an actor without a behavior as done, so a server has one, but never runs it:
-  // consume() handles every wake. All servers share this one (no allocation per process).
-  static const caf::behavior unused{[](MailboxWake&) {}};
+  // CAF counts an actor without a behavior as done, so a server has one, but never runs it (it
+  // gets no CAF messages). All servers share this one: no allocation per process.
+  static const caf::behavior unused{[] {}};
   do_become(unused, true);
-  // The mailbox starts busy: handle what was delivered before this first run (then it goes idle).
-  on_wake();
 }
 
-caf::invoke_message_result ServerActor::consume(caf::mailbox_element& x) {
-  const caf::type_erased_tuple& content = x.content();
-  if (content.size() == 1 && content.type(0).second == &typeid(MailboxWake)) {
-    on_wake();
-    return caf::invoke_message_result::consumed;
+caf::resumable::resume_result ServerActor::resume(caf::execution_unit* unit, size_t) {
+  // The first run: activate() runs initialize() (the start); false if the actor is cleaned up.
+  if (!activate(unit)) return resumable::done;
+  // The mailbox starts busy, so the first run also handles what was delivered before it.
+  switch (run_mailbox()) {
+    case Ran::idle:
+      return resumable::awaiting_message;  // from here on another worker may run this actor
+    case Ran::more:
+      return resumable::resume_later;  // back of the queue: other actors get their turn
+    case Ran::finished:
+      break;
   }
-  return caf::scheduled_actor::consume(x);  // nothing else is ever sent to a server
+  finalize();  // CAF's cleanup: the process ended (quit() was called)
+  return resumable::done;
+}
+
+void ServerActor::enqueue(caf::mailbox_element_ptr, caf::execution_unit*) {
+  // Nothing in the runtime sends CAF messages to a server (its mailbox is the ActorProcess's),
+  // and resume() never reads CAF's mailbox: whatever came would only wait there until cleanup.
 }
 
 void ServerActor::on_exit() {
@@ -385,6 +414,10 @@ std::string ServerActor::describe() const {
 void ServerActor::ack_ok() {
   if (!start_) return;  // acknowledged already
   auto start = std::move(start_);
+  if (t_outcome_here && t_outcome_here->server == this) {
+    t_outcome_here->outcome = self_;
+    return;
+  }
   auto& info = start->info;
   if (!info.ack_to) return;
   Envelope e;
@@ -397,6 +430,10 @@ void ServerActor::ack_ok() {
 void ServerActor::ack_error(Error err) {
   if (!start_) return;  // acknowledged already
   auto start = std::move(start_);
+  if (t_outcome_here && t_outcome_here->server == this) {
+    t_outcome_here->outcome = std::move(err);
+    return;
+  }
   auto& info = start->info;
   if (!info.ack_to) return;
   Envelope e;
@@ -459,11 +496,10 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
 
 // -- dispatch -----------------------------------------------------------------------------------
 
-void ServerActor::on_wake() {
-  // Envelopes per wake: enough to amortize the wake, few enough that other actors on this worker
-  // get their turn during a long burst (another wake is queued behind them).
+ServerActor::Ran ServerActor::run_mailbox() {
+  // Envelopes per run: enough to amortize the scheduling, few enough that other actors on this
+  // worker get their turn during a long burst.
   constexpr int kBatch = 256;
-  drop_caf_logger();
   CurrentScope scope(this, context());
   for (int budget = kBatch; budget > 0 && !finished_;) {
     // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
@@ -480,10 +516,9 @@ void ServerActor::on_wake() {
     }
     if (!taken_) taken_ = proc_->take_normal();
     if (!taken_) {
-      if (proc_->try_idle()) {
-        proc_->drop_recycled();  // an idle process keeps no nodes of its own
-        return;
-      }
+      // Once idle, a delivery schedules this actor again, maybe on another worker at once: touch
+      // nothing of it after this.
+      if (proc_->try_idle()) return Ran::idle;
       continue;
     }
     MailNode* n = taken_;
@@ -497,9 +532,7 @@ void ServerActor::on_wake() {
     }
     --budget;
   }
-  if (!finished_)
-    enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, MailboxWake{}),
-            context());
+  return finished_ ? Ran::finished : Ran::more;
 }
 
 void ServerActor::on_envelope(Envelope& e) {

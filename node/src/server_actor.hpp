@@ -21,13 +21,6 @@
 #include "process_control.hpp"
 
 namespace otp::detail {
-/// The only CAF message a server actor gets: "your mailbox has envelopes" (see ActorProcess).
-struct MailboxWake {};
-}  // namespace otp::detail
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otp::detail::MailboxWake)
-
-namespace otp::detail {
 
 /// One queued envelope. Nodes are recycled: the actor hands the nodes of handled envelopes back
 /// in batches (ActorProcess::recycle), and senders reuse them, so that in a steady stream no
@@ -41,18 +34,18 @@ struct MailNode {
 
 /// A process hosted by a CAF actor.
 ///
-/// Its mailbox lives here, in front of CAF's: two intrusive lock-free stacks (urgent: exit
+/// Its mailbox lives here, instead of CAF's: two intrusive lock-free stacks (urgent: exit
 /// signals; normal: everything else). A sender pushes with one CAS. The actor takes a whole stack
 /// with one exchange and reverses it, which gives each sender's envelopes in the order it sent
-/// them (as CAF's own mailbox does). CAF is told only when the mailbox goes from idle to
-/// non-idle: the sender that ends the idle state enqueues one MailboxWake, and the actor then
-/// drains a batch of envelopes per wake. So a cast costs no CAF mailbox element, no weak->strong
-/// actor handle promotion and no CAF dispatch, and a burst from one sender is handled in batches.
+/// them. The scheduler is told only when the mailbox goes from idle to non-idle: the sender that
+/// ends the idle state hands the actor to the scheduler (wake), and the actor's run then handles
+/// a batch of envelopes. So a message costs no CAF mailbox element and no CAF dispatch, and a
+/// burst from one sender is handled in batches.
 ///
-/// Idle is encoded in the normal stack's head (kIdle): exactly one of "the actor is draining",
-/// "a MailboxWake is queued" and "head == kIdle" holds at any time, so no wake is ever lost and
-/// at most one is queued. A new process counts as draining: its first run (make_behavior) drains
-/// what came before it, so no sender wakes an actor that is not bound yet. After the process
+/// Idle is encoded in the normal stack's head (kIdle): exactly one of "the actor runs", "the
+/// actor is scheduled" and "head == kIdle" holds at any time, so no wake is ever lost and the
+/// actor is never scheduled twice. A new process counts as running: its first run drains what
+/// came before it, so no sender wakes an actor that is not bound yet. After the process
 /// finished, both heads are kClosed and deliveries are dropped (and freed by the sender).
 class ActorProcess final : public Process {
  public:
@@ -157,12 +150,23 @@ struct SpawnInfo {
   std::shared_ptr<Endpoint> ack_to;
   Ref ack_tag;
   std::string label;  // for logs until the server object exists (a supervisor's child id)
+  /// The starter runs a handler on this thread and can take the outcome at once: when the start
+  /// completes within spawn_server, spawn_server returns it and nothing is sent to ack_to.
+  bool outcome_here = false;
 };
 
-/// Starts a server process and returns its pid. Init reports to info.ack_to (reply with the pid,
-/// or reply_error) tagged info.ack_tag. From outside the actor system init runs on a scheduler
-/// thread; from inside a handler it runs before spawn_server returns, on this thread.
-Pid spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info);
+struct Spawned {
+  Pid pid;
+  /// The start's outcome (the pid, or why it failed) when it completed within spawn_server and
+  /// info.outcome_here was set; otherwise it goes to info.ack_to.
+  std::optional<Result<Pid>> outcome;
+};
+
+/// Starts a server process. Init reports to info.ack_to (reply with the pid, or reply_error)
+/// tagged info.ack_tag. From outside the actor system init runs on a scheduler thread; from
+/// inside a handler it runs before spawn_server returns, on this thread (so its outcome is
+/// usually known by then, unless init awaits something).
+Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info);
 
 /// The registry a via name goes through (nullptr if a named one does not exist).
 std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via);
@@ -187,8 +191,12 @@ class ServerActor : public caf::scheduled_actor {
   void start_here(caf::execution_unit* unit);
   /// What event_based_actor::initialize does: run the start, then take the behavior.
   void initialize() override;
-  /// Handles a MailboxWake without CAF's behavior dispatch (its matching, its response promise).
-  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+  /// A run of this actor on a worker: handles a batch of envelopes. Replaces CAF's resume, which
+  /// would read CAF's mailbox: a server's mailbox is its ActorProcess, and a delivery to an idle
+  /// one hands the actor itself to the scheduler.
+  resume_result resume(caf::execution_unit* unit, size_t max_throughput) override;
+  /// Refuses CAF messages (none are ever sent to a server).
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* unit) override;
   void on_exit() override;
 
   // -- used by GenServer and the process API while this server runs a handler --
@@ -215,8 +223,9 @@ class ServerActor : public caf::scheduled_actor {
   };
 
   void start();
-  /// A MailboxWake: handles up to kBatch envelopes, urgent ones first.
-  void on_wake();
+  enum class Ran { idle, more, finished };
+  /// Handles up to kBatch envelopes, urgent ones first; says how the mailbox was left.
+  Ran run_mailbox();
   void on_envelope(Envelope& e);
   void on_exit_signal(Envelope& e);
   void on_down(Envelope& e);

@@ -19,15 +19,15 @@ Action SupervisorBase::init() {
   return ok();
 }
 
-Result<Ref> SupervisorBase::spawn_child(const ChildSpec& spec) {
+SupervisorBase::ChildStart SupervisorBase::spawn_child(const ChildSpec& spec, bool outcome_here) {
   auto& rt = runtime();
   if (rt.node_core().shutting_down())
-    return Error(ErrorCode::shutting_down, "start of child " + spec.id);
-  if (!spec.start) return Error(ErrorCode::badarg, "child " + spec.id + " has no start");
+    return {Ref(), Error(ErrorCode::shutting_down, "start of child " + spec.id)};
+  if (!spec.start) return {Ref(), Error(ErrorCode::badarg, "child " + spec.id + " has no start")};
   Ref tag = Ref::make();
-  SpawnInfo info{spec.name, rt.process(), rt.process(), tag, spec.id};
-  spawn_server(rt.node_core(), spec.start, std::move(info));
-  return tag;
+  SpawnInfo info{spec.name, rt.process(), rt.process(), tag, spec.id, outcome_here};
+  Spawned spawned = spawn_server(rt.node_core(), spec.start, std::move(info));
+  return {tag, std::move(spawned.outcome)};
 }
 
 Action SupervisorBase::stop_child_async(const Pid& child, const Shutdown& how,

@@ -27,13 +27,24 @@ class SupervisorBase : public GenServer {
   Action init() override;
 
   /// Spawns the child linked to this supervisor and awaits its init; then `then(Result<Pid>)`.
+  /// The child's init runs within the spawn (see spawn_server), so its outcome is usually known
+  /// at once and `then` runs right away; only an init that awaits something is awaited here.
   /// A template so that `then` goes into the await as it is: wrapped in a std::function first, a
   /// continuation would cost an allocation of its own per start.
   template <class F>
   Action start_child_async(const ChildSpec& spec, F then) {
-    Result<Ref> tag = spawn_child(spec);
-    if (!tag) return then(Result<Pid>(tag.error()));
-    return await_tag(*tag, std::nullopt,
+    // Children started one after the other from continuations nest one call per child; beyond
+    // kMaxNestedStarts their outcomes come through the mailbox, which unwinds the stack.
+    ChildStart s = spawn_child(spec, nested_starts_ < kMaxNestedStarts);
+    if (s.outcome) {
+      ++nested_starts_;
+      struct Unnest {
+        int& n;
+        ~Unnest() { --n; }
+      } unnest{nested_starts_};
+      return then(std::move(*s.outcome));
+    }
+    return await_tag(s.tag, std::nullopt,
                      [then = std::move(then)](Result<Message> r) mutable -> Action {
                        if (!r) return then(Result<Pid>(r.error()));
                        return then(Result<Pid>(r->get<Pid>()));
@@ -58,8 +69,15 @@ class SupervisorBase : public GenServer {
   void report(const std::string& text, const char* level = "info");
 
  private:
-  /// Spawns the child linked to this supervisor; the tag its init acknowledgement will carry.
-  Result<Ref> spawn_child(const ChildSpec& spec);
+  struct ChildStart {
+    Ref tag;                             // what the acknowledgement will carry, if it is sent
+    std::optional<Result<Pid>> outcome;  // known already: nothing will be sent
+  };
+  /// Spawns the child linked to this supervisor. With outcome_here, a start that completes
+  /// during the spawn reports its outcome in the result instead of sending it.
+  ChildStart spawn_child(const ChildSpec& spec, bool outcome_here);
+  static constexpr int kMaxNestedStarts = 64;
+  int nested_starts_ = 0;
   Action stop_from(std::shared_ptr<std::vector<std::pair<Pid, Shutdown>>> children, size_t i,
                    std::function<Action()> then);
   Action stop_batch(std::shared_ptr<std::vector<std::pair<Pid, Shutdown>>> children, size_t from,
