@@ -94,6 +94,13 @@ void Process::link(Process& a, Process& b) {
   }
 }
 
+void Process::link_new_child(Process& parent, Process& child) {
+  std::lock_guard<std::mutex> g(parent.mx_);
+  if (!parent.alive()) return;  // as link(): a dead parent links nothing
+  parent.links_.insert(child.pid());
+  child.links_.insert(parent.pid());
+}
+
 void Process::unlink(Process& a, Process& b) {
   if (&a == &b) return;
   if (b.is_remote()) {

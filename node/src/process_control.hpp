@@ -78,6 +78,9 @@ class Process : public Endpoint, public std::enable_shared_from_this<Process> {
 
   /// Links a and b (a is local). If b is dead, a gets an exit signal with reason noproc.
   static void link(Process& a, Process& b);
+  /// Links a local parent and a child that no other thread can see yet (not in the process
+  /// table, its pid not given out): only the parent needs its lock.
+  static void link_new_child(Process& parent, Process& child);
   static void unlink(Process& a, Process& b);
   /// Called when a link exit signal from `other` arrives: true if the link still existed (and
   /// removes it), false if it was unlinked meanwhile (the signal must then be dropped).

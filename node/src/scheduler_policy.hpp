@@ -23,8 +23,8 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <vector>
 
-#include <caf/detail/double_ended_queue.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
@@ -41,10 +41,77 @@ struct SchedulerTiming {
   std::chrono::microseconds park_for{1000};
 };
 
+/// A worker's jobs: a ring buffer under a spin lock. CAF's double_ended_queue allocates a node
+/// per job, i.e. per message that wakes a process; this allocates only when it grows. The owner
+/// takes from the front, thieves from the back.
+class JobQueue {
+ public:
+  JobQueue() : ring_(64) {}
+  void push_front(caf::resumable* job) {
+    lock();
+    if (size_.load(std::memory_order_relaxed) == ring_.size()) grow();
+    head_ = (head_ + ring_.size() - 1) & (ring_.size() - 1);
+    ring_[head_] = job;
+    size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    unlock();
+  }
+  void push_back(caf::resumable* job) {
+    lock();
+    size_t n = size_.load(std::memory_order_relaxed);
+    if (n == ring_.size()) grow();
+    ring_[(head_ + n) & (ring_.size() - 1)] = job;
+    size_.store(n + 1, std::memory_order_relaxed);
+    unlock();
+  }
+  caf::resumable* pop_front() { return pop(true); }
+  caf::resumable* pop_back() { return pop(false); }
+
+ private:
+  caf::resumable* pop(bool front) {
+    // An empty queue (the common case for a polling worker) is seen without taking the lock.
+    if (size_.load(std::memory_order_relaxed) == 0) return nullptr;
+    lock();
+    size_t n = size_.load(std::memory_order_relaxed);
+    caf::resumable* job = nullptr;
+    if (n > 0) {
+      const size_t mask = ring_.size() - 1;
+      if (front) {
+        job = ring_[head_];
+        head_ = (head_ + 1) & mask;
+      } else {
+        job = ring_[(head_ + n - 1) & mask];
+      }
+      size_.store(n - 1, std::memory_order_relaxed);
+    }
+    unlock();
+    return job;
+  }
+  void grow() {
+    std::vector<caf::resumable*> bigger(ring_.size() * 2);
+    for (size_t i = 0; i < ring_.size(); ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+    ring_.swap(bigger);
+    head_ = 0;
+  }
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire))
+      while (locked_.load(std::memory_order_relaxed)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+  }
+  void unlock() {
+    locked_.store(false, std::memory_order_release);
+  }
+
+  std::atomic<bool> locked_{false};
+  std::atomic<size_t> size_{0};
+  size_t head_ = 0;
+  std::vector<caf::resumable*> ring_;  // a power of two in size
+};
+
 class SpinThenPark : public caf::policy::unprofiled {
  public:
-  using queue_type = caf::detail::double_ended_queue<caf::resumable>;
-
   enum State : int { running, spinning, parked };
 
   struct coordinator_data {
@@ -59,7 +126,7 @@ class SpinThenPark : public caf::policy::unprofiled {
     // The coordinator builds one worker_data and copies it into each worker: every worker gets
     // fresh, unshared state.
     worker_data(const worker_data&) {}
-    queue_type queue;
+    JobQueue queue;
     std::atomic<int> state{running};
     std::mutex lock;
     std::condition_variable cv;
@@ -83,7 +150,7 @@ class SpinThenPark : public caf::policy::unprofiled {
   template <class Worker>
   void external_enqueue(Worker* self, caf::resumable* job) {
     auto& wd = d(self);
-    wd.queue.append(job);
+    wd.queue.push_back(job);
     // Pairs with the fence in park(): either the parking worker sees the job, or we see it parked.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (wd.state.load(std::memory_order_relaxed) == parked) {
@@ -94,12 +161,12 @@ class SpinThenPark : public caf::policy::unprofiled {
 
   template <class Worker>
   void internal_enqueue(Worker* self, caf::resumable* job) {
-    d(self).queue.prepend(job);
+    d(self).queue.push_front(job);
   }
 
   template <class Worker>
   void resume_job_later(Worker* self, caf::resumable* job) {
-    d(self).queue.append(job);  // it yielded: to the back, so the others get their turn
+    d(self).queue.push_back(job);  // it yielded: to the back, so the others get their turn
   }
 
   template <class Worker>
@@ -118,7 +185,7 @@ class SpinThenPark : public caf::policy::unprofiled {
 
   template <class Worker, class UnaryFunction>
   void foreach_resumable(Worker* self, UnaryFunction f) {
-    for (auto* job = d(self).queue.take_head(); job != nullptr; job = d(self).queue.take_head())
+    for (auto* job = d(self).queue.pop_front(); job != nullptr; job = d(self).queue.pop_front())
       f(job);
   }
 
@@ -145,12 +212,12 @@ class SpinThenPark : public caf::policy::unprofiled {
     seed = seed * 1103515245u + 12345u;
     size_t victim = (seed >> 16) % (n - 1);
     if (victim >= self->id()) ++victim;  // anyone but ourselves
-    return d(p->worker_by_id(victim)).queue.take_tail();
+    return d(p->worker_by_id(victim)).queue.pop_back();
   }
 
   template <class Worker>
   caf::resumable* look_once(Worker* self) {
-    if (auto* job = d(self).queue.take_head()) return job;
+    if (auto* job = d(self).queue.pop_front()) return job;
     return steal(self);
   }
 
@@ -167,7 +234,7 @@ class SpinThenPark : public caf::policy::unprofiled {
     caf::resumable* job = nullptr;
     const auto until = std::chrono::steady_clock::now() + cd.timing.spin_for;
     for (unsigned i = 1; job == nullptr; ++i) {
-      job = wd.queue.take_head();
+      job = wd.queue.pop_front();
       if (job == nullptr && i % 16 == 0) job = steal(self);
       if (job != nullptr) break;
       cpu_relax();
@@ -189,10 +256,10 @@ class SpinThenPark : public caf::policy::unprofiled {
     std::unique_lock<std::mutex> g(wd.lock);
     wd.state.store(parked, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    caf::resumable* job = wd.queue.take_head();
+    caf::resumable* job = wd.queue.pop_front();
     if (job == nullptr)
       wd.cv.wait_for(g, d(self->parent()).timing.park_for,
-                     [&] { return (job = wd.queue.take_head()) != nullptr; });
+                     [&] { return (job = wd.queue.pop_front()) != nullptr; });
     wd.state.store(running, std::memory_order_relaxed);
     return job;
   }

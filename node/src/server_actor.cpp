@@ -235,7 +235,7 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   proc->label = std::move(info.label);  // before the actor runs: it reads the label
   if (info.parent) {
     proc->has_parent = true;
-    Process::link(*info.parent, *proc);
+    Process::link_new_child(*info.parent, *proc);
   }
   node.add_process(proc);
   Pid pid = proc->pid();
@@ -247,11 +247,15 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
     // OTP's supervisor runs it before it does anything else. The starter awaits the child's
     // acknowledgement anyway, so running the child elsewhere would only add two schedulings (the
     // child's first run, the starter's wake-up for the ack) to every start.
+    // What actor_system::spawn<lazy_init> does, minus making the system this thread's CAF logger
+    // (see drop_caf_logger): build the actor, register it, do not schedule it.
     caf::actor_config cfg{unit};
     const bool outcome_here = info.outcome_here;
-    actor = node.system().spawn_class<ServerActor, caf::lazy_init>(cfg, proc, std::move(factory),
-                                                                   std::move(info));
+    auto& sys = node.system();
+    actor = caf::make_actor<ServerActor, caf::actor>(sys.next_actor_id(), sys.node(), &sys, cfg,
+                                                     proc, std::move(factory), std::move(info));
     auto* server = caf::actor_cast<ServerActor*>(actor);
+    server->launch(unit, true, false);
     OutcomeHere here{server, std::nullopt};
     OutcomeHere* outer = t_outcome_here;
     if (outcome_here) t_outcome_here = &here;
@@ -320,20 +324,21 @@ void ServerActor::start_here(caf::execution_unit* unit) {
 void ServerActor::initialize() {
   caf::scheduled_actor::initialize();
   setf(is_initialized_flag);
-  {
-    CurrentScope scope(this, context());
-    start();
-  }
-  if (finished_) return;  // no behavior: CAF's finalize() cleans the actor up
-  // CAF counts an actor without a behavior as done, so a server has one, but never runs it (it
-  // gets no CAF messages). All servers share this one: no allocation per process.
-  static const caf::behavior unused{[] {}};
-  do_become(unused, true);
+  CurrentScope scope(this, context());
+  start();
 }
 
 caf::resumable::resume_result ServerActor::resume(caf::execution_unit* unit, size_t) {
-  // The first run: activate() runs initialize() (the start); false if the actor is cleaned up.
-  if (!activate(unit)) return resumable::done;
+  context(unit);
+  // Not CAF's activate(): it takes an actor without a CAF behavior for a finished one, and a
+  // server has none (it gets no CAF messages). finalize() is called only once the process ended.
+  if (!getf(is_initialized_flag)) {
+    initialize();  // the start
+    if (finished_) {
+      finalize();
+      return resumable::done;
+    }
+  }
   // The mailbox starts busy, so the first run also handles what was delivered before it.
   switch (run_mailbox()) {
     case Ran::idle:

@@ -189,7 +189,7 @@ class ServerActor : public caf::scheduled_actor {
   /// Runs the start (name, constructor, init) on this thread, inside the handler of the process
   /// that spawned this actor with lazy_init, then leaves the actor to the scheduler.
   void start_here(caf::execution_unit* unit);
-  /// What event_based_actor::initialize does: run the start, then take the behavior.
+  /// The start (name, constructor, init), on the actor's first run.
   void initialize() override;
   /// A run of this actor on a worker: handles a batch of envelopes. Replaces CAF's resume, which
   /// would read CAF's mailbox: a server's mailbox is its ActorProcess, and a delivery to an idle
