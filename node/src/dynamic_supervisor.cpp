@@ -65,7 +65,7 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
     return start_child_async(*starting_, [this](Result<Pid> r) -> Action {
       ChildSpec started = take_starting();
       if (!r) return reply(r.error());
-      children_.emplace(r->id(), Child{*r, std::move(started)});
+      children_.emplace_hint(children_.end(), r->id(), Child{*r, std::move(started)});
       return reply(*r);
     });
   }
@@ -97,7 +97,7 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
     return start_child_async(*starting_, [this](Result<Pid> r) -> Action {
       ChildSpec spec = take_starting();
       if (r) {
-        children_.emplace(r->id(), Child{*r, std::move(spec)});
+        children_.emplace_hint(children_.end(), r->id(), Child{*r, std::move(spec)});
       } else if (r.code() != ErrorCode::ignored) {
         report(
             "restart of child " + spec.id + " failed: " + r.error().to_string() + "; trying again",
@@ -137,7 +137,9 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
   /// each start before it handles anything else), so the start's continuation finds the spec
   /// here instead of carrying a copy, which would cost an allocation per start.
   std::optional<ChildSpec> starting_;
-  std::map<uint64_t, Child> children_;  // by pid number: start order
+  /// By pid number: start order. Pid numbers only grow, so a new child goes at the end (hinted:
+  /// no walk down the tree).
+  std::map<uint64_t, Child> children_;
   std::map<uint64_t, ChildSpec> retries_;
   uint64_t next_retry_ = 0;
 };

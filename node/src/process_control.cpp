@@ -12,12 +12,11 @@ bool LinkSet::insert(const Pid& pid) {
     if (p == pid) return false;
     if (!p && !free_slot) free_slot = &p;
   }
-  if (more_.count(pid)) return false;
-  if (free_slot) {
-    *free_slot = pid;
-    return true;
-  }
-  return more_.insert(pid).second;
+  // One hash lookup, not two: a supervisor's set holds all its children (a cache miss each).
+  if (!free_slot) return more_.insert(pid).second;
+  if (!more_.empty() && more_.count(pid)) return false;
+  *free_slot = pid;
+  return true;
 }
 
 bool LinkSet::erase(const Pid& pid) {
