@@ -27,14 +27,6 @@ struct OutcomeHere {
 };
 thread_local OutcomeHere* t_outcome_here = nullptr;
 
-/// CAF's spawn sets the thread's logger, and with a logger CAF records the id of each actor it
-/// launches in it (a hash map under a spin lock). Nothing logs through CAF here (its logging is
-/// compiled out), so worker threads run without one (see the worker loop in
-/// scheduler_policy.hpp) and spawn_server drops it after each spawn.
-void drop_caf_logger() {
-  if (caf::logger::current_logger()) caf::logger::set_current_actor_system(nullptr);
-}
-
 struct CurrentScope {
   ServerActor* prev_server;
   caf::execution_unit* prev_unit;
@@ -70,13 +62,13 @@ caf::execution_unit* current_execution_unit() {
 
 // -- ActorProcess -------------------------------------------------------------------------------
 
-void ActorProcess::keep_alive(caf::actor strong) {
+void ActorProcess::keep_alive(caf::intrusive_ptr<ServerActor> strong) {
   std::lock_guard<std::mutex> g(strong_mx_);
   if (alive()) strong_ = std::move(strong);
 }
 
 void ActorProcess::on_dead() {
-  caf::actor dropped;
+  caf::intrusive_ptr<ServerActor> dropped;
   std::lock_guard<std::mutex> g(strong_mx_);
   dropped.swap(strong_);
 }
@@ -151,11 +143,10 @@ void ActorProcess::deliver(Envelope&& e, bool urgent) {
 }
 
 void ActorProcess::wake() {
-  // The actor itself goes to the scheduler (see ServerActor::resume): no CAF message, no CAF
-  // mailbox. The strong reference taken here is the scheduler's; the worker drops it after the run.
-  caf::strong_actor_ptr target = caf::actor_cast<caf::strong_actor_ptr>(addr_);
-  if (!target) return;  // the actor is gone; close() frees what is queued
-  caf::resumable* job = static_cast<ServerActor*>(target.release()->get());
+  // The actor itself goes to the scheduler (see ServerActor::resume), with a reference of the
+  // scheduler's own, which the worker drops after the run.
+  ServerActor* job = actor_;
+  job->intrusive_ptr_add_ref_impl();
   if (t_unit) {
     t_unit->exec_later(job);  // from a handler: this worker runs it next
   } else {
@@ -239,7 +230,9 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
   }
   node.add_process(proc);
   Pid pid = proc->pid();
-  caf::actor actor;
+  const bool outcome_here = info.outcome_here;
+  caf::intrusive_ptr<ServerActor> actor{new ServerActor(proc, std::move(factory), std::move(info)),
+                                        false};
   std::optional<Result<Pid>> outcome;
   caf::execution_unit* unit = current_execution_unit();
   if (unit && t_inline_starts < kMaxInlineStarts) {
@@ -247,15 +240,7 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
     // OTP's supervisor runs it before it does anything else. The starter awaits the child's
     // acknowledgement anyway, so running the child elsewhere would only add two schedulings (the
     // child's first run, the starter's wake-up for the ack) to every start.
-    // What actor_system::spawn<lazy_init> does, minus making the system this thread's CAF logger
-    // (see drop_caf_logger): build the actor, register it, do not schedule it.
-    caf::actor_config cfg{unit};
-    const bool outcome_here = info.outcome_here;
-    auto& sys = node.system();
-    actor = caf::make_actor<ServerActor, caf::actor>(sys.next_actor_id(), sys.node(), &sys, cfg,
-                                                     proc, std::move(factory), std::move(info));
-    auto* server = caf::actor_cast<ServerActor*>(actor);
-    server->launch(unit, true, false);
+    ServerActor* server = actor.get();
     OutcomeHere here{server, std::nullopt};
     OutcomeHere* outer = t_outcome_here;
     if (outcome_here) t_outcome_here = &here;
@@ -265,9 +250,9 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
     t_outcome_here = outer;
     outcome = std::move(here.outcome);
   } else {
-    actor = node.system().spawn<ServerActor>(proc, std::move(factory), std::move(info));
+    actor->intrusive_ptr_add_ref_impl();  // the scheduler's, until the first run ends
+    node.system().scheduler().enqueue(actor.get());
   }
-  drop_caf_logger();  // see NodeCore() and drop_caf_logger()
   proc->keep_alive(std::move(actor));
   return {pid, std::move(outcome)};
 }
@@ -300,44 +285,39 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
 
 // -- lifecycle ----------------------------------------------------------------------------------
 
-ServerActor::ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc,
-                         ServerFactory factory, SpawnInfo info)
-    : caf::scheduled_actor(cfg),
-      proc_(std::move(proc)),
+ServerActor::ServerActor(std::shared_ptr<ActorProcess> proc, ServerFactory factory, SpawnInfo info)
+    : proc_(std::move(proc)),
       node_(*proc_->node()),
       self_(proc_->pid()),
       start_(std::make_unique<StartState>(
           StartState{std::move(factory), std::move(info), std::nullopt})) {
-  proc_->bind(address());
+  proc_->bind(this);
   if (start_->info.parent) parent_ = start_->info.parent->pid();
   start_->info.parent.reset();
 }
 
+ServerActor::~ServerActor() {
+  // A process's actor goes only after the process ended (its ActorProcess holds it until then),
+  // so this frees what finish() left: nothing, normally.
+  proc_->close();
+  ActorProcess::drop_list(taken_);
+}
+
 void ServerActor::start_here(caf::execution_unit* unit) {
-  // Spawned with lazy_init, the actor was not scheduled: its first run happens here instead.
+  // Not scheduled yet: the first run happens here instead.
   if (resume(unit, 0) == resumable::resume_later) {
-    intrusive_ptr_add_ref(ctrl());  // the scheduler's reference, as wake() takes it
+    intrusive_ptr_add_ref_impl();  // the scheduler's reference, as wake() takes it
     unit->exec_later(this);
   }
 }
 
-void ServerActor::initialize() {
-  caf::scheduled_actor::initialize();
-  setf(is_initialized_flag);
-  CurrentScope scope(this, context());
-  start();
-}
-
 caf::resumable::resume_result ServerActor::resume(caf::execution_unit* unit, size_t) {
-  context(unit);
-  // Not CAF's activate(): it takes an actor without a CAF behavior for a finished one, and a
-  // server has none (it gets no CAF messages). finalize() is called only once the process ended.
-  if (!getf(is_initialized_flag)) {
-    initialize();  // the start
-    if (finished_) {
-      finalize();
-      return resumable::done;
-    }
+  unit_ = unit;
+  if (!started_) {
+    started_ = true;
+    CurrentScope scope(this, unit);
+    start();
+    if (finished_) return resumable::done;
   }
   // The mailbox starts busy, so the first run also handles what was delivered before it.
   switch (run_mailbox()) {
@@ -348,27 +328,7 @@ caf::resumable::resume_result ServerActor::resume(caf::execution_unit* unit, siz
     case Ran::finished:
       break;
   }
-  finalize();  // CAF's cleanup: the process ended (quit() was called)
   return resumable::done;
-}
-
-void ServerActor::enqueue(caf::mailbox_element_ptr, caf::execution_unit*) {
-  // Nothing in the runtime sends CAF messages to a server (its mailbox is the ActorProcess's),
-  // and resume() never reads CAF's mailbox: whatever came would only wait there until cleanup.
-}
-
-void ServerActor::on_exit() {
-  // The actor system is going away under a process that never exited (should not happen: the
-  // node stops every process first). Keep links and monitors consistent anyway.
-  if (!finished_) {
-    finished_ = true;
-    server_.reset();
-    proc_->exit(Reason::killed());
-    ack_error(Error(ErrorCode::init_failed, "start of " + describe(), Reason::killed()));
-  }
-  proc_->close();
-  ActorProcess::drop_list(taken_);
-  taken_ = nullptr;
 }
 
 void ServerActor::start() {
@@ -496,7 +456,6 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   if (start_)
     ack_error(start_->error ? *start_->error
                             : Error(ErrorCode::init_failed, "start of " + describe(), reason));
-  quit();
 }
 
 // -- dispatch -----------------------------------------------------------------------------------
@@ -505,7 +464,7 @@ ServerActor::Ran ServerActor::run_mailbox() {
   // Envelopes per run: enough to amortize the scheduling, few enough that other actors on this
   // worker get their turn during a long burst.
   constexpr int kBatch = 256;
-  CurrentScope scope(this, context());
+  CurrentScope scope(this, unit_);
   for (int budget = kBatch; budget > 0 && !finished_;) {
     // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
     if (proc_->urgent_pending()) {
@@ -541,7 +500,7 @@ ServerActor::Ran ServerActor::run_mailbox() {
 }
 
 void ServerActor::on_envelope(Envelope& e) {
-  CurrentScope scope(this, context());
+  CurrentScope scope(this, unit_);
   if (finished_) return;
   switch (e.kind) {
     case EnvelopeKind::exit:

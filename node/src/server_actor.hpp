@@ -14,13 +14,17 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/all.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/intrusive_ptr.hpp>
+#include <caf/resumable.hpp>
 
 #include "node_core.hpp"
 #include "otp/gen_server.hpp"
 #include "process_control.hpp"
 
 namespace otp::detail {
+
+class ServerActor;
 
 /// One queued envelope. Nodes are recycled: the actor hands the nodes of handled envelopes back
 /// in batches (ActorProcess::recycle), and senders reuse them, so that in a steady stream no
@@ -32,7 +36,7 @@ struct MailNode {
   Envelope& env() { return *std::launder(reinterpret_cast<Envelope*>(storage)); }
 };
 
-/// A process hosted by a CAF actor.
+/// A process run by a ServerActor.
 ///
 /// Its mailbox lives here, instead of CAF's: two intrusive lock-free stacks (urgent: exit
 /// signals; normal: everything else). A sender pushes with one CAS. The actor takes a whole stack
@@ -51,9 +55,9 @@ class ActorProcess final : public Process {
  public:
   using Process::Process;
   ~ActorProcess() override;
-  void bind(caf::actor_addr addr) { addr_ = std::move(addr); }
+  void bind(ServerActor* actor) { actor_ = actor; }
   /// Holds the actor alive until the process exits (never after it did).
-  void keep_alive(caf::actor strong);
+  void keep_alive(caf::intrusive_ptr<ServerActor> strong);
   void deliver(Envelope&& e, bool urgent) override;
 
   // -- the consumer side: only the process's own actor calls these --
@@ -111,9 +115,11 @@ class ActorProcess final : public Process {
   MailNode* recycled_ = nullptr;           // the actor's batch being collected
   MailNode* recycled_last_ = nullptr;      // its last node (valid while recycled_ is not null)
   int recycled_count_ = 0;
-  caf::actor_addr addr_;
+  // The process's actor, for wake(): alive whenever a wake can happen (the mailbox can only be
+  // found idle while the process lives, and then strong_ or its spawner holds the actor).
+  ServerActor* actor_ = nullptr;
   std::mutex strong_mx_;
-  caf::actor strong_;
+  caf::intrusive_ptr<ServerActor> strong_;
 };
 
 /// Messages held back while a server awaits a reply, in arrival order. Empty (and without any
@@ -173,31 +179,27 @@ std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via);
 /// Resolves a ServerRef to a live pid, or a noproc error naming it.
 Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation);
 
-/// The CAF actor of a server. It derives from scheduled_actor only, not event_based_actor, whose
-/// send/request/subscribe mixins (and dynamically_typed_actor_base, a marker for handle type
-/// checks) it never uses: CAF's worker loop dynamic_casts every actor it resumes to
-/// abstract_actor, and that cast walks the whole class hierarchy, so the shallower one costs
-/// less than half (about 85 -> 36 ns per resume; a supervised start takes four resumes).
-class ServerActor : public caf::scheduled_actor {
+/// What runs one GenServer: a job for the node's CAF workers (a caf::resumable), not a CAF
+/// actor. CAF's actors bring a mailbox, behaviors, streams and a registry entry (960 bytes and
+/// their bookkeeping per process), and a server uses none of them: its mailbox is its
+/// ActorProcess, and a delivery to an idle one hands this object to the scheduler. It is
+/// reference counted: its ActorProcess holds it while the process lives, the scheduler while it
+/// is queued, its spawner while it starts.
+class ServerActor final : public caf::resumable {
  public:
-  /// What spawn needs to deduce the handle type (caf::actor), as for event_based_actor.
-  using signatures = caf::none_t;
-  using behavior_type = caf::behavior;
-
-  ServerActor(caf::actor_config& cfg, std::shared_ptr<ActorProcess> proc, ServerFactory factory,
-              SpawnInfo info);
+  ServerActor(std::shared_ptr<ActorProcess> proc, ServerFactory factory, SpawnInfo info);
+  ~ServerActor() override;
   /// Runs the start (name, constructor, init) on this thread, inside the handler of the process
-  /// that spawned this actor with lazy_init, then leaves the actor to the scheduler.
+  /// that spawns this server, then leaves the actor to the scheduler.
   void start_here(caf::execution_unit* unit);
-  /// The start (name, constructor, init), on the actor's first run.
-  void initialize() override;
-  /// A run of this actor on a worker: handles a batch of envelopes. Replaces CAF's resume, which
-  /// would read CAF's mailbox: a server's mailbox is its ActorProcess, and a delivery to an idle
-  /// one hands the actor itself to the scheduler.
+  /// A run on a worker: the start on the first one, then a batch of envelopes. Tells the worker
+  /// whether the mailbox went idle (awaiting_message), has more (resume_later) or the process
+  /// ended (done).
   resume_result resume(caf::execution_unit* unit, size_t max_throughput) override;
-  /// Refuses CAF messages (none are ever sent to a server).
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* unit) override;
-  void on_exit() override;
+  void intrusive_ptr_add_ref_impl() override { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void intrusive_ptr_release_impl() override {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
 
   // -- used by GenServer and the process API while this server runs a handler --
   const Pid& self_pid() const { return self_; }
@@ -216,6 +218,9 @@ class ServerActor : public caf::scheduled_actor {
 
  private:
   enum class Phase { init, call, cast, info, cont, stop };
+  std::atomic<size_t> refs_{1};
+  caf::execution_unit* unit_ = nullptr;  // the worker of the current run
+  bool started_ = false;
   struct Awaiting {
     std::shared_ptr<AwaitSpec> spec;
     Phase phase;
@@ -289,6 +294,14 @@ class ServerActor : public caf::scheduled_actor {
   std::unique_ptr<QueuedExits> queued_exits_;
   MailNode* taken_ = nullptr;  // normal envelopes taken from the mailbox, not yet handled
 };
+
+// For caf::intrusive_ptr<ServerActor> (found by argument-dependent lookup).
+inline void intrusive_ptr_add_ref(ServerActor* p) {
+  p->intrusive_ptr_add_ref_impl();
+}
+inline void intrusive_ptr_release(ServerActor* p) {
+  p->intrusive_ptr_release_impl();
+}
 
 /// The server whose handler runs on this thread, or nullptr (outside any process).
 ServerActor* current_server();
