@@ -80,11 +80,31 @@ class ReplySlot final : public Endpoint {
     return std::move(value_);
   }
 
+  /// A slot for this thread's next wait: the one its last wait gave back, or a new one. A thread
+  /// outside the actor system that calls in a loop then allocates no slot (a mutex, a condition
+  /// variable and an envelope) per call.
+  static std::shared_ptr<ReplySlot> take() {
+    if (spare_) return std::move(spare_);
+    return std::make_shared<ReplySlot>();
+  }
+  /// After the wait: kept for this thread's next one when nobody else holds it any more (so no
+  /// late answer can arrive in it), else dropped.
+  static void give_back(std::shared_ptr<ReplySlot>&& slot) {
+    if (slot.use_count() != 1) return;
+    {
+      std::lock_guard<std::mutex> g(slot->mx_);
+      slot->value_.reset();
+      slot->ready_.store(false, std::memory_order_relaxed);
+    }
+    spare_ = std::move(slot);
+  }
+
  private:
   std::mutex mx_;
   std::condition_variable cv_;
   std::atomic<bool> ready_{false};
   std::optional<Envelope> value_;
+  static inline thread_local std::shared_ptr<ReplySlot> spare_;
 };
 
 /// The result a waiter makes of the envelope that answered it.

@@ -77,10 +77,11 @@ Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options
   auto& core = node.core();
   if (core.shutting_down()) return Error(ErrorCode::shutting_down, "start: node is stopping");
   if (current_server()) return would_block("gen_server start");
-  auto slot = std::make_shared<ReplySlot>();
+  auto slot = ReplySlot::take();
   SpawnInfo info{std::move(options.name), nullptr, slot, Ref::make(), {}};
   spawn_server(core, std::move(factory), std::move(info));
   auto r = to_result(slot->wait_until(std::chrono::steady_clock::now() + kForever), "start");
+  ReplySlot::give_back(std::move(slot));
   if (!r) return r.error();
   return r->get<Pid>();
 }
@@ -90,7 +91,7 @@ Result<Message> call(Node& node, const ServerRef& target, Message request,
   if (current_server()) return would_block("gen_server::call");
   auto pid = resolve(node.core(), target, "call to");
   if (!pid) return pid.error();
-  auto slot = std::make_shared<ReplySlot>();
+  auto slot = ReplySlot::take();
   Ref tag = Ref::make();
   Process& callee = *pid->process();
   Envelope e;
@@ -102,6 +103,7 @@ Result<Message> call(Node& node, const ServerRef& target, Message request,
     return Error(ErrorCode::noproc, "call to " + target.to_string() + ": no such process");
   auto answer = slot->wait_until(std::chrono::steady_clock::now() + timeout);
   callee.end_call(tag);
+  ReplySlot::give_back(std::move(slot));
   if (answer && answer->kind == EnvelopeKind::reply) return std::move(answer->payload);
   return to_result(std::move(answer), "call to " + target.to_string());
 }
