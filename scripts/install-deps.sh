@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config   # toolchain
   clang-format                                   # style check in CI
   libcaf-dev                                     # CAF 0.17.6: the actor runtime under node/
+  libjemalloc-dev                                # node/: the allocator the runtime links
   libgtest-dev libgmock-dev                      # unit tests
   libbenchmark-dev                               # micro benchmarks
   procps                                         # ps/pgrep for tests that start processes
