@@ -1,4 +1,4 @@
-// Private: the process control block. Every process (a CAF actor running a GenServer, or an
+// Private: the process control block. Every process (a ServerActor running a GenServer, or an
 // Inbox owned by an outside thread) has one; a Pid points to it. It holds what other processes
 // touch directly, under its own mutex, so that links and monitors are set up atomically without
 // a message round trip (as the BEAM does): the alive flag, the link set, the monitors watching

@@ -274,7 +274,7 @@ namespace caf::scheduler {
 
 /// CAF's worker loop for this policy, without the logger bookkeeping of CAF's own: before every
 /// resume it dynamic_casts the job to abstract_actor (a walk over the class hierarchy with a
-/// strcmp per class, ~650 instructions for a server actor) only to tag the thread's log lines
+/// strcmp per class, ~650 instructions a job) only to tag the thread's log lines
 /// with the actor's id, and nothing here logs through CAF (its logging is compiled out).
 template <>
 inline void worker<otp::detail::SpinThenPark>::run() {

@@ -1,6 +1,6 @@
-// Private: the CAF actor that runs one GenServer. It owns the dispatch loop that gives OTP
-// semantics on top of CAF: one handler at a time; a stash that holds messages back while the
-// server awaits a reply (so a call made from a handler never blocks a scheduler thread and the
+// Private: what runs one GenServer (a job for CAF's workers). It owns the dispatch loop that gives
+// OTP semantics: one handler at a time; a stash that holds messages back while the server awaits a
+// reply (so a call made from a handler never blocks a scheduler thread and the
 // one-message-at-a-time order holds); exit signals and monitors with Erlang's rules; idle
 // timeouts; crash handling (exception -> terminate -> exit signals to links and monitors).
 #pragma once
