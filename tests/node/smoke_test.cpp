@@ -47,3 +47,23 @@ TEST(Smoke, CallVoidOnlyReportsSuccessOrFailure) {
   EXPECT_TRUE(otp::gen_server::call<void>(node, pid, Get{}));
   EXPECT_EQ(otp::gen_server::call<void>(node, pid, Add{1}).code(), otp::ErrorCode::bad_call);
 }
+
+#ifdef OTP_ALLOCATOR_JEMALLOC
+#include <jemalloc/jemalloc.h>
+
+#include <cstdlib>
+
+// The runtime links jemalloc so that it replaces malloc in the whole program (OTP_ALLOCATOR); a
+// link line that dropped it (--as-needed) would leave glibc's malloc in place, silently.
+TEST(Allocator, MallocIsServedByJemalloc) {
+  uint64_t before = 0, after = 0;
+  size_t size = sizeof(uint64_t);
+  ASSERT_EQ(mallctl("thread.allocated", &before, &size, nullptr, 0), 0);
+  void* volatile block = std::malloc(1 << 16);
+  ASSERT_NE(block, nullptr);
+  size = sizeof(uint64_t);
+  ASSERT_EQ(mallctl("thread.allocated", &after, &size, nullptr, 0), 0);
+  std::free(block);
+  EXPECT_GE(after - before, uint64_t{1} << 16);
+}
+#endif
