@@ -244,6 +244,35 @@ TEST_P(SupervisorTest, ChildrenStartInOrder) {
   EXPECT_EQ(log->snapshot(), expected);
 }
 
+TEST_P(SupervisorTest, ManyChildrenStartInOrderAndRestartTogether) {
+  // More children than the supervisor continues in a row on one stack (the rest of the starts
+  // go through its mailbox): all start in order, and one_for_all restarts them all in order.
+  constexpr int kChildren = 150;
+  std::vector<otp::ChildSpec> specs;
+  std::vector<std::string> expected;
+  for (int i = 0; i < kChildren; ++i) {
+    specs.push_back(worker_spec("c" + std::to_string(i), log));
+    expected.push_back("start:c" + std::to_string(i));
+  }
+  Pid sup = otp::supervisor::start_link(
+                *node, std::move(specs),
+                {.strategy = otp::Strategy::one_for_all, .max_restarts = 10, .max_time = 5s})
+                .value();
+  EXPECT_EQ(log->snapshot(), expected);
+  auto before = pids_of(*node, sup);
+  ASSERT_EQ(before.size(), static_cast<size_t>(kChildren));
+  log->clear();
+  otp::gen_server::cast(*node, before.at("c7"), Crash{});
+  std::vector<std::string> ids;
+  for (int i = 0; i < kChildren; ++i) ids.push_back("c" + std::to_string(i));
+  await_restarted(*node, sup, before, ids);
+  auto events = log->snapshot();
+  std::vector<std::string> starts;
+  for (auto& e : events)
+    if (e.rfind("start:", 0) == 0) starts.push_back(e);
+  EXPECT_EQ(starts, expected);
+}
+
 TEST_P(SupervisorTest, NodeShutdownStopsTheTreeInReverseOrder) {
   start_three(otp::Strategy::one_for_one);
   log->clear();
