@@ -30,24 +30,23 @@ using namespace std::chrono_literals;
 constexpr const char* kCookie = "otp-bench-dist";
 std::string otp_node_bin = OTP_NODE_BIN;
 
-uint16_t free_port() {
-  static uint16_t next = static_cast<uint16_t>(31000 + (::getpid() % 500) * 8);
-  return next++;
-}
-
-/// An otp-node process with default settings.
+/// An otp-node process with default settings. It listens on a port the kernel picks (read back
+/// from its "ready ... port=N" line): a port chosen here could be an ephemeral one in use.
 struct Peer {
   explicit Peer(const std::string& name)
       : name(name),
-        port(free_port()),
-        process({otp_node_bin, "--name", name, "--listen", "127.0.0.1:" + std::to_string(port),
-                 "--cookie", kCookie, "--max-seconds", "600"}) {
-    if (!process.wait_line("ready ", 20s)) die("otp-node " + name + " did not start");
+        process({otp_node_bin, "--name", name, "--listen", "127.0.0.1:0", "--cookie", kCookie,
+                 "--max-seconds", "600"}) {
+    auto ready = process.wait_line("ready ", 20s);
+    if (!ready) die("otp-node " + name + " did not start");
+    const auto at = ready->find(" port=");
+    if (at == std::string::npos) die("otp-node " + name + ": no port in its ready line: " + *ready);
+    port = static_cast<uint16_t>(std::stoi(ready->substr(at + 6)));
   }
   std::string full_name() const { return name + "@127.0.0.1"; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
   std::string name;
-  uint16_t port;
+  uint16_t port = 0;
   otp_test::ChildProcess process;
 };
 
@@ -180,7 +179,8 @@ void bench_cast(otp::Node& node, otp::Inbox& inbox, const Peer& b, size_t reps, 
 /// ms from sending sig to b until a's nodedown for b.
 double nodedown_after(otp::Node& node, otp::cluster::Cluster& cluster, otp::Inbox& events,
                       int sig) {
-  Peer b("down" + std::to_string(sig) + "_" + std::to_string(free_port()));
+  static int peers = 0;  // each a fresh node name: a restarted name would be a new incarnation
+  Peer b("down" + std::to_string(sig) + "_" + std::to_string(++peers));
   if (!cluster.connect(b.address())) die("connect");
   for (;;) {
     auto up = events.receive_as<otp::NodeUp>(20s);
