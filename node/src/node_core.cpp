@@ -190,7 +190,7 @@ void NodeCore::shutdown() {
     std::lock_guard<std::mutex> g(resources_mx_);
     resources_.clear();
   }
-  system_->await_all_actors_done();
+  // No CAF actors to wait for (servers are plain jobs, all finished above): this joins the workers.
   system_.reset();
   shut_down_ = true;
 }

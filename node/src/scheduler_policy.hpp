@@ -6,15 +6,14 @@
 // polls ~100 times before it sleeps on a condition variable. Waking a sleeping thread costs 5-40 us
 // on a virtual machine (the idle vCPU is halted), so most outside messages paid a wake-up even
 // when another worker had just gone idle. This policy keeps what CAF does for jobs between actors
-// (a worker's own deque, stealing from the others) and changes the waiting:
+// (a worker's own queue, stealing from the others) and changes the waiting:
 //  - after it ran out of work, one worker at a time spins for a short while (spin_for) before it
 //    parks, like Erlang's scheduler busy-wait; at most one per node, so an idle node burns at most
 //    one core for spin_for after each burst, and other threads on the core get yields;
 //  - a job from outside goes to the spinning worker if there is one (no system call), else round
 //    robin to a parked one, which is woken;
-//  - a job that a worker thread enqueues without an actor's context (CAF then calls the
-//    coordinator, e.g. for a spawn through the actor system) stays on that worker's own deque, as
-//    actor-to-actor jobs do;
+//  - a job that a worker thread enqueues through the coordinator (outside a handler's context)
+//    stays on that worker's own queue, as actor-to-actor jobs do;
 //  - parked workers wake at least every park_for to steal work queued on a busy worker.
 #pragma once
 
@@ -49,10 +48,11 @@ class JobQueue {
   JobQueue() : ring_(64) {}
   void push_front(caf::resumable* job) {
     lock();
-    if (size_.load(std::memory_order_relaxed) == ring_.size()) grow();
+    size_t n = size_.load(std::memory_order_relaxed);
+    if (n == ring_.size()) grow();
     head_ = (head_ + ring_.size() - 1) & (ring_.size() - 1);
     ring_[head_] = job;
-    size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    size_.store(n + 1, std::memory_order_relaxed);
     unlock();
   }
   void push_back(caf::resumable* job) {

@@ -379,8 +379,8 @@ std::string ServerActor::describe() const {
 void ServerActor::ack_ok() {
   if (!start_) return;  // acknowledged already
   auto start = std::move(start_);
-  if (t_outcome_here && t_outcome_here->server == this) {
-    t_outcome_here->outcome = self_;
+  if (auto* here = outcome_here()) {
+    *here = self_;
     return;
   }
   auto& info = start->info;
@@ -395,8 +395,8 @@ void ServerActor::ack_ok() {
 void ServerActor::ack_error(Error err) {
   if (!start_) return;  // acknowledged already
   auto start = std::move(start_);
-  if (t_outcome_here && t_outcome_here->server == this) {
-    t_outcome_here->outcome = std::move(err);
+  if (auto* here = outcome_here()) {
+    *here = std::move(err);
     return;
   }
   auto& info = start->info;
@@ -406,6 +406,10 @@ void ServerActor::ack_error(Error err) {
   e.ref = info.ack_tag;
   e.payload = std::move(err);
   info.ack_to->deliver(std::move(e), false);
+}
+
+std::optional<Result<Pid>>* ServerActor::outcome_here() const {
+  return t_outcome_here && t_outcome_here->server == this ? &t_outcome_here->outcome : nullptr;
 }
 
 void ServerActor::init_failed(Reason reason, ErrorCode code) {

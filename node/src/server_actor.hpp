@@ -109,7 +109,7 @@ class ActorProcess final : public Process {
 
   std::atomic<MailNode*> urgent_{nullptr};
   // Busy (not idle) until the actor's first run drains it: a delivery before that must not try
-  // to wake an actor that may not be bound yet (addr_ is set in its constructor).
+  // to wake an actor that may not be bound yet (actor_ is set in its constructor).
   std::atomic<MailNode*> normal_{nullptr};
   std::atomic<MailNode*> spare_{nullptr};  // a batch of nodes for senders to reuse
   MailNode* recycled_ = nullptr;           // the actor's batch being collected
@@ -254,6 +254,9 @@ class ServerActor final : public caf::resumable {
 
   void ack_ok();
   void ack_error(Error e);
+  /// Where the outcome of this server's start goes when its starter takes it on this thread
+  /// (SpawnInfo::outcome_here), or nullptr: then it is sent.
+  std::optional<Result<Pid>>* outcome_here() const;
   /// What a failed start reports, once the process has fully exited.
   void init_failed(Reason reason, ErrorCode code);
   void crash(Reason reason);
