@@ -113,17 +113,12 @@ MailNode* ActorProcess::alloc_node() {
   return n;
 }
 
-void ActorProcess::hand_over_spares() {
+bool ActorProcess::offer_spares(MailNode* batch) {
   MailNode* expected = nullptr;
   // Only when the senders took the previous batch: a process never keeps more than one.
-  if (!spare_.load(std::memory_order_relaxed) &&
-      spare_.compare_exchange_strong(expected, recycled_, std::memory_order_release,
-                                     std::memory_order_relaxed)) {
-    recycled_ = nullptr;
-    recycled_count_ = 0;
-  } else {
-    drop_recycled();
-  }
+  return !spare_.load(std::memory_order_relaxed) &&
+         spare_.compare_exchange_strong(expected, batch, std::memory_order_release,
+                                        std::memory_order_relaxed);
 }
 
 void ActorProcess::deliver(Envelope&& e, bool urgent) {
@@ -170,18 +165,6 @@ MailNode* ActorProcess::take(std::atomic<MailNode*>& head) {
 }
 
 bool ActorProcess::try_idle() {
-  // An idle process keeps no nodes of its own, and they go first: once the mailbox is idle, a
-  // delivery may schedule the actor on another worker at once. This thread's cache takes them
-  // when they fit in it (it holds at most one batch): in a ping-pong between processes on one
-  // worker (calls, starts), the next message sent from this thread reuses them.
-  if (recycled_ && t_nodes.count + recycled_count_ <= kSpareBatch) {
-    recycled_last_->next = t_nodes.head;
-    t_nodes.head = recycled_;
-    t_nodes.count += recycled_count_;
-    recycled_ = nullptr;
-    recycled_count_ = 0;
-  }
-  drop_recycled();
   MailNode* expected = nullptr;
   if (!normal_.compare_exchange_strong(expected, idle_tag(), std::memory_order_seq_cst))
     return false;  // a normal envelope arrived
@@ -199,7 +182,6 @@ void ActorProcess::close() {
     if (!is_tag(n)) drop_list(n);
   }
   free_nodes(spare_.exchange(nullptr, std::memory_order_acquire));
-  drop_recycled();
 }
 
 void ActorProcess::free_nodes(MailNode* n) {
@@ -301,6 +283,7 @@ ServerActor::~ServerActor() {
   // so this frees what finish() left: nothing, normally.
   proc_->close();
   ActorProcess::drop_list(taken_);
+  ActorProcess::free_nodes(recycled_);
 }
 
 void ServerActor::start_here(caf::execution_unit* unit) {
@@ -455,6 +438,7 @@ void ServerActor::finish(Reason reason, bool run_terminate) {
   proc_->close();
   ActorProcess::drop_list(taken_);
   taken_ = nullptr;
+  release_recycled();
   // A failed start is reported only now that the process is gone (its name freed, its links
   // and monitors told), so a starter that retries at once does not find it still there.
   if (start_)
@@ -486,6 +470,9 @@ ServerActor::Ran ServerActor::run_mailbox() {
     if (!taken_) {
       // Once idle, a delivery schedules this actor again, maybe on another worker at once: touch
       // nothing of it after this.
+      // An idle process keeps no nodes of its own, and they go first: once the mailbox is
+      // idle, a delivery may schedule the actor on another worker at once.
+      release_recycled();
       if (proc_->try_idle()) return Ran::idle;
       continue;
     }
@@ -496,11 +483,35 @@ ServerActor::Ran ServerActor::run_mailbox() {
     if (finished_) {
       delete n;  // the mailbox is closed: no one reuses nodes any more
     } else {
-      proc_->recycle(n);
+      recycle(n);
     }
     --budget;
   }
   return finished_ ? Ran::finished : Ran::more;
+}
+
+void ServerActor::recycle(MailNode* n) {
+  n->next = recycled_;
+  if (!recycled_) recycled_last_ = n;
+  recycled_ = n;
+  if (++recycled_count_ < ActorProcess::kSpareBatch) return;
+  if (!proc_->offer_spares(recycled_)) ActorProcess::free_nodes(recycled_);
+  recycled_ = nullptr;
+  recycled_count_ = 0;
+}
+
+void ServerActor::release_recycled() {
+  // In a ping-pong between processes on one worker (calls, starts), the next message sent from
+  // this thread reuses them.
+  if (recycled_ && t_nodes.count + recycled_count_ <= ActorProcess::kSpareBatch) {
+    recycled_last_->next = t_nodes.head;
+    t_nodes.head = recycled_;
+    t_nodes.count += recycled_count_;
+  } else {
+    ActorProcess::free_nodes(recycled_);
+  }
+  recycled_ = nullptr;
+  recycled_count_ = 0;
 }
 
 void ServerActor::on_envelope(Envelope& e) {

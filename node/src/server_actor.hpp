@@ -27,7 +27,7 @@ namespace otp::detail {
 class ServerActor;
 
 /// One queued envelope. Nodes are recycled: the actor hands the nodes of handled envelopes back
-/// in batches (ActorProcess::recycle), and senders reuse them, so that in a steady stream no
+/// in batches (ServerActor::recycle), and senders reuse them, so that in a steady stream no
 /// node is allocated by one thread and freed by another (glibc's malloc makes such frees slow and
 /// contended: they go to the allocating thread's arena, under its lock).
 struct MailNode {
@@ -74,19 +74,13 @@ class ActorProcess final : public Process {
   static void free_nodes(MailNode* n);
   /// Destroys the envelopes of a list of queued nodes and frees the nodes.
   static void drop_list(MailNode* n);
-  /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
-  void recycle(MailNode* n) {
-    n->next = recycled_;
-    if (!recycled_) recycled_last_ = n;
-    recycled_ = n;
-    if (++recycled_count_ == kSpareBatch) hand_over_spares();
-  }
-  /// Going idle or finishing: frees the nodes kept by recycle() that were not handed over.
-  void drop_recycled() {
-    free_nodes(recycled_);
-    recycled_ = nullptr;
-    recycled_count_ = 0;
-  }
+  /// A batch of kSpareBatch nodes whose envelopes were handled, for senders to reuse: true if
+  /// taken (the previous batch was taken already), else the caller still owns it.
+  bool offer_spares(MailNode* batch);
+
+  /// Nodes per batch handed back to senders. A process keeps at most one batch for them
+  /// (spare_), and a sending thread at most one batch in its cache.
+  static constexpr int kSpareBatch = 32;
 
  protected:
   void on_dead() override;
@@ -101,20 +95,11 @@ class ActorProcess final : public Process {
   void wake();
   /// A node for deliver(): this thread's cache, refilled from this process's spares.
   MailNode* alloc_node();
-  void hand_over_spares();
-
-  /// Nodes per batch handed back to senders. A process keeps at most one batch for them
-  /// (spare_), and a sending thread at most one batch in its cache.
-  static constexpr int kSpareBatch = 32;
-
   std::atomic<MailNode*> urgent_{nullptr};
   // Busy (not idle) until the actor's first run drains it: a delivery before that must not try
   // to wake an actor that may not be bound yet (actor_ is set in its constructor).
   std::atomic<MailNode*> normal_{nullptr};
   std::atomic<MailNode*> spare_{nullptr};  // a batch of nodes for senders to reuse
-  MailNode* recycled_ = nullptr;           // the actor's batch being collected
-  MailNode* recycled_last_ = nullptr;      // its last node (valid while recycled_ is not null)
-  int recycled_count_ = 0;
   // The process's actor, for wake(): alive whenever a wake can happen (the mailbox can only be
   // found idle while the process lives, and then strong_ or its spawner holds the actor).
   ServerActor* actor_ = nullptr;
@@ -296,6 +281,18 @@ class ServerActor final : public caf::resumable {
   };
   std::unique_ptr<QueuedExits> queued_exits_;
   MailNode* taken_ = nullptr;  // normal envelopes taken from the mailbox, not yet handled
+  // Nodes of handled envelopes, collected into a batch for senders to reuse (recycle()). They
+  // are the actor's own and live here, not next to the mailbox heads in ActorProcess: written
+  // per message, in the cache line that senders write per message too, they cost a transfer of
+  // that line between cores per message in both directions.
+  MailNode* recycled_ = nullptr;
+  MailNode* recycled_last_ = nullptr;  // valid while recycled_ is not null
+  int recycled_count_ = 0;
+  /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
+  void recycle(MailNode* n);
+  /// Going idle or finishing: this thread's cache takes the collected nodes if they fit (it
+  /// holds at most one batch), else they are freed.
+  void release_recycled();
 };
 
 // For caf::intrusive_ptr<ServerActor> (found by argument-dependent lookup).
