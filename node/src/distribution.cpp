@@ -33,21 +33,13 @@ class DeadProcess final : public Process {
 };
 
 Envelope down_envelope(Ref ref, Pid from, Reason reason) {
-  Envelope e;
-  e.kind = EnvelopeKind::down;
+  Envelope e = Envelope::make_signal(EnvelopeKind::down, std::move(from), std::move(reason));
   e.ref = ref;
-  e.from = std::move(from);
-  e.reason = std::move(reason);
   return e;
 }
 
 Envelope exit_envelope(Pid from, Reason reason, bool via_link) {
-  Envelope e;
-  e.kind = EnvelopeKind::exit;
-  e.from = std::move(from);
-  e.reason = std::move(reason);
-  e.via_link = via_link;
-  return e;
+  return Envelope::make_signal(EnvelopeKind::exit, std::move(from), std::move(reason), via_link);
 }
 
 Envelope error_envelope(Ref ref, Error error) {
@@ -118,10 +110,10 @@ class RemoteCallGuard final : public Endpoint {
         break;
       }
       case EnvelopeKind::down:
-        reply.result = protocol::CallError{e.reason.kind() == Reason::Kind::noproc
+        reply.result = protocol::CallError{e.reason().kind() == Reason::Kind::noproc
                                                ? protocol::CallErrorCode::noproc
                                                : protocol::CallErrorCode::exit,
-                                           context(), reason_to_wire(e.reason)};
+                                           context(), reason_to_wire(e.reason())};
         break;
       default:
         return;
@@ -158,7 +150,7 @@ class RemoteMonitorRelay final : public Endpoint {
     node_->dist.send(*node_, protocol::Down{.watcher = watcher_,
                                             .ref = ref_,
                                             .process = target_,
-                                            .reason = reason_to_wire(e.reason)});
+                                            .reason = reason_to_wire(e.reason())});
   }
 
  private:
@@ -263,15 +255,15 @@ void RemoteProcess::deliver(Envelope&& e, bool) {
     case EnvelopeKind::exit: {
       if (!name_.empty()) return;
       // exit(pid, reason) from outside any process has no sender: pid 0 of this node.
-      auto from = dist.to_wire(e.from).value_or(protocol::Pid{dist.self(), 0});
-      if (e.via_link) {
+      auto from = dist.to_wire(e.from()).value_or(protocol::Pid{dist.self(), 0});
+      if (e.via_link()) {
         std::lock_guard<std::mutex> g(node_->mx);
-        node_->links.erase({e.from, id()});
+        node_->links.erase({e.from(), id()});
       }
       dist.send(*node_, protocol::Exit{.from = std::move(from),
                                        .to = wire_pid(),
-                                       .reason = reason_to_wire(e.reason),
-                                       .link = e.via_link});
+                                       .reason = reason_to_wire(e.reason()),
+                                       .link = e.via_link()});
       return;
     }
     default:

@@ -35,15 +35,36 @@ enum class EnvelopeKind : uint8_t {
   trapped_exit,  // an exit signal a trapping process re-queued behind earlier messages (seq)
 };
 
-struct Envelope {
-  EnvelopeKind kind = EnvelopeKind::info;
-  Ref ref;
-  Message payload;
-  std::shared_ptr<Endpoint> reply_to;
+/// Who sent a signal and why: what an exit, down, stop_request or trapped_exit envelope carries
+/// besides a ref.
+struct Signal {
   Pid from;
   Reason reason;
   bool via_link = false;
-  uint64_t seq = 0;
+};
+
+/// Kept small on purpose: a message in a mailbox is one 64-byte cache line (MailNode), which the
+/// sender writes and the receiver reads, so every byte more is another line that crosses
+/// between cores per message. The rare signal kinds carry their details in `signal`.
+struct Envelope {
+  EnvelopeKind kind = EnvelopeKind::info;
+  uint32_t seq = 0;  // idle_timeout: the idle generation; trapped_exit: its number
+  Ref ref;
+  Message payload;
+  std::shared_ptr<Endpoint> reply_to;
+  std::unique_ptr<Signal> signal;  // set on exit, down, stop_request and trapped_exit
+
+  /// An exit, down or stop_request envelope.
+  static Envelope make_signal(EnvelopeKind kind, Pid from, Reason reason, bool via_link = false) {
+    Envelope e;
+    e.kind = kind;
+    e.signal = std::make_unique<Signal>(Signal{std::move(from), std::move(reason), via_link});
+    return e;
+  }
+  // Only on the signal kinds (signal is set).
+  const Pid& from() const { return signal->from; }
+  const Reason& reason() const { return signal->reason; }
+  bool via_link() const { return signal->via_link; }
 };
 
 /// Something envelopes can be delivered to. Thread-safe.

@@ -151,10 +151,9 @@ Result<void> stop(Node& node, const ServerRef& target, Reason reason,
                                         "synchronously; send it a request or exit(pid, reason)");
   if (!proc.add_monitor(tag, slot))
     return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
-  detail::Envelope e;
-  e.kind = detail::EnvelopeKind::stop_request;
-  e.reason = std::move(reason);
-  proc.deliver(std::move(e), false);
+  proc.deliver(
+      detail::Envelope::make_signal(detail::EnvelopeKind::stop_request, Pid(), std::move(reason)),
+      false);
   auto answer = slot->wait_until(std::chrono::steady_clock::now() + timeout);
   proc.remove_monitor(tag);
   if (!answer)

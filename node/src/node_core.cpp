@@ -151,10 +151,7 @@ void NodeCore::shutdown() {
   }
   std::sort(roots.begin(), roots.end(), [](auto& a, auto& b) { return a->id() > b->id(); });
   for (auto& p : roots) {
-    Envelope e;
-    e.kind = EnvelopeKind::stop_request;
-    e.reason = Reason::shutdown();
-    p->deliver(std::move(e), false);
+    p->deliver(Envelope::make_signal(EnvelopeKind::stop_request, Pid(), Reason::shutdown()), false);
   }
   roots.clear();
   auto wait_empty = [&](milliseconds limit) {
@@ -171,10 +168,7 @@ void NodeCore::shutdown() {
     log("warning", "shutdown: " + std::to_string(rest.size()) +
                        " process(es) did not stop within the shutdown timeout; killing them");
     for (auto& p : rest) {
-      Envelope e;
-      e.kind = EnvelopeKind::exit;
-      e.reason = Reason::kill();
-      p->deliver(std::move(e), true);
+      p->deliver(Envelope::make_signal(EnvelopeKind::exit, Pid(), Reason::kill()), true);
     }
     if (!wait_empty(seconds(10)))
       log("error", "shutdown: processes still running after kill (a handler that never returns?)");

@@ -93,11 +93,8 @@ bool trap_exit(bool on) {
 
 void exit(const Pid& target, Reason reason) {
   if (!target) return;
-  detail::Envelope e;
-  e.kind = detail::EnvelopeKind::exit;
-  e.from = self();
-  e.reason = std::move(reason);
-  target.process()->deliver(std::move(e), true);
+  target.process()->deliver(
+      detail::Envelope::make_signal(detail::EnvelopeKind::exit, self(), std::move(reason)), true);
 }
 
 // -- Inbox ----------------------------------------------------------------------------------------
@@ -140,20 +137,20 @@ struct Inbox::State final : detail::Process {
           std::lock_guard<std::mutex> g(mx);
           if (monitors.erase(e.ref.value()) == 0) return;
         }
-        push(Down{e.ref, e.from, e.reason});
+        push(Down{e.ref, e.from(), e.reason()});
         break;
       }
       case K::exit:
-        if (e.via_link && !take_link(e.from)) return;
-        if (e.reason.kind() == Reason::Kind::kill) {
+        if (e.via_link() && !take_link(e.from())) return;
+        if (e.reason().kind() == Reason::Kind::kill) {
           exit(Reason::killed());
           cv.notify_all();
           return;
         }
-        push(ExitSignal{e.from, e.reason});
+        push(ExitSignal{e.from(), e.reason()});
         break;
       case K::stop_request:
-        exit(e.reason);
+        exit(e.reason());
         cv.notify_all();
         break;
       default:
@@ -219,11 +216,8 @@ Ref Inbox::monitor(const Pid& target) {
     state_->monitors.emplace(ref.value(), target);
   }
   if (!target || !target.process()->add_monitor(ref, state_)) {
-    detail::Envelope e;
-    e.kind = detail::EnvelopeKind::down;
+    auto e = detail::Envelope::make_signal(detail::EnvelopeKind::down, target, Reason::noproc());
     e.ref = ref;
-    e.from = target;
-    e.reason = Reason::noproc();
     state_->deliver(std::move(e), false);
   }
   return ref;

@@ -85,11 +85,7 @@ void Process::link(Process& a, Process& b) {
     }
   }
   if (b_dead) {
-    Envelope e;
-    e.kind = EnvelopeKind::exit;
-    e.from = b.pid();
-    e.reason = Reason::noproc();
-    a.deliver(std::move(e), true);
+    a.deliver(Envelope::make_signal(EnvelopeKind::exit, b.pid(), Reason::noproc()), true);
   }
 }
 
@@ -153,20 +149,12 @@ void Process::exit(const Reason& reason) {
   // A process that was killed exits with `killed`; `kill` itself never propagates.
   Reason out = reason.kind() == Reason::Kind::kill ? Reason::killed() : reason;
   for (auto& [ref, watcher] : monitors) {
-    Envelope e;
-    e.kind = EnvelopeKind::down;
+    Envelope e = Envelope::make_signal(EnvelopeKind::down, me, out);
     e.ref = ref;
-    e.from = me;
-    e.reason = out;
     watcher->deliver(std::move(e), false);
   }
   links.for_each([&](const Pid& other) {
-    Envelope e;
-    e.kind = EnvelopeKind::exit;
-    e.from = me;
-    e.reason = out;
-    e.via_link = true;
-    other.process()->deliver(std::move(e), true);
+    other.process()->deliver(Envelope::make_signal(EnvelopeKind::exit, me, out, true), true);
   });
   on_dead();
   node_->remove_process(id_);

@@ -43,9 +43,9 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
       return;
     }
     std::lock_guard<std::mutex> g(writers_mx);
-    auto it = by_pid.find(e.from.id());
+    auto it = by_pid.find(e.from().id());
     if (it == by_pid.end() || !(it->second.monitor == e.ref)) return;
-    for (auto& key : it->second.keys) erase_entries(key, e.from);
+    for (auto& key : it->second.keys) erase_entries(key, e.from());
     by_pid.erase(it);
   }
 

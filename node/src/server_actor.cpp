@@ -550,21 +550,21 @@ void ServerActor::on_envelope(Envelope& e) {
 }
 
 void ServerActor::on_exit_signal(Envelope& e) {
-  if (e.via_link && !proc_->take_link(e.from)) return;  // unlinked meanwhile
-  if (e.reason.kind() == Reason::Kind::kill) {
+  if (e.via_link() && !proc_->take_link(e.from())) return;  // unlinked meanwhile
+  if (e.reason().kind() == Reason::Kind::kill) {
     finish(Reason::killed(), false);
     return;
   }
   if (!trap_exit_) {
     // exit(self(), normal) stops the caller, as erlang:exit/2 says; other normal exits are ignored.
-    if (!e.reason.is_normal() || e.from == self_) finish(e.reason, false);
+    if (!e.reason().is_normal() || e.from() == self_) finish(e.reason(), false);
     return;
   }
   // Exit signals travel urgently so that they kill at once; a trapping process must see one
   // only after the messages its sender sent before it, so it goes to the back of the mailbox.
   if (!queued_exits_) queued_exits_ = std::make_unique<QueuedExits>();
-  uint64_t seq = ++queued_exits_->seq;
-  queued_exits_->by_seq.emplace(seq, e.from);
+  uint32_t seq = ++queued_exits_->seq;
+  queued_exits_->by_seq.emplace(seq, e.from());
   e.kind = EnvelopeKind::trapped_exit;
   e.seq = seq;
   proc_->deliver(std::move(e), false);
@@ -573,12 +573,12 @@ void ServerActor::on_exit_signal(Envelope& e) {
 void ServerActor::on_trapped_exit(Envelope& e) {
   if (!queued_exits_ || queued_exits_->by_seq.erase(e.seq) == 0) return;  // unlinked meanwhile
   Envelope m;
-  if (parent_ && e.from == parent_) {
-    m.kind = EnvelopeKind::stop_request;  // gen_server: the parent's EXIT means "terminate"
-    m.reason = e.reason;
+  if (parent_ && e.from() == parent_) {
+    // gen_server: the parent's EXIT means "terminate"
+    m = Envelope::make_signal(EnvelopeKind::stop_request, e.from(), e.reason());
   } else {
     m.kind = EnvelopeKind::info;
-    m.payload = ExitSignal{e.from, e.reason};
+    m.payload = ExitSignal{e.from(), e.reason()};
   }
   enqueue_user(std::move(m));
 }
@@ -616,7 +616,7 @@ void ServerActor::on_down(Envelope& e) {
   monitors_.erase(it);
   Envelope m;
   m.kind = EnvelopeKind::info;
-  m.payload = Down{e.ref, e.from, e.reason};
+  m.payload = Down{e.ref, e.from(), e.reason()};
   enqueue_user(std::move(m));
 }
 
@@ -655,7 +655,7 @@ void ServerActor::handle_user(Envelope& e) {
       break;
     }
     case EnvelopeKind::stop_request: {
-      auto a = invoke([&] { return server_->shutdown_requested(e.reason); });
+      auto a = invoke([&] { return server_->shutdown_requested(e.reason()); });
       if (a) apply(Phase::stop, {}, std::move(*a));
       break;
     }
@@ -849,11 +849,8 @@ Ref ServerActor::monitor(const Pid& target) {
   Ref ref = Ref::make();
   monitors_.emplace(ref.value(), std::make_pair(ref, target));
   if (!target || !target.process()->add_monitor(ref, proc_)) {
-    Envelope e;
-    e.kind = EnvelopeKind::down;
+    Envelope e = Envelope::make_signal(EnvelopeKind::down, target, Reason::noproc());
     e.ref = ref;
-    e.from = target;
-    e.reason = Reason::noproc();
     proc_->deliver(std::move(e), false);
   }
   return ref;

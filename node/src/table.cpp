@@ -21,7 +21,7 @@ class TableCore::OwnerWatch final : public Endpoint {
   explicit OwnerWatch(std::weak_ptr<TableCore> table) : table_(std::move(table)) {}
   void deliver(Envelope&& e, bool) override {
     if (e.kind != EnvelopeKind::down) return;
-    if (auto t = table_.lock()) t->owner_down(e.from);
+    if (auto t = table_.lock()) t->owner_down(e.from());
   }
 
  private:

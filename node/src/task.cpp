@@ -56,12 +56,12 @@ class TaskProcess final : public Process {
   void deliver(Envelope&& e, bool) override {
     switch (e.kind) {
       case EnvelopeKind::exit:
-        if (e.via_link && !take_link(e.from)) return;
-        if (e.reason.is_normal()) return;
-        die(e.reason.kind() == Reason::Kind::kill ? Reason::killed() : e.reason);
+        if (e.via_link() && !take_link(e.from())) return;
+        if (e.reason().is_normal()) return;
+        die(e.reason().kind() == Reason::Kind::kill ? Reason::killed() : e.reason());
         break;
       case EnvelopeKind::stop_request:
-        die(e.reason);
+        die(e.reason());
         break;
       case EnvelopeKind::call: {
         Envelope r;

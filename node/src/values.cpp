@@ -144,11 +144,11 @@ Result<Message> to_result(std::optional<Envelope>&& e, const std::string& contex
     case EnvelopeKind::reply_error:
       return e->payload.get<Error>();
     case EnvelopeKind::down:
-      if (e->reason.kind() == Reason::Kind::noproc)
+      if (e->reason().kind() == Reason::Kind::noproc)
         return Error(ErrorCode::noproc, context + ": no such process");
-      if (e->reason.kind() == Reason::Kind::noconnection)
-        return Error(ErrorCode::nodedown, context + ": node down", e->reason);
-      return Error(ErrorCode::exit, context + ": process exited", e->reason);
+      if (e->reason().kind() == Reason::Kind::noconnection)
+        return Error(ErrorCode::nodedown, context + ": node down", e->reason());
+      return Error(ErrorCode::exit, context + ": process exited", e->reason());
     default:
       return Error(ErrorCode::badarg, context + ": unexpected answer");
   }
