@@ -7,7 +7,7 @@
 // Diagnostics ("# ...") go to stderr. Tunables (environment):
 //   OTP_BENCH_REPS=5 OTP_BENCH_DUR_MS=2000 OTP_BENCH_CASTS=1000000 OTP_BENCH_NPROCS=100000
 //   OTP_BENCH_SPAWN_REPS=3 OTP_BENCH_THREADS=0 (0 = one scheduler thread per hardware thread)
-//   OTP_BENCH_ONLY=call,external_call,cast,external_cast,start,start_process,start_nosup (default:
+//   OTP_BENCH_ONLY=call,external_call,cast,external_cast,start,start_thread,start_nosup (default:
 //   all) OTP_BENCH_MAXLIFE_S=300 (the program _exits with status 3 after this long, whatever
 //   happens)
 #include <malloc.h>
@@ -334,7 +334,7 @@ struct StartedAll {
 };
 
 /// Starts children from inside a process: await_call(sup, StartChild), the next one from the
-/// reply's continuation (a diagnostic: the same work without the main thread's wake-ups).
+/// reply's continuation. The paired figure: the Erlang anchor's starter is a process too.
 class Starter : public otp::GenServer {
  public:
   otp::Action handle_cast(const otp::Message& m) override {
@@ -367,14 +367,14 @@ class Starter : public otp::GenServer {
   Clock::time_point start_;
 };
 
-enum class StartMode { dynsup_main, dynsup_process, plain_main };
+enum class StartMode { dynsup_process, dynsup_main, plain_main };
 
 struct StartRep {
   double rate, rss_per_proc, heap_per_proc, teardown_s;
 };
 
-/// Starts nprocs idle Echo servers sequentially on a fresh node: under a DynamicSupervisor from
-/// the main thread (the paired figure), the same from a Starter process, or with plain
+/// Starts nprocs idle Echo servers sequentially on a fresh node: under a DynamicSupervisor from a
+/// Starter process (the paired figure), the same from the main thread, or with plain
 /// gen_server::start from the main thread. Memory is measured before the node is shut down; the
 /// shutdown (which stops them all) is timed separately.
 StartRep start_rep(const Config& c, StartMode mode) {
@@ -421,7 +421,7 @@ StartRep start_rep(const Config& c, StartMode mode) {
   double n = static_cast<double>(c.nprocs);
   StartRep r{n / seconds_between(t0, t1), (rss1 - rss0) / n, (heap1 - heap0) / n,
              seconds_between(t2, t3)};
-  static const char* names[] = {"dynsup from main", "dynsup from process", "plain from main"};
+  static const char* names[] = {"dynsup from process", "dynsup from main", "plain from main"};
   std::fprintf(stderr,
                "# start rep (%s): %.0f procs/s, rss %.0f B/proc, heap %.0f B/proc, %zu processes, "
                "node shutdown %.3f s\n",
@@ -472,9 +472,9 @@ void bench_start(const Config& c, StartMode mode) {
   std::string np = std::to_string(c.nprocs);
   std::string th = "_" + std::to_string(c.threads) + "_sched_threads";
   switch (mode) {
-    case StartMode::dynsup_main:
+    case StartMode::dynsup_process:
       result("otp.local.gen_server_start_per_s", "procs/s", rate,
-             "dynamic_supervisor::start_child_seq_from_main_thread_" + np + th);
+             "await_call(sup,StartChild)_seq_from_1_process_" + np + th);
       result("otp.local.gen_server_mem_bytes", "bytes/proc", rss,
              "RSS_delta(/proc/self/statm)/" + np + "_incl_supervisor_bookkeeping");
       result("otp.local.gen_server_heap_bytes", "bytes/proc", heap,
@@ -482,9 +482,9 @@ void bench_start(const Config& c, StartMode mode) {
       result("otp.local.dynsup_shutdown_ms", "ms", teardown,
              "node.shutdown()_with_" + np + "_children_under_1_DynamicSupervisor");
       break;
-    case StartMode::dynsup_process:
-      result("otp.local.gen_server_start_from_process_per_s", "procs/s", rate,
-             "await_call(sup,StartChild)_seq_from_1_process_" + np + th);
+    case StartMode::dynsup_main:
+      result("otp.local.gen_server_start_from_thread_per_s", "procs/s", rate,
+             "dynamic_supervisor::start_child_seq_from_main_thread_" + np + th);
       break;
     case StartMode::plain_main:
       result("otp.local.gen_server_start_nosup_per_s", "procs/s", rate,
@@ -542,8 +542,8 @@ int main() {
     if (wanted("cast")) bench_cast(c, node, inbox, echo);
     if (wanted("external_cast")) bench_external_cast(c, node, inbox, echo);
   }
-  if (wanted("start")) bench_start(c, StartMode::dynsup_main);
-  if (wanted("start_process")) bench_start(c, StartMode::dynsup_process);
+  if (wanted("start")) bench_start(c, StartMode::dynsup_process);
+  if (wanted("start_thread")) bench_start(c, StartMode::dynsup_main);
   if (wanted("start_nosup")) bench_start(c, StartMode::plain_main);
   return 0;
 }
