@@ -469,9 +469,7 @@ ServerActor::Ran ServerActor::run_mailbox() {
     if (!taken_) taken_ = proc_->take_normal();
     if (!taken_) {
       // Once idle, a delivery schedules this actor again, maybe on another worker at once: touch
-      // nothing of it after this.
-      // An idle process keeps no nodes of its own, and they go first: once the mailbox is
-      // idle, a delivery may schedule the actor on another worker at once.
+      // nothing of it after this. So the nodes it collected go first (an idle process keeps none).
       release_recycled();
       if (proc_->try_idle()) return Ran::idle;
       continue;
