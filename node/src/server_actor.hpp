@@ -240,6 +240,12 @@ class ServerActor final : public caf::resumable {
   void arm_idle(std::chrono::milliseconds t);
   void touch_idle();
 
+  /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
+  void recycle(MailNode* n);
+  /// Going idle or finishing: this thread's cache takes the collected nodes if they fit (it
+  /// holds at most one batch), else they are freed.
+  void release_recycled();
+
   void ack_ok();
   void ack_error(Error e);
   /// Where the outcome of this server's start goes when its starter takes it on this thread
@@ -291,11 +297,6 @@ class ServerActor final : public caf::resumable {
   MailNode* recycled_ = nullptr;
   MailNode* recycled_last_ = nullptr;  // valid while recycled_ is not null
   int recycled_count_ = 0;
-  /// A node whose envelope was handled (and destroyed): kept for senders to reuse.
-  void recycle(MailNode* n);
-  /// Going idle or finishing: this thread's cache takes the collected nodes if they fit (it
-  /// holds at most one batch), else they are freed.
-  void release_recycled();
 };
 
 // For caf::intrusive_ptr<ServerActor> (found by argument-dependent lookup).

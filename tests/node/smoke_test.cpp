@@ -1,3 +1,8 @@
+#include <cstdlib>
+#ifdef OTP_ALLOCATOR_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 #include "support/eventually.hpp"
 
 using namespace std::chrono_literals;
@@ -49,10 +54,6 @@ TEST(Smoke, CallVoidOnlyReportsSuccessOrFailure) {
 }
 
 #ifdef OTP_ALLOCATOR_JEMALLOC
-#include <jemalloc/jemalloc.h>
-
-#include <cstdlib>
-
 // The runtime links jemalloc so that it replaces malloc in the whole program (OTP_ALLOCATOR); a
 // link line that dropped it (--as-needed) would leave glibc's malloc in place, silently.
 TEST(Allocator, MallocIsServedByJemalloc) {
