@@ -21,6 +21,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using otp::membership::Duration;
 using otp::membership::EventKind;
 using otp::membership::NodeIndex;
 using otp::membership::SimConfig;
@@ -32,7 +33,7 @@ struct Options {
   std::vector<size_t> sizes{10, 100, 1000, 10000};
   int reps = 3;
   std::vector<double> losses{0.01, 0.05, 0.10};
-  Time loss_run = 60s;
+  Duration loss_run = 60s;
   size_t max_loss_size = 1000;  // false-positive runs above this size take too long
   std::string csv;
 };
@@ -124,7 +125,7 @@ Run run_once(size_t n, uint64_t seed) {
 }
 
 /// Failed events (each one false: nobody crashes) over a run at this loss rate.
-size_t false_positives(size_t n, double loss, Time duration, uint64_t seed) {
+size_t false_positives(size_t n, double loss, Duration duration, uint64_t seed) {
   Simulator sim({.seed = seed, .loss = loss, .record_events = false});
   size_t failed = 0;
   sim.on_event = [&](const SimEvent& e) {

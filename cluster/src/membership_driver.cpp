@@ -299,8 +299,7 @@ void MembershipDriver::Impl::update_metadata(membership::Metadata metadata) {
 // -- core steps ---------------------------------------------------------------------------------
 
 membership::Time MembershipDriver::Impl::now() {
-  return std::chrono::duration_cast<membership::Time>(
-      std::chrono::steady_clock::now().time_since_epoch());
+  return std::chrono::time_point_cast<membership::Duration>(std::chrono::steady_clock::now());
 }
 
 void MembershipDriver::Impl::step(
@@ -383,8 +382,7 @@ void MembershipDriver::Impl::arm_timer() {
   const uint64_t generation = ++timer_generation_;
   // Never further than an hour ahead (next_deadline is "never" while nothing is scheduled).
   const membership::Time limit = now() + std::chrono::hours(1);
-  timer_.expires_at(std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::min(deadline, limit))));
+  timer_.expires_at(std::min(deadline, limit));
   timer_.async_wait([this, generation](const boost::system::error_code& ec) {
     if (ec || stopping_ || generation != timer_generation_) return;
     armed_for_ = membership::Time::max();

@@ -20,7 +20,7 @@ const Address kPeer{"10.0.0.2", 7946};
 
 Membership make_core() {
   Membership m(kConfig, protocol::NodeId{"a", "10.0.0.1", 5}, Address{"10.0.0.1", 7946}, {}, 1);
-  (void)m.join({}, Time(0));
+  (void)m.join({}, Time{});
   return m;
 }
 
@@ -31,7 +31,7 @@ std::vector<uint8_t> ping_for(protocol::NodeId target, uint32_t seq = 1) {
 
 TEST(OnPacket, APingForThisRunIsAnsweredWithAnAckOfTheSameSequence) {
   Membership m = make_core();
-  Output out = m.on_packet(kPeer, ping_for(m.self(), 77), Channel::datagram, 10ms);
+  Output out = m.on_packet(kPeer, ping_for(m.self(), 77), Channel::datagram, Time{10ms});
   ASSERT_EQ(out.packets.size(), 1u);
   EXPECT_EQ(out.packets[0].to, kPeer);
   EXPECT_EQ(out.packets[0].channel, Channel::datagram);
@@ -44,14 +44,15 @@ TEST(OnPacket, APingForAnEarlierRunOfThisNodeIsNotAnswered) {
   Membership m = make_core();
   protocol::NodeId previous = m.self();
   previous.creation = 4;
-  EXPECT_TRUE(m.on_packet(kPeer, ping_for(previous), Channel::datagram, 10ms).packets.empty());
+  EXPECT_TRUE(
+      m.on_packet(kPeer, ping_for(previous), Channel::datagram, Time{10ms}).packets.empty());
   EXPECT_EQ(m.stats().dropped_wrong_target, 1u);
 }
 
 TEST(OnPacket, BadPacketsAreDroppedAndCountedByReason) {
   Membership m = make_core();
   const auto expect_dropped = [&](std::vector<uint8_t> bytes, Channel ch) {
-    Output out = m.on_packet(kPeer, bytes, ch, 10ms);
+    Output out = m.on_packet(kPeer, bytes, ch, Time{10ms});
     EXPECT_TRUE(out.empty());
   };
   expect_dropped({}, Channel::datagram);
@@ -78,7 +79,7 @@ TEST(OnPacket, ASuspicionOfThisNodeIsRefutedWithAHigherIncarnation) {
   gossip::Update suspect{.kind = gossip::UpdateKind::suspect, .node = m.self(), .incarnation = 3};
   suspect.accuser = "b@h";
   Output out = m.on_packet(kPeer, gossip::encode({gossip::Ack{5}, {suspect}}, kKey),
-                           Channel::datagram, 10ms);
+                           Channel::datagram, Time{10ms});
   EXPECT_EQ(m.incarnation(), 4u);
   EXPECT_EQ(m.stats().refutations, 1u);
   EXPECT_EQ(m.stats().awareness, 1u);
@@ -93,7 +94,7 @@ TEST(OnPacket, APushPullRequestIsMergedAndAnsweredWithTheFullStateOnTheStream) {
     u.gossip = Address{"h", static_cast<uint16_t>(9000 + i)};
     pp.members.push_back(u);
   }
-  Output out = m.on_packet(kPeer, gossip::encode({pp, {}}, kKey), Channel::stream, 10ms);
+  Output out = m.on_packet(kPeer, gossip::encode({pp, {}}, kKey), Channel::stream, Time{10ms});
   EXPECT_EQ(out.events.size(), 5u);
   for (const Event& e : out.events) EXPECT_EQ(e.kind, EventKind::joined);
   ASSERT_EQ(out.packets.size(), 1u);
@@ -118,10 +119,10 @@ TEST(Sending, DatagramsStayWithinTheBudgetWhenManyUpdatesAreQueued) {
     u.meta.tags = {{"role", "worker"}, {"zone", "eu-west-1a"}};
     pp.members.push_back(u);
   }
-  (void)m.on_packet(kPeer, gossip::encode({pp, {}}, kKey), Channel::stream, 10ms);
+  (void)m.on_packet(kPeer, gossip::encode({pp, {}}, kKey), Channel::stream, Time{10ms});
   size_t datagrams = 0;
   size_t updates = 0;
-  for (Time t = 10ms; t < 3s; t += 10ms) {
+  for (Time t{10ms}; t < Time{3s}; t += 10ms) {
     for (const Outgoing& p : m.tick(t).packets) {
       if (p.channel != Channel::datagram) continue;
       ++datagrams;
@@ -143,7 +144,7 @@ TEST(Timers, NextDeadlineIsNoLaterThanTheFirstProbeAndNeverBeforeStart) {
 RC_GTEST_PROP(MembershipProperty, ArbitraryPacketsNeverCrashTheCore,
               (const std::vector<std::vector<uint8_t>>& packets)) {
   Membership m = make_core();
-  Time now = 0ms;
+  Time now{};
   for (const auto& p : packets) {
     now += 7ms;
     (void)m.on_packet(kPeer, p, Channel::datagram, now);

@@ -47,7 +47,7 @@ class Convergence : public ::testing::TestWithParam<size_t> {};
 TEST_P(Convergence, NodesJoiningThroughOneSeedAllSeeEveryone) {
   Simulator sim({.seed = 11});
   start_cluster(sim, GetParam());
-  EXPECT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms))
+  EXPECT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms))
       << "not converged after 30 s";
   // nobody was ever suspected on the way
   for (const SimEvent& e : sim.events()) {
@@ -64,7 +64,7 @@ class CrashDetection : public ::testing::TestWithParam<size_t> {};
 TEST_P(CrashDetection, EverySurvivorDeclaresACrashedNodeFailedWithinTwoSeconds) {
   Simulator sim({.seed = 5});
   auto nodes = start_cluster(sim, GetParam());
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   sim.run_for(5s);
   sim.clear_events();
   const NodeIndex victim = nodes[GetParam() / 2];
@@ -91,7 +91,7 @@ TEST(FailureDetection, NoLiveNodeIsEverDeclaredFailedAtTenPercentLossOverTenMinu
   // (one minute in sanitizer builds)
   Simulator sim({.seed = 21, .loss = 0.10});
   auto nodes = start_cluster(sim, 20);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   sim.run_for(10min / kStatisticalScale);
   uint64_t suspicions = 0;
   for (const SimEvent& e : sim.events()) {
@@ -108,7 +108,7 @@ TEST(FailureDetection, NoLiveNodeIsEverDeclaredFailedAtTenPercentLossOverTenMinu
 TEST(Refutation, APausedNodeThatResumesInTimeRefutesItsSuspicionAndStaysAlive) {
   Simulator sim({.seed = 3});
   auto nodes = start_cluster(sim, 10);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   sim.run_for(2s);
   const NodeIndex sleeper = nodes[4];
   sim.pause(sleeper);
@@ -128,7 +128,7 @@ TEST(Refutation, APausedNodeThatResumesInTimeRefutesItsSuspicionAndStaysAlive) {
 TEST(Refutation, ANodePausedBeyondItsSuspicionTimeoutIsFailedThenComesBackAliveWhenResumed) {
   Simulator sim({.seed = 4});
   auto nodes = start_cluster(sim, 10);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   const NodeIndex sleeper = nodes[7];
   sim.pause(sleeper);
   sim.run_for(15s);
@@ -153,7 +153,7 @@ TEST(Refutation, ANodePausedBeyondItsSuspicionTimeoutIsFailedThenComesBackAliveW
 TEST(AntiEntropy, APartitionHealsIntoOneView) {
   Simulator sim({.seed = 8});
   auto nodes = start_cluster(sim, 10);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   const std::vector<NodeIndex> left_side(nodes.begin(), nodes.begin() + 5);
   const std::vector<NodeIndex> right_side(nodes.begin() + 5, nodes.end());
   sim.partition({left_side, right_side});
@@ -175,7 +175,7 @@ TEST(Join, ADeadSeedDoesNotBlockStartUp) {
   sim.start(nodes[1], {});
   sim.start(nodes[2], {nodes[0], nodes[1]});
   sim.start(nodes[3], {nodes[0], nodes[1]});
-  EXPECT_TRUE(sim.run_until([&] { return sim.converged(); }, 5s));
+  EXPECT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 5s));
 }
 
 TEST(Join, ANodeWhoseOnlySeedIsDownJoinsOnceTheSeedComesUp) {
@@ -207,7 +207,7 @@ TEST(Leave, ALeavingNodeIsReportedLeftNeverFailedAndReapedLater) {
   cfg.membership.reap_left_after = 20s;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 10);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   const NodeIndex quitter = nodes[3];
   sim.leave(quitter);
   ASSERT_TRUE(sim.run_until([&] { return sim.node(quitter).leave_propagated(); }, sim.now() + 5s));
@@ -230,7 +230,7 @@ TEST(Reaping, AFailedMemberIsForgottenAfterTheReapTimeoutAndNotBefore) {
   cfg.membership.reap_failed_after = 30s;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 5);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   sim.crash(nodes[2]);
   sim.run_for(25s);
   for (NodeIndex i : {nodes[0], nodes[1], nodes[3], nodes[4]}) {
@@ -250,7 +250,7 @@ TEST(Reaping, AFailedMemberIsForgottenAfterTheReapTimeoutAndNotBefore) {
 TEST(Metadata, AnUpdateReachesEveryMember) {
   Simulator sim({.seed = 15});
   auto nodes = start_cluster(sim, 20);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   Metadata meta;
   meta.version = "1.2.3";
   meta.tags = {{"role", "db"}, {"zone", "eu-1"}};
@@ -270,7 +270,7 @@ TEST(Metadata, AnUpdateReachesEveryMember) {
 TEST(Identity, ARestartedNodeReplacesItsPreviousRunEverywhere) {
   Simulator sim({.seed = 16});
   auto nodes = start_cluster(sim, 10);
-  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 30s, 50ms));
+  ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms));
   sim.clear_events();
   // restarted before anyone noticed the crash: the new creation replaces the old entry
   sim.crash(nodes[5]);
@@ -309,7 +309,7 @@ DeafNodeRun run_with_a_deaf_node(uint32_t awareness_max_multiplier) {
   cfg.membership.awareness_max_multiplier = awareness_max_multiplier;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 12);
-  sim.run_until([&] { return sim.converged(); }, 30s, 50ms);
+  sim.run_until([&] { return sim.converged(); }, sim.now() + 30s, 50ms);
   const NodeIndex deaf = nodes[11];
   sim.set_inbound_loss(deaf, 0.9);
   const Stats before = sim.node(deaf).stats();

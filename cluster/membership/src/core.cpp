@@ -14,7 +14,7 @@ Membership::Core::Core(Config config, protocol::NodeId self, Address gossip_addr
       rng_(rng_seed),
       gossip_address_(std::move(gossip_address)),
       awareness_(config_.awareness_max_multiplier) {
-  self_slot_ = add_entry(self, gossip_address_, metadata, Time{0}, true);
+  self_slot_ = add_entry(self, gossip_address_, metadata, Time{}, true);
 }
 
 Membership::Core::~Core() {
@@ -103,11 +103,11 @@ void Membership::Core::reap(Time now) {
     reap_queue_.erase(reap_queue_.begin());
     Entry* e = entry(slot);
     if (e == nullptr) continue;
-    const Time after = e->state == MemberState::failed ? config_.reap_failed_after
-                       : e->state == MemberState::left ? config_.reap_left_after
-                                                       : kNever;
-    // A member that came back, or died again later, has a newer reap time of its own.
-    if (after == kNever || e->since + after > now) continue;
+    if (e->state != MemberState::failed && e->state != MemberState::left) continue;
+    const Duration after =
+        e->state == MemberState::failed ? config_.reap_failed_after : config_.reap_left_after;
+    // A member that died again later, or left after failing, has a newer reap time of its own.
+    if (e->since + after > now) continue;
     remove_entry(slot);
     ++stats_.reaped;
   }
@@ -137,8 +137,8 @@ Output Membership::Core::join(std::vector<Address> seeds, Time now) {
   started_ = true;
   set_seeds(std::move(seeds));
   // Random phases, so nodes started together do not probe and gossip in lockstep.
-  const auto phase = [&](Time period) {
-    return Time(
+  const auto phase = [&](Duration period) {
+    return Duration(
         std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, period.count() - 1))(rng_));
   };
   next_probe_at_ = now + phase(config_.probe_interval);

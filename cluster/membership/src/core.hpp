@@ -59,25 +59,25 @@ class Membership::Core {
     uint32_t incarnation = 0;
     MemberState state = MemberState::alive;
     bool in_probe_list = false;
-    Time since{0};  // when state last changed
+    Time since{};  // when state last changed
   };
   /// A running suspicion timer (Lifeguard: shrinks with independent confirmations).
   struct Suspicion {
-    Time start{0};
-    Time deadline{0};
-    Time min{0};
-    Time max{0};
+    Time start{};
+    Time deadline{};
+    Duration min{};
+    Duration max{};
     uint32_t k = 0;
     std::vector<std::string> accusers;  // distinct; the first one started it
-    Time next_probe{0};                 // when we ping the suspect ourselves again
+    Time next_probe{};                  // when we ping the suspect ourselves again
   };
   /// Our probe of one member, at most one at a time.
   struct Probe {
     Slot slot = 0;
     protocol::NodeId target;
     uint32_t seq = 0;
-    Time indirect_at{0};  // no ack by then: ask others
-    Time deadline{0};     // no ack by then: suspect
+    Time indirect_at{};  // no ack by then: ask others
+    Time deadline{};     // no ack by then: suspect
     bool indirect_sent = false;
     uint32_t expected_nacks = 0;
     uint32_t nacks = 0;
@@ -87,7 +87,7 @@ class Membership::Core {
     Address requester;
     uint32_t requester_seq = 0;
     bool want_nack = false;
-    Time nack_at{0};
+    Time nack_at{};
   };
 
   // -- core.cpp --
@@ -164,11 +164,11 @@ class Membership::Core {
   size_t seed_index_ = 0;
   bool started_ = false;
   bool leaving_ = false;
-  Time next_probe_at_{0};
-  Time next_gossip_at_{0};
-  Time next_push_pull_at_{0};
-  Time next_seed_at_{0};
-  Time next_reconnect_at_{0};
+  Time next_probe_at_{};
+  Time next_gossip_at_{};
+  Time next_push_pull_at_{};
+  Time next_seed_at_{};
+  Time next_reconnect_at_{};
   Stats stats_;
 };
 

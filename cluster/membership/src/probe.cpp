@@ -161,7 +161,7 @@ void Membership::Core::on_ping_req(const Address& from, const gossip::PingReq& r
   const uint32_t seq = ++seq_;
   // The nack must reach the requester before its probe interval ends: it sent us the request
   // probe_timeout into an interval of (at least) twice that.
-  const Time nack_after = config_.probe_timeout * 4 / 5;
+  const Duration nack_after = config_.probe_timeout * 4 / 5;
   relays_[seq] = Relay{from, req.seq, req.want_nack, now + nack_after};
   send(req.target_address, gossip::Ping{seq, req.target, self_info()->id}, {}, out);
 }

@@ -234,8 +234,8 @@ void Simulator::route(NodeIndex from, Outgoing packet) {
       ++sender.traffic.datagrams_lost;
       return;
     }
-    d.at = now_ + Time(std::uniform_int_distribution<int64_t>(config_.min_delay.count(),
-                                                              config_.max_delay.count())(rng_));
+    d.at = now_ + Duration(std::uniform_int_distribution<int64_t>(config_.min_delay.count(),
+                                                                  config_.max_delay.count())(rng_));
   }
   d.node = *to;
   d.bytes = std::move(packet.bytes);
@@ -271,7 +271,7 @@ void Simulator::deliver(Delivery d) {
     // not, which would otherwise spin the simulation at one instant.
     handle(d.node, std::move(out));
     if (n.tick_at && *n.tick_at <= now_) {
-      n.tick_at = now_ + Time(1);
+      n.tick_at = now_ + Duration(1);
       d.at = *n.tick_at;
       d.seq = ++sequence_;
       queue_.push_back(std::move(d));
@@ -298,7 +298,7 @@ void Simulator::run_until(Time t) {
   now_ = std::max(now_, t);
 }
 
-bool Simulator::run_until(const std::function<bool()>& pred, Time deadline, Time check_every) {
+bool Simulator::run_until(const std::function<bool()>& pred, Time deadline, Duration check_every) {
   while (!pred()) {
     if (now_ >= deadline) return false;
     run_until(std::min(deadline, now_ + check_every));

@@ -5,11 +5,11 @@
 
 namespace otp::membership {
 
-Time min_suspicion_timeout(const Config& config, size_t n) {
+Duration min_suspicion_timeout(const Config& config, size_t n) {
   const double scale = std::max(1.0, std::log10(static_cast<double>(std::max<size_t>(1, n))));
   const double ms =
       config.suspicion_mult * scale * static_cast<double>(config.probe_interval.count());
-  return Time(static_cast<int64_t>(ms));
+  return Duration(static_cast<int64_t>(ms));
 }
 
 uint32_t expected_confirmations(const Config& config, size_t n) {
@@ -19,13 +19,13 @@ uint32_t expected_confirmations(const Config& config, size_t n) {
   return k;
 }
 
-Time suspicion_timeout(uint32_t confirmations, uint32_t k, Time min, Time max) {
+Duration suspicion_timeout(uint32_t confirmations, uint32_t k, Duration min, Duration max) {
   if (k == 0 || max <= min) return min;
   const double frac =
       std::log(static_cast<double>(confirmations) + 1.0) / std::log(static_cast<double>(k) + 1.0);
   const double raw =
       static_cast<double>(max.count()) - frac * static_cast<double>((max - min).count());
-  return std::max(min, Time(static_cast<int64_t>(std::floor(raw))));
+  return std::max(min, Duration(static_cast<int64_t>(std::floor(raw))));
 }
 
 uint32_t retransmit_limit(const Config& config, size_t n) {
@@ -33,7 +33,7 @@ uint32_t retransmit_limit(const Config& config, size_t n) {
   return config.retransmit_mult * static_cast<uint32_t>(std::max(1.0, scale));
 }
 
-Time push_pull_interval(const Config& config, size_t n) {
+Duration push_pull_interval(const Config& config, size_t n) {
   constexpr size_t kScaleThreshold = 32;
   if (n <= kScaleThreshold) return config.push_pull_interval;
   const double mult = std::ceil(std::log2(static_cast<double>(n)) -

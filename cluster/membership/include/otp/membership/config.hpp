@@ -26,10 +26,10 @@ struct Config {
   // -- failure detection (SWIM) --
   /// A probe round starts this often. Shorter detects faster; each probe costs one ping and one
   /// ack per node, so load per node is ~2 packets per interval whatever the cluster size.
-  Time probe_interval{200};
+  Duration probe_interval{200};
   /// How long a direct ping waits for its ack before asking indirect_checks others to try.
   /// Must exceed the network's round trip; the rest of the interval is left to indirect probes.
-  Time probe_timeout{100};
+  Duration probe_timeout{100};
   /// Members asked to probe on our behalf when the direct ping gets no ack (SWIM's k). More
   /// paths make a false suspicion under loss less likely and cost k extra packets per miss.
   uint32_t indirect_checks = 3;
@@ -53,29 +53,29 @@ struct Config {
   uint32_t retransmit_mult = 4;
   /// While updates are queued, every gossip_interval they also go to gossip_nodes random members
   /// in a packet of their own, so news travels faster than the probe rhythm alone would carry it.
-  Time gossip_interval{100};
+  Duration gossip_interval{100};
   uint32_t gossip_nodes = 3;
 
   // -- anti-entropy, joining --
   /// A full-state exchange with one random member this often (scaled up by log2(N/32) beyond 32
   /// members, like memberlist), so partitions heal and missed updates are repaired.
-  Time push_pull_interval{15000};
+  Duration push_pull_interval{15000};
   /// While no other member is alive (start-up, a seed down, a total partition), try a push-pull
   /// with the next seed this often.
-  Time seed_retry_interval{1000};
+  Duration seed_retry_interval{1000};
   /// Every reconnect_interval, a push-pull with one random failed (not yet reaped) member. Both
   /// sides of a partition declare each other failed and stop probing and gossiping across, so
   /// this is what heals a partition shorter than reap_failed_after (Serf's reconnect). The cost
   /// is one connection attempt per interval per node while failed members are remembered.
-  Time reconnect_interval{5000};
+  Duration reconnect_interval{5000};
 
   // -- forgetting --
   /// A failed member is forgotten this long after it was declared failed; a left one after it
   /// left. Until then its tombstone keeps stale gossip from resurrecting it, and a failed member
   /// is retried (reconnect_interval), so this is also the longest partition that heals without
   /// help from the seeds.
-  Time reap_failed_after{300000};
-  Time reap_left_after{60000};
+  Duration reap_failed_after{300000};
+  Duration reap_left_after{60000};
 
   // -- limits --
   /// Largest datagram sent or accepted (UDP-safe: below a 1500-byte MTU with IP and UDP headers).

@@ -17,9 +17,13 @@
 
 namespace otp::membership {
 
-/// Time since an epoch the driver chooses (steady_clock's in production, 0 in the simulator).
-/// Only differences matter; it must never go backwards.
-using Time = std::chrono::milliseconds;
+/// A span of time: a timeout, an interval, an age.
+using Duration = std::chrono::milliseconds;
+
+/// An instant, in milliseconds since an epoch the driver chooses (steady_clock's in production,
+/// 0 in the simulator). Only differences matter; it must never go backwards. A distinct type from
+/// Duration, so an interval can not be passed where a deadline is meant.
+using Time = std::chrono::time_point<std::chrono::steady_clock, Duration>;
 
 /// host:port of a gossip socket or of a data transport.
 using Address = protocol::gossip::Address;

@@ -22,9 +22,10 @@
 // not come within a timeout is just dropped: the core retries on its own schedule. Nothing the
 // driver passes in can crash the core; bad input is counted in stats() and dropped.
 //
-// Time is a std::chrono::milliseconds since any epoch (steady_clock), never going backwards.
-// tick() may be called early or late; late ticks are detected (a node that stalled, e.g. paused
-// under a debugger, does not accuse the member it was probing).
+// Time is an instant in milliseconds (membership::Time, steady_clock's epoch in production, 0 in
+// the simulator), never going backwards; timeouts and intervals are membership::Duration. tick()
+// may be called early or late; late ticks are detected (a node that stalled, e.g. paused under a
+// debugger, does not accuse the member it was probing).
 #pragma once
 
 #include <cstdint>

@@ -35,10 +35,10 @@ struct SimConfig {
   /// Every node's configuration (each node's copy may be changed before it starts).
   Config membership{.cookie = "simulated-cookie"};
   /// One-way datagram delay, uniform in [min_delay, max_delay]: reorders packets.
-  Time min_delay{1};
-  Time max_delay{4};
+  Duration min_delay{1};
+  Duration max_delay{4};
   /// One-way delay of a stream message (push-pull request or reply).
-  Time stream_delay{3};
+  Duration stream_delay{3};
   /// Probability that any datagram is lost (see also the per-link and per-node rates).
   double loss = 0.0;
   /// Datagrams (and stream messages) held for a paused node, like a frozen process's socket
@@ -50,7 +50,7 @@ struct SimConfig {
 
 /// An event as it happened on a node of the simulation.
 struct SimEvent {
-  Time at{0};
+  Time at{};
   NodeIndex node = 0;
   Event event;
 };
@@ -110,9 +110,10 @@ class Simulator {
   Time now() const { return now_; }
   /// Processes every event up to and including time t.
   void run_until(Time t);
-  void run_for(Time d) { run_until(now_ + d); }
+  void run_for(Duration d) { run_until(now_ + d); }
   /// Runs until pred() holds (checked every check_every of virtual time) or deadline passes.
-  bool run_until(const std::function<bool()>& pred, Time deadline, Time check_every = Time(10));
+  bool run_until(const std::function<bool()>& pred, Time deadline,
+                 Duration check_every = Duration(10));
 
   // -- observation --------------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ class Simulator {
   struct Node;
   /// A packet arriving at a node, or a node's timer (bytes empty, is_tick).
   struct Delivery {
-    Time at{0};
+    Time at{};
     uint64_t seq = 0;  // ties broken by scheduling order: deterministic
     NodeIndex node = 0;
     bool is_tick = false;
@@ -172,7 +173,7 @@ class Simulator {
   std::vector<Delivery> queue_;  // a min-heap by (at, seq)
   std::unordered_map<uint64_t, double> link_loss_;
   std::vector<SimEvent> events_;
-  Time now_{0};
+  Time now_{};
   uint64_t sequence_ = 0;
 };
 

@@ -2,8 +2,8 @@
 // suspicion timeouts (min, max, decay with confirmations), retransmission limits, the push-pull
 // interval scaled with cluster size, and local health awareness.
 //
-//   Time min = min_suspicion_timeout(cfg, n);
-//   Time left = suspicion_timeout(confirmations, k, min, cfg.suspicion_max_timeout_mult * min);
+//   Duration min = min_suspicion_timeout(cfg, n);
+//   Duration left = suspicion_timeout(confirmations, k, min, cfg.suspicion_max_timeout_mult * min);
 #pragma once
 
 #include <cstddef>
@@ -14,7 +14,7 @@
 namespace otp::membership {
 
 /// suspicion_mult * max(1, log10(max(1, n))) * probe_interval (memberlist's suspicionTimeout).
-Time min_suspicion_timeout(const Config& config, size_t n);
+Duration min_suspicion_timeout(const Config& config, size_t n);
 
 /// Independent confirmations a suspicion waits for before it is down to the minimum timeout:
 /// suspicion_mult - 2, or 0 when the cluster is too small to provide them (n - 2 < that).
@@ -22,13 +22,13 @@ uint32_t expected_confirmations(const Config& config, size_t n);
 
 /// The total suspicion timeout (from its start) after `confirmations` independent confirmations:
 /// max - (max - min) * log(c + 1) / log(k + 1), never below min; min when k is 0 (Lifeguard).
-Time suspicion_timeout(uint32_t confirmations, uint32_t k, Time min, Time max);
+Duration suspicion_timeout(uint32_t confirmations, uint32_t k, Duration min, Duration max);
 
 /// How many times an update is sent: retransmit_mult * ceil(log10(n + 1)).
 uint32_t retransmit_limit(const Config& config, size_t n);
 
 /// push_pull_interval, times ceil(log2(n) - log2(32)) + 1 beyond 32 members.
-Time push_pull_interval(const Config& config, size_t n);
+Duration push_pull_interval(const Config& config, size_t n);
 
 /// Lifeguard's local health: a score raised when this node misses acks it should have had
 /// (probes with missing nacks, refuting its own suspicion, stalls) and lowered by each successful
@@ -40,7 +40,7 @@ class Awareness {
   /// Adds delta, keeping the score within [0, max_multiplier - 1].
   void apply(int delta);
   uint32_t score() const { return score_; }
-  Time scale(Time t) const { return t * (score_ + 1); }
+  Duration scale(Duration t) const { return t * (score_ + 1); }
 
  private:
   uint32_t max_;
