@@ -33,7 +33,8 @@ constexpr const char* kCookie = "membership-test-cookie";
 constexpr auto kStart = 15s;  // a node process starting (busy machine, ASan)
 /// Every node seeing every other. Usually well under a second (gossip); the bound also covers the
 /// periodic push-pull (every 7.5-15 s at first), which repairs the rare case where a node missed
-/// every gossiped copy of a join (the joiner does not announce itself; see the report).
+/// every gossiped copy of a join (the joiner's own announcement and the seed's): that node
+/// learns of the joiner at its next push-pull.
 constexpr auto kConverge = 20s;
 /// kill -9 until every survivor reports `failed`: the defaults take about 1.0-1.6 s here (Serf:
 /// 5.8 s); the bound leaves room for a loaded machine.
