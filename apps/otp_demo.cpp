@@ -142,14 +142,12 @@ class TaskCaller : public otp::GenServer {
   }
 };
 
-int run() {
-  using namespace seed;
-  Journal journal([](const std::string& line) { say("  | " + line); });
-  TempDir temp;
-  const std::string watched = temp.path + "/app.log";
-  append(watched, "app booting\n");
-  otp::Node node({.name = "demo", .scheduler_threads = 2, .shutdown_timeout = 3s});
+// -- the seed's sections, in the order the demo runs them ------------------------------------
 
+using namespace seed;
+
+/// Seed.Supervisor: every seed service in one supervision tree (one_for_one).
+void start_the_tree(otp::Node& node, seed::Journal& journal, const std::string& watched) {
   section("Start every seed service in one supervision tree (Seed.Supervisor, one_for_one)");
   otp::Pid root =
       seed_app::start(node,
@@ -160,11 +158,17 @@ int run() {
   expect(journal.wait_for("FileWatcher " + watched + ": app booting"), "the FileWatcher to read");
   say(std::string(seed_app::kSupervisor) + " is " + str(root) + "; the tree:");
   show_tree(node, seed_app::kSupervisor);
+}
 
+/// GenServer Basics: Counter.
+void counter(otp::Node& node) {
   section("Counter (GenServer basics)");
   for (int i = 0; i < 3; ++i) Counter::increment(node);
   say("Counter.increment() x3; Counter.get_value() => " + std::to_string(Counter::get_value(node)));
+}
 
+/// GenServer with State Management: UserCache.
+void user_cache(otp::Node& node) {
   section("UserCache (GenServer with state)");
   UserCache::put(node, 1, {"Alice", "alice@example.com"});
   UserCache::put(node, 2, {"Bob", "bob@example.com"});
@@ -173,7 +177,11 @@ int run() {
   say("UserCache.delete(2); UserCache.get(2) => " +
       std::string(UserCache::get(node, 2) ? "a user" : "nil") + "; UserCache.all() has " +
       std::to_string(UserCache::all(node).size()) + " user(s)");
+}
 
+/// Supervisor Strategies: the MyApp tree's components (Database, Cache, ConfigLoader,
+/// DatabasePool, WebServer) at work.
+void tree_components(otp::Node& node) {
   section("The tree's components at work");
   Database::insert(node, "user:1", "Alice");
   auto row = Cache::fetch(node, "user:1");
@@ -184,7 +192,10 @@ int run() {
   for (int i = 0; i < 4; ++i) conns += std::to_string(DatabasePool::checkout(node)) + " ";
   say("DatabasePool.checkout() x4 => " + conns);
   say("WebServer.get(/users/1) => " + WebServer::get(node, "/users/1"));
+}
 
+/// Agent for Simple State: SimpleCounter.
+void simple_counter(otp::Node& node) {
   section("SimpleCounter (Agent)");
   SimpleCounter::increment(node);
   SimpleCounter::increment(node);
@@ -193,103 +204,113 @@ int run() {
   say("SimpleCounter.decrement() => value() " + std::to_string(SimpleCounter::value(node)));
   SimpleCounter::reset(node);
   say("SimpleCounter.reset() => value() " + std::to_string(SimpleCounter::value(node)));
+}
 
+/// Task for Async Operations: DataFetcher.
+void data_fetcher(otp::Node& node) {
   section("DataFetcher (Task.async x3 + Task.await_many)");
-  {
-    auto join = [](const DataFetcher::List& l) {
-      std::string out;
-      for (const auto& x : l) out += (out.empty() ? "" : ", ") + x;
-      return "[" + out + "]";
-    };
-    auto started = Clock::now();
-    auto data = DataFetcher::fetch_all(node).value();
-    say("fetch_all() took " + std::to_string(ms_since(started)) +
-        " ms (tasks of 100, 200 and 150 ms in parallel; 450 ms one after the other)");
-    say("  users: " + join(data.users) + "  posts: " + join(data.posts) +
-        "  comments: " + join(data.comments));
-    auto late = DataFetcher::fetch_all(node, 50ms);
-    say("fetch_all(timeout 50 ms) => " + (late ? std::string("ok?!") : late.error().to_string()));
-  }
+  auto join = [](const DataFetcher::List& l) {
+    std::string out;
+    for (const auto& x : l) out += (out.empty() ? "" : ", ") + x;
+    return "[" + out + "]";
+  };
+  auto started = Clock::now();
+  auto data = DataFetcher::fetch_all(node).value();
+  say("fetch_all() took " + std::to_string(ms_since(started)) +
+      " ms (tasks of 100, 200 and 150 ms in parallel; 450 ms one after the other)");
+  say("  users: " + join(data.users) + "  posts: " + join(data.posts) +
+      "  comments: " + join(data.comments));
+  auto late = DataFetcher::fetch_all(node, 50ms);
+  say("fetch_all(timeout 50 ms) => " + (late ? std::string("ok?!") : late.error().to_string()));
+}
 
+/// Task.Supervisor for Managed Tasks: MyApp.TaskSupervisor's async and async_nolink.
+void my_app_task_supervisor(otp::Node& node) {
   section("MyApp.TaskSupervisor (Task.Supervisor async / async_nolink)");
-  {
-    using TS = my_app::TaskSupervisor;
-    auto task = TS::run_task(node, [] { return std::string("expensive result"); }).value();
-    say("Task.await(run_task(expensive_operation)) => \"" + otp::task::await(task).value() + "\"");
-    auto nolink = TS::run_task_nolink(node, []() -> std::string {
-                    throw std::runtime_error("nolink task failed");
-                  }).value();
-    auto r = otp::task::await(nolink);
-    say("Task.await(run_task_nolink(crash)) => " + (r ? *r : r.error().to_string()) +
-        "; the caller carries on");
-    otp::Inbox inbox(node);
-    otp::Pid caller = otp::gen_server::start<TaskCaller>(node).value();
-    inbox.monitor(caller);
-    otp::gen_server::cast(node, caller, RunLinkedCrash{});
-    auto down = inbox.receive_as<otp::Down>(5s);
-    expect(down.has_value(), "the linked caller to go down");
-    say("a process " + str(caller) +
-        " that run_task'ed a crashing function exited: " + down->reason.to_string());
-    say("MyApp.TaskSupervisor still runs: " +
-        std::string(otp::alive(node.whereis(TS::kName).value_or(otp::Pid())) ? "yes" : "no"));
-  }
+  using TS = my_app::TaskSupervisor;
+  auto task = TS::run_task(node, [] { return std::string("expensive result"); }).value();
+  say("Task.await(run_task(expensive_operation)) => \"" + otp::task::await(task).value() + "\"");
+  auto nolink = TS::run_task_nolink(node, []() -> std::string {
+                  throw std::runtime_error("nolink task failed");
+                }).value();
+  auto r = otp::task::await(nolink);
+  say("Task.await(run_task_nolink(crash)) => " + (r ? *r : r.error().to_string()) +
+      "; the caller carries on");
+  otp::Inbox inbox(node);
+  otp::Pid caller = otp::gen_server::start<TaskCaller>(node).value();
+  inbox.monitor(caller);
+  otp::gen_server::cast(node, caller, RunLinkedCrash{});
+  auto down = inbox.receive_as<otp::Down>(5s);
+  expect(down.has_value(), "the linked caller to go down");
+  say("a process " + str(caller) +
+      " that run_task'ed a crashing function exited: " + down->reason.to_string());
+  say("MyApp.TaskSupervisor still runs: " +
+      std::string(otp::alive(node.whereis(TS::kName).value_or(otp::Pid())) ? "yes" : "no"));
+}
 
+/// Registry for Process Lookup: UserSessions named via MyApp.Registry.
+void user_session(otp::Node& node) {
   section("UserSession (GenServer named via MyApp.Registry)");
-  {
-    for (int id : {1, 2}) {
-      otp::Pid s = UserSession::start_supervised(node, id).value();
-      say("start user_session:" + std::to_string(id) + " under " + UserSession::kSupervisor +
-          " => " + str(s));
-    }
-    auto found = otp::Registry::find(node, UserSession::kRegistry)->lookup(UserSession::key(1));
-    say("Registry.lookup(MyApp.Registry, user_session:1) => [" + str(found.at(0).pid) + "]");
-    (void)UserSession::send_message(node, 1, "hello");
-    (void)UserSession::send_message(node, 1, "how are you?");
-    (void)UserSession::send_message(node, 2, "hi two");
-    auto show_msgs = [](const std::vector<std::string>& ms) {
-      std::string out;
-      for (const auto& m : ms) out += (out.empty() ? "\"" : ", \"") + m + "\"";
-      return "[" + out + "]";
-    };
-    say("send_message(1, ...) x2, send_message(2, ...); messages(1) => " +
-        show_msgs(UserSession::messages(node, 1).value()) + ", messages(2) => " +
-        show_msgs(UserSession::messages(node, 2).value()));
-    auto missing = UserSession::send_message(node, 99, "anyone?");
-    say("send_message(99, ...) => " + missing.error().to_string());
+  for (int id : {1, 2}) {
+    otp::Pid s = UserSession::start_supervised(node, id).value();
+    say("start user_session:" + std::to_string(id) + " under " + UserSession::kSupervisor + " => " +
+        str(s));
   }
+  auto found = otp::Registry::find(node, UserSession::kRegistry)->lookup(UserSession::key(1));
+  say("Registry.lookup(MyApp.Registry, user_session:1) => [" + str(found.at(0).pid) + "]");
+  (void)UserSession::send_message(node, 1, "hello");
+  (void)UserSession::send_message(node, 1, "how are you?");
+  (void)UserSession::send_message(node, 2, "hi two");
+  auto show_msgs = [](const std::vector<std::string>& ms) {
+    std::string out;
+    for (const auto& m : ms) out += (out.empty() ? "\"" : ", \"") + m + "\"";
+    return "[" + out + "]";
+  };
+  say("send_message(1, ...) x2, send_message(2, ...); messages(1) => " +
+      show_msgs(UserSession::messages(node, 1).value()) + ", messages(2) => " +
+      show_msgs(UserSession::messages(node, 2).value()));
+  auto missing = UserSession::send_message(node, 99, "anyone?");
+  say("send_message(99, ...) => " + missing.error().to_string());
+}
 
+/// Implementing GenServer with State Cleanup: FileWatcher following the temp file.
+void file_watcher(seed::Journal& journal, const std::string& watched) {
   section("FileWatcher (checks " + watched + " every 100 ms)");
   append(watched, "GET /users/1 200\nGET /users/2 404\n");
   say("appended two lines");
   expect(journal.wait_for("FileWatcher " + watched + ": GET /users/2 404"), "the appended lines");
+}
 
+/// Using ETS with GenServer: CacheServer's public table, read while the server is busy.
+void cache_server(otp::Node& node) {
   section("CacheServer (public table \"CacheServer\": writes through the server, reads direct)");
-  {
-    CacheServer::put(node, "user:1", "Alice").value();
-    say("CacheServer.put(user:1, Alice) => ok; get(user:1) => \"" +
-        CacheServer::get(node, "user:1").value() + "\"; get(user:2) => " +
-        CacheServer::get(node, "user:2").error().to_string());
-    std::promise<void> entered, release;
-    auto release_f = release.get_future().share();
-    std::thread loader([&] {
-      auto n = CacheServer::load(node, [&entered, release_f] {
-        entered.set_value();
-        release_f.wait_for(5s);
-        return CacheServer::Rows{{"user:2", "Bob"}, {"user:3", "Carol"}};
-      });
-      say("CacheServer.load(...) => " + std::to_string(n.value()) + " rows");
+  CacheServer::put(node, "user:1", "Alice").value();
+  say("CacheServer.put(user:1, Alice) => ok; get(user:1) => \"" +
+      CacheServer::get(node, "user:1").value() + "\"; get(user:2) => " +
+      CacheServer::get(node, "user:2").error().to_string());
+  std::promise<void> entered, release;
+  auto release_f = release.get_future().share();
+  std::thread loader([&] {
+    auto n = CacheServer::load(node, [&entered, release_f] {
+      entered.set_value();
+      release_f.wait_for(5s);
+      return CacheServer::Rows{{"user:2", "Bob"}, {"user:3", "Carol"}};
     });
-    entered.get_future().wait();
-    say("while the server is busy loading: get(user:1) => \"" +
-        CacheServer::get(node, "user:1").value() + "\" (straight from the table)");
-    auto put = CacheServer::put(node, "user:9", "Zed", 100ms);
-    say("while the server is busy loading: put(user:9, timeout 100 ms) => " +
-        (put ? std::string("ok") : put.error().to_string()));
-    release.set_value();
-    loader.join();
-    say("get(user:3) => \"" + CacheServer::get(node, "user:3").value() + "\"");
-  }
+    say("CacheServer.load(...) => " + std::to_string(n.value()) + " rows");
+  });
+  entered.get_future().wait();
+  say("while the server is busy loading: get(user:1) => \"" +
+      CacheServer::get(node, "user:1").value() + "\" (straight from the table)");
+  auto put = CacheServer::put(node, "user:9", "Zed", 100ms);
+  say("while the server is busy loading: put(user:9, timeout 100 ms) => " +
+      (put ? std::string("ok") : put.error().to_string()));
+  release.set_value();
+  loader.join();
+  say("get(user:3) => \"" + CacheServer::get(node, "user:3").value() + "\"");
+}
 
+/// Dynamic Supervisor: TaskSupervisor running TaskRunners.
+void task_supervisor(otp::Node& node, seed::Journal& journal) {
   section("TaskSupervisor (DynamicSupervisor) running TaskRunners");
   say("TaskSupervisor (in the tree) is " +
       str(node.whereis(TaskSupervisor::kName).value_or(otp::Pid())));
@@ -305,7 +326,10 @@ int run() {
   counts = otp::dynamic_supervisor::count_children(node, TaskSupervisor::kName).value();
   say("stop_task(" + str(tasks[0]) + ") => ok; count_children => active " +
       std::to_string(counts.active));
+}
 
+/// Supervisor Strategies, one_for_all: a Database crash restarts its group.
+void crash_database(otp::Node& node) {
   section("Crash Database: MyApp.CriticalSupervisor (one_for_all) restarts Database AND Cache");
   auto before = children_of(node, my_app::kCriticalSupervisor);
   show_children(my_app::kCriticalSupervisor, before);
@@ -315,48 +339,86 @@ int run() {
   show_children(my_app::kCriticalSupervisor, after, &before);
   say("Cache.fetch(user:1) => " + show(Cache::fetch(node, "user:1")) +
       ": the new Database is empty, and the Cache did not keep stale rows");
+}
 
+/// Supervisor Strategies, rest_for_one: a DatabasePool crash restarts the rest of its
+/// group.
+void crash_database_pool(otp::Node& node, seed::Journal& journal) {
   section("Crash DatabasePool: MyApp.OrderedSupervisor (rest_for_one) restarts it and WebServer");
-  before = children_of(node, my_app::kOrderedSupervisor);
+  auto before = children_of(node, my_app::kOrderedSupervisor);
   show_children(my_app::kOrderedSupervisor, before);
   say("crashing DatabasePool...");
   crash(node, DatabasePool::kName);
-  after = wait_restarted(node, my_app::kOrderedSupervisor, "database_pool", before[1].pid);
+  auto after = wait_restarted(node, my_app::kOrderedSupervisor, "database_pool", before[1].pid);
   expect(journal.wait_for("WebServer listening on port 4000", 2), "the WebServer to listen again");
   expect(journal.wait_for("DatabasePool opened 3 connections", 2), "the DatabasePool to reopen");
   show_children(my_app::kOrderedSupervisor, after, &before);
   say("Counter.get_value() => " + std::to_string(Counter::get_value(node)) +
       ": the root is one_for_one, nothing outside the crashed groups restarted");
+}
 
+/// GenServer with Timeouts: SessionManager stopping when idle.
+void session_manager(otp::Node& node, seed::Journal& journal) {
   section("SessionManager (GenServer with an idle timeout of 300 ms)");
-  {
-    otp::Inbox inbox(node);
-    auto started = Clock::now();
-    otp::Pid session = otp::dynamic_supervisor::start_child(
-                           node, UserSession::kSupervisor,
-                           SessionManager::child_spec("abc", 300ms, journal.puts()))
-                           .value();
-    inbox.monitor(session);
-    say("session abc is " + str(session) + " (a transient child of " + UserSession::kSupervisor +
-        ")");
-    for (int i = 0; i < 3; ++i) {
-      std::this_thread::sleep_for(150ms);
-      SessionManager::refresh(node, session);
-      say("refresh at " + std::to_string(ms_since(started)) + " ms");
-    }
-    auto down = inbox.receive_as<otp::Down>(5s);
-    expect(down.has_value(), "the session to time out");
-    say("session exited at " + std::to_string(ms_since(started)) + " ms with reason " +
-        down->reason.to_string() + "; not restarted (transient)");
+  otp::Inbox inbox(node);
+  auto started = Clock::now();
+  otp::Pid session =
+      otp::dynamic_supervisor::start_child(node, UserSession::kSupervisor,
+                                           SessionManager::child_spec("abc", 300ms, journal.puts()))
+          .value();
+  inbox.monitor(session);
+  say("session abc is " + str(session) + " (a transient child of " + UserSession::kSupervisor +
+      ")");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(150ms);
+    SessionManager::refresh(node, session);
+    say("refresh at " + std::to_string(ms_since(started)) + " ms");
   }
+  auto down = inbox.receive_as<otp::Down>(5s);
+  expect(down.has_value(), "the session to time out");
+  say("session exited at " + std::to_string(ms_since(started)) + " ms with reason " +
+      down->reason.to_string() + "; not restarted (transient)");
+}
 
+/// The whole tree after all that.
+void whole_tree(otp::Node& node) {
   section("The whole tree after all that");
   show_tree(node, seed_app::kSupervisor);
+}
 
+/// Shutdown: every tree stops its children in reverse start order (FileWatcher's terminate
+/// closes its file: the state cleanup).
+void shut_down(otp::Node& node, seed::Journal& journal, const std::string& watched) {
   section("Shutdown: every tree stops its children in reverse start order");
   node.shutdown();
   expect(journal.count("FileWatcher closed " + watched) == 1, "the FileWatcher to close its file");
   say("node stopped; bye");
+}
+
+// The seed's sections in order, on one node, with the services' output going to the journal.
+int run() {
+  Journal journal([](const std::string& line) { say("  | " + line); });
+  TempDir temp;
+  const std::string watched = temp.path + "/app.log";
+  append(watched, "app booting\n");
+  otp::Node node({.name = "demo", .scheduler_threads = 2, .shutdown_timeout = 3s});
+
+  start_the_tree(node, journal, watched);
+  counter(node);
+  user_cache(node);
+  tree_components(node);
+  simple_counter(node);
+  data_fetcher(node);
+  my_app_task_supervisor(node);
+  user_session(node);
+  file_watcher(journal, watched);
+  cache_server(node);
+  task_supervisor(node, journal);
+  crash_database(node);
+  crash_database_pool(node, journal);
+  session_manager(node, journal);
+  whole_tree(node);
+  shut_down(node, journal, watched);
   return 0;
 }
 

@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
   auto deadline = options.max_run ? std::chrono::steady_clock::now() + *options.max_run
                                   : std::chrono::steady_clock::time_point::max();
   while (!stop_requested && std::chrono::steady_clock::now() < deadline) {
-    // Wakes for node events, and at least every 100 ms to notice a signal.
+    // Wakes for node events, and at least every 50 ms to notice a signal.
     auto m = events.receive(std::chrono::milliseconds(50));
     if (members_requested.exchange(false)) print_line(member_list((*cluster)->members()));
     if (!m) continue;

@@ -1,5 +1,6 @@
-// Shared by the benchmark programs: environment tunables, medians, and RESULT lines in the
-// anchors' format (shared/anchors/README.md):
+// Shared by the benchmark programs: environment tunables, medians, and RESULT lines, one per
+// figure, in the format the anchors (the optional external comparison scripts, see
+// docs/performance.md) print too, so that one table can pair them:
 //
 //   RESULT <figure> median=<x> min=<y> max=<z> n=<reps> unit=<u> note=<how>
 #pragma once

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make bench-compare`: runs our benchmark (bench/run.sh), then the anchors that have figures
-# paired with ours (shared/anchors beside the repo: loopback_floor.sh, erlang_local.sh,
-# erlang_dist.sh and, when `serf` is installed, serf_membership.sh), and
-# prints the anchors' side-by-side table (shared/anchors/compare.sh ours.txt anchors.txt).
+# paired with ours. The anchors are an optional external input, not part of this repo: the
+# directory ../shared/anchors beside the checkout, present in the project's workplace (see
+# docs/performance.md); without it this script says so and compares nothing. It runs the
+# anchors' loopback_floor.sh, erlang_local.sh, erlang_dist.sh and, when `serf` is installed,
+# serf_membership.sh, and prints their side-by-side table (anchors/compare.sh ours.txt
+# anchors.txt).
 # About 4-5 minutes on 2 cores. Builds nothing (`make bench-compare` builds first).
 #
 # Env: OTP_BUILD_DIR (build/release), OTP_BENCH_* (see bench/run.sh),

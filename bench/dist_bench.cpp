@@ -1,6 +1,7 @@
 // otp-bench-dist: distribution figures between two node processes on loopback, measured the
-// way shared/anchors/src/anchor_dist.erl measures erl_dist.*: this program is node "a" and
-// starts otp-node processes (default CPU placement, default transport settings).
+// way the Erlang anchor (anchor_dist.erl, an optional external input: see docs/performance.md)
+// measures erl_dist.*: this program is node "a" and starts otp-node processes (default CPU
+// placement, default transport settings).
 //
 //   otp.dist.call_median_us / call_rt_per_s   sequential calls from one client process on a to
 //                                             {echo, b}, 5 s timeout armed

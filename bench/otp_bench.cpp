@@ -1,5 +1,6 @@
 // otp-bench: the node runtime's local figures, measured the way the Erlang anchor
-// (shared/anchors/src/anchor_local.erl) measures erl_local.*, and printed in the anchors' format:
+// (anchor_local.erl, an optional external input: see docs/performance.md) measures erl_local.*,
+// and printed in the anchors' format:
 //
 //   RESULT <figure> median=<x> min=<y> max=<z> n=<reps> unit=<u> note=<how>
 //

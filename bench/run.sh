@@ -66,7 +66,7 @@ extra toolbox otp-bench-toolbox OTP_BENCH_TOOLBOX
 # otp.dist.*: calls, casts, nodedown between two OS processes (OTP_BENCH_DIST=0 skips them).
 extra dist otp-bench-dist OTP_BENCH_DIST
 # otp.swim.*: SWIM membership between 5 and 10 otp-node processes on loopback, measured like
-# shared/anchors/serf_membership.sh (OTP_BENCH_SWIM=0 skips it; OTP_SWIM_SIZES ("5 10"),
+# the Serf anchor's serf_membership.sh (OTP_BENCH_SWIM=0 skips it; OTP_SWIM_SIZES ("5 10"),
 # OTP_SWIM_REPS (5)).
 extra swim otp-swim-bench OTP_BENCH_SWIM
 grep '^# otp N=' "$OUT/swim.log" >&2 2>/dev/null || true

@@ -1,5 +1,6 @@
 // otp-swim-bench: SWIM membership between real otp-node processes on loopback, measured the way
-// ../shared/anchors/serf_membership.sh measures Serf, and printed as anchor RESULT lines:
+// the Serf anchor (serf_membership.sh, an optional external input: see docs/performance.md)
+// measures Serf, and printed as anchor RESULT lines:
 //
 //   per size N (5, 10) and repetition: start node 1 and wait until it is ready; T0; launch nodes
 //   2..N with --seeds node1 (their process start-up counts, as the Serf agents' does); converge_ms

@@ -2,7 +2,7 @@
 // For each cluster size: protocol periods until every member knows of a joining node, periods
 // until every survivor declares a crashed node failed, bytes each node sends per second in a
 // steady state, and false failure declarations over a minute at 1%, 5% and 10% loss.
-// Prints anchor-style `RESULT` lines (see ../shared/anchors/README.md) and a table; with
+// Prints anchor-style `RESULT` lines (bench/bench_support.hpp) and a table; with
 // --csv FILE also the table as CSV for bench/swim_plot.sh.
 //
 //   otp-swim-sim-bench                      # sizes 10 100 1000 10000

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,16 +29,29 @@ struct DataFetcher {
     List comments;
   };
 
+  /// Where the three lists come from. fetch_all(node, timeout) uses the simulated API calls
+  /// below; tests pass functions that observe how the tasks run.
+  struct Sources {
+    std::function<List()> users;
+    std::function<List()> posts;
+    std::function<List()> comments;
+  };
+
   static otp::Result<Data> fetch_all(otp::Node& node,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    return fetch_all(node, timeout, Sources{fetch_users, fetch_posts, fetch_comments});
+  }
+
+  static otp::Result<Data> fetch_all(otp::Node& node, std::chrono::milliseconds timeout,
+                                     const Sources& from) {
     if (otp::self())  // refuse before starting tasks nobody could wait for
       return otp::Error(otp::ErrorCode::would_block,
                         "DataFetcher.fetch_all inside a GenServer handler would block a scheduler "
                         "thread; start the tasks and use otp::task::then");
     std::vector<otp::Task<List>> tasks = {
-        otp::task::async(node, [] { return fetch_users(); }),
-        otp::task::async(node, [] { return fetch_posts(); }),
-        otp::task::async(node, [] { return fetch_comments(); }),
+        otp::task::async(node, from.users),
+        otp::task::async(node, from.posts),
+        otp::task::async(node, from.comments),
     };
     auto results = otp::task::await_many(tasks, timeout);
     if (!results) return results.error();

@@ -1,6 +1,6 @@
 // The services every otp-node runs, so a cluster can be tried and tested from outside: their
 // messages are registered remote types (otp/remote_type.hpp), so any node can call them by
-// {name, node} and otp-ctl can call them with plain JSON.
+// {name, node}, and each message has a plain JSON form (the protocol's JSON codec).
 //
 //   "counter"  Counter: cast Increment{by}; call Get -> int; call Add{by} -> int (new value)
 //   "echo"     Echo: call json -> the same json; call WhoAmI -> its Pid; call Crash -> crashes

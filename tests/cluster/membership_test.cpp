@@ -23,6 +23,7 @@
 #include "otp/otp.hpp"
 #include "support/child_process.hpp"
 #include "support/eventually.hpp"
+#include "support/time_scale.hpp"
 
 namespace {
 
@@ -30,15 +31,19 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCookie = "membership-test-cookie";
+using otp_test::kTimeScale;
+
 constexpr auto kStart = 15s;  // a node process starting (busy machine, ASan)
 /// Every node seeing every other. Usually well under a second (gossip); the bound also covers the
 /// periodic push-pull (every 7.5-15 s at first), which repairs the rare case where a node missed
-/// every gossiped copy of a join (the joiner does not announce itself; see the report).
-constexpr auto kConverge = 20s;
+/// every gossiped copy of a join (the joiner's own announcement and the seed's): that node
+/// learns of the joiner at its next push-pull.
+constexpr auto kConverge = 20s * kTimeScale;
 /// kill -9 until every survivor reports `failed`: the defaults take about 1.0-1.6 s here (Serf:
 /// 5.8 s); the bound leaves room for a loaded machine.
-constexpr auto kDetect = 3s;
-constexpr auto kRecover = 15s;  // SIGCONT / healed partition until everyone sees alive again
+constexpr auto kDetect = 3s * kTimeScale;
+constexpr auto kRecover =
+    15s * kTimeScale;  // SIGCONT / healed partition until everyone sees alive again
 
 // -- reading a node's stdout --------------------------------------------------------------------
 

@@ -1,8 +1,13 @@
 // Test support: a small private network of "hosts" made of Linux network namespaces, for tests
-// that need real addresses and real partitions (see shared/design/TESTING.md). A namespace of its
-// own holds a bridge; each host is a namespace with one veth (eth0, 10.231.0.<i>/24) plugged into
-// that bridge. Nothing is created in the machine's own namespace, and the destructor deletes
-// every namespace it created (their veths go with them), also when the test fails.
+// that need real addresses and real partitions. A namespace of its own holds a bridge; each host
+// is a namespace with one veth (eth0, 10.231.0.<i>/24) plugged into that bridge. Nothing is
+// created in the machine's own namespace, and the destructor deletes every namespace it created
+// (their veths go with them), also when the test fails.
+//
+// Faults are made with iptables inside a host's namespace, not with `tc netem` (not available in
+// the kernels this runs on). An INPUT drop loses packets silently, as a real network does; an
+// OUTPUT drop makes the sender's sendto fail with EPERM. Both kinds are worth testing: a node must
+// survive send errors and must not mistake either kind for a healthy peer.
 //
 //   if (auto why = otp_test::NetnsLab::unavailable()) GTEST_SKIP() << *why;
 //   otp_test::NetnsLab lab(3);                         // hosts 1..3

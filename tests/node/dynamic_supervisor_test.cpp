@@ -1,5 +1,6 @@
 // DynamicSupervisor: start_child, max_children, terminate_child, restarts, intensity, shutdown.
 #include "support/eventually.hpp"
+#include "support/node_test.hpp"
 #include "support/workers.hpp"
 
 using namespace std::chrono_literals;
@@ -11,8 +12,7 @@ namespace {
 class DynamicSupervisorTest : public NodeTest {
  protected:
   void SetUp() override {
-    node = std::make_unique<otp::Node>(
-        otp::NodeConfig{.name = "dyn", .scheduler_threads = GetParam(), .log_crashes = false});
+    node = std::make_unique<otp::Node>(node_config("dyn", threads()));
     log = std::make_shared<EventLog>();
   }
   std::unique_ptr<otp::Node> node;
@@ -107,5 +107,4 @@ TEST_P(DynamicSupervisorTest, StoppingItStopsEveryChild) {
   EXPECT_EQ(log->snapshot().size(), 100u);  // 50 starts, 50 terminates
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, DynamicSupervisorTest, ::testing::Values(1, 2),
-                         [](const auto& info) { return "threads" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Threads, DynamicSupervisorTest, kThreadCounts, threads_name);

@@ -11,14 +11,8 @@
 #include <vector>
 
 #include "support/eventually.hpp"
+#include "support/node_test.hpp"
 #include "support/receive.hpp"
-
-namespace otp {
-// Readable gtest output for error codes ("noproc" instead of "0").
-[[maybe_unused]] static void PrintTo(ErrorCode c, std::ostream* os) {
-  *os << to_string(c);
-}
-}  // namespace otp
 
 namespace {
 
@@ -37,11 +31,7 @@ using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
 otp::NodeConfig config(size_t threads) {
-  otp::NodeConfig c;
-  c.name = "process_test";
-  c.scheduler_threads = threads;
-  c.log_crashes = false;
-  return c;
+  return otp_test::node_config("process_test", threads);
 }
 
 // -- a server that exposes the primitives ------------------------------------------------------
@@ -891,11 +881,10 @@ TEST(ProcessExit, AKillDoesNotWaitBehindALongMailbox) {
   auto ref = inbox.monitor(pid);
   for (int i = 0; i < 100; ++i) otp::gen_server::cast(node, pid, Ping{});  // ~2 s of work
   otp::exit(pid, Reason::kill());
-  auto t0 = Clock::now();
-  auto down = receive_down(inbox, ref, 1s);
-  ASSERT_TRUE(down) << "no Down within 1 s; " << done->load() << " casts were handled";
+  auto down = receive_down(inbox, ref);
+  ASSERT_TRUE(down) << "no Down; " << done->load() << " casts were handled";
   EXPECT_EQ(down->reason, Reason::killed());
-  EXPECT_LT(since(t0), 1s);
+  // Behind the mailbox, all 100 casts would have been handled first.
   EXPECT_LT(done->load(), 50);
 }
 

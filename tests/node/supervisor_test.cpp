@@ -1,6 +1,7 @@
 // Supervisor: strategies, restart types, intensity, shutdown specs, ordering, child management.
 #include "restart_intensity.hpp"
 #include "support/eventually.hpp"
+#include "support/node_test.hpp"
 #include "support/workers.hpp"
 
 using namespace std::chrono_literals;
@@ -35,8 +36,7 @@ std::map<std::string, Pid> await_restarted(otp::Node& node, const otp::ServerRef
 class SupervisorTest : public NodeTest {
  protected:
   void SetUp() override {
-    node = std::make_unique<otp::Node>(
-        otp::NodeConfig{.name = "sup", .scheduler_threads = GetParam(), .log_crashes = false});
+    node = std::make_unique<otp::Node>(node_config("sup", threads()));
     log = std::make_shared<EventLog>();
   }
   void TearDown() override { node.reset(); }
@@ -441,5 +441,4 @@ TEST_P(SupervisorTest, DeeplyNestedSupervisorsStartWorkAndStopInReverseOrder) {
   EXPECT_EQ(log->snapshot(), expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, SupervisorTest, ::testing::Values(1, 2),
-                         [](const auto& info) { return "threads" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Threads, SupervisorTest, kThreadCounts, threads_name);

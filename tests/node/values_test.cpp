@@ -6,13 +6,7 @@
 #include <unordered_set>
 
 #include "support/eventually.hpp"
-
-namespace otp {
-// Readable gtest output for error codes ("noproc" instead of "0").
-[[maybe_unused]] static void PrintTo(ErrorCode c, std::ostream* os) {
-  *os << to_string(c);
-}
-}  // namespace otp
+#include "support/node_test.hpp"
 
 namespace values_test {
 struct Increment {};

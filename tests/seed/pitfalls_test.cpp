@@ -28,6 +28,7 @@
 #include "seed/user_cache.hpp"
 #include "seed/user_session.hpp"
 #include "support/eventually.hpp"
+#include "support/node_test.hpp"
 
 using namespace std::chrono_literals;
 using otp_test::eventually;
@@ -36,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 otp::NodeConfig config(const char* name) {
-  return {.name = name, .scheduler_threads = 2, .log_crashes = false};
+  return otp_test::node_config(name, 2);
 }
 }  // namespace
 

@@ -3,10 +3,12 @@
 // file. The destructor kills the whole group with SIGKILL and reaps it, so nothing a test starts
 // outlives it.
 //
-//   otp_test::ChildProcess b({OTP_NODE_BIN, "--name", "b", "--cookie", "c", "--max-seconds",
-//   "120"}); auto ready = b.wait_line("ready ", 10s);     // the first stdout line starting with
-//   "ready " b.signal(SIGSTOP);  ...  b.signal(SIGCONT); EXPECT_NE(b.stderr_text().find("bad_mac"),
-//   std::string::npos);
+// clang-format off
+//   otp_test::ChildProcess b({OTP_NODE_BIN, "--name", "b", "--cookie", "c", "--max-seconds", "120"});
+//   auto ready = b.wait_line("ready ", 10s);   // the first stdout line starting with "ready "
+//   b.signal(SIGSTOP);  ...  b.signal(SIGCONT);
+//   EXPECT_NE(b.stderr_text().find("bad_mac"), std::string::npos);
+// clang-format on
 #pragma once
 
 #include <fcntl.h>

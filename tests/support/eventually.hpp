@@ -1,5 +1,5 @@
-// Test helpers: wait on a condition with a deadline instead of sleeping, and a fixture that
-// runs each test on a fresh Node (parameterised by scheduler threads where that matters).
+// Test helpers: wait on a condition with a deadline instead of sleeping, and a latch a handler
+// counts down while a test waits on it.
 #pragma once
 
 #include <chrono>
@@ -47,12 +47,6 @@ class Latch {
   std::mutex mx_;
   std::condition_variable cv_;
   int count_;
-};
-
-/// A fresh node per test; GetParam() (if used) is the number of scheduler threads.
-class NodeTest : public ::testing::TestWithParam<size_t> {
- protected:
-  size_t threads() const { return GetParam(); }
 };
 
 }  // namespace otp_test

@@ -283,6 +283,9 @@ class RawPeer {
     return hs.outcome().peer;
   }
 
+  /// Whether a read saw the other side close the connection.
+  bool closed() const { return closed_; }
+
   /// Reads and discards until the other side closes; false if still open at the deadline.
   bool wait_closed(std::chrono::milliseconds deadline = kDeadline) {
     const auto until = std::chrono::steady_clock::now() + deadline;
