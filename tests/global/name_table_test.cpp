@@ -152,6 +152,16 @@ TEST(ProcessExit, DropsEveryNameOfTheProcessAndReplicatesEachRemoval) {
   EXPECT_EQ(events_of(out, EventKind::unregistered).size(), 2u);
 }
 
+TEST(ProcessExit, MayBeGivenTheOwnerThatWhereisReturned) {
+  NameTable t(kA);
+  (void)t.register_name("x", Pid{kA, 1}, {}, ms(1));
+  (void)t.register_name("y", Pid{kA, 1}, {}, ms(1));
+  (void)t.register_name("z", Pid{kA, 2}, {}, ms(1));
+  const Output out = t.process_exit(t.whereis("x")->owner, ms(2));
+  EXPECT_EQ(t.registered_names(), std::vector<std::string>{"z"});
+  for (const Update& u : updates_of(out)) EXPECT_EQ(u.claim.owner, (Pid{kA, 1}));
+}
+
 TEST(ProcessExit, OfAnotherNodesProcessIsLeftToThatNode) {
   NameTable t = linked_table(kA, {kB});
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));

@@ -240,7 +240,7 @@ UnregisterOutcome NameTable::unregister_name(std::string_view name, Time now) {
   return outcome;
 }
 
-Output NameTable::process_exit(const protocol::Pid& pid, Time now) {
+Output NameTable::process_exit(protocol::Pid pid, Time now) {
   Output out;
   if (pid.node != self_) return out;
   const auto it = by_local_pid_.find(pid.id);

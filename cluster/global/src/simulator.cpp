@@ -37,7 +37,7 @@ protocol::Pid Simulator::spawn(NodeIndex i) {
   return pid;
 }
 
-void Simulator::kill(const protocol::Pid& pid) {
+void Simulator::kill(protocol::Pid pid) {
   if (live_.erase(pid) == 0) return;
   const NodeIndex i = index_of(pid.node);
   if (i < size()) handle(i, node(i).process_exit(pid, clock(i)));
@@ -164,6 +164,7 @@ bool Simulator::deliver_one(NodeIndex from, NodeIndex to) {
   --pending_;
   std::optional<Message> message = decode(wire, id(from));
   if (!message) return true;  // the draft codec failed: tests check traffic against this
+  if (on_deliver) on_deliver(from, to, *message);
   handle(to, node(to).on_message(id(from), *message, clock(to)));
   return true;
 }

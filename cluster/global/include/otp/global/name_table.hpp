@@ -182,8 +182,8 @@ class NameTable {
   /// Unregisters a name held by a process of this node.
   UnregisterOutcome unregister_name(std::string_view name, Time now);
   /// A process of this node exited: every name it held goes away (other nodes' pids: no-op,
-  /// their own nodes report their exits).
-  Output process_exit(const protocol::Pid& pid, Time now);
+  /// their own nodes report their exits). By value: whereis()->owner may be passed.
+  Output process_exit(protocol::Pid pid, Time now);
 
   // -- peers ----------------------------------------------------------------------------------
 

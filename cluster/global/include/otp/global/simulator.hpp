@@ -70,8 +70,8 @@ class Simulator {
   /// A new live process on node i.
   protocol::Pid spawn(NodeIndex i);
   bool alive(const protocol::Pid& pid) const { return live_.contains(pid); }
-  /// The process exits (its node's table is told).
-  void kill(const protocol::Pid& pid);
+  /// The process exits (its node's table is told). By value: whereis()->owner may be passed.
+  void kill(protocol::Pid pid);
   RegisterOutcome register_name(NodeIndex i, std::string name, const protocol::Pid& pid,
                                 Metadata metadata = {});
   UnregisterOutcome unregister_name(NodeIndex i, std::string_view name);
@@ -104,6 +104,8 @@ class Simulator {
   const std::vector<SimEvent>& events() const { return events_; }
   void clear_events() { events_.clear(); }
   std::function<void(const SimEvent&)> on_event;
+  /// Called for every message as it is delivered (decoded), before the receiver handles it.
+  std::function<void(NodeIndex from, NodeIndex to, const Message&)> on_deliver;
   const SimTraffic& traffic(NodeIndex i) const { return nodes_[i].traffic; }
   SimTraffic total_traffic() const;
   /// Every node shows the same table (snapshot()).
