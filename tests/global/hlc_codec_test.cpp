@@ -73,6 +73,15 @@ RC_GTEST_PROP(MessagesProperty, ArbitraryBytesGiveAMessageOrNothingNeverACrash,
   (void)decode(bytes, kSender);
 }
 
+TEST(Messages, DeepNestingAndTrailingBytesAreRefused) {
+  EXPECT_FALSE(decode(std::vector<uint8_t>(1'000'000, 0x91), kSender).has_value());  // [[[[...
+  std::vector<uint8_t> wire = encode(Message{Sync{}});
+  ASSERT_TRUE(decode(wire, kSender).has_value());
+  wire.push_back(0xc0);
+  EXPECT_FALSE(decode(wire, kSender).has_value());
+  EXPECT_FALSE(decode(std::vector<uint8_t>{0x92, 0x01, 0xc4, 0x00}, kSender).has_value());  // bin
+}
+
 TEST(Messages, AnUpdateCostsAboutItsNameAndMetadataPlusTwentyBytes) {
   const Update u{UpdateKind::add,
                  Claim{"counter", protocol::Pid{kSender, 1234}, Stamp{1'764'000'000'000, 3}, ""}};

@@ -24,6 +24,34 @@ namespace {
 
 using nlohmann::json;
 
+/// Builds the JSON value like nlohmann's own parser, refusing nesting deeper than any message
+/// has (nlohmann's MessagePack reader recurses: hostile nesting must not exhaust the stack) and
+/// binary values (no message has any).
+class BoundedParser : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit BoundedParser(json& result) : json_sax_dom_parser(result, false) {}
+
+  bool start_object(std::size_t n) {
+    return ++depth_ <= kMaxDepth && json_sax_dom_parser::start_object(n);
+  }
+  bool end_object() {
+    --depth_;
+    return json_sax_dom_parser::end_object();
+  }
+  bool start_array(std::size_t n) {
+    return ++depth_ <= kMaxDepth && json_sax_dom_parser::start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return json_sax_dom_parser::end_array();
+  }
+  bool binary(json::binary_t&) { return false; }
+
+ private:
+  static constexpr size_t kMaxDepth = 8;  // messages nest 4 deep
+  size_t depth_ = 0;
+};
+
 constexpr int kUpdateType = 0;
 constexpr int kSyncType = 1;
 
@@ -84,8 +112,13 @@ std::vector<uint8_t> encode(const Message& message) {
 }
 
 std::optional<Message> decode(std::span<const uint8_t> bytes, const protocol::NodeId& sender) {
-  const json j = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
-  if (j.is_discarded()) return std::nullopt;
+  json j;
+  BoundedParser parser(j);
+  if (!json::sax_parse(bytes.begin(), bytes.end(), &parser, nlohmann::json::input_format_t::msgpack,
+                       true) ||
+      parser.is_errored()) {
+    return std::nullopt;
+  }
   return from_json(j, sender);
 }
 

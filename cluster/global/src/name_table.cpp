@@ -119,7 +119,10 @@ void NameTable::add_claim(Claim claim, Time now, Output& out) {
     Claim lost = std::move(current);
     current = std::move(claim);
     --claim_count_;
-    by_node_[self_].erase(lost.name);
+    if (auto own = by_node_.find(self_); own != by_node_.end()) {
+      own->second.erase(lost.name);
+      if (own->second.empty()) by_node_.erase(own);
+    }
     auto& held = by_local_pid_[lost.owner.id];
     std::erase(held, lost.name);
     if (held.empty()) by_local_pid_.erase(lost.owner.id);
