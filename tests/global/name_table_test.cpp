@@ -320,6 +320,22 @@ TEST(Conflict, TheEarlierRegistrationWinsOnBothSidesWithoutARoundOfMessages) {
   EXPECT_EQ(a.snapshot(), b.snapshot());
 }
 
+TEST(Conflict, AnEarlierClaimArrivingInASyncAfterAHealMakesTheLocalProcessLose) {
+  NameTable a(kA);
+  const Pid mine{kA, 1};
+  (void)a.register_name("x", mine, {}, ms(50));  // alone: b's side of the partition
+  (void)a.on_link_up(kB);                        // the heal
+  Output out = a.on_sync(kB, Sync{{Claim{"x", Pid{kB, 4}, {20, 0}, {}}}}, ms(60));
+  EXPECT_EQ(a.whereis("x")->owner, (Pid{kB, 4}));
+  const auto lost = events_of(out, EventKind::conflict);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_TRUE(lost[0].local_loser);
+  EXPECT_EQ(lost[0].owner, mine);
+  ASSERT_EQ(updates_of(out).size(), 1u);
+  EXPECT_EQ(updates_of(out)[0].kind, UpdateKind::remove);
+  EXPECT_EQ(a.claim_count(), 1u);
+}
+
 TEST(Conflict, AThirdNodeReachesTheSameWinnerWhateverTheOrderItHearsTheClaims) {
   const Claim first{"x", Pid{kB, 1}, {10, 0}, {}};
   const Claim second{"x", Pid{kC, 1}, {20, 0}, {}};

@@ -21,6 +21,10 @@
 //     them); report each out.events[i] (logs, name monitors). For an event of kind `conflict`
 //     with local_loser set, send otp::NameConflict{name, winner} to the loser and exit it with a
 //     shutdown-class reason: its name is already gone from this table and from the others.
+//   on_link_up(p) must come before any message of p's run is given to on_message (messages from
+//   a run not linked up are dropped); a new run of a node is linked up with on_link_up(new run)
+//   whether or not the old run's nodedown came first. Calls are not thread-safe: one writer at a
+//   time; readers (whereis) behind a read-mostly lock copy the owner out before unlocking.
 //
 // now() is wall-clock time (system_clock, ms since the Unix epoch): stamps of different nodes are
 // compared, so the clocks should be roughly in sync (NTP); the hybrid logical clock keeps
