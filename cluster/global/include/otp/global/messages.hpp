@@ -1,0 +1,74 @@
+// What name-table cores send each other, as plain values: an Update (one name added or removed
+// by its owner's node) and a Sync (every name a node owns, sent when a link comes up). Only a
+// name's owner node ever sends it, so a message's sender is the owner of every claim in it.
+//
+//   Message m = Update{UpdateKind::add, Claim{"counter", pid, stamp, R"({"v":1})"}};
+//   std::vector<uint8_t> wire = encode(m);
+//   std::optional<Message> back = decode(wire, pid.node);   // the sender, from the link
+//
+// encode/decode are a draft of the wire form (MessagePack, positional, like protocol/'s codec)
+// that the simulator uses to count bytes; the messages will be appended to protocol/ with ids.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "otp/global/hlc.hpp"
+#include "otp/protocol/ids.hpp"
+
+namespace otp::global {
+
+/// Optional metadata per name: a small JSON value, serialized ("" for none). Replicated with the
+/// name, returned by lookups, never interpreted by the table (a user resolver may read it).
+using Metadata = std::string;
+
+/// One node's claim that `owner` holds `name`, made at `stamp` on the owner's node.
+struct Claim {
+  std::string name;
+  protocol::Pid owner{};
+  Stamp stamp{};
+  Metadata metadata{};
+
+  friend bool operator==(const Claim&, const Claim&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Claim& c);
+
+enum class UpdateKind : uint8_t {
+  add = 0,     // the sender's process `claim.owner` registered `claim.name`
+  remove = 1,  // it no longer holds it (unregistered, exited, lost a conflict); stamp: when
+};
+
+const char* to_string(UpdateKind kind);
+
+/// One change to a name the sender owns, sent to every connected node in the order it happened.
+struct Update {
+  UpdateKind kind = UpdateKind::add;
+  Claim claim{};  // remove: name, owner and the stamp of the removal; no metadata
+
+  friend bool operator==(const Update&, const Update&) = default;
+};
+
+/// Every name the sender owns, sent to a peer when their link comes up (anti-entropy): the
+/// receiver replaces whatever it knew about the sender's names with this.
+struct Sync {
+  std::vector<Claim> claims;
+
+  friend bool operator==(const Sync&, const Sync&) = default;
+};
+
+using Message = std::variant<Update, Sync>;
+
+/// MessagePack: [0, kind, claim] or [1, [claim...]], a claim being [name, pid id, [physical,
+/// logical], metadata] (its owner's node is the sender, known from the link, so not repeated).
+std::vector<uint8_t> encode(const Message& message);
+/// The message, or nothing if the bytes are not one (never throws). `sender`: the node the
+/// bytes came from, the owner node of every claim in them.
+std::optional<Message> decode(std::span<const uint8_t> bytes, const protocol::NodeId& sender);
+
+}  // namespace otp::global

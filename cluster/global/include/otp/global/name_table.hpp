@@ -1,0 +1,264 @@
+// The replicated table of global names, as a pure state machine: a node's registrations and its
+// peers' messages go in with the current time; messages to send and events to report come out.
+// No sockets, threads or clock, so the same core runs under the node's driver and under the
+// deterministic Simulator (simulator.hpp), as membership's core does.
+//
+//   NameTable table(self_node_id);
+//   RegisterOutcome r = table.register_name("counter", pid, R"({"zone":"eu"})", now());
+//   if (r.status == RegisterStatus::already_registered) report(r.holder);
+//   handle(r.output);
+//   const Claim* c = table.whereis("counter");   // a local read: no message, no wait
+//
+// The driver's contract (all it must do; it needs nothing from the .cpp files):
+//
+//   a link to node `p` comes up (transport nodeup): handle(table.on_link_up(p));
+//   a message `m` arrives from `p`:                 handle(table.on_message(p, m, now()));
+//   the link to `p` goes down, or membership says `p` failed or left:
+//                                                   handle(table.on_nodedown(p));
+//   a local process `pid` exits (any reason):       handle(table.process_exit(pid, now()));
+//   handle(out): send each out.messages[i] in order, over the node links, in order with the
+//     node's other messages to that peer (`to` empty: to every peer linked up, as peers() lists
+//     them); report each out.events[i] (logs, name monitors). For an event of kind `conflict`
+//     with local_loser set, send otp::NameConflict{name, winner} to the loser and exit it with a
+//     shutdown-class reason: its name is already gone from this table and from the others.
+//   on_link_up(p) must come before any message of p's run is given to on_message (messages from
+//   a run not linked up are dropped); a new run of a node is linked up with on_link_up(new run)
+//   whether or not the old run's nodedown came first. Calls are not thread-safe: one writer at a
+//   time; readers (whereis) behind a read-mostly lock copy the owner out before unlocking.
+//
+// now() is wall-clock time (system_clock, ms since the Unix epoch): stamps of different nodes are
+// compared, so the clocks should be roughly in sync (NTP); the hybrid logical clock keeps
+// causality exact whatever the skew, skew only shifts who counts as "earlier" between
+// registrations that did not know of each other. Nothing a peer sends can crash the table: a
+// message from a node not linked up (or from another run of it), or a claim not owned by its
+// sender, is dropped and counted in stats().
+//
+// Semantics (as Erlang's docs would put them):
+//
+// * Each node is the authority for the names of its own processes. register_name checks this
+//   node's replica: if any process anywhere is known to hold the name, it fails with
+//   already_registered naming that owner (pid and node); otherwise it records the name with a
+//   new stamp and replicates it to every linked node. A process may hold several names.
+// * unregister_name is done on the owner's node; process_exit drops every name of the process.
+//   Both replicate a removal to every linked node.
+// * Peers: a name goes away on every node when its process exits, when it is unregistered, when
+//   its node goes down or leaves (on_nodedown), and when a newer run of its node links up (a
+//   restarted node never keeps its old incarnation's names). On every link up both sides send
+//   each other a Sync of the names they own, which replaces whatever the receiver knew of the
+//   sender's names: a joining node, or a partition that heals, converges with no re-registering.
+// * Conflicts: two nodes may claim one name (registered concurrently, or on both sides of a
+//   partition). Every node keeps every claim it hears of and shows one, the winner: the claim
+//   with the earlier stamp, ties broken by the owner (node id, then pid), or the winner by the
+//   user's resolver. Every node applies the same rule to the same claims and reaches the same
+//   winner without a round of messages. The loser's own node removes the losing claim as soon as
+//   it hears of the winner, replicates the removal, and reports `conflict` with local_loser set.
+//   Until then other nodes hold the losing claim in reserve (never shown while the winner is
+//   there): if the winner goes away before the loser's node heard of it, the loser's claim is
+//   legitimately the owner, and every node already has it.
+// * Events on every node: `registered` when a name gets a (new) visible owner, `unregistered`
+//   when it loses it (a change of owner is an unregistered then a registered), `conflict` when
+//   two claims meet. name monitors (monitor_name) are driven by registered / unregistered.
+// * Convergence: once every link is up and every message delivered, every node shows the same
+//   table, each name has one claim, and that claim's process is alive on a node that is up.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "otp/global/hlc.hpp"
+#include "otp/global/messages.hpp"
+#include "otp/protocol/ids.hpp"
+
+namespace otp::global {
+
+// -- outputs ------------------------------------------------------------------------------------
+
+/// A message for the driver to send.
+struct Outgoing {
+  std::optional<protocol::NodeId> to;  // empty: every peer linked up (peers())
+  Message message;
+};
+
+enum class EventKind : uint8_t {
+  registered,    // `name` has a new visible owner, `owner` (with `metadata`)
+  unregistered,  // `name` no longer has `owner` as its visible owner
+  conflict,      // two claims on `name` met: `owner` lost to `winner`
+};
+
+const char* to_string(EventKind kind);
+
+struct Event {
+  EventKind kind = EventKind::registered;
+  std::string name;
+  protocol::Pid owner{};   // registered / unregistered: that owner; conflict: the loser
+  protocol::Pid winner{};  // conflict: the claim that keeps the name
+  Metadata metadata{};     // registered: the name's metadata
+  /// conflict: the loser is a process of this node. The driver sends it
+  /// otp::NameConflict{name, winner} and exits it (its claim is already removed everywhere).
+  bool local_loser = false;
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Event& e);
+
+/// What one step of the table produced: send these messages (in order), report these events.
+struct Output {
+  std::vector<Outgoing> messages{};
+  std::vector<Event> events{};
+
+  bool empty() const { return messages.empty() && events.empty(); }
+  /// Appends other's messages and events after this one's.
+  void append(Output&& other);
+};
+
+enum class RegisterStatus : uint8_t {
+  ok,
+  already_registered,  // holder: the owner this node knows of (holder.node: its node)
+  not_local,           // the pid is not a process of this node: register on its own node
+};
+
+const char* to_string(RegisterStatus status);
+
+struct RegisterOutcome {
+  RegisterStatus status = RegisterStatus::ok;
+  protocol::Pid holder{};  // ok: the pid registered; already_registered: the current owner
+  Output output{};
+};
+
+enum class UnregisterStatus : uint8_t {
+  ok,
+  not_registered,  // no owner known for the name
+  not_owner,       // owned by another node's process (holder): unregister it on that node
+};
+
+const char* to_string(UnregisterStatus status);
+
+struct UnregisterOutcome {
+  UnregisterStatus status = UnregisterStatus::ok;
+  protocol::Pid holder{};  // ok: the pid that held the name; not_owner: the owner
+  Output output{};
+};
+
+/// Counters since construction.
+struct Stats {
+  uint64_t updates_sent = 0;
+  uint64_t syncs_sent = 0;
+  uint64_t updates_received = 0;
+  uint64_t syncs_received = 0;
+  uint64_t conflicts = 0;     // conflict events reported here
+  uint64_t local_losses = 0;  // of which this node's process lost
+  // dropped input, by reason
+  uint64_t dropped_unlinked = 0;  // from a node not linked up, or another run of it
+  uint64_t dropped_foreign = 0;   // claims not owned by their sender
+};
+
+// -- conflict resolution ------------------------------------------------------------------------
+
+/// Whether claim `a` keeps the name over claim `b`. Must be a strict total order on claims
+/// (never both a-over-b and b-over-a, transitive, never a-over-a) and the same function on every
+/// node of the cluster: every node applies it to the same claims and must pick the same winner.
+/// It may read names, owners, stamps and metadata, nothing else (no clock, no local state).
+using Resolver = std::function<bool(const Claim& a, const Claim& b)>;
+
+/// The default rule: the earlier stamp wins; equal stamps: the smaller owner (node id, then pid).
+bool earlier_wins(const Claim& a, const Claim& b);
+
+// -- the table ----------------------------------------------------------------------------------
+
+class NameTable {
+ public:
+  /// self: this node's run (name@host and creation); resolver: see Resolver.
+  explicit NameTable(protocol::NodeId self, Resolver resolver = earlier_wins);
+
+  // -- this node's processes ------------------------------------------------------------------
+
+  /// Registers `name` for `pid`, a process of this node (see the semantics above).
+  RegisterOutcome register_name(std::string name, const protocol::Pid& pid, Metadata metadata,
+                                Time now);
+  /// Unregisters a name held by a process of this node.
+  UnregisterOutcome unregister_name(std::string_view name, Time now);
+  /// A process of this node exited: every name it held goes away (other nodes' pids: no-op,
+  /// their own nodes report their exits). By value: whereis()->owner may be passed.
+  Output process_exit(protocol::Pid pid, Time now);
+
+  // -- peers ----------------------------------------------------------------------------------
+
+  /// The link to `peer` is up: sends it a Sync of this node's names. A run of the same node
+  /// other than `peer` (an older creation) is gone: its names are dropped.
+  Output on_link_up(const protocol::NodeId& peer);
+  /// `peer` is down (link lost, failed or left): every name it owns is dropped.
+  Output on_nodedown(const protocol::NodeId& peer);
+  /// A message from `from` (the node at the other end of the link).
+  Output on_message(const protocol::NodeId& from, const Message& message, Time now);
+  Output on_update(const protocol::NodeId& from, const Update& update, Time now);
+  Output on_sync(const protocol::NodeId& from, const Sync& sync, Time now);
+
+  // -- reads ----------------------------------------------------------------------------------
+
+  /// The visible owner's claim of `name` (pid, node, metadata, stamp), or null. The pointer is
+  /// valid until the next non-const call. One hash lookup, no allocation.
+  const Claim* whereis(std::string_view name) const;
+  /// Names with an owner, sorted.
+  std::vector<std::string> registered_names() const;
+  /// Every visible claim (one per name), sorted by name: the table as users see it.
+  std::vector<Claim> snapshot() const;
+  /// Every claim held for `name`, the visible one first (losers waiting for their node's
+  /// removal follow it).
+  std::vector<Claim> claims(std::string_view name) const;
+  /// Names with an owner.
+  size_t size() const { return names_.size(); }
+  /// Claims held, visible or not.
+  size_t claim_count() const { return claim_count_; }
+  /// Peers linked up, sorted.
+  std::vector<protocol::NodeId> peers() const;
+  const protocol::NodeId& self() const { return self_; }
+  const Stats& stats() const { return stats_; }
+  /// The clock's last stamp.
+  const Stamp& clock() const { return clock_.last(); }
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+  /// Every claim on one name; claims[0] is the winner.
+  struct Entry {
+    std::vector<Claim> claims;
+  };
+
+  bool beats(const Claim& a, const Claim& b) const;
+  bool linked(const protocol::NodeId& node) const;
+  const Claim* claim_of(std::string_view name, const protocol::NodeId& node) const;
+  void add_claim(Claim claim, Time now, Output& out);
+  /// Removes node's claim on name (if it holds one); true if it did.
+  bool remove_claim(std::string_view name, const protocol::NodeId& node, Output& out);
+  void drop_node(const protocol::NodeId& node, Output& out);
+  void drop_local(const std::string& name, const protocol::Pid& pid, Stamp stamp, Output& out);
+  void broadcast(Update update, Output& out);
+
+  protocol::NodeId self_;
+  Resolver resolver_;
+  Hlc clock_;
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> names_;
+  /// The names each node claims (this node included): nodedown and sync work per node.
+  std::unordered_map<protocol::NodeId, NameSet> by_node_;
+  /// The names each local process holds, by pid id: process_exit.
+  std::unordered_map<uint64_t, std::vector<std::string>> by_local_pid_;
+  /// Peers linked up, by full name ("name@host"): the run each link is to.
+  std::unordered_map<std::string, protocol::NodeId> links_;
+  size_t claim_count_ = 0;
+  Stats stats_;
+};
+
+}  // namespace otp::global

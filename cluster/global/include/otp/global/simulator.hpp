@@ -1,0 +1,148 @@
+// A deterministic simulator of nodes running the NameTable on an in-memory network: one FIFO
+// queue per ordered pair of nodes (as the node links are), partitions (messages in flight across
+// the cut are dropped and each side sees the other's nodedown, as the transport reports it),
+// heals (links come up: both sides sync), node restarts (a new creation with an empty table and
+// no processes; peers see the old run's nodedown), processes that exit, clock skew per node.
+// No threads, no clock, no randomness: the test decides every step. Tests and, later, the scale
+// runs beside membership use it.
+//
+//   Simulator sim(3);
+//   protocol::Pid p = sim.spawn(0);
+//   sim.register_name(0, "counter", p);
+//   sim.deliver_all();
+//   sim.node(2).whereis("counter")->owner == p;
+//   sim.partition({{0}, {1, 2}});   // n0 alone: the others drop "counter"
+//   sim.heal();  sim.deliver_all(); // synced back
+//
+// Nodes start linked to each other (empty tables: the empty syncs are not sent). Node i is
+// "n<i>@sim" with creation 1, raised by each restart. Every message goes through the
+// draft codec (encode, count the bytes, decode), so traffic() is what a wire would carry.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "otp/global/name_table.hpp"
+
+namespace otp::global {
+
+using NodeIndex = size_t;
+
+struct SimConfig {
+  /// Every node's conflict rule.
+  Resolver resolver = earlier_wins;
+  /// Added to the simulator's clock on node i (missing: 0); skewed clocks make "earlier" a
+  /// matter of the hybrid logical clock, as in production.
+  std::vector<Time> clock_skew{};
+  /// Exit the loser of a conflict, as the driver does (its other names go with it).
+  bool exit_losers = true;
+  /// Keep every event in events().
+  bool record_events = true;
+};
+
+/// An event as it happened on a node.
+struct SimEvent {
+  NodeIndex node = 0;
+  Event event;
+};
+
+/// What a node sent, as the wire saw it.
+struct SimTraffic {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t dropped = 0;  // in flight on a link that went down
+};
+
+class Simulator {
+ public:
+  explicit Simulator(size_t nodes, SimConfig config = {});
+
+  // -- nodes and processes --------------------------------------------------------------------
+
+  size_t size() const { return nodes_.size(); }
+  NameTable& node(NodeIndex i) { return nodes_[i].table; }
+  const NameTable& node(NodeIndex i) const { return nodes_[i].table; }
+  const protocol::NodeId& id(NodeIndex i) const { return nodes_[i].table.self(); }
+  /// A new live process on node i.
+  protocol::Pid spawn(NodeIndex i);
+  bool alive(const protocol::Pid& pid) const { return live_.contains(pid); }
+  /// The process exits (its node's table is told). By value: whereis()->owner may be passed.
+  void kill(protocol::Pid pid);
+  RegisterOutcome register_name(NodeIndex i, std::string name, const protocol::Pid& pid,
+                                Metadata metadata = {});
+  UnregisterOutcome unregister_name(NodeIndex i, std::string_view name);
+  /// Node i crashes and starts again at once: new creation, empty table, no processes. Peers
+  /// see the old run's nodedown, then the new run links up wherever the partition allows.
+  void restart(NodeIndex i);
+
+  // -- network --------------------------------------------------------------------------------
+
+  /// Nodes in different groups are cut apart; nodes in no group form one more group together.
+  void partition(const std::vector<std::vector<NodeIndex>>& groups);
+  /// Every node reaches every other again.
+  void heal();
+  bool linked(NodeIndex a, NodeIndex b) const { return links_[a * size() + b]; }
+
+  // -- running --------------------------------------------------------------------------------
+
+  Time now() const { return now_; }
+  void advance(Time d) { now_ += d; }
+  /// Delivers the oldest message queued from `from` to `to`; false if there is none.
+  bool deliver_one(NodeIndex from, NodeIndex to);
+  /// Delivers every queued message, a message per link in turn, until none is left. Returns the
+  /// number of rounds (in each, every busy link delivers one message): with one-way delay d the
+  /// cluster would have settled after about rounds * d.
+  size_t deliver_all();
+  size_t pending() const { return pending_; }
+  /// Links (from, to) with a message queued, in a fixed order.
+  std::vector<std::pair<NodeIndex, NodeIndex>> busy_links() const;
+
+  // -- observation ----------------------------------------------------------------------------
+
+  const std::vector<SimEvent>& events() const { return events_; }
+  void clear_events() { events_.clear(); }
+  std::function<void(const SimEvent&)> on_event;
+  /// Called for every message as it is delivered (decoded), before the receiver handles it.
+  std::function<void(NodeIndex from, NodeIndex to, const Message&)> on_deliver;
+  const SimTraffic& traffic(NodeIndex i) const { return nodes_[i].traffic; }
+  SimTraffic total_traffic() const;
+  /// Every node shows the same table (snapshot()).
+  bool converged() const;
+
+ private:
+  struct Node {
+    NameTable table;
+    uint64_t next_pid = 1;
+    SimTraffic traffic{};
+  };
+
+  Time clock(NodeIndex i) const;
+  NodeIndex index_of(const protocol::NodeId& node) const;
+  void handle(NodeIndex i, Output out);
+  void enqueue(NodeIndex from, NodeIndex to, const Message& message);
+  void link_down(NodeIndex a, NodeIndex b);
+  void link_up(NodeIndex a, NodeIndex b);
+  void relink(const std::vector<int>& groups);
+
+  SimConfig config_;
+  std::vector<Node> nodes_;
+  std::vector<int> groups_;
+  std::vector<bool> links_;  // links_[a * size() + b]
+  /// Queued wire bytes per link (from * size() + to), created on demand (a std::deque would
+  /// allocate a block per busy link: a million of them at 1,000 nodes).
+  struct Queue {
+    std::vector<std::vector<uint8_t>> items;
+    size_t head = 0;
+  };
+  std::map<size_t, Queue> queues_;
+  size_t pending_ = 0;
+  std::unordered_set<protocol::Pid> live_;
+  Time now_{1'000'000};
+  std::vector<SimEvent> events_;
+};
+
+}  // namespace otp::global
