@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "otp/cluster/cluster.hpp"
-#include "otp/otp.hpp"
+#include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
 
 namespace {

@@ -19,7 +19,7 @@
 
 #include "bench_support.hpp"
 #include "otp/cluster/cluster.hpp"
-#include "otp/otp.hpp"
+#include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
 #include "support/child_process.hpp"
 

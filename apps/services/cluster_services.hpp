@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "otp/otp.hpp"
+#include "otp/distributed.hpp"
 
 namespace services {
 

@@ -435,8 +435,9 @@ std::optional<ChannelError> Distribution::send(const RemoteNode& to,
 
 std::optional<protocol::Pid> Distribution::to_wire(const Pid& pid) const {
   if (!pid) return std::nullopt;
-  if (auto* r = dynamic_cast<const RemoteProcess*>(pid.process().get())) return r->wire_pid();
-  NodeCore* home = pid.process()->node();
+  if (auto* r = dynamic_cast<const RemoteProcess*>(RuntimeAccess::process(pid).get()))
+    return r->wire_pid();
+  NodeCore* home = RuntimeAccess::process(pid)->node();
   if (home == &core_) {
     if (!attached()) return std::nullopt;
     return protocol::Pid{self_, pid.id()};
@@ -458,7 +459,8 @@ Pid Distribution::from_wire(const protocol::Pid& pid) {
 Result<Pid> Distribution::name_proxy(const RemoteName& name, const char* operation) {
   std::shared_ptr<RemoteNode> node;
   if (attached() && name.node == self_.full_name()) {
-    if (auto pid = core_.whereis(name.name); pid && pid->process()->alive()) return *pid;
+    if (auto pid = core_.whereis(name.name); pid && RuntimeAccess::process(*pid)->alive())
+      return *pid;
     return Error(ErrorCode::noproc, std::string(operation) + " {" + name.name + ", " + name.node +
                                         "}: no such process");
   }
@@ -495,7 +497,7 @@ std::shared_ptr<RemoteNode> Distribution::node_for(const protocol::NodeId& id) {
 std::shared_ptr<Process> Distribution::local_target(const protocol::Target& target) {
   if (const auto* name = std::get_if<std::string>(&target)) {
     auto pid = core_.whereis(*name);
-    return pid ? pid->process() : nullptr;
+    return pid ? RuntimeAccess::process(*pid) : nullptr;
   }
   const auto& pid = std::get<protocol::Pid>(target);
   if (!attached() || pid.node != self_) return nullptr;  // an earlier incarnation of this node
@@ -542,9 +544,10 @@ void Distribution::node_down(const protocol::NodeId& peer, const std::string& re
                        false);
   for (auto& [local, remote_id] : links) {
     Pid remote(std::make_shared<RemoteProcess>(&core_, node, remote_id));
-    local.process()->deliver(exit_envelope(remote, Reason::noconnection(), true), true);
+    RuntimeAccess::process(local)->deliver(exit_envelope(remote, Reason::noconnection(), true),
+                                           true);
   }
-  for (auto& [id, m] : incoming) m.target.process()->remove_monitor(m.ref);
+  for (auto& [id, m] : incoming) RuntimeAccess::process(m.target)->remove_monitor(m.ref);
   notify_node_monitors(NodeDown{peer.full_name(), reason});
 }
 
@@ -568,7 +571,7 @@ void Distribution::notify_node_monitors(const Message& event) {
   std::vector<Pid> to;
   {
     std::lock_guard<std::mutex> g(mx_);
-    std::erase_if(node_monitors_, [](const Pid& p) { return !p.process()->alive(); });
+    std::erase_if(node_monitors_, [](const Pid& p) { return !RuntimeAccess::process(p)->alive(); });
     to = node_monitors_;
   }
   for (auto& p : to) otp::send(p, event);
@@ -777,7 +780,7 @@ void Distribution::on_demonitor(RemoteNode& from, const protocol::Demonitor& m) 
     mon = std::move(it->second);
     from.incoming.erase(it);
   }
-  mon->target.process()->remove_monitor(mon->ref);
+  RuntimeAccess::process(mon->target)->remove_monitor(mon->ref);
 }
 
 void Distribution::on_down(RemoteNode& from, protocol::Down&& m) {
@@ -833,35 +836,35 @@ void Distribution::on_exit(RemoteNode& from, const protocol::Exit& m) {
 namespace distribution {
 
 void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel) {
-  node.core().distribution().attach(std::move(self), std::move(channel));
+  RuntimeAccess::core(node).distribution().attach(std::move(self), std::move(channel));
 }
 void detach(Node& node) {
-  node.core().distribution().detach();
+  RuntimeAccess::core(node).distribution().detach();
 }
 std::optional<protocol::NodeId> self(Node& node) {
-  auto& d = node.core().distribution();
+  auto& d = RuntimeAccess::core(node).distribution();
   if (!d.attached()) return std::nullopt;
   return d.self();
 }
 void node_up(Node& node, const protocol::NodeId& peer) {
-  node.core().distribution().node_up(peer);
+  RuntimeAccess::core(node).distribution().node_up(peer);
 }
 void node_down(Node& node, const protocol::NodeId& peer, const std::string& reason) {
-  node.core().distribution().node_down(peer, reason);
+  RuntimeAccess::core(node).distribution().node_down(peer, reason);
 }
 void receive(Node& node, const protocol::NodeId& peer, protocol::Message&& message) {
-  node.core().distribution().receive(peer, std::move(message));
+  RuntimeAccess::core(node).distribution().receive(peer, std::move(message));
 }
 std::vector<std::string> nodes(Node& node) {
-  return node.core().distribution().nodes();
+  return RuntimeAccess::core(node).distribution().nodes();
 }
 void monitor_nodes(Node& node, const Pid& pid) {
-  node.core().distribution().monitor_nodes(pid);
+  RuntimeAccess::core(node).distribution().monitor_nodes(pid);
 }
 std::string node_of(Node& node, const Pid& pid) {
-  if (auto* r = dynamic_cast<const detail::RemoteProcess*>(pid.process().get()))
+  if (auto* r = dynamic_cast<const detail::RemoteProcess*>(RuntimeAccess::process(pid).get()))
     return r->remote_node()->label;
-  auto& d = node.core().distribution();
+  auto& d = RuntimeAccess::core(node).distribution();
   return d.attached() ? d.self().full_name() : node.name();
 }
 

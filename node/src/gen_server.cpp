@@ -67,14 +67,14 @@ Action GenServer::await_all(std::vector<Ref> tags, std::optional<std::chrono::mi
                             std::function<Action(Result<Message>)> then) {
   if (tags.empty()) return then(Message());
   auto a = runtime_of(runtime_).await_tag(Ref(), timeout, std::move(then));
-  a.await_spec()->group = std::move(tags);
+  RuntimeAccess::await_spec(a)->group = std::move(tags);
   return a;
 }
 
 namespace detail {
 
 Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options) {
-  auto& core = node.core();
+  auto& core = RuntimeAccess::core(node);
   if (core.shutting_down()) return Error(ErrorCode::shutting_down, "start: node is stopping");
   if (current_server()) return would_block("gen_server start");
   auto slot = ReplySlot::take();
@@ -89,11 +89,11 @@ Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options
 Result<Message> call(Node& node, const ServerRef& target, Message request,
                      std::chrono::milliseconds timeout) {
   if (current_server()) return would_block("gen_server::call");
-  auto pid = resolve(node.core(), target, "call to");
+  auto pid = resolve(RuntimeAccess::core(node), target, "call to");
   if (!pid) return pid.error();
   auto slot = ReplySlot::take();
   Ref tag = Ref::make();
-  Process& callee = *pid->process();
+  Process& callee = *RuntimeAccess::process(*pid);
   Envelope e;
   e.kind = EnvelopeKind::call;
   e.ref = tag;
@@ -114,18 +114,18 @@ namespace gen_server {
 
 void cast(Node& node, const ServerRef& target, Message request) {
   if (const Pid* pid = target.pid()) return cast(node, *pid, std::move(request));
-  auto pid = detail::resolve(node.core(), target, "cast to");
+  auto pid = detail::resolve(RuntimeAccess::core(node), target, "cast to");
   if (!pid) return;
   cast(node, *pid, std::move(request));
 }
 
 void cast(Node&, const Pid& target, Message request) {
   // As resolve() does for a pid; a process that dies after this check drops the cast itself.
-  if (!target || !target.process()->alive()) return;
+  if (!target || !RuntimeAccess::process(target)->alive()) return;
   detail::Envelope e;
   e.kind = detail::EnvelopeKind::cast;
   e.payload = std::move(request);
-  target.process()->deliver(std::move(e), false);
+  RuntimeAccess::process(target)->deliver(std::move(e), false);
 }
 
 void reply(const From& from, Message value) {
@@ -134,17 +134,17 @@ void reply(const From& from, Message value) {
   e.kind = value.is<Error>() ? detail::EnvelopeKind::reply_error : detail::EnvelopeKind::reply;
   e.ref = from.tag();
   e.payload = std::move(value);
-  from.endpoint()->deliver(std::move(e), false);
+  RuntimeAccess::endpoint(from)->deliver(std::move(e), false);
 }
 
 Result<void> stop(Node& node, const ServerRef& target, Reason reason,
                   std::chrono::milliseconds timeout) {
   if (detail::current_server()) return would_block("gen_server::stop");
-  auto pid = detail::resolve(node.core(), target, "stop of");
+  auto pid = detail::resolve(RuntimeAccess::core(node), target, "stop of");
   if (!pid) return pid.error();
   auto slot = std::make_shared<detail::ReplySlot>();
   Ref tag = Ref::make();
-  detail::Process& proc = *pid->process();
+  detail::Process& proc = *RuntimeAccess::process(*pid);
   if (proc.is_remote())
     return Error(ErrorCode::badarg, "stop of " + target.to_string() +
                                         ": a process on another node can not be stopped "

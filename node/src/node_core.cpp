@@ -7,6 +7,10 @@
 #include <thread>
 #include <vector>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/logger.hpp>
+
 #include "distribution.hpp"
 #include "envelope.hpp"
 #include "scheduler_policy.hpp"
@@ -28,16 +32,19 @@ uint32_t next_node_serial() {
 }
 
 NodeCore::NodeCore(Node& owner, NodeConfig config)
-    : owner_(owner), config_(std::move(config)), serial_(next_node_serial()) {
+    : owner_(owner),
+      config_(std::move(config)),
+      serial_(next_node_serial()),
+      caf_config_(std::make_unique<caf::actor_system_config>()) {
   config_.scheduler_threads = worker_count(config_.scheduler_threads);
-  caf_config_.set("scheduler.max-threads", config_.scheduler_threads);
+  caf_config_->set("scheduler.max-threads", config_.scheduler_threads);
   // Our own scheduler policy (scheduler_policy.hpp): a short spin before a worker parks, and
   // jobs from outside the actor system handed to the spinning worker instead of round robin.
-  caf_config_.load<Scheduler>();
-  caf::put(caf_config_.content, "otp.scheduler-spin-us",
+  caf_config_->load<Scheduler>();
+  caf::put(caf_config_->content, "otp.scheduler-spin-us",
            static_cast<int64_t>(config_.scheduler_spin.count()));
   // CAF's default logger prints "unexpected message" etc.; our runtime handles every message.
-  system_ = std::make_unique<caf::actor_system>(caf_config_);
+  system_ = std::make_unique<caf::actor_system>(*caf_config_);
   // CAF keeps the system's logger in a thread-local of every thread that created the system or
   // spawned into it, and ~actor_system waits for those references: drop ours, so a Node can be
   // destroyed on any thread while the threads that used it live on.
@@ -86,11 +93,12 @@ Result<void> NodeCore::register_name(const std::string& name, const Pid& pid) {
                    "register_name " + name + ": already registered to " + it->second.to_string());
     }
   }
-  if (!pid.process()->alive()) {  // died before we registered: undo, as Erlang's register/2
+  if (!RuntimeAccess::process(pid)
+           ->alive()) {  // died before we registered: undo, as Erlang's register/2
     unregister_name(name, pid.id());
     return Error(ErrorCode::noproc, "register_name " + name + ": " + pid.to_string());
   }
-  pid.process()->add_name(name);
+  RuntimeAccess::process(pid)->add_name(name);
   return {};
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-#include <caf/all.hpp>
+#include <caf/fwd.hpp>  // the actor system is held by pointer; node_core.cpp builds it
 
 #include "blocking_pool.hpp"
 #include "otp/node.hpp"
@@ -66,7 +66,7 @@ class NodeCore {
   Node& owner_;
   NodeConfig config_;
   uint32_t serial_;
-  caf::actor_system_config caf_config_;
+  std::unique_ptr<caf::actor_system_config> caf_config_;  // outlives system_ (declared first)
   std::unique_ptr<caf::actor_system> system_;
   TimerService timers_;
   BlockingPool pool_;

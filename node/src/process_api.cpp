@@ -35,33 +35,34 @@ Pid self() {
 }
 
 bool alive(const Pid& pid) {
-  return pid && pid.process()->alive();
+  return pid && RuntimeAccess::process(pid)->alive();
 }
 
 void send(const Pid& to, Message msg) {
   if (!to) return;
-  to.process()->deliver(info_envelope(std::move(msg)), false);
+  RuntimeAccess::process(to)->deliver(info_envelope(std::move(msg)), false);
 }
 
 Result<void> send(Node& node, const ServerRef& to, Message msg) {
-  auto pid = detail::resolve(node.core(), to, "send to");
+  auto pid = detail::resolve(RuntimeAccess::core(node), to, "send to");
   if (!pid) return pid.error();
   send(*pid, std::move(msg));
   return {};
 }
 
 Result<Pid> whereis(Node& node, const ServerRef& ref) {
-  return detail::resolve(node.core(), ref, "whereis");
+  return detail::resolve(RuntimeAccess::core(node), ref, "whereis");
 }
 
 Ref send_after(Node& node, const Pid& to, Message msg, std::chrono::milliseconds delay) {
   if (!to) return Ref::make();
-  return node.core().timers().schedule(std::chrono::steady_clock::now() + delay, to.process(),
-                                       info_envelope(std::move(msg)));
+  return RuntimeAccess::core(node).timers().schedule(std::chrono::steady_clock::now() + delay,
+                                                     RuntimeAccess::process(to),
+                                                     info_envelope(std::move(msg)));
 }
 
 std::optional<std::chrono::milliseconds> cancel_timer(Node& node, Ref timer) {
-  return node.core().timers().cancel(timer);
+  return RuntimeAccess::core(node).timers().cancel(timer);
 }
 
 Ref monitor(const Pid& target) {
@@ -77,13 +78,13 @@ void link(const Pid& target) {
     exit(s.self_pid(), Reason::noproc());
     return;
   }
-  detail::Process::link(*s.process(), *target.process());
+  detail::Process::link(*s.process(), *RuntimeAccess::process(target));
 }
 
 void unlink(const Pid& target) {
   auto& s = running("unlink");
   if (!target) return;
-  detail::Process::unlink(*s.process(), *target.process());
+  detail::Process::unlink(*s.process(), *RuntimeAccess::process(target));
   s.forget_exits_from(target);
 }
 
@@ -93,7 +94,7 @@ bool trap_exit(bool on) {
 
 void exit(const Pid& target, Reason reason) {
   if (!target) return;
-  target.process()->deliver(
+  RuntimeAccess::process(target)->deliver(
       detail::Envelope::make_signal(detail::EnvelopeKind::exit, self(), std::move(reason)), true);
 }
 
@@ -160,7 +161,7 @@ struct Inbox::State final : detail::Process {
 };
 
 Inbox::Inbox(Node& node) {
-  auto& core = node.core();
+  auto& core = RuntimeAccess::core(node);
   state_ = std::make_shared<State>(&core, core.next_process_id());
   state_->label = "Inbox";
   core.add_process(state_);
@@ -215,7 +216,7 @@ Ref Inbox::monitor(const Pid& target) {
     std::lock_guard<std::mutex> g(state_->mx);
     state_->monitors.emplace(ref.value(), target);
   }
-  if (!target || !target.process()->add_monitor(ref, state_)) {
+  if (!target || !RuntimeAccess::process(target)->add_monitor(ref, state_)) {
     auto e = detail::Envelope::make_signal(detail::EnvelopeKind::down, target, Reason::noproc());
     e.ref = ref;
     state_->deliver(std::move(e), false);
@@ -232,7 +233,7 @@ void Inbox::demonitor(Ref ref) {
     target = it->second;
     state_->monitors.erase(it);
   }
-  if (target) target.process()->remove_monitor(ref);
+  if (target) RuntimeAccess::process(target)->remove_monitor(ref);
 }
 
 void Inbox::link(const Pid& target) {
@@ -240,11 +241,11 @@ void Inbox::link(const Pid& target) {
     state_->push(ExitSignal{target, Reason::noproc()});
     return;
   }
-  detail::Process::link(*state_, *target.process());
+  detail::Process::link(*state_, *RuntimeAccess::process(target));
 }
 
 void Inbox::unlink(const Pid& target) {
-  if (target) detail::Process::unlink(*state_, *target.process());
+  if (target) detail::Process::unlink(*state_, *RuntimeAccess::process(target));
 }
 
 }  // namespace otp

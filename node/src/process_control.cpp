@@ -154,7 +154,8 @@ void Process::exit(const Reason& reason) {
     watcher->deliver(std::move(e), false);
   }
   links.for_each([&](const Pid& other) {
-    other.process()->deliver(Envelope::make_signal(EnvelopeKind::exit, me, out, true), true);
+    RuntimeAccess::process(other)->deliver(Envelope::make_signal(EnvelopeKind::exit, me, out, true),
+                                           true);
   });
   on_dead();
   node_->remove_process(id_);

@@ -15,8 +15,14 @@
 #include <vector>
 
 #include "envelope.hpp"
+#include "otp/detail/runtime_access.hpp"
 #include "otp/pid.hpp"
 #include "otp/reason.hpp"
+
+namespace otp {
+// The runtime reaches Pid/Node/From/Action internals through this door (see its header).
+using detail::RuntimeAccess;
+}  // namespace otp
 
 namespace otp::detail {
 

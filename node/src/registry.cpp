@@ -73,7 +73,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
     auto [info, fresh] = by_pid.try_emplace(pid.id());
     if (fresh) {
       info->second.monitor = Ref::make();
-      if (!pid.process()->add_monitor(info->second.monitor, shared_from_this())) {
+      if (!RuntimeAccess::process(pid)->add_monitor(info->second.monitor, shared_from_this())) {
         by_pid.erase(info);
         return Error(ErrorCode::noproc, "Registry " + name + ": " + pid.to_string() + " is dead");
       }
@@ -91,7 +91,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
     std::erase(it->second.keys, key);
     erase_entries(key, pid);
     if (it->second.keys.empty()) {
-      pid.process()->remove_monitor(it->second.monitor);
+      RuntimeAccess::process(pid)->remove_monitor(it->second.monitor);
       by_pid.erase(it);
     }
   }
@@ -131,27 +131,28 @@ class RegistryOwner : public GenServer {
 
 Result<std::shared_ptr<Registry>> Registry::start(Node& node, Options options) {
   auto impl = std::make_shared<Impl>();
-  impl->node = &node.core();
+  impl->node = &RuntimeAccess::core(node);
   impl->keys = options.keys;
   impl->name = options.name.empty() ? std::string("(anonymous)") : options.name;
   size_t n = options.partitions ? options.partitions : 4 * node.scheduler_threads();
   for (size_t i = 0; i < n; ++i) impl->parts.push_back(std::make_unique<Impl::Partition>());
   std::shared_ptr<Registry> reg(new Registry(impl));
   if (!options.name.empty()) {
-    auto put = node.core().put_resource(resource_key(options.name), reg);
+    auto put = RuntimeAccess::core(node).put_resource(resource_key(options.name), reg);
     if (!put) return Error(ErrorCode::already_started, "Registry " + options.name + ": name taken");
     impl->published = reg.get();
     if (Pid owner = self()) {
       impl->owner_monitor = Ref::make();
-      if (!owner.process()->add_monitor(impl->owner_monitor, impl))
-        node.core().erase_resource(resource_key(options.name), reg.get());
+      if (!RuntimeAccess::process(owner)->add_monitor(impl->owner_monitor, impl))
+        RuntimeAccess::core(node).erase_resource(resource_key(options.name), reg.get());
     }
   }
   return reg;
 }
 
 std::shared_ptr<Registry> Registry::find(Node& node, const std::string& name) {
-  return std::static_pointer_cast<Registry>(node.core().get_resource(resource_key(name)));
+  return std::static_pointer_cast<Registry>(
+      RuntimeAccess::core(node).get_resource(resource_key(name)));
 }
 
 ChildSpec Registry::child_spec(std::string id, Options options) {

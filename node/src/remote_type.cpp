@@ -96,9 +96,4 @@ std::shared_ptr<const RemoteTypeCodec> remote_codec(const std::string& name) {
 
 }  // namespace detail
 
-const std::string* remote_type_name(const std::type_info& type) {
-  auto c = detail::remote_codec(type);
-  return c ? &c->name : nullptr;  // codecs are never removed, so the name outlives this call
-}
-
 }  // namespace otp

@@ -299,6 +299,18 @@ class ServerActor final : public caf::resumable {
   int recycled_count_ = 0;
 };
 
+template <class F>
+inline std::optional<Action> ServerActor::invoke(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& ex) {
+    crash(Reason::error("exception " + type_name(typeid(ex)) + ": " + ex.what()));
+  } catch (...) {
+    crash(Reason::error("unknown exception"));
+  }
+  return std::nullopt;
+}
+
 // For caf::intrusive_ptr<ServerActor> (found by argument-dependent lookup).
 inline void intrusive_ptr_add_ref(ServerActor* p) {
   p->intrusive_ptr_add_ref_impl();

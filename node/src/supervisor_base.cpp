@@ -34,9 +34,9 @@ Action SupervisorBase::stop_child_async(const Pid& child, const Shutdown& how,
                                         std::function<Action()> then) {
   auto& rt = runtime();
   // Unlink first so the child's exit arrives only as the Down we wait for, never as an EXIT.
-  Process::unlink(*rt.process(), *child.process());
+  Process::unlink(*rt.process(), *RuntimeAccess::process(child));
   Ref mref = Ref::make();
-  if (!child.process()->add_monitor(mref, rt.process())) return then();
+  if (!RuntimeAccess::process(child)->add_monitor(mref, rt.process())) return then();
   if (how.kind() == Shutdown::Kind::brutal_kill) {
     otp::exit(child, Reason::kill());
     return await_tag(mref, std::nullopt, [then](Result<Message>) { return then(); });
@@ -64,7 +64,7 @@ Action SupervisorBase::stop_from(std::shared_ptr<std::vector<std::pair<Pid, Shut
   // Children that are already dead are skipped in this loop rather than by recursion.
   while (i < children->size() && !otp::alive((*children)[i].first)) {
     auto& rt = runtime();
-    Process::unlink(*rt.process(), *(*children)[i].first.process());
+    Process::unlink(*rt.process(), *RuntimeAccess::process((*children)[i].first));
     ++i;
   }
   if (i == children->size()) return then();
@@ -94,9 +94,9 @@ Action SupervisorBase::stop_batch(std::shared_ptr<std::vector<std::pair<Pid, Shu
   std::chrono::milliseconds longest{0};
   for (size_t i = from; i < to; ++i) {
     auto& [pid, how] = (*children)[i];
-    Process::unlink(*rt.process(), *pid.process());
+    Process::unlink(*rt.process(), *RuntimeAccess::process(pid));
     Ref mref = Ref::make();
-    if (!pid.process()->add_monitor(mref, rt.process())) continue;
+    if (!RuntimeAccess::process(pid)->add_monitor(mref, rt.process())) continue;
     refs.push_back(mref);
     pids->push_back(pid);
     otp::exit(pid, how.kind() == Shutdown::Kind::brutal_kill ? Reason::kill() : Reason::shutdown());

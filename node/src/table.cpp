@@ -33,6 +33,8 @@ TableCore::TableCore(Node& node, const TableOptions& options, Pid owner, const s
       name_(options.name.empty() ? std::string("(unnamed)") : options.name),
       type_(options.type),
       access_(options.access),
+      read_needs_owner_(options.access == TableAccess::private_),
+      write_needs_owner_(options.access != TableAccess::public_),
       kv_type_(type),
       owner_id_(owner.id()),
       owner_serial_(owner.node_serial()),
@@ -66,7 +68,7 @@ void TableCore::watch_owner(std::shared_ptr<TableCore> self_ptr) {
   std::lock_guard<std::mutex> g(mx_);
   watch_ = std::make_shared<OwnerWatch>(self_ptr);
   if (!owner_) return;
-  if (!owner_.process()->add_monitor(Ref::make(), watch_)) {
+  if (!RuntimeAccess::process(owner_)->add_monitor(Ref::make(), watch_)) {
     // The owner is already dead: as if it died right now.
     Pid gone = owner_;
     mx_.unlock();
@@ -81,14 +83,14 @@ void TableCore::owner_down(const Pid& old_owner) {
   {
     std::lock_guard<std::mutex> g(mx_);
     if (!(old_owner == owner_) || deleted()) return;
-    if (heir_ && heir_.process()->alive() && !(heir_ == old_owner)) {
+    if (heir_ && RuntimeAccess::process(heir_)->alive() && !(heir_ == old_owner)) {
       heir = heir_;
       heir_data = heir_data_;
       heir_ = Pid();
       owner_ = heir;
       owner_serial_.store(heir.node_serial(), std::memory_order_release);
       owner_id_.store(heir.id(), std::memory_order_release);
-      if (!heir.process()->add_monitor(Ref::make(), watch_)) heir = Pid();
+      if (!RuntimeAccess::process(heir)->add_monitor(Ref::make(), watch_)) heir = Pid();
     }
   }
   if (heir) {
@@ -97,25 +99,26 @@ void TableCore::owner_down(const Pid& old_owner) {
   }
   deleted_.store(true, std::memory_order_release);
   clear_data();
-  node_->core().erase_resource(resource_key(name_), this);
+  RuntimeAccess::core(*node_).erase_resource(resource_key(name_), this);
 }
 
 void TableCore::delete_table() {
   check_write();
   deleted_.store(true, std::memory_order_release);
   clear_data();
-  node_->core().erase_resource(resource_key(name_), this);
+  RuntimeAccess::core(*node_).erase_resource(resource_key(name_), this);
 }
 
 Result<void> TableCore::publish(Node& node, std::shared_ptr<TableCore> self_ptr) {
-  auto r = node.core().put_resource(resource_key(name_), std::move(self_ptr));
+  auto r = RuntimeAccess::core(node).put_resource(resource_key(name_), std::move(self_ptr));
   if (!r) return Error(ErrorCode::already_started, "table " + name_ + " already exists");
   return {};
 }
 
 Result<std::shared_ptr<TableCore>> TableCore::find(Node& node, const std::string& name,
                                                    const std::type_info& type) {
-  auto core = std::static_pointer_cast<TableCore>(node.core().get_resource(resource_key(name)));
+  auto core = std::static_pointer_cast<TableCore>(
+      RuntimeAccess::core(node).get_resource(resource_key(name)));
   if (!core || core->deleted())
     return Error(ErrorCode::not_found, "table " + name + ": no such table");
   if (core->kv_type_ != type)

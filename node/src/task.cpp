@@ -114,7 +114,7 @@ class TaskProcess final : public Process {
 
 Pid spawn_task(Node& node, std::function<Message()> body, TaskLinks links,
                std::shared_ptr<TaskState> state) {
-  auto& core = node.core();
+  auto& core = RuntimeAccess::core(node);
   auto proc = std::make_shared<TaskProcess>(&core, core.next_process_id(), state);
   proc->label = "Task";
   Pid pid = proc->pid();
@@ -215,9 +215,9 @@ Result<std::vector<Pid>> children(Node& node, const ServerRef& sup) {
 
 namespace detail {
 Result<std::shared_ptr<otp::detail::Process>> resolve_supervisor(Node& node, const ServerRef& sup) {
-  auto pid = otp::detail::resolve(node.core(), sup, "task supervisor");
+  auto pid = otp::detail::resolve(RuntimeAccess::core(node), sup, "task supervisor");
   if (!pid) return pid.error();
-  return pid->process();
+  return RuntimeAccess::process(*pid);
 }
 }  // namespace detail
 

@@ -20,9 +20,6 @@ std::optional<ReasonKind> reason_kind_from_string(std::string_view name) {
 const char* to_string(MessageType type) {
   return detail::name_of(type);
 }
-std::optional<MessageType> message_type_from_string(std::string_view name) {
-  return detail::from_name<MessageType>(name);
-}
 
 const char* to_string(CallErrorCode code) {
   return detail::name_of(code);

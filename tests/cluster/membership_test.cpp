@@ -20,7 +20,7 @@
 
 #include "cluster/netns.hpp"
 #include "otp/cluster/cluster.hpp"
-#include "otp/otp.hpp"
+#include "otp/distributed.hpp"
 #include "support/child_process.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"

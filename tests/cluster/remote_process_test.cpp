@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "otp/cluster/cluster.hpp"
-#include "otp/otp.hpp"
+#include "otp/distributed.hpp"
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/framing.hpp"
 #include "otp/protocol/handshake.hpp"

@@ -7,8 +7,7 @@
 #include <chrono>
 
 #include "distribution/memory_link.hpp"
-#include "otp/otp.hpp"
-#include "otp/remote_type.hpp"
+#include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
 #include "support/eventually.hpp"
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "otp/detail/runtime_access.hpp"
 #include "support/eventually.hpp"
 #include "support/node_test.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using otp::ErrorCode;
 using otp::Reason;
+using otp::detail::RuntimeAccess;  // what the runtime reads from an Action
 using values_test::Increment;
 using values_test::Put;
 
@@ -94,9 +96,9 @@ TEST(Message, MatchWithNoMatchingHandlerReturnsUnmatchedCarryingTheMessage) {
   otp::Message m = Put{"k", 1};
   otp::Action a = m.match([](const Increment&) { return otp::noreply(); },
                           [](const int&) { return otp::noreply(); });
-  EXPECT_EQ(a.kind(), otp::Action::Kind::unmatched);
-  EXPECT_TRUE(a.message().is<Put>());
-  EXPECT_EQ(a.message().get<Put>().key, "k");
+  EXPECT_EQ(RuntimeAccess::kind(a), otp::Action::Kind::unmatched);
+  EXPECT_TRUE(RuntimeAccess::message(a).is<Put>());
+  EXPECT_EQ(RuntimeAccess::message(a).get<Put>().key, "k");
 }
 
 TEST(Message, MatchOfAnEmptyMessageIsUnmatched) {
@@ -441,34 +443,34 @@ TEST(ServerRef, PrintsNamesPidsAndViaNames) {
 // -- Action -------------------------------------------------------------------------------------
 
 TEST(Action, FactoriesBuildTheKindsHandlersReturn) {
-  EXPECT_EQ(otp::ok().kind(), otp::Action::Kind::noreply);
-  EXPECT_EQ(otp::noreply().kind(), otp::Action::Kind::noreply);
-  EXPECT_EQ(otp::ignore().kind(), otp::Action::Kind::ignore);
+  EXPECT_EQ(RuntimeAccess::kind(otp::ok()), otp::Action::Kind::noreply);
+  EXPECT_EQ(RuntimeAccess::kind(otp::noreply()), otp::Action::Kind::noreply);
+  EXPECT_EQ(RuntimeAccess::kind(otp::ignore()), otp::Action::Kind::ignore);
 
   auto r = otp::reply(3);
-  EXPECT_EQ(r.kind(), otp::Action::Kind::reply);
-  EXPECT_TRUE(r.has_reply());
-  EXPECT_EQ(r.message().get<int>(), 3);
+  EXPECT_EQ(RuntimeAccess::kind(r), otp::Action::Kind::reply);
+  EXPECT_TRUE(RuntimeAccess::has_reply(r));
+  EXPECT_EQ(RuntimeAccess::message(r).get<int>(), 3);
 
   auto s = otp::stop(Reason::shutdown());
-  EXPECT_EQ(s.kind(), otp::Action::Kind::stop);
-  EXPECT_FALSE(s.has_reply());
-  EXPECT_EQ(s.reason(), Reason::shutdown());
+  EXPECT_EQ(RuntimeAccess::kind(s), otp::Action::Kind::stop);
+  EXPECT_FALSE(RuntimeAccess::has_reply(s));
+  EXPECT_EQ(RuntimeAccess::reason(s), Reason::shutdown());
 
   auto sr = otp::stop(Reason::normal(), std::string("bye"));
-  EXPECT_TRUE(sr.has_reply());
-  EXPECT_EQ(sr.message().get<std::string>(), "bye");
+  EXPECT_TRUE(RuntimeAccess::has_reply(sr));
+  EXPECT_EQ(RuntimeAccess::message(sr).get<std::string>(), "bye");
 }
 
 TEST(Action, TimeoutAndContinueAreKept) {
   otp::Action a = otp::noreply().timeout(250ms).then_continue(Increment{});
-  ASSERT_TRUE(a.idle_timeout().has_value());
-  EXPECT_EQ(*a.idle_timeout(), 250ms);
-  ASSERT_TRUE(a.continue_arg().has_value());
-  EXPECT_TRUE(a.continue_arg()->is<Increment>());
+  ASSERT_TRUE(RuntimeAccess::idle_timeout(a).has_value());
+  EXPECT_EQ(*RuntimeAccess::idle_timeout(a), 250ms);
+  ASSERT_TRUE(RuntimeAccess::continue_arg(a).has_value());
+  EXPECT_TRUE(RuntimeAccess::continue_arg(a)->is<Increment>());
   otp::Action plain = otp::noreply();
-  EXPECT_FALSE(plain.idle_timeout().has_value());
-  EXPECT_FALSE(plain.continue_arg().has_value());
+  EXPECT_FALSE(RuntimeAccess::idle_timeout(plain).has_value());
+  EXPECT_FALSE(RuntimeAccess::continue_arg(plain).has_value());
 }
 
 // -- Node names ---------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 // otp::agent: Elixir's Agent — a process that holds one value, read and changed with functions.
 // The seed's SimpleCounter:
 //
+// clang-format off
 //   otp::agent::start_link<int>(node, [] { return 0; }, otp::name("simple_counter"));
 //   otp::agent::update<int>(node, "simple_counter", [](int n) { return n + 1; });
 //   int v = otp::agent::get<int>(node, "simple_counter", [](const int& n) { return n; }).value();
 //   otp::agent::update<int>(node, "simple_counter", [](int) { return 0; });      // reset
+// clang-format on
 //
 // The functions run inside the agent process, one at a time, so they may not block; the value is
 // moved into update's function and back, never copied. get_and_update returns a pair {reply,
@@ -19,49 +21,14 @@
 #include <utility>
 
 #include "otp/child_spec.hpp"
+#include "otp/detail/agent.hpp"
 #include "otp/gen_server.hpp"
 
 namespace otp {
-namespace detail {
-
-template <class T>
-struct AgentOp {
-  std::function<Message(T&)> run;
-};
-template <class T>
-struct AgentCastOp {
-  std::function<void(T&)> run;
-};
-
-template <class T>
-class AgentServer final : public GenServer {
- public:
-  explicit AgentServer(std::function<T()> init) : init_(std::move(init)) {}
-  Action init() override {
-    state_.emplace(init_());
-    return ok();
-  }
-  Action handle_call(const Message& m, const From&) override {
-    if (const auto* op = m.get_if<AgentOp<T>>()) return reply(op->run(*state_));
-    return Unmatched{m};
-  }
-  Action handle_cast(const Message& m) override {
-    if (const auto* op = m.get_if<AgentCastOp<T>>()) {
-      op->run(*state_);
-      return noreply();
-    }
-    return Unmatched{m};
-  }
-
- private:
-  std::function<T()> init_;
-  std::optional<T> state_;
-};
-
-}  // namespace detail
-
 namespace agent {
 
+/// Starts an agent whose value is init()'s result (init runs in the agent). Errors as
+/// gen_server::start_link (already_started, init_failed when init throws, would_block).
 template <class T>
 Result<Pid> start_link(Node& node, std::function<T()> init, std::optional<Name> name = {}) {
   std::optional<ServerRef> ref;
@@ -79,10 +46,11 @@ ChildSpec spec(std::string id, std::function<T()> init) {
   return s;
 }
 
-/// fn(const T&) -> R, run in the agent; returns R.
+/// fn(const T&) -> R, run in the agent; returns R. Errors as gen_server::call (noproc, timeout,
+/// exit when fn throws, bad_call when the agent holds another T).
 template <class T, class F>
 auto get(Node& node, const ServerRef& agent, F fn,
-         std::chrono::milliseconds timeout = std::chrono::seconds(5))
+         std::chrono::milliseconds timeout = default_call_timeout)
     -> Result<std::invoke_result_t<F, const T&>> {
   using R = std::invoke_result_t<F, const T&>;
   detail::AgentOp<T> op{
@@ -93,7 +61,7 @@ auto get(Node& node, const ServerRef& agent, F fn,
 /// fn(T) -> T replaces the value; returns once it ran.
 template <class T, class F>
 Result<void> update(Node& node, const ServerRef& agent, F fn,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                    std::chrono::milliseconds timeout = default_call_timeout) {
   detail::AgentOp<T> op{[fn = std::move(fn)](T& s) -> Message {
     s = fn(std::move(s));
     return Message();
@@ -106,7 +74,7 @@ Result<void> update(Node& node, const ServerRef& agent, F fn,
 /// fn(T) -> std::pair<R, T>: replies R and keeps the new T.
 template <class T, class F>
 auto get_and_update(Node& node, const ServerRef& agent, F fn,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(5))
+                    std::chrono::milliseconds timeout = default_call_timeout)
     -> Result<typename std::invoke_result_t<F, T>::first_type> {
   using R = typename std::invoke_result_t<F, T>::first_type;
   detail::AgentOp<T> op{[fn = std::move(fn)](T& s) -> Message {
@@ -124,8 +92,9 @@ void cast(Node& node, const ServerRef& agent, F fn) {
                    detail::AgentCastOp<T>{[fn = std::move(fn)](T& s) { s = fn(std::move(s)); }});
 }
 
+/// Stops the agent with reason and waits until it exited. Errors as gen_server::stop.
 inline Result<void> stop(Node& node, const ServerRef& agent, Reason reason = Reason::normal(),
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                         std::chrono::milliseconds timeout = default_call_timeout) {
   return gen_server::stop(node, agent, std::move(reason), timeout);
 }
 

@@ -4,12 +4,14 @@
 // {Name, Node} addressing (otp::remote_name). Users normally go through otp::cluster::Cluster,
 // which does the wiring below:
 //
+// clang-format off
 //   class Channel : public otp::DistributionChannel { ... transport->send(...) ... };
 //   otp::distribution::attach(node, self_id, channel);
 //   // from the transport's thread:
 //   otp::distribution::node_up(node, peer);
 //   otp::distribution::receive(node, peer, std::move(message));
 //   otp::distribution::node_down(node, peer, "heartbeat timeout");
+// clang-format on
 //
 // Semantics, as in distributed Erlang: messages between two processes arrive in order; a call
 // to a node that is not connected fails at once with nodedown, and calls in flight fail at once
@@ -44,6 +46,8 @@ enum class ChannelError {
 class DistributionChannel {
  public:
   virtual ~DistributionChannel() = default;
+  /// Queues message for the node `to`; nullopt when taken, otherwise why not (the runtime then
+  /// fails the call or drops the message, as Erlang does for a lost connection).
   virtual std::optional<ChannelError> send(const protocol::NodeId& to,
                                            const protocol::Message& message) = 0;
   /// Called once when the node stops being distributed (distribution::detach, or the node
@@ -57,6 +61,7 @@ class DistributionChannel {
 struct NodeUp {
   std::string node;  // "name@host"
 };
+/// A connected node went away (see NodeUp).
 struct NodeDown {
   std::string node;
   std::string reason;  // "connection closed", "heartbeat timeout", ...
@@ -73,9 +78,12 @@ void detach(Node& node);
 /// This node's identity; nullopt before attach.
 std::optional<protocol::NodeId> self(Node& node);
 
-/// Transport events, from any thread.
+/// Transport events, from any thread. node_up: a link to peer is ready (NodeUp goes out).
 void node_up(Node& node, const protocol::NodeId& peer);
+/// The link to peer is gone: calls in flight fail with nodedown, monitors and links fire with
+/// noconnection, NodeDown goes out with reason.
 void node_down(Node& node, const protocol::NodeId& peer, const std::string& reason);
+/// A message arrived from peer (in order per peer); a malformed one is logged and dropped.
 void receive(Node& node, const protocol::NodeId& peer, protocol::Message&& message);
 
 /// The connected nodes ("name@host").

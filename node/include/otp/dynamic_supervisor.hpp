@@ -2,10 +2,12 @@
 // added with start_child and have no ids (a pid names them). Strategy one_for_one; restart
 // intensity as for supervisors; max_children bounds how many run at once. The seed's TaskRunner:
 //
+// clang-format off
 //   auto sup = dynamic_supervisor::start_link(node, {}, name("TaskSupervisor")).value();
 //   Pid pid = dynamic_supervisor::start_child(node, "TaskSupervisor",
 //                                             worker<TaskRunner>("task", 1)).value();
 //   dynamic_supervisor::terminate_child(node, "TaskSupervisor", pid);
+// clang-format on
 #pragma once
 
 #include <optional>
@@ -16,7 +18,9 @@
 
 namespace otp {
 
+/// A DynamicSupervisor's flags.
 struct DynamicSupervisorFlags {
+  /// Restart intensity: at most max_restarts within max_time, or the supervisor gives up.
   int max_restarts = 3;
   std::chrono::milliseconds max_time = std::chrono::seconds(5);
   /// start_child beyond this fails with max_children; nullopt = unbounded.
@@ -26,15 +30,21 @@ struct DynamicSupervisorFlags {
 namespace dynamic_supervisor {
 
 // -- requests (handle_call protocol; usable with await_call) --
+/// The request behind start_child.
 struct StartChild {
   ChildSpec spec;
 };
+/// The request behind terminate_child.
 struct TerminateChild {
   Pid pid;
 };
+/// The request behind which_children.
 struct WhichChildren {};
+/// The request behind count_children.
 struct CountChildren {};
 
+/// Starts a DynamicSupervisor with no children. Errors: already_started for a taken name;
+/// would_block inside a handler (nest it with spec instead).
 Result<Pid> start_link(Node& node, DynamicSupervisorFlags flags = {},
                        std::optional<Name> name = std::nullopt);
 /// A DynamicSupervisor as a child of a supervisor.
@@ -44,7 +54,9 @@ ChildSpec spec(std::string id, DynamicSupervisorFlags flags = {});
 Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);
 /// Stops a child by its shutdown spec. Errors: not_found.
 Result<void> terminate_child(Node& node, const ServerRef& sup, const Pid& child);
+/// The running children (ids are empty). Errors: noproc.
 Result<std::vector<ChildInfo>> which_children(Node& node, const ServerRef& sup);
+/// How many children, running, supervisors and workers. Errors: noproc.
 Result<ChildCounts> count_children(Node& node, const ServerRef& sup);
 
 }  // namespace dynamic_supervisor

@@ -4,6 +4,7 @@
 // one handler at a time (never concurrently) on a scheduler thread. Client API first, callbacks
 // after, as in the seed's Counter:
 //
+// clang-format off
 //   struct Increment {};  struct GetValue {};
 //   class Counter : public otp::GenServer {
 //    public:
@@ -12,8 +13,9 @@
 //       return otp::gen_server::start_link<Counter>(n, otp::name("counter"), initial);
 //     }
 //     static void increment(otp::Node& n) { otp::gen_server::cast(n, "counter", Increment{}); }
-//     static int value(otp::Node& n) { return otp::gen_server::call<int>(n, "counter",
-//     GetValue{}).value(); }
+//     static int value(otp::Node& n) {
+//       return otp::gen_server::call<int>(n, "counter", GetValue{}).value();
+//     }
 //     // -- callbacks --
 //     explicit Counter(int initial) : value_(initial) {}
 //     otp::Action handle_call(const otp::Message& m, const otp::From&) override {
@@ -25,30 +27,34 @@
 //    private:
 //     int value_;
 //   };
+// clang-format on
 //
 // What handlers return (otp::Action), mirroring gen_server's tuples:
+// clang-format off
 //   init:           ok() | ok().timeout(t) | ok().then_continue(x) | stop(reason) | ignore()
 //   handle_call:    reply(v) | noreply() (reply later with gen_server::reply(from, v)) |
 //                   stop(reason, v) | stop(reason)        — each may add .timeout / .then_continue
 //   handle_cast / handle_info / handle_continue:  noreply() | stop(reason)
 //   any handler:    await_call(...) — call another server without blocking a scheduler thread
-//   Message::match with no matching clause gives "unmatched": a call then fails with bad_call for
-//   its caller, a cast or info is logged and dropped; the server keeps running either way.
+// clang-format on
+// Message::match with no matching clause gives "unmatched": a call then fails with bad_call for
+// its caller, a cast or info is logged and dropped; the server keeps running either way.
 //
 // Guarantees: start_link returns after init ran (its error if init failed); call times out after
-// 5 s by default and fails at once with noproc for a dead or unknown server, and with exit when the
-// server dies while serving it; a handler that throws crashes the server with a reason naming the
-// exception, terminate runs, and callers get an error, never a hang. terminate(reason) runs on a
-// stop, on a crash, and on a shutdown by the parent when the server traps exits.
+// default_call_timeout (5 s) unless told otherwise and fails at once with noproc for a dead or
+// unknown server, and with exit when the server dies while serving it; a handler that throws
+// crashes the server with a reason naming the exception, terminate runs, and callers get an
+// error, never a hang. terminate(reason) runs on a stop, on a crash, and on a shutdown by the
+// parent when the server traps exits.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <type_traits>
 #include <vector>
 
+#include "otp/detail/gen_server.hpp"
 #include "otp/error.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
@@ -59,59 +65,114 @@
 
 namespace otp {
 
-class GenServer;
-class Action;
-
 namespace detail {
-class Endpoint;
-class ServerActor;
-
-struct AwaitSpec {
-  Ref tag;
-  /// When not empty: wait for a Down or reply for every one of these refs (tag is unused).
-  std::vector<Ref> group;
-  std::shared_ptr<Process> target;  // demonitored when the await resolves
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  std::function<Action(Result<Message>)> then;
-};
-
-using ServerFactory = std::function<std::unique_ptr<GenServer>()>;
-
-template <class R>
-Result<R> unpack_reply(Result<Message> r, const char* what) {
-  if (!r) return r.error();
-  if constexpr (std::is_void_v<R>) {
-    return {};  // call<void>: only success or failure matters (the seed's :ok replies)
-  } else if constexpr (std::is_same_v<R, Message>) {
-    return std::move(r).value();
-  } else {
-    if (const R* v = r->template get_if<R>()) return *v;
-    return Error(ErrorCode::bad_reply, std::string(what) + ": expected " + type_name(typeid(R)) +
-                                           ", got " + r->type_name());
-  }
+struct RuntimeAccess;
 }
-}  // namespace detail
+
+/// How long a call (gen_server::call, GenServer::await_call, agent functions, task::await)
+/// waits for its reply unless told otherwise; then it fails with timeout. OTP's default too.
+inline constexpr std::chrono::milliseconds default_call_timeout = std::chrono::seconds(5);
+
+/// Names a process at start: otp::name("counter") or otp::name(otp::via(registry, "key")).
+struct Name {
+  ServerRef ref;
+};
+/// The Name for ref (a local name, a via name).
+inline Name name(ServerRef ref) {
+  return Name{std::move(ref)};
+}
+
+class From;
+
+// -- client API --
+
+namespace gen_server {
+
+/// Starts S (constructed from args, then init runs in the new process). Returns after init: the
+/// pid, or already_started / ignored / init_failed (only once the failed process is gone). It
+/// blocks the calling thread, so it is for code outside processes; inside a handler it returns
+/// would_block: start children under a supervisor instead. The caller is outside the actor
+/// system, so nothing is linked; the _link name keeps the OTP spelling.
+template <class S, class... Args>
+Result<Pid> start_link(Node& node, Name name, Args&&... args) {
+  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
+                              {std::move(name.ref), true});
+}
+/// The same, unnamed.
+template <class S, class... Args>
+Result<Pid> start_link(Node& node, Args&&... args) {
+  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
+                              {std::nullopt, true});
+}
+/// Like start_link, without a link.
+template <class S, class... Args>
+Result<Pid> start(Node& node, Name name, Args&&... args) {
+  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
+                              {std::move(name.ref), false});
+}
+/// The same, unnamed.
+template <class S, class... Args>
+Result<Pid> start(Node& node, Args&&... args) {
+  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
+                              {std::nullopt, false});
+}
+
+/// Synchronous request; blocks the calling thread, so only for code outside processes (inside a
+/// handler it returns would_block: use GenServer::await_call). Errors: noproc, timeout, exit,
+/// bad_call, bad_reply (R differs from the reply's type), calling_self. call<void> ignores the
+/// reply's value (for servers that answer :ok).
+template <class R = Message>
+Result<R> call(Node& node, const ServerRef& target, Message request,
+               std::chrono::milliseconds timeout = default_call_timeout) {
+  return detail::unpack_reply<R>(detail::call(node, target, std::move(request), timeout), "call");
+}
+
+/// Asynchronous request (handle_cast). Never fails, as in Erlang: a cast to a dead or unknown
+/// server is dropped.
+void cast(Node& node, const ServerRef& target, Message request);
+/// The same to a pid, without building a ServerRef (the common case in hot loops).
+void cast(Node& node, const Pid& target, Message request);
+
+/// Replies to a caller whose handle_call returned noreply(). Thread-safe; callable from any
+/// process or thread, at most once per From (later replies are dropped). Replying with an
+/// otp::Error (here or with otp::reply) makes the caller's call return that error.
+void reply(const From& from, Message value);
+
+/// Asks the server to stop with reason (terminate runs) and waits until it has exited. Errors:
+/// noproc, timeout (the server is then still running), would_block inside a handler.
+Result<void> stop(Node& node, const ServerRef& target, Reason reason = Reason::normal(),
+                  std::chrono::milliseconds timeout = std::chrono::hours(24));
+
+}  // namespace gen_server
+
+// -- callbacks --
 
 /// The caller of a handle_call: reply to it now (return reply(v)) or later, from anywhere, with
 /// gen_server::reply(from, v).
 class From {
  public:
+  /// A From that is no caller (valid() is false); replies to it are dropped.
   From() = default;
-  From(std::shared_ptr<detail::Endpoint> to, Ref tag) : to_(std::move(to)), tag_(tag) {}
+  /// Identifies this call (the tag the caller waits for).
   const Ref& tag() const { return tag_; }
+  /// False for a default-constructed From.
   bool valid() const { return to_ != nullptr; }
-  const std::shared_ptr<detail::Endpoint>& endpoint() const { return to_; }
 
  private:
+  friend struct detail::RuntimeAccess;
+  From(std::shared_ptr<detail::Endpoint> to, Ref tag) : to_(std::move(to)), tag_(tag) {}
   std::shared_ptr<detail::Endpoint> to_;
   Ref tag_;
 };
 
-/// What a handler asks the runtime to do next. Build it with ok/reply/noreply/stop/ignore.
+/// What a handler asks the runtime to do next. Build it with ok/reply/noreply/stop/ignore (or
+/// GenServer::await_call); the runtime reads it, a handler only adds timeout/then_continue.
 class Action {
  public:
+  /// What the runtime does with the handler's result.
   enum class Kind { reply, noreply, stop, ignore, await, unmatched };
 
+  /// No clause of Message::match took the message (see the header comment).
   Action(Unmatched u) : kind_(Kind::unmatched), message_(std::move(u.message)) {}  // NOLINT
 
   /// Idle timeout: otp::Timeout arrives in handle_info when no message came for `t`.
@@ -125,42 +186,18 @@ class Action {
     return std::move(*this);
   }
 
-  // -- read by the runtime --
-  Kind kind() const { return kind_; }
-  const Message& message() const { return message_; }  // the reply, or the unmatched message
-  const Reason& reason() const { return reason_; }
-  bool has_reply() const { return has_reply_; }
-  const std::optional<std::chrono::milliseconds>& idle_timeout() const { return timeout_; }
-  const std::optional<Message>& continue_arg() const { return continue_; }
-  const std::shared_ptr<detail::AwaitSpec>& await_spec() const { return await_; }
-
-  // -- factories (use the free functions below) --
-  static Action make(Kind k) { return Action(k); }
-  static Action make_reply(Message m) {
-    Action a(Kind::reply);
-    a.message_ = std::move(m);
-    a.has_reply_ = true;
-    return a;
-  }
-  static Action make_stop(Reason r, std::optional<Message> reply) {
-    Action a(Kind::stop);
-    a.reason_ = std::move(r);
-    if (reply) {
-      a.message_ = std::move(*reply);
-      a.has_reply_ = true;
-    }
-    return a;
-  }
-  static Action make_await(std::shared_ptr<detail::AwaitSpec> spec) {
-    Action a(Kind::await);
-    a.await_ = std::move(spec);
-    return a;
-  }
-
  private:
+  friend struct detail::RuntimeAccess;
+  friend Action ok();
+  friend Action noreply();
+  friend Action reply(Message value);
+  friend Action stop(Reason reason);
+  friend Action stop(Reason reason, Message reply);
+  friend Action ignore();
+
   explicit Action(Kind k) : kind_(k) {}
   Kind kind_;
-  Message message_;
+  Message message_;  // the reply, or the unmatched message
   Reason reason_;
   bool has_reply_ = false;
   std::optional<std::chrono::milliseconds> timeout_;
@@ -170,39 +207,65 @@ class Action {
 
 /// {ok, State} from init; the same as noreply() elsewhere.
 inline Action ok() {
-  return Action::make(Action::Kind::noreply);
+  return Action(Action::Kind::noreply);
 }
+/// {noreply, State}: nothing to send; from handle_call, reply later with gen_server::reply.
 inline Action noreply() {
-  return Action::make(Action::Kind::noreply);
+  return Action(Action::Kind::noreply);
 }
+/// {reply, Value, State}: the caller's call returns value (an otp::Error value: that error).
 inline Action reply(Message value) {
-  return Action::make_reply(std::move(value));
+  Action a(Action::Kind::reply);
+  a.message_ = std::move(value);
+  a.has_reply_ = true;
+  return a;
 }
+/// {stop, Reason, State}: terminate(reason) runs and the server exits with reason; a caller
+/// waiting on this handle_call gets an exit error.
 inline Action stop(Reason reason) {
-  return Action::make_stop(std::move(reason), std::nullopt);
+  Action a(Action::Kind::stop);
+  a.reason_ = std::move(reason);
+  return a;
 }
+/// {stop, Reason, Reply, State}: replies to the caller first, then stops as stop(reason).
 inline Action stop(Reason reason, Message reply) {
-  return Action::make_stop(std::move(reason), std::move(reply));
+  Action a = stop(std::move(reason));
+  a.message_ = std::move(reply);
+  a.has_reply_ = true;
+  return a;
 }
 /// From init only: start_link returns an `ignored` error and the process exits normally.
 inline Action ignore() {
-  return Action::make(Action::Kind::ignore);
+  return Action(Action::Kind::ignore);
 }
 
+/// The base of every server: override the callbacks it needs (all have defaults).
 class GenServer {
  public:
   virtual ~GenServer() = default;
 
-  // -- callbacks (all optional) --
+  /// Runs in the new process before start_link returns. The default returns ok(). stop(reason)
+  /// makes start_link fail with init_failed; ignore() with ignored; a throw is a stop.
   virtual Action init() { return ok(); }
+  /// A gen_server::call (or await_call) request; from identifies the caller. The default fails
+  /// the call with bad_call (the request is "unmatched") and the server keeps running.
   virtual Action handle_call(const Message& request, const From& from);
+  /// A gen_server::cast request. The default logs and drops it.
   virtual Action handle_cast(const Message& request);
+  /// Any other message: otp::send, Down, ExitSignal (when trapping exits), Timeout. The default
+  /// drops Down, ExitSignal and Timeout silently and logs and drops anything else.
   virtual Action handle_info(const Message& info);
+  /// Runs right after a handler that returned .then_continue(arg), before any other message.
+  /// The default crashes the server (a handler asked to continue and no clause handles it).
   virtual Action handle_continue(const Message& arg);
+  /// The server is stopping with reason (a stop Action, a crash, or a shutdown by its parent
+  /// while trapping exits): release what the server holds. A throw here is logged and ignored.
   virtual void terminate(const Reason& reason);
 
  protected:
+  /// This server's pid. Only valid while the server runs (from init on).
   const Pid& self() const;
+  /// The node this server runs on.
   Node& node() const;
   /// Turns exit trapping on/off for this server (links then deliver ExitSignal to handle_info).
   bool trap_exit(bool on);
@@ -213,10 +276,11 @@ class GenServer {
   /// handler (so in handle_call it may reply to the original caller).
   Action await_call(const ServerRef& target, Message request,
                     std::function<Action(Result<Message>)> then,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                    std::chrono::milliseconds timeout = default_call_timeout);
+  /// The same, with the reply unpacked as an R (bad_reply when it holds another type).
   template <class R>
   Action await_call(const ServerRef& target, Message request, std::function<Action(Result<R>)> then,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                    std::chrono::milliseconds timeout = default_call_timeout) {
     return await_call(
         target, std::move(request),
         [then = std::move(then)](Result<Message> r) {
@@ -242,86 +306,4 @@ class GenServer {
   detail::ServerActor* runtime_ = nullptr;
 };
 
-/// Names a process at start: otp::name("counter") or otp::name(otp::via(registry, "key")).
-struct Name {
-  ServerRef ref;
-};
-inline Name name(ServerRef ref) {
-  return Name{std::move(ref)};
-}
-
-namespace detail {
-struct StartOptions {
-  std::optional<ServerRef> name;
-  bool link = false;
-};
-Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options);
-Result<Message> call(Node& node, const ServerRef& target, Message request,
-                     std::chrono::milliseconds timeout);
-
-template <class S, class... Args>
-ServerFactory make_factory(Args&&... args) {
-  static_assert(std::is_base_of_v<GenServer, S>, "S must derive from otp::GenServer");
-  return [... args = std::forward<Args>(args)]() -> std::unique_ptr<GenServer> {
-    return std::make_unique<S>(args...);
-  };
-}
-}  // namespace detail
-
-namespace gen_server {
-
-/// Starts S (constructed from args, then init runs in the new process). Returns after init: the
-/// pid, or already_started / ignored / init_failed (only once the failed process is gone). It
-/// blocks the calling thread, so it is for code outside processes; inside a handler it returns
-/// would_block: start children under a supervisor instead. The caller is outside the actor
-/// system, so nothing is linked; the _link name keeps the OTP spelling.
-template <class S, class... Args>
-Result<Pid> start_link(Node& node, Name name, Args&&... args) {
-  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
-                              {std::move(name.ref), true});
-}
-template <class S, class... Args>
-Result<Pid> start_link(Node& node, Args&&... args) {
-  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
-                              {std::nullopt, true});
-}
-/// Like start_link, without a link.
-template <class S, class... Args>
-Result<Pid> start(Node& node, Name name, Args&&... args) {
-  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
-                              {std::move(name.ref), false});
-}
-template <class S, class... Args>
-Result<Pid> start(Node& node, Args&&... args) {
-  return detail::start_server(node, detail::make_factory<S>(std::forward<Args>(args)...),
-                              {std::nullopt, false});
-}
-
-/// Synchronous request; blocks the calling thread, so only for code outside processes (inside a
-/// handler it returns would_block: use GenServer::await_call). Errors: noproc, timeout, exit,
-/// bad_call, bad_reply (R differs from the reply's type), calling_self. call<void> ignores the
-/// reply's value (for servers that answer :ok).
-template <class R = Message>
-Result<R> call(Node& node, const ServerRef& target, Message request,
-               std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  return detail::unpack_reply<R>(detail::call(node, target, std::move(request), timeout), "call");
-}
-
-/// Asynchronous request (handle_cast). Never fails, as in Erlang: a cast to a dead or unknown
-/// server is dropped.
-void cast(Node& node, const ServerRef& target, Message request);
-/// The same to a pid, without building a ServerRef (the common case in hot loops).
-void cast(Node& node, const Pid& target, Message request);
-
-/// Replies to a caller whose handle_call returned noreply(). Thread-safe; callable from any
-/// process or thread, at most once per From (later replies are dropped). Replying with an
-/// otp::Error (here or with otp::reply) makes the caller's call return that error.
-void reply(const From& from, Message value);
-
-/// Asks the server to stop with reason (terminate runs) and waits until it has exited. Errors:
-/// noproc, timeout (the server is then still running), would_block inside a handler.
-Result<void> stop(Node& node, const ServerRef& target, Reason reason = Reason::normal(),
-                  std::chrono::milliseconds timeout = std::chrono::hours(24));
-
-}  // namespace gen_server
 }  // namespace otp

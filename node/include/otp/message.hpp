@@ -2,12 +2,14 @@
 //
 // Any copyable C++ type can be a message. Empty structs play the role of atoms:
 //
+// clang-format off
 //   struct Increment {};
 //   otp::Message m = Increment{};
 //   if (m.is<Increment>()) ...
 //   if (const auto* put = m.get_if<Put>()) use(put->key);
 //   return m.match([&](const Get&) { return otp::reply(value_); },
 //                  [&](const Put& p) { value_ = p.v; return otp::reply(Ok{}); });
+// clang-format on
 //
 // Copies share the value (one allocation per message, never per copy; none at all for an empty
 // struct), so a message can be sent to many processes cheaply. Local messages are never serialized.
@@ -15,70 +17,22 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+
+#include "otp/detail/message.hpp"
 
 namespace otp {
 
 /// Returns a readable name for a C++ type ("Increment", "std::string").
 std::string type_name(const std::type_info& type);
 
-class Message;
-
-namespace detail {
-
-struct MessageValue {
-  virtual ~MessageValue() = default;
-  virtual const std::type_info& type() const noexcept = 0;
-};
-
-template <class T>
-struct TypedMessageValue final : MessageValue {
-  template <class... Args>
-  explicit TypedMessageValue(Args&&... args) : value(std::forward<Args>(args)...) {}
-  const std::type_info& type() const noexcept override { return typeid(T); }
-  T value;
-};
-
-/// Types that carry no data (`struct Increment {};`): Erlang's atoms. All their messages share
-/// one value, so making and copying them allocates nothing and touches no reference count.
-template <class T>
-inline constexpr bool is_atom_v =
-    std::is_empty_v<T>&& std::is_trivially_default_constructible_v<T>&&
-        std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>;
-
-template <class T, class... Args>
-std::shared_ptr<const MessageValue> make_message_value(Args&&... args) {
-  if constexpr (is_atom_v<T>) {
-    // Never freed, so a message outliving static destruction (a detached thread) stays valid.
-    ((void)args, ...);  // the value carries nothing
-    static const MessageValue* const atom = new TypedMessageValue<T>();
-    // An empty owner: the shared_ptr points at the value and counts no references.
-    return std::shared_ptr<const MessageValue>(std::shared_ptr<void>(), atom);
-  } else {
-    return std::make_shared<TypedMessageValue<T>>(std::forward<Args>(args)...);
-  }
-}
-
-template <class F>
-struct FirstArg;
-template <class R, class C, class A>
-struct FirstArg<R (C::*)(A) const> {
-  using type = std::remove_cvref_t<A>;
-};
-template <class R, class C, class A>
-struct FirstArg<R (C::*)(A)> {
-  using type = std::remove_cvref_t<A>;
-};
-template <class F>
-using first_arg_t = typename FirstArg<decltype(&std::remove_cvref_t<F>::operator())>::type;
-
-}  // namespace detail
-
 /// Thrown by Message::get<T>() when the message holds another type.
 class BadMessageType : public std::bad_cast {
  public:
+  /// "bad message type: expected <expected>, got <actual>".
   BadMessageType(std::string expected, std::string actual);
   const char* what() const noexcept override { return what_.c_str(); }
 
@@ -86,6 +40,7 @@ class BadMessageType : public std::bad_cast {
   std::string what_;
 };
 
+/// A value of any copyable type, shared between copies (see the header comment).
 class Message {
  public:
   /// An empty message (holds nothing; `empty()` is true).
@@ -104,8 +59,10 @@ class Message {
     return m;
   }
 
+  /// True for a default-constructed message.
   bool empty() const noexcept { return value_ == nullptr; }
 
+  /// Whether the held value is exactly a T (no conversions, no base classes).
   template <class T>
   bool is() const noexcept {
     return value_ != nullptr && value_->type() == typeid(T);
@@ -126,14 +83,16 @@ class Message {
   }
 
   /// Calls the first handler whose parameter type matches the held value and returns its result.
-  /// When none matches, returns `R(otp::unhandled)`-style default: the handlers' result type must
-  /// be constructible from `Unmatched{*this}` (otp::Action is).
+  /// When none matches, returns `R(otp::Unmatched{*this})`: the handlers' result type must be
+  /// constructible from otp::Unmatched (otp::Action is; the runtime then treats the message as
+  /// unmatched, see otp/gen_server.hpp).
   template <class... Fs>
   auto match(Fs&&... fs) const;
 
   /// The held type's readable name, or "empty".
   std::string type_name() const;
 
+  /// The held type, or typeid(void) when empty.
   const std::type_info& type() const noexcept { return value_ ? value_->type() : typeid(void); }
 
  private:
@@ -143,6 +102,11 @@ class Message {
 /// What Message::match returns when no handler takes the message.
 struct Unmatched {
   Message message;
+};
+
+/// The reply of servers that only say "done" (Elixir's :ok); crosses nodes as "ok".
+struct Ok {
+  friend bool operator==(const Ok&, const Ok&) = default;
 };
 
 template <class... Fs>

@@ -1,10 +1,12 @@
 // otp::Node: one node's OTP runtime. It owns the CAF actor system (the scheduler threads every
 // process runs on), the process table, the local name table and the timer service.
 //
+// clang-format off
 //   otp::Node node({.name = "app", .scheduler_threads = 2});
 //   auto sup = otp::supervisor::start_link(node, children, {.strategy = ...}).value();
 //   ...
 //   node.shutdown();   // or let the destructor do it
+// clang-format on
 //
 // Shutdown is ordered and bounded: every process started without a parent gets a stop request
 // (shutdown) in reverse start order, so supervision trees stop their children in reverse order
@@ -27,8 +29,10 @@ namespace otp {
 
 namespace detail {
 class NodeCore;
-}
+struct RuntimeAccess;
+}  // namespace detail
 
+/// How a Node is set up (designated initializers: `{.name = "app", .scheduler_threads = 2}`).
 struct NodeConfig {
   /// The node's name, used in logs (and, with the cluster layer, as name@host).
   std::string name = "node";
@@ -46,21 +50,28 @@ struct NodeConfig {
   bool log_crashes = true;
 };
 
+/// One node: start it, start processes on it, shut it down (or let the destructor do it).
 class Node {
  public:
+  /// Starts the scheduler threads. Several Nodes may live in one OS process (tests do).
   explicit Node(NodeConfig config = {});
+  /// shutdown().
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  /// NodeConfig::name.
   const std::string& name() const;
   /// A number unique to this Node object within the OS process; it is the first part of a pid.
   uint32_t serial() const;
+  /// The scheduler threads actually running (NodeConfig's 0 resolved to the hardware's count).
   size_t scheduler_threads() const;
 
   /// Registers pid under a local name; fails with already_started naming the owner.
   Result<void> register_name(const std::string& name, const Pid& pid);
+  /// Removes a local name (nothing if it is not registered).
   void unregister_name(const std::string& name);
+  /// The pid registered under name, or nullopt.
   std::optional<Pid> whereis(const std::string& name) const;
 
   /// Number of live processes on this node.
@@ -69,9 +80,8 @@ class Node {
   /// Stops every process (see above) and the actor system. Idempotent; the destructor calls it.
   void shutdown();
 
-  detail::NodeCore& core() { return *core_; }
-
  private:
+  friend struct detail::RuntimeAccess;  // the runtime's core
   std::unique_ptr<detail::NodeCore> core_;
 };
 

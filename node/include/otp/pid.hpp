@@ -17,22 +17,30 @@ namespace otp {
 
 namespace detail {
 class Process;
-}
+struct RuntimeAccess;
+}  // namespace detail
 
+/// A process's identity, local or remote; a value (copy it freely).
 class Pid {
  public:
   /// An invalid pid (`!pid`); every operation on it fails with noproc.
   Pid() = default;
+  /// The pid of a process control block (the runtime makes pids; users get them from start).
   explicit Pid(std::shared_ptr<detail::Process> process);
 
+  /// False for a default-constructed pid. A valid pid may name a dead process.
   bool valid() const noexcept { return process_ != nullptr; }
+  /// valid().
   explicit operator bool() const noexcept { return valid(); }
 
+  /// The node incarnation the process belongs to (the first number of `<1.42.0>`).
   uint32_t node_serial() const noexcept { return node_serial_; }
   /// A process of another node (see otp/distribution.hpp).
   bool remote() const noexcept;
+  /// The process number within its node (the second number of `<1.42.0>`).
   uint64_t id() const noexcept { return id_; }
 
+  /// `<1.42.0>`, `<b@host.42.0>` for a remote process, `<invalid>`.
   std::string to_string() const;
 
   friend bool operator==(const Pid& a, const Pid& b) noexcept {
@@ -44,26 +52,30 @@ class Pid {
   }
   friend std::ostream& operator<<(std::ostream& os, const Pid& p) { return os << p.to_string(); }
 
-  /// Internal: the process control block.
-  const std::shared_ptr<detail::Process>& process() const noexcept { return process_; }
-
  private:
+  friend struct detail::RuntimeAccess;  // the process control block
   std::shared_ptr<detail::Process> process_;
   uint32_t node_serial_ = 0;
   uint64_t id_ = 0;
 };
 
+/// A unique reference (Erlang's make_ref): names a monitor, a call, a timer.
 class Ref {
  public:
+  /// An invalid ref (`!ref`).
   Ref() = default;
   /// A fresh reference, unique in this OS process.
   static Ref make();
   /// Internal (the distribution): the reference with this value.
   static Ref from_value(uint64_t value) { return Ref(value); }
 
+  /// The number behind the ref (unique in this OS process; 0 for an invalid ref).
   uint64_t value() const noexcept { return value_; }
+  /// False for a default-constructed ref.
   bool valid() const noexcept { return value_ != 0; }
+  /// valid().
   explicit operator bool() const noexcept { return valid(); }
+  /// `#Ref<977>`.
   std::string to_string() const { return "#Ref<" + std::to_string(value_) + ">"; }
 
   friend bool operator==(const Ref&, const Ref&) = default;

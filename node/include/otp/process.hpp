@@ -3,10 +3,12 @@
 //
 // Inside a handler, `otp::self()` is the running process and monitor/link/trap_exit act on it.
 // Messages produced by the runtime arrive in handle_info as these types:
+// clang-format off
 //   otp::Down       — a monitored process exited (ref, pid, reason); once per monitor
 //   otp::ExitSignal — a linked process exited, or someone called exit(self, reason), while this
 //                     process traps exits ({'EXIT', From, Reason})
 //   otp::Timeout    — the idle timeout a handler asked for expired
+// clang-format on
 //
 // Guarantees: a monitor of a dead pid delivers Down(noproc) at once; after demonitor(ref) no Down
 // for ref is ever delivered; after unlink no exit signal from that link arrives; `kill` can not
@@ -28,17 +30,21 @@
 
 namespace otp {
 
+/// A monitored process exited (Erlang's {'DOWN', Ref, process, Pid, Reason}).
 struct Down {
   Ref ref;
   Pid pid;
   Reason reason;
 };
 
+/// A linked process exited, or exit(self, reason) was called, while this process traps exits
+/// (Erlang's {'EXIT', From, Reason}).
 struct ExitSignal {
   Pid from;
   Reason reason;
 };
 
+/// The idle timeout a handler asked for (Action::timeout) expired.
 struct Timeout {};
 
 /// The running process, or an invalid pid outside any process.
@@ -70,6 +76,7 @@ void demonitor(Ref ref);
 /// Links the running process with target (bidirectional). Linking a dead pid sends the running
 /// process an exit signal with reason noproc.
 void link(const Pid& target);
+/// Removes the link with target, if any; no exit signal from it arrives afterwards.
 void unlink(const Pid& target);
 
 /// Turns exit trapping on/off for the running process; returns the previous value.
@@ -85,11 +92,13 @@ void exit(const Pid& target, Reason reason);
 /// the calling thread. receive() blocks the calling thread, which is fine outside actors.
 class Inbox {
  public:
+  /// A new mailbox process on node.
   explicit Inbox(Node& node);
   ~Inbox();  // exits with reason normal: monitors fire, links see normal
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
 
+  /// Its pid: send to it, monitor it, link it.
   const Pid& pid() const { return pid_; }
 
   /// The oldest message, waiting up to timeout; nullopt on timeout.
@@ -104,11 +113,16 @@ class Inbox {
     if (!m) return std::nullopt;
     return m->template get<T>();
   }
+  /// Messages queued and not yet received.
   size_t pending() const;
 
+  /// otp::monitor from this inbox: Down arrives in it.
   Ref monitor(const Pid& target);
+  /// otp::demonitor for a monitor of this inbox.
   void demonitor(Ref ref);
+  /// otp::link from this inbox (its exit signals arrive as ExitSignal messages).
   void link(const Pid& target);
+  /// otp::unlink from this inbox.
   void unlink(const Pid& target);
 
  private:

@@ -2,10 +2,12 @@
 // keys, usable as a via name (everywhere a server is addressed) and for pub/sub over duplicate
 // keys. As in the seed's UserSession:
 //
+// clang-format off
 //   auto reg = otp::Registry::start(node, {.keys = otp::Registry::Keys::unique,
 //                                          .name = "MyApp.Registry"}).value();
 //   otp::gen_server::start_link<UserSession>(node, otp::name(otp::via(reg, "user:42")), 42);
 //   auto found = reg->lookup("user:42");                  // [{pid, metadata}] or []
+// clang-format on
 //
 // Reads never go through a process: entries live in partitions, each behind its own
 // reader-writer lock, so lookups from many threads do not queue behind writers or each other.
@@ -31,16 +33,21 @@
 
 namespace otp {
 
+/// A registry (see the header comment); shared by shared_ptr, found by name.
 class Registry : public ViaRegistry, public std::enable_shared_from_this<Registry> {
  public:
+  /// unique: one entry per key (a name); duplicate: many (pub/sub).
   enum class Keys { unique, duplicate };
+  /// How Registry::start sets it up.
   struct Options {
+    /// unique or duplicate.
     Keys keys = Keys::unique;
     /// Registered on the node so Registry::find(node, name) returns it; empty = anonymous.
     std::string name = {};
     /// Independent lock partitions (Elixir's :partitions); 0 = 4 x scheduler threads.
     size_t partitions = 0;
   };
+  /// One registration: the process and the value it registered with.
   struct Entry {
     Pid pid;
     Message value;
@@ -55,9 +62,12 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
   /// `{Registry, keys: :unique, name: MyApp.Registry}`); the registry is found by name.
   static ChildSpec child_spec(std::string id, Options options);
 
+  /// The entries go with the registry (the processes stay).
   ~Registry() override;
 
+  /// unique or duplicate.
   Keys keys() const;
+  /// Its name ("" when anonymous).
   const std::string& name() const;
 
   /// Registers the running process (self()) under key. Unique keys: fails with already_started
@@ -67,6 +77,7 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
   Result<void> register_pid(const Pid& pid, const std::string& key, Message value = {});
   /// Removes the running process's (or pid's) entries under key.
   void unregister(const std::string& key);
+  /// Removes pid's entries under key.
   void unregister_pid(const Pid& pid, const std::string& key);
 
   /// Entries under key (one at most for unique keys), in registration order.
@@ -84,14 +95,18 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
   std::vector<Message> values(const std::string& key, const Pid& pid) const;
 
   // -- ViaRegistry (unique registries) --
+  /// register_pid without a value (the via contract: otp::name(otp::via(reg, key)) uses it).
+  /// Errors: badarg for a duplicate-keys registry, already_started when key is taken.
   Result<void> register_name(const std::string& key, const Pid& pid) override;
+  /// Removes key's entries.
   void unregister_name(const std::string& key) override;
+  /// The pid under key (the first one for duplicate keys), or nullopt.
   std::optional<Pid> whereis_name(const std::string& key) override;
+  /// "Registry <name>", for errors and logs.
   std::string describe() const override;
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit Registry(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };

@@ -2,12 +2,16 @@
 // message sent to a process on another node is turned into JSON with the type's nlohmann
 // to_json, sent with the name registered here, and rebuilt on the receiver with from_json:
 //
+// clang-format off
 //   struct Increment { int by = 1; };
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Increment, by)
 //   struct Get {};                                   // empty structs (atoms) need no to_json
+// clang-format on
 //
+// clang-format off
 //   otp::register_remote_type<Increment>("counter.increment");   // on every node, at start-up
 //   otp::register_remote_type<Get>("counter.get");
+// clang-format on
 //
 // Both nodes must register the same name for a type. int, int64_t, uint64_t, double, bool,
 // std::string, nlohmann::json, otp::Pid and otp::Ok come registered. A message whose type is not
@@ -27,11 +31,6 @@
 #include "otp/pid.hpp"
 
 namespace otp {
-
-/// The reply of servers that only say "done" (Elixir's :ok), registered as "ok".
-struct Ok {
-  friend bool operator==(const Ok&, const Ok&) = default;
-};
 
 namespace detail {
 struct RemoteTypeCodec {
@@ -59,9 +58,6 @@ void register_remote_type(std::string name) {
   }
   detail::register_remote_codec(typeid(T), std::move(codec));
 }
-
-/// The name registered for the type, or nullptr.
-const std::string* remote_type_name(const std::type_info& type);
 
 /// Pids inside messages: encoded as the node identity plus the process number, so the receiver
 /// gets a pid it can send to, call, monitor and link. Only valid while a message crosses nodes

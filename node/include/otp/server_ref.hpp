@@ -4,10 +4,12 @@
 // {via, Module, Name}). Everything that takes a server (call, cast, send, start_link's name)
 // takes a ServerRef, so a plain string, a Pid or `otp::via(registry, "key")` all work.
 //
+// clang-format off
 //   otp::gen_server::call<int>(node, "counter", Get{});              // local name
 //   otp::gen_server::call<int>(node, pid, Get{});                    // pid, local or remote
 //   otp::gen_server::call<int>(node, otp::via(reg, "user:42"), Get{});  // via name
 //   otp::gen_server::call<int>(node, otp::remote_name("counter", "b@10.0.0.2"), Get{});
+// clang-format on
 #pragma once
 
 #include <memory>
@@ -29,12 +31,15 @@ class ViaRegistry {
   virtual ~ViaRegistry() = default;
   /// Binds key to pid; fails with already_started (the message names the owner) when taken.
   virtual Result<void> register_name(const std::string& key, const Pid& pid) = 0;
+  /// Removes key (nothing if it is not registered).
   virtual void unregister_name(const std::string& key) = 0;
+  /// The pid registered under key, or nullopt.
   virtual std::optional<Pid> whereis_name(const std::string& key) = 0;
   /// Short name used in logs and errors ("Registry MyApp.Registry").
   virtual std::string describe() const = 0;
 };
 
+/// OTP's {via, Module, Name}: a key resolved through a ViaRegistry (build it with otp::via).
 struct ViaName {
   std::shared_ptr<ViaRegistry> registry;  // this registry object, or
   std::string registry_name;              // the otp::Registry of that name, found at each use
@@ -59,10 +64,12 @@ struct RemoteName {
   std::string node;
 };
 
+/// `{name, node}` as a ServerRef: otp::remote_name("counter", "b@10.0.0.2").
 inline RemoteName remote_name(std::string name, std::string node) {
   return RemoteName{std::move(name), std::move(node)};
 }
 
+/// A pid, a local name, a via name or a remote name; converts implicitly from each.
 class ServerRef {
  public:
   ServerRef(Pid pid) : v_(std::move(pid)) {}              // NOLINT: implicit on purpose
@@ -71,9 +78,13 @@ class ServerRef {
   ServerRef(ViaName via) : v_(std::move(via)) {}          // NOLINT
   ServerRef(RemoteName name) : v_(std::move(name)) {}     // NOLINT
 
+  /// The pid, or nullptr when the ref is a name.
   const Pid* pid() const { return std::get_if<Pid>(&v_); }
+  /// The local name, or nullptr.
   const std::string* local_name() const { return std::get_if<std::string>(&v_); }
+  /// The via name, or nullptr.
   const ViaName* via_name() const { return std::get_if<ViaName>(&v_); }
+  /// The remote name, or nullptr.
   const RemoteName* remote_name() const { return std::get_if<RemoteName>(&v_); }
 
   /// "counter", "<1.42.0>", "{via, Registry X, user:42}", "{counter, b@h}" — for errors and logs.

@@ -1,6 +1,7 @@
 // otp::supervisor: OTP's supervisor / Elixir's Supervisor. Starts children in order, restarts
 // them by strategy, stops them in reverse order. The seed's application tree:
 //
+// clang-format off
 //   using namespace otp;
 //   auto sup = supervisor::start_link(node, {
 //       worker<Counter>("counter", 0).named("counter"),
@@ -11,6 +12,7 @@
 //                                    worker<WebServer>("web")},
 //                        {.strategy = Strategy::rest_for_one}),
 //     }, {.strategy = Strategy::one_for_one}, name("MyApp.Supervisor")).value();
+// clang-format on
 //
 // Semantics (OTP's): one_for_one restarts the child that exited; one_for_all stops all others
 // (reverse order) and restarts all (in order); rest_for_one does that for the children started
@@ -34,9 +36,12 @@
 
 namespace otp {
 
+/// Which children a supervisor restarts when one exits (see the header comment).
 enum class Strategy { one_for_one, one_for_all, rest_for_one };
 
+/// A supervisor's flags (OTP's sup_flags).
 struct SupervisorFlags {
+  /// Which children restart together.
   Strategy strategy = Strategy::one_for_one;
   /// Restart intensity: at most max_restarts within max_time (Elixir's default: 3 in 5 s).
   int max_restarts = 3;
@@ -46,21 +51,31 @@ struct SupervisorFlags {
 namespace supervisor {
 
 // -- requests (the supervisor's handle_call protocol; usable with await_call) --
+/// The request behind start_child.
 struct StartChild {
   ChildSpec spec;
 };
+/// The request behind terminate_child.
 struct TerminateChild {
   std::string id;
 };
+/// The request behind restart_child.
 struct RestartChild {
   std::string id;
 };
+/// The request behind delete_child.
 struct DeleteChild {
   std::string id;
 };
+/// The request behind which_children.
 struct WhichChildren {};
+/// The request behind count_children.
 struct CountChildren {};
 
+/// Starts a supervisor with children, started in order before it returns: the supervisor's pid,
+/// or the first child's start error (already_started, init_failed...: the children started so
+/// far are stopped again) or already_started for a taken name. Blocks the calling thread, like
+/// gen_server::start_link; inside a handler it returns would_block (nest supervisors with spec).
 Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorFlags flags = {},
                        std::optional<Name> name = std::nullopt);
 
@@ -78,6 +93,7 @@ Result<Pid> restart_child(Node& node, const ServerRef& sup, const std::string& i
 Result<void> delete_child(Node& node, const ServerRef& sup, const std::string& id);
 /// Children in start order.
 Result<std::vector<ChildInfo>> which_children(Node& node, const ServerRef& sup);
+/// How many children, running, supervisors and workers.
 Result<ChildCounts> count_children(Node& node, const ServerRef& sup);
 
 }  // namespace supervisor

@@ -1,12 +1,14 @@
 // otp::Table<K, V>: an ETS-like in-memory table shared between processes and threads. As in the
 // seed's CacheServer, readers go straight to the table and writes go through the owning server:
 //
+// clang-format off
 //   // in CacheServer::init():
 //   table_ = otp::Table<std::string, std::string>::create(node(), {.type = otp::TableType::set,
 //                                 .access = otp::TableAccess::public_, .name = "cache"}).value();
 //   // anywhere:
 //   auto t = otp::Table<std::string, std::string>::find(node, "cache");
 //   if (auto v = t->lookup("k")) ...
+// clang-format on
 //
 // Types: set (one value per key), ordered_set (one value per key, iterated in key order), bag
 // (several distinct values per key). Access, enforced on every operation: public (anyone reads
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "otp/detail/read_mostly_lock.hpp"
+#include "otp/detail/table.hpp"
 #include "otp/error.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
@@ -49,16 +52,24 @@
 
 namespace otp {
 
+/// set: one value per key; ordered_set: the same, iterated in key order; bag: several distinct
+/// values per key.
 enum class TableType { set, ordered_set, bag };
+/// Who may read and write (the owner always may): public_ anyone, protected_ anyone reads,
+/// private_ nobody else.
 enum class TableAccess { public_, protected_, private_ };
 
+/// How Table::create sets up a table (ETS's options list).
 struct TableOptions {
+  /// set, ordered_set or bag.
   TableType type = TableType::set;
+  /// Who besides the owner may read and write.
   TableAccess access = TableAccess::protected_;
   /// Named tables are found with Table<K, V>::find(node, name); empty = unnamed.
   std::string name = {};
   /// Receives the table when the owner dies; otherwise the table is deleted with its owner.
   Pid heir = {};
+  /// Sent to the heir with the table (TableTransfer::heir_data).
   Message heir_data = {};
   /// Lock partitions for set and bag (more partitions: less waiting between writers); 0 = 16.
   size_t partitions = 0;
@@ -71,62 +82,7 @@ struct TableTransfer {
   Message heir_data;
 };
 
-namespace detail {
-
-/// The untyped part of a table: ownership, access rules, naming, deletion with the owner.
-class TableCore {
- public:
-  TableCore(Node& node, const TableOptions& options, Pid owner, const std::type_info& type);
-  virtual ~TableCore();
-
-  const std::string& name() const { return name_; }
-  TableType type() const { return type_; }
-  Pid owner() const;
-  bool deleted() const { return deleted_.load(std::memory_order_acquire); }
-
-  /// Throws badarg unless the running process may read / write.
-  void check_read() const {
-    if (deleted() || (access_ == TableAccess::private_ && !is_owner())) deny("read");
-  }
-  void check_write() const {
-    if (deleted() || (access_ != TableAccess::public_ && !is_owner())) deny("write");
-  }
-  /// Deletes the table (owner, or anyone for a public table).
-  void delete_table();
-
-  /// Starts watching the owner; called once the typed table exists.
-  void watch_owner(std::shared_ptr<TableCore> self);
-  /// The owner died: hand the table to the heir or delete it.
-  void owner_down(const Pid& old_owner);
-  static Result<std::shared_ptr<TableCore>> find(Node& node, const std::string& name,
-                                                 const std::type_info& type);
-  Result<void> publish(Node& node, std::shared_ptr<TableCore> self);
-
- protected:
-  virtual void clear_data() = 0;
-
- private:
-  bool is_owner() const;
-  [[noreturn]] void deny(const char* what) const;
-
-  class OwnerWatch;
-  Node* node_;
-  std::string name_;
-  TableType type_;
-  TableAccess access_;
-  const std::type_info& kv_type_;
-  std::atomic<uint64_t> owner_id_;
-  std::atomic<uint32_t> owner_serial_;
-  mutable std::mutex mx_;  // owner pid / heir hand-over
-  Pid owner_;
-  Pid heir_;
-  Message heir_data_;
-  std::atomic<bool> deleted_{false};
-  std::shared_ptr<OwnerWatch> watch_;
-};
-
-}  // namespace detail
-
+/// A table of K -> V (see the header comment); shared by shared_ptr, found by name.
 template <class K, class V>
 class Table final : public detail::TableCore {
   struct Partition {
@@ -141,6 +97,7 @@ class Table final : public detail::TableCore {
   static Result<std::shared_ptr<Table>> create(Node& node, TableOptions options = {}) {
     return create(node, std::move(options), self());
   }
+  /// The same, owned by owner instead of the running process.
   static Result<std::shared_ptr<Table>> create(Node& node, TableOptions options, Pid owner) {
     std::shared_ptr<Table> t(new Table(node, options, owner));
     if (!options.name.empty()) {
@@ -196,12 +153,14 @@ class Table final : public detail::TableCore {
     with_values_r(key, [&](const std::vector<V>& vs) { out = vs; });
     return out;
   }
+  /// Whether key has a value.
   bool member(const K& key) const {
     check_read();
     bool found = false;
     with_values_r(key, [&](const std::vector<V>& vs) { found = !vs.empty(); });
     return found;
   }
+  /// Removes key and its values.
   void erase(const K& key) { take(key); }
   /// Removes key and returns its values.
   std::vector<V> take(const K& key) {
@@ -244,11 +203,13 @@ class Table final : public detail::TableCore {
     });
     return out;
   }
+  /// acc = fn(key, value, acc) over every object (in key order for ordered_set).
   template <class Acc, class F>
   Acc foldl(F fn, Acc acc) const {
     for_each([&](const K& k, const V& v) { acc = fn(k, v, std::move(acc)); });
     return acc;
   }
+  /// Every (key, value).
   std::vector<std::pair<K, V>> to_list() const {
     return select([](const K&, const V&) { return true; });
   }

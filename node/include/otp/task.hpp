@@ -1,10 +1,12 @@
 // otp::task: Elixir's Task — run a function concurrently and collect its result; and
 // otp::task_supervisor, Task.Supervisor. The seed's DataFetcher:
 //
+// clang-format off
 //   auto users    = otp::task::async(node, [] { return fetch_users(); });
 //   auto posts    = otp::task::async(node, [] { return fetch_posts(); });
 //   auto comments = otp::task::async(node, [] { return fetch_comments(); });
 //   auto u = otp::task::await(users, 5s);      // Result<std::vector<std::string>>
+// clang-format on
 //
 // A task is a process (it has a pid; it can be linked, monitored, killed) whose function runs on
 // a thread of the node's blocking pool, not on a scheduler thread: task functions may block
@@ -26,94 +28,31 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <vector>
 
 #include "otp/child_spec.hpp"
+#include "otp/detail/task.hpp"
 #include "otp/gen_server.hpp"
 
 namespace otp {
-namespace detail {
-
-/// Where a task's outcome lands; shared by the task process and every handle to it.
-class TaskState {
- public:
-  explicit TaskState(Ref ref, std::shared_ptr<Endpoint> owner)
-      : ref_(ref), owner_(std::move(owner)) {}
-  const Ref& ref() const { return ref_; }
-  /// First completion wins: the result, or the exit that ended the task.
-  void complete(Result<Message> r);
-  std::optional<Result<Message>> wait_until(std::chrono::steady_clock::time_point deadline);
-  std::optional<Result<Message>> peek();
-
- private:
-  Ref ref_;
-  std::shared_ptr<Endpoint> owner_;  // a process owner is also told by a reply envelope
-  std::mutex mx_;
-  std::condition_variable cv_;
-  std::optional<Result<Message>> result_;
-};
-
-struct TaskLinks {
-  std::shared_ptr<Process> caller;      // linked when set (async from a process)
-  std::shared_ptr<Process> supervisor;  // linked when set (task_supervisor)
-};
-
-/// A task's state; a process owner (may be null) is also told by a reply envelope.
-std::shared_ptr<TaskState> make_task_state(const std::shared_ptr<Process>& owner);
-/// Spawns the task process and queues body on the blocking pool.
-Pid spawn_task(Node& node, std::function<Message()> body, TaskLinks links,
-               std::shared_ptr<TaskState> state);
-/// The running process's control block, or nullptr outside processes.
-std::shared_ptr<Process> current_process();
-/// await_tag for the running server (task::then).
-Action await_current(Ref tag, std::chrono::milliseconds timeout,
-                     std::function<Action(Result<Message>)> then);
-/// Kills a task process (exit kill) and marks its state as exited.
-void kill_task(const Pid& pid);
-Error would_block_error(const char* what);
-
-template <class F>
-using task_result_t = std::invoke_result_t<F>;
-
-template <class R>
-Result<R> unpack_task(Result<Message> r) {
-  if constexpr (std::is_void_v<R>) {
-    if (!r) return r.error();
-    return {};
-  } else {
-    return unpack_reply<R>(std::move(r), "task");
-  }
-}
-
-template <class F>
-std::function<Message()> wrap_body(F fn) {
-  return [fn = std::move(fn)]() mutable -> Message {
-    if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
-      fn();
-      return Message();
-    } else {
-      return Message(fn());
-    }
-  };
-}
-
-}  // namespace detail
 
 /// A running (or finished) task whose function returns R.
 template <class R>
 class Task {
  public:
+  /// Made by task::async and task_supervisor's functions.
   Task(Pid pid, std::shared_ptr<detail::TaskState> state)
       : pid_(std::move(pid)), state_(std::move(state)) {}
+  /// The task's process (link, monitor, exit it like any other).
   const Pid& pid() const { return pid_; }
+  /// Tags the task's reply (Elixir's task.ref).
   const Ref& ref() const { return state_->ref(); }
+  /// Internal: where the result lands (read by await, yield, shutdown, then).
   const std::shared_ptr<detail::TaskState>& state() const { return state_; }
 
  private:
@@ -123,6 +62,8 @@ class Task {
 
 namespace task {
 
+/// Runs fn() on the node's blocking pool as a new process; from a process, linked to it. Never
+/// fails; a throw in fn crashes the task, and await returns an error for it.
 template <class F>
 Task<detail::task_result_t<F>> async(Node& node, F fn) {
   auto owner = detail::current_process();
@@ -133,7 +74,7 @@ Task<detail::task_result_t<F>> async(Node& node, F fn) {
 
 /// The task's result; timeout -> timeout error and the task is killed.
 template <class R>
-Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = default_call_timeout) {
   if (detail::current_process()) return detail::would_block_error("task::await");
   auto r = t.state()->wait_until(std::chrono::steady_clock::now() + timeout);
   if (!r) {
@@ -147,7 +88,7 @@ Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = std::chron
 /// is killed and the error says how many were missing.
 template <class R>
 Result<std::vector<R>> await_many(const std::vector<Task<R>>& tasks,
-                                  std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                                  std::chrono::milliseconds timeout = default_call_timeout) {
   if (detail::current_process()) return detail::would_block_error("task::await_many");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<R> out;
@@ -203,7 +144,7 @@ std::optional<Result<R>> shutdown(const Task<R>& t) {
 /// Inside a GenServer handler: wait for the task without blocking (an await Action).
 template <class R>
 Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
-            std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+            std::chrono::milliseconds timeout = default_call_timeout) {
   if (auto r = t.state()->peek()) return k(detail::unpack_task<R>(std::move(*r)));
   Pid pid = t.pid();
   return detail::await_current(t.ref(), timeout, [pid, k = std::move(k)](Result<Message> r) {
@@ -212,11 +153,12 @@ Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
   });
 }
 
+/// How async_stream runs its tasks.
 struct StreamOptions {
   /// Tasks running at once (Elixir's default: one per scheduler).
   size_t max_concurrency = 2;
   /// Per-task timeout; a task exceeding it is killed and yields a timeout error.
-  std::chrono::milliseconds timeout = std::chrono::seconds(5);
+  std::chrono::milliseconds timeout = default_call_timeout;
 };
 
 /// Results of async_stream, pulled one at a time with next(), in input order.
@@ -255,6 +197,7 @@ class Stream {
   std::deque<Task<R>> running_;
 };
 
+/// fn over every input, as tasks (see the header comment); results come from Stream::next.
 template <class In, class F>
 Stream<In, std::invoke_result_t<F, const In&>> async_stream(Node& node, std::vector<In> inputs,
                                                             F fn, StreamOptions options = {}) {
@@ -278,15 +221,13 @@ Stream<In, std::invoke_result_t<F, const In&>> async_stream(
 
 namespace task_supervisor {
 
+/// Starts a Task.Supervisor (tasks started under it are its temporary children). Errors:
+/// already_started for a taken name; would_block inside a handler (use spec).
 Result<Pid> start_link(Node& node, std::optional<Name> name = std::nullopt);
 /// A task supervisor as a child of a supervisor (`{Task.Supervisor, name: ...}`).
 ChildSpec spec(std::string id, std::optional<ServerRef> name = std::nullopt);
 /// The tasks it supervises right now.
 Result<std::vector<Pid>> children(Node& node, const ServerRef& sup);
-
-namespace detail {
-Result<std::shared_ptr<otp::detail::Process>> resolve_supervisor(Node& node, const ServerRef& sup);
-}
 
 /// A supervised task linked to the caller too (a crash reaches the calling process).
 template <class F>

@@ -45,7 +45,6 @@ enum class MessageType : uint8_t {
 
 /// "hello", "call", ...: the message's name in the JSON codec.
 const char* to_string(MessageType type);
-std::optional<MessageType> message_type_from_string(std::string_view name);
 
 /// A plain message to a process (Erlang's `!`).
 struct Send {

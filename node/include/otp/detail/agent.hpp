@@ -1,0 +1,49 @@
+// Internal machinery of otp/agent.hpp: the GenServer an agent runs and the requests it takes.
+// Read otp/agent.hpp instead; nothing here is API.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "otp/gen_server.hpp"
+
+namespace otp {
+namespace detail {
+
+template <class T>
+struct AgentOp {
+  std::function<Message(T&)> run;
+};
+template <class T>
+struct AgentCastOp {
+  std::function<void(T&)> run;
+};
+
+template <class T>
+class AgentServer final : public GenServer {
+ public:
+  explicit AgentServer(std::function<T()> init) : init_(std::move(init)) {}
+  Action init() override {
+    state_.emplace(init_());
+    return ok();
+  }
+  Action handle_call(const Message& m, const From&) override {
+    if (const auto* op = m.get_if<AgentOp<T>>()) return reply(op->run(*state_));
+    return Unmatched{m};
+  }
+  Action handle_cast(const Message& m) override {
+    if (const auto* op = m.get_if<AgentCastOp<T>>()) {
+      op->run(*state_);
+      return noreply();
+    }
+    return Unmatched{m};
+  }
+
+ private:
+  std::function<T()> init_;
+  std::optional<T> state_;
+};
+
+}  // namespace detail
+
+}  // namespace otp

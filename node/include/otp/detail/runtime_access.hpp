@@ -1,0 +1,51 @@
+// Internal: the one door through which the runtime (node/src, and the templates of the public
+// headers) reaches what users may not touch: a Pid's process control block, a Node's core, a
+// From's endpoint, an Action's contents and the await Action. Not API: user code that includes
+// this header can build Actions that crash the server.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "otp/gen_server.hpp"
+#include "otp/message.hpp"
+#include "otp/node.hpp"
+#include "otp/pid.hpp"
+#include "otp/reason.hpp"
+
+namespace otp::detail {
+
+class NodeCore;
+class Process;
+class Endpoint;
+
+struct RuntimeAccess {
+  // -- Pid, Node, From --
+  static const std::shared_ptr<Process>& process(const Pid& pid) noexcept { return pid.process_; }
+  static NodeCore& core(Node& node) noexcept { return *node.core_; }
+  static From make_from(std::shared_ptr<Endpoint> to, Ref tag) { return From(std::move(to), tag); }
+  static const std::shared_ptr<Endpoint>& endpoint(const From& from) noexcept { return from.to_; }
+
+  // -- Action, as the runtime reads it --
+  static Action::Kind kind(const Action& a) noexcept { return a.kind_; }
+  /// The reply, or the unmatched message.
+  static const Message& message(const Action& a) noexcept { return a.message_; }
+  static const Reason& reason(const Action& a) noexcept { return a.reason_; }
+  static bool has_reply(const Action& a) noexcept { return a.has_reply_; }
+  static const std::optional<std::chrono::milliseconds>& idle_timeout(const Action& a) noexcept {
+    return a.timeout_;
+  }
+  static const std::optional<Message>& continue_arg(const Action& a) noexcept {
+    return a.continue_;
+  }
+  static const std::shared_ptr<AwaitSpec>& await_spec(const Action& a) noexcept { return a.await_; }
+  /// The Action of await_call / await_tag / await_all.
+  static Action make_await(std::shared_ptr<AwaitSpec> spec) {
+    Action a(Action::Kind::await);
+    a.await_ = std::move(spec);
+    return a;
+  }
+};
+
+}  // namespace otp::detail

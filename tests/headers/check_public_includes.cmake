@@ -1,0 +1,22 @@
+# Fails when a public header includes a private path (src/) or CAF (caf/), or quotes an include
+# that is not another public header (otp/...). HEADERS: the header files, separated by |. Run by
+# ctest as public_headers_clean.
+string(REPLACE "|" ";" headers "${HEADERS}")
+set(bad "")
+foreach(h IN LISTS headers)
+  file(STRINGS "${h}" includes REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS includes)
+    set(quoted_private FALSE)
+    if(line MATCHES "#[ \t]*include[ \t]*\"" AND NOT line MATCHES "#[ \t]*include[ \t]*\"otp/")
+      set(quoted_private TRUE)
+    endif()
+    if(line MATCHES "[<\"/]caf/" OR line MATCHES "[<\"]caf/" OR line MATCHES "src/" OR quoted_private)
+      string(APPEND bad "  ${h}: ${line}\n")
+    endif()
+  endforeach()
+endforeach()
+list(LENGTH headers n)
+if(bad)
+  message(FATAL_ERROR "public headers that include src/, CAF or a non-public header:\n${bad}")
+endif()
+message(STATUS "${n} public headers: no src/, no CAF, quoted includes only otp/...")
