@@ -56,13 +56,6 @@ Pid endpoint_pid(const std::shared_ptr<Endpoint>& endpoint) {
   return Pid();
 }
 
-std::optional<ErrorCode> error_code_from_string(const std::string& name) {
-  for (int c = 0; c <= static_cast<int>(ErrorCode::overload); ++c) {
-    if (name == to_string(static_cast<ErrorCode>(c))) return static_cast<ErrorCode>(c);
-  }
-  return std::nullopt;
-}
-
 /// Answers one remote call: it is the call's reply_to and also watches the server, so the
 /// caller hears of a crash without a monitor crossing the wire. One-shot.
 class RemoteCallGuard final : public Endpoint {
@@ -101,12 +94,15 @@ class RemoteCallGuard final : public Endpoint {
       }
       case EnvelopeKind::reply_error: {
         const auto* err = e.payload.get_if<Error>();
-        auto code = err && err->code() == ErrorCode::bad_call ? protocol::CallErrorCode::bad_call
-                                                              : protocol::CallErrorCode::error;
-        std::string detail =
-            err ? std::string(to_string(err->code())) + ": " + err->context() : "error: unknown";
-        reply.result = protocol::CallError{
-            code, std::move(detail), err ? reason_to_wire(err->reason()) : protocol::ExitReason{}};
+        if (!err) {
+          reply.result = protocol::CallError{
+              protocol::CallErrorCode::bad_call, context() + ": an error reply without an Error", {}};
+          break;
+        }
+        auto code = err->code() == ErrorCode::bad_call ? protocol::CallErrorCode::bad_call
+                                                       : protocol::CallErrorCode::error;
+        reply.result = protocol::CallError{code, err->context(), reason_to_wire(err->reason()),
+                                           err->code()};
         break;
       }
       case EnvelopeKind::down:
@@ -295,7 +291,7 @@ bool RemoteProcess::add_monitor(Ref ref, std::shared_ptr<Endpoint> watcher) {
   {
     std::lock_guard<std::mutex> g(node_->mx);
     if (node_->watches.erase(ref.value()) == 0) return true;  // node_down delivered it already
-    superseded = node_->superseded || *err == ChannelError::stale;
+    superseded = node_->superseded || *err == SendError::stale;
   }
   unreachable(*watcher, ref, superseded);
   return true;
@@ -349,16 +345,16 @@ bool RemoteProcess::begin_call(Envelope&& call) {
     if (node_->watches.erase(tag.value()) == 0) return true;  // node_down answered it
     superseded = node_->superseded;
   }
-  if (*err == ChannelError::overload || *err == ChannelError::too_large) {
+  if (*err == SendError::overload || *err == SendError::too_large) {
     reply_to->deliver(
         error_envelope(
-            tag, Error(*err == ChannelError::overload ? ErrorCode::overload : ErrorCode::badarg,
-                       context() + (*err == ChannelError::overload
+            tag, Error(*err == SendError::overload ? ErrorCode::overload : ErrorCode::badarg,
+                       context() + (*err == SendError::overload
                                         ? ": the link to the node is saturated"
                                         : ": the request is larger than a frame"))),
         false);
   } else {
-    unreachable(*reply_to, tag, superseded || *err == ChannelError::stale);
+    unreachable(*reply_to, tag, superseded || *err == SendError::stale);
   }
   return true;
 }
@@ -427,9 +423,9 @@ void Distribution::detach() {
   channel_->detached();
 }
 
-std::optional<ChannelError> Distribution::send(const RemoteNode& to,
+std::optional<SendError> Distribution::send(const RemoteNode& to,
                                                const protocol::Message& message) {
-  if (!attached()) return ChannelError::nodedown;
+  if (!attached()) return SendError::nodedown;
   return channel_->send(to.id, message);
 }
 
@@ -726,16 +722,12 @@ void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
     case C::shutting_down:
       w.watcher->deliver(error_envelope(tag, Error(ErrorCode::shutting_down, err.detail)), false);
       return;
-    case C::error: {
-      // "code: context" from the server's Error value.
-      auto colon = err.detail.find(": ");
-      auto code = error_code_from_string(err.detail.substr(0, colon));
-      std::string text = colon == std::string::npos ? err.detail : err.detail.substr(colon + 2);
-      w.watcher->deliver(error_envelope(tag, Error(code.value_or(ErrorCode::bad_call), text,
-                                                   reason_from_wire(err.reason))),
-                         false);
+    case C::error:
+      // The server's Error value: its code crossed the wire as its id.
+      w.watcher->deliver(
+          error_envelope(tag, Error(err.error_code, err.detail, reason_from_wire(err.reason))),
+          false);
       return;
-    }
     case C::bad_call:
     case C::unknown_type:
     case C::bad_payload:

@@ -114,7 +114,7 @@ class Distribution {
   void monitor_nodes(const Pid& pid);
 
   /// Sends on the channel; nodedown when detached.
-  std::optional<ChannelError> send(const RemoteNode& to, const protocol::Message& message);
+  std::optional<SendError> send(const RemoteNode& to, const protocol::Message& message);
 
   /// Says what a payload is for ("call to <0.5.0>"), only when an error needs it: building the
   /// text per message would cost allocations on every send and receive.

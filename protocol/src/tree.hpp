@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 
 namespace otp::protocol::detail {
 

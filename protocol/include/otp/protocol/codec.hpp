@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 
 namespace otp::protocol {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "otp/protocol/node_id.hpp"
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 
 namespace otp::protocol::gossip {
 

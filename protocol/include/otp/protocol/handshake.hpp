@@ -30,7 +30,7 @@
 
 #include "otp/protocol/handshake_messages.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 #include "otp/protocol/version.hpp"
 
 namespace otp::protocol {
