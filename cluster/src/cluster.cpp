@@ -172,8 +172,9 @@ uint16_t Cluster::port() const {
 
 Result<void> Cluster::connect(const std::string& host_port) {
   auto dialing = bridge_->transport_->connect(host_port);
-  if (!dialing) return Error(dialing.error().code(), "connect to " + host_port + ": " +
-                                                         dialing.error().context());
+  if (!dialing)
+    return Error(dialing.error().code(),
+                 "connect to " + host_port + ": " + dialing.error().context());
   return {};
 }
 

@@ -116,7 +116,8 @@ Result<void> MembershipDriver::Impl::open() {
     return fail(ErrorCode::badarg, "gossip: the node needs a name and a host");
   for (const std::string& s : g.seeds) {
     auto spec = detail::parse_seed(s);
-    if (!spec) return fail(ErrorCode::bad_address, "gossip seed '" + s + "': " + spec.error().context());
+    if (!spec)
+      return fail(ErrorCode::bad_address, "gossip seed '" + s + "': " + spec.error().context());
     if (spec->literal) {
       literal_seeds_.push_back({asio::ip::make_address(spec->host).to_string(), spec->port});
     }
@@ -143,7 +144,8 @@ Result<void> MembershipDriver::Impl::open() {
     udp::endpoint uep(listen_ip, g.port);
     udp_.open(uep.protocol(), ec);
     if (!ec) udp_.bind(uep, ec);
-    if (ec) return fail(ErrorCode::listen_failed, "gossip bind " + where + " (udp): " + ec.message());
+    if (ec)
+      return fail(ErrorCode::listen_failed, "gossip bind " + where + " (udp): " + ec.message());
     port_ = udp_.local_endpoint().port();
     tcp::endpoint tep(listen_ip, port_);
     acceptor_.open(tep.protocol(), ec);

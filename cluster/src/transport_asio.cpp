@@ -359,7 +359,8 @@ Result<void> AsioTransport::connect(const std::string& host_port) {
   {
     std::unique_lock<std::shared_mutex> lock(mx_);
     if (stopping())
-      return Error(ErrorCode::shutting_down, "connect to " + host_port + ": the transport is stopped");
+      return Error(ErrorCode::shutting_down,
+                   "connect to " + host_port + ": the transport is stopped");
     auto [it, inserted] = dialers_.try_emplace(host_port);
     if (!inserted) return {};  // already kept up
     it->second = dialer = std::make_shared<Dialer>(*this, host, port);

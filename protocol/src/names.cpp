@@ -3,10 +3,10 @@
 #include <string>
 
 #include "enum_names.hpp"
+#include "otp/error.hpp"
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/ids.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/error.hpp"
 
 namespace otp::protocol {
 

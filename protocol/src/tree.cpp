@@ -2,8 +2,8 @@
 #include "tree.hpp"
 
 #include <array>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "otp/protocol/message.hpp"
 #include "otp/error.hpp"
+#include "otp/protocol/message.hpp"
 
 namespace otp::protocol::detail {
 

@@ -69,7 +69,7 @@ class Pipe {
 class MemoryChannel : public otp::DistributionChannel {
  public:
   std::optional<otp::SendError> send(const otp::protocol::NodeId& to,
-                                        const otp::protocol::Message& message) override {
+                                     const otp::protocol::Message& message) override {
     std::lock_guard<std::mutex> g(mx_);
     auto it = peers_.find(to.full_name());
     if (it == peers_.end()) return otp::SendError::nodedown;

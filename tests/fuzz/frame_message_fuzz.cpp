@@ -10,6 +10,7 @@
 #include "otp/protocol/framing.hpp"
 
 using namespace otp::protocol;
+using otp::ErrorCode;
 
 namespace {
 

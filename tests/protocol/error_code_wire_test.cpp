@@ -90,7 +90,8 @@ TEST(ErrorCodeWire, EveryCodeRoundTripsInBothCodecs) {
 TEST(ErrorCodeWire, IsTheNumericIdInJsonToo) {
   const json tree = json::parse(to_json_text(error_reply(ErrorCode::bad_address)));
   EXPECT_EQ(tree["result"]["error"]["error_code"], 24);
-  const json positional = json::from_msgpack(encode(error_reply(ErrorCode::bad_address), Codec::msgpack));
+  const json positional =
+      json::from_msgpack(encode(error_reply(ErrorCode::bad_address), Codec::msgpack));
   EXPECT_EQ(positional[3][1][3], 24);  // [type, to, ref, [1, [code, detail, reason, id]]]
 }
 

@@ -30,24 +30,24 @@ namespace otp {
 /// id, see protocol::CallError): ONLY APPEND, never renumber or reuse a value.
 enum class ErrorCode : uint16_t {
   // -- the runtime: calls, starts, children --
-  noproc = 0,            // no live process behind the pid or name
-  timeout = 1,           // no answer within the deadline
-  exit = 2,              // the target exited while serving the request (reason() says why)
-  bad_call = 3,          // the server has no clause for this request
-  bad_reply = 4,         // the reply holds another type than the caller asked for
-  already_started = 5,   // the name is taken (the context names the owner)
-  ignored = 6,           // init returned ignore
-  init_failed = 7,       // init returned stop or threw (reason() says why)
-  max_children = 8,      // DynamicSupervisor is full
-  not_found = 9,         // no child with that id / pid
-  running = 10,          // restart_child / delete_child on a running child
-  restarting = 11,       // the child is being restarted
-  calling_self = 12,     // a process called itself: that would deadlock
-  would_block = 13,      // a blocking call from inside a process handler: use the async form
-  shutting_down = 14,    // the node is stopping
-  nodedown = 15,         // the node hosting the target is down
-  badarg = 16,           // invalid argument (e.g. a duplicate child id)
-  overload = 17,         // the link to the target's node is saturated: back off and retry
+  noproc = 0,           // no live process behind the pid or name
+  timeout = 1,          // no answer within the deadline
+  exit = 2,             // the target exited while serving the request (reason() says why)
+  bad_call = 3,         // the server has no clause for this request
+  bad_reply = 4,        // the reply holds another type than the caller asked for
+  already_started = 5,  // the name is taken (the context names the owner)
+  ignored = 6,          // init returned ignore
+  init_failed = 7,      // init returned stop or threw (reason() says why)
+  max_children = 8,     // DynamicSupervisor is full
+  not_found = 9,        // no child with that id / pid
+  running = 10,         // restart_child / delete_child on a running child
+  restarting = 11,      // the child is being restarted
+  calling_self = 12,    // a process called itself: that would deadlock
+  would_block = 13,     // a blocking call from inside a process handler: use the async form
+  shutting_down = 14,   // the node is stopping
+  nodedown = 15,        // the node hosting the target is down
+  badarg = 16,          // invalid argument (e.g. a duplicate child id)
+  overload = 17,        // the link to the target's node is saturated: back off and retry
   // -- the protocol: bytes that do not decode --
   malformed = 18,        // the bytes are not valid MessagePack / JSON (or hold binary values)
   too_deep = 19,         // nesting deeper than DecodeLimits::max_depth
@@ -65,7 +65,9 @@ enum class ErrorCode : uint16_t {
 const char* to_string(ErrorCode code);
 /// The code whose wire id is `id`; nullopt for an id this build does not know.
 std::optional<ErrorCode> error_code_from_id(uint64_t id);
-inline std::ostream& operator<<(std::ostream& os, ErrorCode code) { return os << to_string(code); }
+inline std::ostream& operator<<(std::ostream& os, ErrorCode code) {
+  return os << to_string(code);
+}
 
 /// Why a message could not be handed to another node (DistributionChannel::send, and
 /// cluster::Transport::send below it). Nothing was queued. A small enum of its own, not

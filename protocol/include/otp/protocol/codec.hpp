@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "otp/protocol/message.hpp"
 #include "otp/error.hpp"
+#include "otp/protocol/message.hpp"
 
 namespace otp::protocol {
 

@@ -23,8 +23,8 @@
 #include <variant>
 #include <vector>
 
-#include "otp/protocol/node_id.hpp"
 #include "otp/error.hpp"
+#include "otp/protocol/node_id.hpp"
 
 namespace otp::protocol::gossip {
 
