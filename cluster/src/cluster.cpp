@@ -10,24 +10,6 @@
 
 namespace otp::cluster {
 
-namespace {
-
-ChannelError to_channel_error(SendError e) {
-  switch (e) {
-    case SendError::nodedown:
-      return ChannelError::nodedown;
-    case SendError::stale:
-      return ChannelError::stale;
-    case SendError::overload:
-      return ChannelError::overload;
-    case SendError::too_large:
-      return ChannelError::too_large;
-  }
-  return ChannelError::nodedown;
-}
-
-}  // namespace
-
 /// The transport's listener and the node's channel: both directions of the plug. It owns the
 /// transport, and the node's distribution holds it, so a scheduler thread that sends while the
 /// Cluster is being stopped still finds a (stopped) transport that answers nodedown.
@@ -43,11 +25,9 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
     distribution::receive(node_, peer, std::move(message));
   }
 
-  std::optional<ChannelError> send(const protocol::NodeId& to,
-                                   const protocol::Message& message) override {
-    auto err = transport_->send(to, message);
-    if (!err) return std::nullopt;
-    return to_channel_error(*err);
+  std::optional<SendError> send(const protocol::NodeId& to,
+                                const protocol::Message& message) override {
+    return transport_->send(to, message);
   }
 
   /// Membership drives the links (on the membership thread): an alive member gets one, a
@@ -77,10 +57,9 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
   void link_to(const membership::Member& m) {
     // One dialer per pair: the smaller name dials, the other end accepts.
     if (!(self_name_ < m.id.full_name()) || m.meta.data.port == 0) return;
-    std::string error;
-    if (!transport_->connect(m.meta.data.to_string(), &error)) {
+    if (auto dialing = transport_->connect(m.meta.data.to_string()); !dialing) {
       log_("warning", "member " + m.id.full_name() + " has a data address we can not dial (" +
-                          m.meta.data.to_string() + "): " + error);
+                          m.meta.data.to_string() + "): " + dialing.error().to_string());
     }
   }
 
@@ -105,10 +84,9 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
 
 namespace {
 
-std::unique_ptr<MembershipDriver> start_membership(
+Result<std::unique_ptr<MembershipDriver>> start_membership(
     ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
-    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge,
-    std::string* error);
+    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge);
 
 }  // namespace
 
@@ -125,11 +103,15 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
   t.self = protocol::NodeId{config.name, config.host, protocol::new_creation()};
   t.listen_host = config.listen_host.empty() ? config.host : config.listen_host;
   t.listen_port = config.port;
-  std::string error;
   auto self = t.self;
-  bridge->transport_ = Transport::start(std::move(t), *bridge, &error);
-  if (!bridge->transport_)
-    return Error(ErrorCode::badarg, "cluster start of " + self.full_name() + ": " + error);
+  // The parts' errors keep their code (badarg, bad_address, unresolved, listen_failed); the
+  // context says which node's start failed.
+  auto failed = [&self](const Error& e) {
+    return Error(e.code(), "cluster start of " + self.full_name() + ": " + e.context());
+  };
+  auto transport = Transport::start(std::move(t), *bridge);
+  if (!transport) return failed(transport.error());
+  bridge->transport_ = std::move(transport).value();
   bridge->self_name_ = self.full_name();
   bridge->log_ = user_log
                      ? user_log
@@ -142,23 +124,22 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
                        };
   distribution::attach(node, self, bridge);
   if (config.gossip) {
-    bridge->membership_ =
-        start_membership(config, self, bridge->transport_->port(), user_log, *bridge, &error);
-    if (!bridge->membership_) {
+    auto membership = start_membership(config, self, bridge->transport_->port(), user_log, *bridge);
+    if (!membership) {
       bridge->shut();
       distribution::detach(node);
-      return Error(ErrorCode::badarg, "cluster start of " + self.full_name() + ": " + error);
+      return failed(membership.error());
     }
+    bridge->membership_ = std::move(membership).value();
   }
   return std::unique_ptr<Cluster>(new Cluster(std::move(bridge)));
 }
 
 namespace {
 
-std::unique_ptr<MembershipDriver> start_membership(
+Result<std::unique_ptr<MembershipDriver>> start_membership(
     ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
-    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge,
-    std::string* error) {
+    const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge) {
   MembershipDriverConfig m;
   m.self = self;
   m.gossip = std::move(*config.gossip);
@@ -170,7 +151,7 @@ std::unique_ptr<MembershipDriver> start_membership(
   m.metadata.data = membership::Address{config.host, port};
   m.on_event = [&bridge](const membership::Event& e) { bridge.on_member_event(e); };
   m.log = log;  // empty: the driver's own default (stderr)
-  return MembershipDriver::start(std::move(m), error);
+  return MembershipDriver::start(std::move(m));
 }
 
 }  // namespace
@@ -190,9 +171,10 @@ uint16_t Cluster::port() const {
 }
 
 Result<void> Cluster::connect(const std::string& host_port) {
-  std::string error;
-  if (!bridge_->transport_->connect(host_port, &error))
-    return Error(ErrorCode::badarg, "connect to " + host_port + ": " + error);
+  auto dialing = bridge_->transport_->connect(host_port);
+  if (!dialing)
+    return Error(dialing.error().code(),
+                 "connect to " + host_port + ": " + dialing.error().context());
   return {};
 }
 

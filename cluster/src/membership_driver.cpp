@@ -25,10 +25,9 @@ asio::ip::address unmapped(const asio::ip::address& a) {
 
 // -- MembershipDriver: forwards to Impl ---------------------------------------------------------
 
-std::unique_ptr<MembershipDriver> MembershipDriver::start(MembershipDriverConfig config,
-                                                          std::string* error) {
+Result<std::unique_ptr<MembershipDriver>> MembershipDriver::start(MembershipDriverConfig config) {
   auto impl = std::make_shared<Impl>(std::move(config));
-  if (!impl->open(error)) return nullptr;
+  if (auto opened = impl->open(); !opened) return opened.error();
   impl->run();
   return std::unique_ptr<MembershipDriver>(new MembershipDriver(std::move(impl)));
 }
@@ -109,19 +108,16 @@ MembershipDriver::Impl::~Impl() {
   }
 }
 
-bool MembershipDriver::Impl::open(std::string* error) {
-  auto fail = [&](const std::string& why) {
-    if (error != nullptr) *error = why;
-    return false;
-  };
+Result<void> MembershipDriver::Impl::open() {
+  auto fail = [](ErrorCode code, std::string why) { return Error(code, std::move(why)); };
   const GossipConfig& g = config_.gossip;
-  if (g.membership.cookie.empty()) return fail("gossip: a cookie is required");
+  if (g.membership.cookie.empty()) return fail(ErrorCode::badarg, "gossip: a cookie is required");
   if (config_.self.name.empty() || config_.self.host.empty())
-    return fail("gossip: the node needs a name and a host");
+    return fail(ErrorCode::badarg, "gossip: the node needs a name and a host");
   for (const std::string& s : g.seeds) {
-    std::string why;
-    auto spec = detail::parse_seed(s, &why);
-    if (!spec) return fail("gossip seed '" + s + "': " + why);
+    auto spec = detail::parse_seed(s);
+    if (!spec)
+      return fail(ErrorCode::bad_address, "gossip seed '" + s + "': " + spec.error().context());
     if (spec->literal) {
       literal_seeds_.push_back({asio::ip::make_address(spec->host).to_string(), spec->port});
     }
@@ -135,7 +131,8 @@ bool MembershipDriver::Impl::open(std::string* error) {
     udp::resolver r(io_);
     auto found = r.resolve(g.listen_host, "", ec);
     if (ec || found.empty())
-      return fail("gossip listen host '" + g.listen_host + "' does not resolve: " + ec.message());
+      return fail(ErrorCode::unresolved,
+                  "gossip listen host '" + g.listen_host + "' does not resolve: " + ec.message());
     listen_ip = found.begin()->endpoint().address();
   }
   const std::string where = g.listen_host + ":" + std::to_string(g.port);
@@ -147,7 +144,8 @@ bool MembershipDriver::Impl::open(std::string* error) {
     udp::endpoint uep(listen_ip, g.port);
     udp_.open(uep.protocol(), ec);
     if (!ec) udp_.bind(uep, ec);
-    if (ec) return fail("gossip bind " + where + " (udp): " + ec.message());
+    if (ec)
+      return fail(ErrorCode::listen_failed, "gossip bind " + where + " (udp): " + ec.message());
     port_ = udp_.local_endpoint().port();
     tcp::endpoint tep(listen_ip, port_);
     acceptor_.open(tep.protocol(), ec);
@@ -156,12 +154,12 @@ bool MembershipDriver::Impl::open(std::string* error) {
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (!ec) break;
     if (g.port != 0 || attempt >= 16) {
-      return fail("gossip bind " + g.listen_host + ":" + std::to_string(port_) +
-                  " (tcp): " + ec.message());
+      return fail(ErrorCode::listen_failed, "gossip bind " + g.listen_host + ":" +
+                                                std::to_string(port_) + " (tcp): " + ec.message());
     }
   }
   udp_.non_blocking(true, ec);
-  if (ec) return fail("gossip socket: " + ec.message());
+  if (ec) return fail(ErrorCode::listen_failed, "gossip socket: " + ec.message());
   if (!listen_ip.is_unspecified()) self_ips_.push_back(listen_ip);
   if (auto adv = asio::ip::make_address(g.host, ec); !ec) self_ips_.push_back(adv);
   // Literal seeds were checked against our address before the port was known.
@@ -172,7 +170,7 @@ bool MembershipDriver::Impl::open(std::string* error) {
   address_ = membership::Address{g.host, port_};
   core_ = std::make_unique<membership::Membership>(g.membership, config_.self, address_,
                                                    config_.metadata, random_seed());
-  return true;
+  return {};
 }
 
 void MembershipDriver::Impl::run() {

@@ -41,8 +41,8 @@ struct SeedSpec {
   bool literal = false;  // host is an IP address: no lookup needed
 };
 
-/// Parses "host:port" / "[v6]:port"; nullopt (with *error) when malformed.
-std::optional<SeedSpec> parse_seed(const std::string& text, std::string* error);
+/// Parses "host:port" / "[v6]:port"; bad_address (saying what is wrong) when malformed.
+Result<SeedSpec> parse_seed(const std::string& text);
 
 class StreamConnection;
 
@@ -53,8 +53,8 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   explicit Impl(MembershipDriverConfig config);
   ~Impl();
 
-  /// Binds both sockets (on the caller's thread); false with *error on failure.
-  bool open(std::string* error);
+  /// Binds both sockets (on the caller's thread). Errors: see MembershipDriver::start.
+  Result<void> open();
   /// Starts the thread: resolution of named seeds, then join.
   void run();
   /// See MembershipDriver::stop().

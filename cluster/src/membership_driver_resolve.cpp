@@ -13,11 +13,8 @@ namespace otp::cluster {
 
 namespace detail {
 
-std::optional<SeedSpec> parse_seed(const std::string& text, std::string* error) {
-  auto fail = [&](const std::string& why) -> std::optional<SeedSpec> {
-    if (error != nullptr) *error = why;
-    return std::nullopt;
-  };
+Result<SeedSpec> parse_seed(const std::string& text) {
+  auto fail = [](std::string why) { return Error(ErrorCode::bad_address, std::move(why)); };
   SeedSpec spec;
   std::string port;
   if (!text.empty() && text.front() == '[') {

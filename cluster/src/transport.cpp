@@ -7,20 +7,6 @@
 
 namespace otp::cluster {
 
-const char* to_string(SendError e) {
-  switch (e) {
-    case SendError::nodedown:
-      return "nodedown";
-    case SendError::stale:
-      return "stale";
-    case SendError::overload:
-      return "overload";
-    case SendError::too_large:
-      return "too_large";
-  }
-  return "unknown";
-}
-
 std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigned attempt,
                                           double u) {
   const double cap =
@@ -32,9 +18,11 @@ std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigne
   return std::chrono::milliseconds(std::max<long long>(1, std::llround(base * factor)));
 }
 
-std::unique_ptr<Transport> Transport::start(TransportConfig config, TransportListener& listener,
-                                            std::string* error) {
-  return detail::AsioTransport::create(std::move(config), listener, error);
+Result<std::unique_ptr<Transport>> Transport::start(TransportConfig config,
+                                                    TransportListener& listener) {
+  auto t = detail::AsioTransport::create(std::move(config), listener);
+  if (!t) return t.error();
+  return std::unique_ptr<Transport>(std::move(t).value());
 }
 
 }  // namespace otp::cluster

@@ -85,15 +85,11 @@ AsioTransport::AsioTransport(TransportConfig config, TransportListener& listener
   }
 }
 
-std::unique_ptr<AsioTransport> AsioTransport::create(TransportConfig config,
-                                                     TransportListener& listener,
-                                                     std::string* error) {
-  if (auto problem = check(config); !problem.empty()) {
-    if (error) *error = problem;
-    return nullptr;
-  }
+Result<std::unique_ptr<AsioTransport>> AsioTransport::create(TransportConfig config,
+                                                             TransportListener& listener) {
+  if (auto problem = check(config); !problem.empty()) return Error(ErrorCode::badarg, problem);
   std::unique_ptr<AsioTransport> t(new AsioTransport(std::move(config), listener));
-  if (!t->listen(error)) return nullptr;
+  if (auto listening = t->listen(); !listening) return listening.error();
   t->accept_next();
   t->threads_.reserve(t->config_.io_threads);
   for (size_t i = 0; i < t->config_.io_threads; ++i) {
@@ -102,27 +98,25 @@ std::unique_ptr<AsioTransport> AsioTransport::create(TransportConfig config,
   return t;
 }
 
-bool AsioTransport::listen(std::string* error) {
+Result<void> AsioTransport::listen() {
   const std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
   boost::system::error_code ec;
   tcp::resolver resolver(io_);
   auto endpoints = resolver.resolve(config_.listen_host, std::to_string(config_.listen_port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    if (error) *error = "cannot resolve " + where + ": " + (ec ? ec.message() : "no address");
-    return false;
-  }
+  if (ec || endpoints.empty())
+    return Error(ErrorCode::unresolved,
+                 "cannot resolve " + where + ": " + (ec ? ec.message() : "no address"));
   const tcp::endpoint endpoint = *endpoints.begin();
   // SO_REUSEADDR: a restarted node gets its port back while old connections are in TIME_WAIT.
   if (acceptor_.open(endpoint.protocol(), ec) ||
       acceptor_.set_option(tcp::acceptor::reuse_address(true), ec) ||
       acceptor_.bind(endpoint, ec) ||
       acceptor_.listen(asio::socket_base::max_listen_connections, ec)) {
-    if (error) *error = "listen on " + where + ": " + ec.message();
-    return false;
+    return Error(ErrorCode::listen_failed, "listen on " + where + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint(ec).port();
-  return true;
+  return {};
 }
 
 void AsioTransport::run_io() {
@@ -225,14 +219,14 @@ bool AsioTransport::add_link(const std::shared_ptr<Link>& link) {
 
 // -- the peer table -----------------------------------------------------------------------------
 
-AsioTransport::Admission AsioTransport::admit(const std::shared_ptr<Link>& link, std::string* why) {
+AsioTransport::Admission AsioTransport::admit(const std::shared_ptr<Link>& link) {
   const protocol::NodeId& peer = link->peer();
   std::shared_ptr<Link> replaced;
   std::string replaced_reason;
   Admission admission;
   {
     std::unique_lock<std::shared_mutex> lock(mx_);
-    if (stopping()) return Admission::refused;
+    if (stopping()) return {Verdict::refused, {}};
     auto& entry = peers_[peer.full_name()];
     if (entry.current && entry.current->peer() == peer) {
       // The same incarnation twice: both nodes dialed at once. Both ends apply the same rule:
@@ -242,9 +236,9 @@ AsioTransport::Admission AsioTransport::admit(const std::shared_ptr<Link>& link,
         return (l.role() == Link::Role::initiator ? config_.self : l.peer()) == smaller;
       };
       if (!initiated_by_smaller(*link) || initiated_by_smaller(*entry.current)) {
-        *why = "duplicate link to " + peer.to_string() + ": the link " + smaller.to_string() +
-               " initiated is kept (both nodes dialed at once)";
-        return Admission::duplicate;
+        return {Verdict::duplicate, "duplicate link to " + peer.to_string() + ": the link " +
+                                        smaller.to_string() +
+                                        " initiated is kept (both nodes dialed at once)"};
       }
       replaced = entry.current;
       replaced_reason =
@@ -255,10 +249,10 @@ AsioTransport::Admission AsioTransport::admit(const std::shared_ptr<Link>& link,
     }
     entry.current = link;
     if (entry.owner) {
-      admission = Admission::parked;
+      admission.verdict = Verdict::parked;
     } else {
       entry.owner = link;
-      admission = Admission::up;
+      admission.verdict = Verdict::up;
     }
   }
   if (replaced) replaced->close(std::move(replaced_reason));
@@ -345,11 +339,8 @@ std::vector<std::shared_ptr<Dialer>> AsioTransport::take_dialers(const std::stri
 
 // -- the Transport API --------------------------------------------------------------------------
 
-bool AsioTransport::connect(const std::string& host_port, std::string* error) {
-  auto fail = [&](std::string text) {
-    if (error) *error = std::move(text);
-    return false;
-  };
+Result<void> AsioTransport::connect(const std::string& host_port) {
+  auto fail = [](std::string text) { return Error(ErrorCode::bad_address, std::move(text)); };
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos) return fail("expected host:port, got '" + host_port + "'");
   std::string host = host_port.substr(0, colon);
@@ -367,13 +358,15 @@ bool AsioTransport::connect(const std::string& host_port, std::string* error) {
   std::shared_ptr<Dialer> dialer;
   {
     std::unique_lock<std::shared_mutex> lock(mx_);
-    if (stopping()) return fail("the transport is stopped");
+    if (stopping())
+      return Error(ErrorCode::shutting_down,
+                   "connect to " + host_port + ": the transport is stopped");
     auto [it, inserted] = dialers_.try_emplace(host_port);
-    if (!inserted) return true;  // already kept up
+    if (!inserted) return {};  // already kept up
     it->second = dialer = std::make_shared<Dialer>(*this, host, port);
   }
   dialer->start();
-  return true;
+  return {};
 }
 
 void AsioTransport::disconnect(const std::string& full_name) {

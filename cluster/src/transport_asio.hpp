@@ -77,15 +77,15 @@ struct TransportCounters {
 
 class AsioTransport final : public Transport {
  public:
-  /// Validates config, binds, and starts the threads; nullptr (with *error) on failure.
-  static std::unique_ptr<AsioTransport> create(TransportConfig config, TransportListener& listener,
-                                               std::string* error);
+  /// Validates config, binds, and starts the threads (errors: see Transport::start).
+  static Result<std::unique_ptr<AsioTransport>> create(TransportConfig config,
+                                                       TransportListener& listener);
   ~AsioTransport() override;
 
   // -- Transport --
   uint16_t port() const override { return port_; }
   const protocol::NodeId& self() const override { return config_.self; }
-  bool connect(const std::string& host_port, std::string* error) override;
+  Result<void> connect(const std::string& host_port) override;
   void disconnect(const std::string& full_name) override;
   std::optional<SendError> send(const protocol::NodeId& peer,
                                 const protocol::Message& message) override;
@@ -105,15 +105,19 @@ class AsioTransport final : public Transport {
   /// Tracks a new connection and starts it; false (and the socket is dropped) when stopping.
   bool add_link(const std::shared_ptr<Link>& link);
 
-  enum class Admission {
+  enum class Verdict {
     up,         // the link is the node's link: report it up now
     parked,     // the node's link, but an older link's down is still to be reported
     duplicate,  // another link to the same incarnation wins: close this one, no events
     refused,    // stopping: close this one, no events
   };
+  struct Admission {
+    Verdict verdict = Verdict::refused;
+    std::string why;  // for duplicate: why this link lost (the link's close reason)
+  };
   /// Called once by a link whose handshake succeeded (on its strand). Replaced links are told
-  /// to close; *why says why a duplicate lost.
-  Admission admit(const std::shared_ptr<Link>& link, std::string* why);
+  /// to close.
+  Admission admit(const std::shared_ptr<Link>& link);
   /// Called once by every link, on its strand, when it closed. Reports the down if the link was
   /// reported up, then lets a parked successor come up and tells the dialers.
   void link_closed(const std::shared_ptr<Link>& link, bool was_up, const std::string& reason);
@@ -130,7 +134,7 @@ class AsioTransport final : public Transport {
   };
 
   AsioTransport(TransportConfig config, TransportListener& listener);
-  bool listen(std::string* error);
+  Result<void> listen();
   void accept_next();
   void run_io();
   /// The first call closes the listener, every link and dialer; later calls do nothing.

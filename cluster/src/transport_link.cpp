@@ -226,7 +226,7 @@ void Link::on_frame(const std::vector<uint8_t>& frame) {
   }
 }
 
-void Link::on_handshake_frame(protocol::Result<protocol::Message> message) {
+void Link::on_handshake_frame(Result<protocol::Message> message) {
   auto step = message ? handshake_->on_message(message.value())
                       : handshake_->on_decode_error(message.error());
   for (const auto& m : step.send) send_control(m);
@@ -266,20 +266,20 @@ void Link::on_established() {
     return;
   }
   state_ = State::parked;  // until admitted
-  std::string why;
-  switch (transport_.admit(shared_from_this(), &why)) {
-    case AsioTransport::Admission::up:
+  auto admission = transport_.admit(shared_from_this());
+  switch (admission.verdict) {
+    case AsioTransport::Verdict::up:
       handshake_timer_.cancel();
       report_up();
       return;
-    case AsioTransport::Admission::parked:
+    case AsioTransport::Verdict::parked:
       handshake_timer_.cancel();
       return;  // activate() follows the old link's down
-    case AsioTransport::Admission::duplicate:
+    case AsioTransport::Verdict::duplicate:
       TransportCounters::bump(transport_.counters().duplicate_links);
-      close_after_flush(std::move(why), "info");
+      close_after_flush(std::move(admission.why), "info");
       return;
-    case AsioTransport::Admission::refused:
+    case AsioTransport::Verdict::refused:
       do_close("stop", "debug");
       return;
   }

@@ -80,7 +80,7 @@ class Link : public std::enable_shared_from_this<Link> {
   void on_read(const boost::system::error_code& ec, size_t n);
   void process_frames();
   void on_frame(const std::vector<uint8_t>& frame);
-  void on_handshake_frame(protocol::Result<protocol::Message> message);
+  void on_handshake_frame(Result<protocol::Message> message);
   void on_established();
   void report_up();
   void on_link_message(protocol::Message&& message);

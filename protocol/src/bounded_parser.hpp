@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 
 namespace otp::protocol::detail {
 

@@ -40,6 +40,7 @@ void describe(V& v, S& x) {
   v.field("code", x.code);
   v.field("detail", x.detail);
   v.field("reason", x.reason);
+  v.field("error_code", x.error_code);
 }
 
 // -- handshake --

@@ -3,10 +3,10 @@
 #include <string>
 
 #include "enum_names.hpp"
+#include "otp/error.hpp"
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/ids.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
 
 namespace otp::protocol {
 
@@ -33,28 +33,6 @@ const char* to_string(RejectReason reason) {
 }
 std::optional<RejectReason> reject_reason_from_string(std::string_view name) {
   return detail::from_name<RejectReason>(name);
-}
-
-const char* to_string(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::malformed:
-      return "malformed";
-    case ErrorCode::too_deep:
-      return "too_deep";
-    case ErrorCode::unknown_message:
-      return "unknown_message";
-    case ErrorCode::bad_field:
-      return "bad_field";
-    case ErrorCode::frame_too_large:
-      return "frame_too_large";
-    case ErrorCode::internal:
-      return "internal";
-  }
-  return "unknown";
-}
-
-std::string Error::to_string() const {
-  return std::string(protocol::to_string(code)) + ": " + message;
 }
 
 const char* to_string(Codec codec) {

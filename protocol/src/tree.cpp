@@ -3,6 +3,7 @@
 
 #include <array>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -20,6 +21,20 @@ using ReplyResult = std::variant<Payload, CallError>;
 
 template <class T>
 inline constexpr bool kIsEnum = std::is_enum_v<T>;
+
+/// otp::ErrorCode is its numeric wire id in both codecs: its names are for people, and a renamed
+/// code must not break a remote error. The protocol's own enums are names in JSON.
+template <class T>
+inline constexpr bool kIdInBothLayouts = std::is_same_v<T, ErrorCode>;
+
+template <class T>
+std::optional<T> enum_from_id(uint64_t id) {
+  if constexpr (std::is_same_v<T, ErrorCode>) {
+    return error_code_from_id(id);
+  } else {
+    return from_id<T>(id);
+  }
+}
 
 // -- writing --------------------------------------------------------------------------------
 
@@ -60,8 +75,12 @@ json to_tree(const T& x, Layout layout) {
   } else if constexpr (std::is_same_v<T, Bytes32>) {
     return json(to_hex(x));
   } else if constexpr (kIsEnum<T>) {
-    if (layout == Layout::positional) return json(static_cast<uint64_t>(x));
-    return json(name_of(x));
+    if constexpr (kIdInBothLayouts<T>) {
+      return json(static_cast<uint64_t>(x));
+    } else {
+      if (layout == Layout::positional) return json(static_cast<uint64_t>(x));
+      return json(name_of(x));
+    }
   } else if constexpr (std::is_same_v<T, Target>) {
     if (const auto* name = std::get_if<std::string>(&x)) return json(*name);
     return to_tree(std::get<Pid>(x), layout);
@@ -293,10 +312,10 @@ void Reader::read(const json& j, T& out) {
     out = *bytes;
   } else if constexpr (kIsEnum<T>) {
     std::optional<T> v;
-    if (layout_ == Layout::positional) {
+    if (layout_ == Layout::positional || kIdInBothLayouts<T>) {
       if (!j.is_number_unsigned()) return fail("expected an enum id");
-      v = from_id<T>(j.get<uint64_t>());
-    } else {
+      v = enum_from_id<T>(j.get<uint64_t>());
+    } else if constexpr (!kIdInBothLayouts<T>) {
       if (!j.is_string()) return fail("expected an enum name");
       v = from_name<T>(j.get_ref<const std::string&>());
     }

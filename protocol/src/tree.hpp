@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
 
 namespace otp::protocol::detail {
 

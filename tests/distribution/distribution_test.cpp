@@ -44,6 +44,16 @@ class Parker : public otp::GenServer {
   otp::Pid report_;
 };
 
+/// Answers every call with an Error value whose code id is the request (a json number).
+class FailsWith : public otp::GenServer {
+ public:
+  otp::Action handle_call(const otp::Message& request, const otp::From&) override {
+    const auto id = request.get<nlohmann::json>().get<uint64_t>();
+    return otp::reply(otp::Error(*otp::error_code_from_id(id), "lookup of user 7",
+                                 otp::Reason::error("the reason travels too")));
+  }
+};
+
 class DistributionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -178,6 +188,20 @@ TEST_F(DistributionTest, ACrashWhileServingARemoteCallIsAnExitError) {
                                                  nlohmann::json(1))
         .ok();
   }));
+}
+
+TEST_F(DistributionTest, AServersErrorValueKeepsItsCodeAcrossNodes) {
+  ASSERT_TRUE(otp::gen_server::start<FailsWith>(b.node, otp::name("fails_with")));
+  // Codes of the runtime and codes appended after overload: each crosses as its wire id.
+  for (auto code : {otp::ErrorCode::not_found, otp::ErrorCode::overload,
+                    otp::ErrorCode::bad_address, otp::ErrorCode::listen_failed}) {
+    auto r = otp::gen_server::call<int>(a.node, otp::remote_name("fails_with", b.full_name()),
+                                        nlohmann::json(static_cast<uint64_t>(code)));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(),
+              otp::Error(code, "lookup of user 7", otp::Reason::error("the reason travels too")))
+        << r.error();
+  }
 }
 
 TEST_F(DistributionTest, ADeferredReplyCrossesNodes) {

@@ -68,12 +68,12 @@ class Pipe {
 /// The channel of one node: its outgoing pipes by peer name.
 class MemoryChannel : public otp::DistributionChannel {
  public:
-  std::optional<otp::ChannelError> send(const otp::protocol::NodeId& to,
-                                        const otp::protocol::Message& message) override {
+  std::optional<otp::SendError> send(const otp::protocol::NodeId& to,
+                                     const otp::protocol::Message& message) override {
     std::lock_guard<std::mutex> g(mx_);
     auto it = peers_.find(to.full_name());
-    if (it == peers_.end()) return otp::ChannelError::nodedown;
-    if (it->second.id != to) return otp::ChannelError::stale;
+    if (it == peers_.end()) return otp::SendError::nodedown;
+    if (it->second.id != to) return otp::SendError::stale;
     it->second.pipe->push(otp::protocol::encode(message, otp::protocol::Codec::msgpack));
     ++sent_;
     return std::nullopt;

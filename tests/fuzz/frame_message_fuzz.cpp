@@ -10,6 +10,7 @@
 #include "otp/protocol/framing.hpp"
 
 using namespace otp::protocol;
+using otp::ErrorCode;
 
 namespace {
 
@@ -24,7 +25,7 @@ void on_frame(std::span<const uint8_t> body) {
   for (Codec codec : {Codec::msgpack, Codec::json}) {
     auto m = decode(body, codec);
     if (!m.ok()) {
-      if (m.error().message.empty()) std::abort();  // errors must say something
+      if (m.error().context().empty()) std::abort();  // errors must say something
       continue;
     }
     check_stable(m.value(), codec);
@@ -47,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (true) {
       auto f = dec.next();
       if (!f.ok()) {
-        if (f.error().code != ErrorCode::frame_too_large || !dec.failed()) std::abort();
+        if (f.error().code() != ErrorCode::frame_too_large || !dec.failed()) std::abort();
         return 0;
       }
       if (!f.value()) break;

@@ -11,6 +11,7 @@
 #include "otp/protocol/codec.hpp"
 
 using namespace otp::protocol;
+using otp::ErrorCode;
 namespace fs = std::filesystem;
 
 namespace {
@@ -50,7 +51,9 @@ int main(int argc, char** argv) {
       Send{p, std::string("counter"), pl},
       Call{p, p, r, pl},
       Reply{p, r, pl},
-      Reply{p, r, CallError{CallErrorCode::exit, "d", {ReasonKind::error, "boom"}}},
+      Reply{p, r,
+            CallError{CallErrorCode::exit, "d", {ReasonKind::error, "boom"}, ErrorCode::exit}},
+      Reply{p, r, CallError{CallErrorCode::error, "e", {}, ErrorCode::bad_address}},
       Cast{p, std::string("c"), pl},
       Monitor{p, p, r},
       Demonitor{p, p, r},

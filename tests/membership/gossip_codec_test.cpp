@@ -91,7 +91,7 @@ TEST(GossipDecode, TrailingBytesAndUnknownTypesAreErrorsNotCrashes) {
   unknown[3 + 1 + kKey.cluster.size()] = 99;  // the type byte
   auto r = decode(unknown);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::bad_field);
+  EXPECT_EQ(r.error().code(), ErrorCode::bad_field);
 }
 
 // -- properties -------------------------------------------------------------------------------
@@ -129,13 +129,13 @@ RC_GTEST_PROP(GossipProperty, ArbitraryBytesGiveAPacketOrAnErrorNeverACrash,
               (const std::vector<uint8_t>& bytes)) {
   (void)authenticate(bytes, kKey, 1400);
   auto r = decode(bytes);
-  if (!r.ok()) RC_ASSERT(!r.error().message.empty());
+  if (!r.ok()) RC_ASSERT(!r.error().context().empty());
   // the same behind a valid header, so the body parser is reached
   Bytes framed = {'O', 'G', kVersion, 4, 'p', 'r', 'o', 'd'};
   framed.insert(framed.end(), bytes.begin(), bytes.end());
   framed.insert(framed.end(), kMacSize, 0);
   auto f = decode(framed);
-  if (!f.ok()) RC_ASSERT(!f.error().message.empty());
+  if (!f.ok()) RC_ASSERT(!f.error().context().empty());
 }
 
 RC_GTEST_PROP(GossipProperty, CorruptedPacketsAreRefusedByTheMac, ()) {

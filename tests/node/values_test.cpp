@@ -276,16 +276,26 @@ TEST(Error, AnErrorWithoutContextPrintsItsCodeOnly) {
   EXPECT_EQ(otp::Error(ErrorCode::timeout, "").to_string(), "timeout");
 }
 
-TEST(Error, EqualityComparesOnlyTheCode) {
+TEST(Error, EqualityComparesTheWholeValueAndACodeComparesTheCode) {
   otp::Error a(ErrorCode::noproc, "call to a");
   otp::Error b(ErrorCode::noproc, "call to b");
   otp::Error c(ErrorCode::timeout, "call to a");
-  EXPECT_TRUE(a == b);
+  EXPECT_TRUE(a == otp::Error(ErrorCode::noproc, "call to a"));
+  EXPECT_FALSE(a == b);  // same code, other context: another error
   EXPECT_FALSE(a == c);
-  EXPECT_TRUE(a == ErrorCode::noproc);
+  EXPECT_FALSE(a == otp::Error(ErrorCode::noproc, "call to a", Reason::killed()));
+  EXPECT_TRUE(a == ErrorCode::noproc);  // "is it a noproc?"
+  EXPECT_TRUE(b == ErrorCode::noproc);
   EXPECT_FALSE(a == ErrorCode::timeout);
   EXPECT_EQ(a.context(), "call to a");
   EXPECT_EQ(a.reason(), Reason::normal());
+}
+
+TEST(Result, ErrorOfAValueIsALogicError) {
+  otp::Result<int> v = 1;
+  EXPECT_THROW((void)v.error(), std::logic_error);
+  otp::Result<void> ok;
+  EXPECT_THROW((void)ok.error(), std::logic_error);
 }
 
 TEST(Result, ValueOfAnErrorThrowsCallFailedCarryingTheError) {

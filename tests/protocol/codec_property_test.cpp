@@ -49,7 +49,7 @@ RC_GTEST_PROP(CodecProperty, ArbitraryBytesGiveAValueOrAnErrorNeverACrash,
       // whatever decoded must encode again without trouble
       RC_ASSERT(decode(encode(r.value(), codec), codec).ok());
     } else {
-      RC_ASSERT(!r.error().message.empty());
+      RC_ASSERT(!r.error().context().empty());
     }
   }
 }
@@ -64,7 +64,7 @@ RC_GTEST_PROP(CodecProperty, CorruptedEncodingsGiveAValueOrAnError, (const Messa
     }
     auto r = decode(wire, codec);
     // (RC_ASSERT captures operands, so || would not short-circuit: test in two steps)
-    const bool value_or_explained = r.ok() ? true : !r.error().message.empty();
+    const bool value_or_explained = r.ok() ? true : !r.error().context().empty();
     RC_ASSERT(value_or_explained);
   }
 }

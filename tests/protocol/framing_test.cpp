@@ -23,8 +23,8 @@ TEST(FrameDecoder, AnOversizedLengthFailsAsSoonAsTheHeaderIsRead) {
   dec.feed(header);  // no body yet: the length alone is enough to refuse
   auto r = dec.next();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::frame_too_large);
-  EXPECT_EQ(r.error().message, "peer announced a frame of 17 bytes; the maximum is 16");
+  EXPECT_EQ(r.error().code(), ErrorCode::frame_too_large);
+  EXPECT_EQ(r.error().context(), "peer announced a frame of 17 bytes; the maximum is 16");
   EXPECT_TRUE(dec.failed());
 }
 
@@ -62,7 +62,7 @@ TEST(FrameDecoder, AFrameOfExactlyTheMaximumIsAccepted) {
 
 TEST(EncodeFrame, RefusesABodyAboveTheMaximum) {
   auto r = encode_frame(Body(9), {.max_frame_size = 8});
-  EXPECT_EQ(r.error().code, ErrorCode::frame_too_large);
+  EXPECT_EQ(r.error().code(), ErrorCode::frame_too_large);
 }
 
 // -- happy paths ------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ RC_GTEST_PROP(FrameDecoderProperty, ArbitraryBytesNeverYieldAFrameAboveTheMaximu
   while (true) {
     auto r = dec.next();
     if (!r.ok()) {
-      RC_ASSERT(r.error().code == ErrorCode::frame_too_large);
+      RC_ASSERT(r.error().code() == ErrorCode::frame_too_large);
       break;
     }
     if (!r.value()) break;

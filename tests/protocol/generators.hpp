@@ -154,7 +154,11 @@ struct Arbitrary<otp::protocol::CallError> {
     return gen::build<CallError>(
         gen::set(&CallError::code,
                  gen::map(gen::inRange(0, 7), [](int k) { return static_cast<CallErrorCode>(k); })),
-        gen::set(&CallError::detail, test_gen::utf8()), gen::set(&CallError::reason));
+        gen::set(&CallError::detail, test_gen::utf8()), gen::set(&CallError::reason),
+        gen::set(
+            &CallError::error_code,
+            // every ErrorCode id, noproc = 0 ... listen_failed = 26
+            gen::map(gen::inRange(0, 27), [](int k) { return static_cast<otp::ErrorCode>(k); })));
   }
 };
 

@@ -22,7 +22,7 @@ void expect_serves_a_proper_peer(Transport& a, Probe& pa, Hub& hub) {
   Probe pb(hub);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(b);
-  b->connect(address(a));
+  EXPECT_TRUE(b->connect(address(a)));
   ASSERT_TRUE(pb.wait_for(Kind::up, 1, a.self())) << pb.log_text() << pa.log_text();
   ASSERT_FALSE(b->send(a.self(), numbered(b->self(), 42)));
   ASSERT_TRUE(pa.wait_for(Kind::message, 1, b->self())) << pa.log_text();
@@ -36,7 +36,7 @@ TEST(TransportHandshake, AWrongCookieIsRejectedWithTheReasonLoggedOnBothSides) {
   auto a = start(config("a", 1, pa, "secret"), pa);
   auto b = start(config("b", 1, pb, "guess"), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
 
   // b (the acceptor) checks a's proof first, refuses it and tells a why.
   ASSERT_TRUE(pb.wait_logged("handshake rejected: bad_mac")) << pb.log_text();
@@ -54,7 +54,7 @@ TEST(TransportHandshake, APeerOfAnotherClusterIsRejected) {
   auto a = start(config("a", 1, pa, "secret", "blue"), pa);
   auto b = start(config("b", 1, pb, "secret", "green"), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
 
   ASSERT_TRUE(pb.wait_logged("handshake rejected: cluster_mismatch")) << pb.log_text();
   ASSERT_TRUE(pa.wait_logged("handshake rejected by peer: cluster_mismatch")) << pa.log_text();
@@ -142,7 +142,7 @@ TEST(TransportGarbage, AnOversizedFrameClosesThatLinkOnlyAndOtherLinksCarryOn) {
   auto a = start(config("a", 1, pa), pa);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
-  b->connect(address(*a));
+  EXPECT_TRUE(b->connect(address(*a)));
   ASSERT_TRUE(pa.wait_for(Kind::up, 1, b->self()) && pb.wait_for(Kind::up, 1, a->self()));
 
   RawPeer raw(a->port());
@@ -208,7 +208,7 @@ TEST(TransportLiveness, AnIdleLinkBetweenLiveNodesStaysUp) {
   auto a = start(ca, pa);
   auto b = start(cb, pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
   ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up));
   // Several dead-link timeouts of silence from the nodes: the heartbeats keep the link.
   EXPECT_FALSE(hub.wait([&] { return pa.count(Kind::down) + pb.count(Kind::down) > 0; }, 2s))

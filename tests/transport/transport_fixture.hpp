@@ -195,10 +195,9 @@ inline TransportConfig config(std::string name, uint32_t creation, Probe& probe,
 
 /// Starts a transport reporting to probe, or fails the test.
 inline std::unique_ptr<Transport> start(TransportConfig c, Probe& probe) {
-  std::string error;
-  auto t = Transport::start(std::move(c), probe, &error);
-  EXPECT_TRUE(t) << error;
-  return t;
+  auto t = Transport::start(std::move(c), probe);
+  EXPECT_TRUE(t) << t.error();
+  return t ? std::move(t).value() : nullptr;
 }
 
 /// The counters that explain a stuck or lost message, for failure messages.

@@ -39,9 +39,10 @@ TEST(TransportLink, ConnectRefusesAddressesThatAreNotHostColonPort) {
   auto t = start(config("a", 1, p), p);
   ASSERT_TRUE(t);
   for (const std::string bad : {"nohost", "h:notaport", "h:0", "h:65536", ":7001", "h:", "h:-1"}) {
-    std::string error;
-    EXPECT_FALSE(t->connect(bad, &error)) << bad;
-    EXPECT_NE(error.find(bad), std::string::npos) << error;
+    auto r = t->connect(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error(), ErrorCode::bad_address) << r.error();
+    EXPECT_NE(r.error().context().find(bad), std::string::npos) << r.error();
   }
 }
 
@@ -52,10 +53,12 @@ TEST(TransportLink, StartFailsWithTheReasonWhenThePortIsTaken) {
   ASSERT_TRUE(first);
   auto c = config("b", 1, p);
   c.listen_port = first->port();
-  std::string error;
   // SO_REUSEADDR does not let two listeners share a port on Linux.
-  EXPECT_FALSE(Transport::start(c, p, &error));
-  EXPECT_NE(error.find(std::to_string(first->port())), std::string::npos) << error;
+  auto second = Transport::start(c, p);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error(), ErrorCode::listen_failed) << second.error();
+  EXPECT_NE(second.error().context().find(std::to_string(first->port())), std::string::npos)
+      << second.error();
 }
 
 TEST(TransportLink, StartRefusesAConfigThatCannotWork) {
@@ -63,12 +66,14 @@ TEST(TransportLink, StartRefusesAConfigThatCannotWork) {
   Probe p(hub);
   auto c = config("a", 1, p);
   c.dead_link_timeout = c.heartbeat_interval;
-  std::string error;
-  EXPECT_FALSE(Transport::start(c, p, &error));
-  EXPECT_NE(error.find("dead_link_timeout"), std::string::npos) << error;
+  auto r = Transport::start(c, p);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), ErrorCode::badarg) << r.error();
+  EXPECT_NE(r.error().context().find("dead_link_timeout"), std::string::npos) << r.error();
   c = config("a", 1, p, /*cookie=*/"");
-  EXPECT_FALSE(Transport::start(c, p, &error));
-  EXPECT_NE(error.find("cookie"), std::string::npos) << error;
+  r = Transport::start(c, p);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().context().find("cookie"), std::string::npos) << r.error();
 }
 
 // -- messages -----------------------------------------------------------------------------------
@@ -83,7 +88,7 @@ class TransportFlow : public ::testing::TestWithParam<size_t> {
     a = start(ca, pa);
     b = start(cb, pb);
     ASSERT_TRUE(a && b);
-    a->connect(address(*b));
+    EXPECT_TRUE(a->connect(address(*b)));
     ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up)) << pa.log_text();
   }
 
@@ -189,7 +194,7 @@ TEST(TransportSend, AMessageAboveMaxFrameSizeIsTooLargeAndTheLinkStaysUp) {
   auto a = start(ca, pa);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
   ASSERT_TRUE(pa.wait_for(Kind::up)) << pa.log_text();
 
   EXPECT_EQ(a->send(b->self(), numbered(a->self(), 0, 5000)), SendError::too_large);
@@ -209,8 +214,8 @@ TEST(TransportLink, SimultaneousConnectsEndWithExactlyOneLinkOnBothSides) {
     auto a = start(config("a", 1, pa), pa);
     auto b = start(config("b", 1, pb), pb);
     ASSERT_TRUE(a && b);
-    std::thread other([&] { b->connect(address(*a)); });
-    a->connect(address(*b));
+    std::thread other([&] { EXPECT_TRUE(b->connect(address(*a))); });
+    EXPECT_TRUE(a->connect(address(*b)));
     other.join();
 
     // Both dials went through (dialed, accepted) and one of the two links is gone on both ends.
@@ -269,7 +274,7 @@ TEST(TransportLink, ARestartedPeerComesBackWithItsNewCreationAfterTheOldOneWentD
   ASSERT_TRUE(a && b1);
   const NodeId old_b = b1->self();
   const uint16_t port = b1->port();
-  a->connect(address(*b1));
+  EXPECT_TRUE(a->connect(address(*b1)));
   ASSERT_TRUE(pa.wait_for(Kind::up, 1, old_b)) << pa.log_text();
 
   b1->stop();
@@ -308,7 +313,7 @@ TEST(TransportLink, ANewIncarnationReplacesALinkStillUpAndItsDownComesFirst) {
 
   auto c = start(config("c", 2, pc), pc);
   ASSERT_TRUE(c);
-  c->connect(address(*a));
+  EXPECT_TRUE(c->connect(address(*a)));
   ASSERT_TRUE(pa.wait_for(Kind::up, 1, c->self())) << pa.log_text();
 
   std::vector<std::pair<Kind, NodeId>> seen;
@@ -327,7 +332,7 @@ TEST(TransportLink, DisconnectClosesTheLinkOnBothSidesAndStopsRedialing) {
   auto a = start(config("a", 1, pa), pa);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
   ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up));
 
   a->disconnect("b@127.0.0.1");
@@ -354,8 +359,8 @@ TEST(TransportStop, StopWithLinksUpReportsEachDownBeforeReturningAndNothingAfter
   auto b = start(slow_timeouts(config("b", 1, pb)), pb);
   auto c = start(slow_timeouts(config("c", 1, pc)), pc);
   ASSERT_TRUE(a && b && c);
-  a->connect(address(*b));
-  c->connect(address(*a));
+  EXPECT_TRUE(a->connect(address(*b)));
+  EXPECT_TRUE(c->connect(address(*a)));
   ASSERT_TRUE(pa.wait_for(Kind::up, 2)) << pa.log_text();
 
   const auto began = std::chrono::steady_clock::now();
@@ -387,7 +392,7 @@ TEST(TransportStop, StopFromAListenerCallbackClosesEverythingAndTheDestructorJoi
   a = start(config("a", 1, pa), pa);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
   ASSERT_TRUE(pa.wait_for(Kind::down)) << pa.log_text();
   EXPECT_EQ(pa.events().back().reason, "stop");
   a->stop();  // from the test thread: joins
@@ -402,7 +407,7 @@ TEST(TransportStop, TheDestructorStopsWithoutHanging) {
   auto a = start(config("a", 1, pa), pa);
   auto b = start(config("b", 1, pb), pb);
   ASSERT_TRUE(a && b);
-  a->connect(address(*b));
+  EXPECT_TRUE(a->connect(address(*b)));
   ASSERT_TRUE(pa.wait_for(Kind::up));
   a.reset();
   EXPECT_EQ(pa.count(Kind::down), 1u);

@@ -34,22 +34,14 @@
 
 namespace otp {
 
-/// Why a channel could not take a message.
-enum class ChannelError {
-  nodedown,   // no link to that node
-  stale,      // linked, but to a newer incarnation of that node name
-  overload,   // the link's queue is full
-  too_large,  // the encoded message exceeds the frame limit
-};
-
 /// Carries protocol messages to other nodes. Called from scheduler threads: must not block.
 class DistributionChannel {
  public:
   virtual ~DistributionChannel() = default;
-  /// Queues message for the node `to`; nullopt when taken, otherwise why not (the runtime then
-  /// fails the call or drops the message, as Erlang does for a lost connection).
-  virtual std::optional<ChannelError> send(const protocol::NodeId& to,
-                                           const protocol::Message& message) = 0;
+  /// Queues message for the node `to`; nullopt when taken, otherwise why not (otp::SendError:
+  /// the runtime then fails the call or drops the message, as Erlang does for a lost connection).
+  virtual std::optional<SendError> send(const protocol::NodeId& to,
+                                        const protocol::Message& message) = 0;
   /// Called once when the node stops being distributed (distribution::detach, or the node
   /// shutting down with the channel still attached): stop the transport and never touch the
   /// node again.

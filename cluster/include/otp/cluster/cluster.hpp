@@ -67,8 +67,9 @@ struct ClusterConfig {
 
 class Cluster {
  public:
-  /// Starts listening and attaches the node. Fails (badarg) with the reason when the cookie is
-  /// empty or the address can not be bound.
+  /// Starts listening and attaches the node. Fails with badarg (no cookie, a config that can not
+  /// work), already_started (the node is distributed), bad_address (a seed), unresolved or
+  /// listen_failed (the address can not be bound), the context saying why.
   static Result<std::unique_ptr<Cluster>> start(Node& node, ClusterConfig config);
   ~Cluster();
   Cluster(const Cluster&) = delete;
@@ -77,7 +78,8 @@ class Cluster {
   const protocol::NodeId& self() const;
   uint16_t port() const;
 
-  /// Links to the node at host:port (and keeps it linked: redials with backoff).
+  /// Links to the node at host:port (and keeps it linked: redials with backoff). bad_address
+  /// when host_port does not parse, shutting_down after stop().
   Result<void> connect(const std::string& host_port);
   /// Connected nodes, "name@host".
   std::vector<std::string> nodes() const;

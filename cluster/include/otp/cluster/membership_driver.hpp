@@ -11,11 +11,10 @@
 //   cfg.gossip.seeds = {"127.0.0.1:7102", "seed.svc:7101"};   // names are re-resolved
 //   cfg.gossip.membership.cookie = "secret";
 //   cfg.on_event = [](const otp::membership::Event& e) { std::cout << e << "\n"; };
-//   std::string error;
-//   auto driver = otp::cluster::MembershipDriver::start(std::move(cfg), &error);
-//   if (!driver) fail(error);         // "gossip bind 127.0.0.1:7101 (udp): Address already in use"
-//   driver->members();                // thread-safe snapshot, self included
-//   driver->stop();                   // leaves gracefully (bounded wait), then closes everything
+//   auto driver = otp::cluster::MembershipDriver::start(std::move(cfg));
+//   if (!driver) fail(driver.error());  // "listen_failed: gossip bind 127.0.0.1:7101 (udp): ..."
+//   (*driver)->members();               // thread-safe snapshot, self included
+//   (*driver)->stop();                  // leaves gracefully (bounded wait), then closes everything
 //
 // Guarantees: start() returns once both sockets are bound; seeds that do not resolve or do not
 // answer never block it (the core keeps asking them, and names are resolved again). Send errors
@@ -34,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/membership/config.hpp"
 #include "otp/membership/member.hpp"
 #include "otp/protocol/node_id.hpp"
@@ -116,10 +116,9 @@ class MembershipDriver {
   using SubscriptionId = uint64_t;
 
   /// Binds UDP and TCP on the gossip port, starts the thread and joins through the seeds.
-  /// nullptr (with the reason in *error) when the port can not be bound, a seed is not
-  /// "host:port", or the cookie is empty.
-  static std::unique_ptr<MembershipDriver> start(MembershipDriverConfig config,
-                                                 std::string* error = nullptr);
+  /// Fails with listen_failed (or unresolved) when the port can not be bound, bad_address when
+  /// a seed is not "host:port", badarg when the cookie or the node's name is empty.
+  static Result<std::unique_ptr<MembershipDriver>> start(MembershipDriverConfig config);
   /// stop(). Must not be called from the driver's thread (an event callback).
   ~MembershipDriver();
   MembershipDriver(const MembershipDriver&) = delete;

@@ -2,11 +2,11 @@
 // threads of its own. It moves protocol::Messages; it knows nothing of processes or CAF.
 //
 //   struct Sink : otp::cluster::TransportListener { ... };      // callbacks on an Asio thread
-//   std::string error;
-//   auto t = otp::cluster::Transport::start({.cluster = "demo", .cookie = "secret",
-//                                            .self = {"a", "127.0.0.1", creation},
-//                                            .listen_port = 7001}, sink, &error);
-//   if (!t) fail(error);          // "listen on 127.0.0.1:7001: Address already in use"
+//   auto started = otp::cluster::Transport::start({.cluster = "demo", .cookie = "secret",
+//                                                  .self = {"a", "127.0.0.1", creation},
+//                                                  .listen_port = 7001}, sink);
+//   if (!started) fail(started.error());  // "listen_failed: listen on 127.0.0.1:7001: ..."
+//   auto t = std::move(started).value();
 //   t->connect("127.0.0.1:7002");                  // async; redialed with backoff until stop()
 //   t->send(peer, protocol::Cast{...});            // thread-safe; nodedown / overload as errors
 //   t->stop();                                     // closes everything; no callback afterwards
@@ -35,20 +35,11 @@
 #include <string_view>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/protocol/message.hpp"
 #include "otp/protocol/node_id.hpp"
 
 namespace otp::cluster {
-
-/// Why Transport::send refused a message. Nothing was queued.
-enum class SendError {
-  nodedown,   // no established link to that node (or the transport is stopped)
-  stale,      // a link to that node name exists, but to another incarnation (creation)
-  overload,   // the link's send queue is full: the peer is not keeping up
-  too_large,  // the encoded message is above max_frame_size
-};
-
-const char* to_string(SendError e);
 
 struct TransportConfig {
   std::string cluster = "otp";  // both ends must name the same cluster
@@ -128,10 +119,11 @@ class TransportListener {
 
 class Transport {
  public:
-  /// Binds the listening socket and starts the Asio thread(s). Fails (with the OS's reason) when
-  /// the address can not be bound. The listener must outlive the transport.
-  static std::unique_ptr<Transport> start(TransportConfig config, TransportListener& listener,
-                                          std::string* error = nullptr);
+  /// Binds the listening socket and starts the Asio thread(s). Fails with badarg for a config
+  /// that can not work, unresolved / listen_failed (with the OS's reason) when the address can
+  /// not be bound. The listener must outlive the transport.
+  static Result<std::unique_ptr<Transport>> start(TransportConfig config,
+                                                  TransportListener& listener);
   virtual ~Transport() = default;
 
   /// The port actually bound.
@@ -140,10 +132,11 @@ class Transport {
 
   /// Dials host:port now and keeps the link up: when it fails or drops, it is redialed with
   /// backoff until stop() or disconnect(). Returns at once; on_node_up says when it is up.
-  /// A bad address ("nohost", "h:notaport") is reported by the return value. Connecting to an
+  /// A bad address ("nohost", "h:notaport") is a bad_address error, a stopped transport
+  /// shutting_down; the error's context names the address. Connecting to an
   /// address already being kept up does nothing more; while the node there is linked (whoever
   /// dialed), it is not redialed. An address that turns out to be this node is dropped.
-  virtual bool connect(const std::string& host_port, std::string* error = nullptr) = 0;
+  virtual Result<void> connect(const std::string& host_port) = 0;
   /// Closes the link to peer (any creation of that name) and stops redialing the addresses that
   /// led to it (known once a handshake through them succeeded).
   virtual void disconnect(const std::string& full_name) = 0;

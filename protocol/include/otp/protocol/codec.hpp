@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
 
 namespace otp::protocol {
 

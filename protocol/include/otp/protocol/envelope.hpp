@@ -18,6 +18,7 @@
 #include <string_view>
 #include <variant>
 
+#include "otp/error.hpp"
 #include "otp/protocol/ids.hpp"
 #include "otp/protocol/payload.hpp"
 #include "otp/protocol/reason.hpp"
@@ -73,7 +74,7 @@ enum class CallErrorCode : uint8_t {
   unknown_type = 3,   // the receiver does not know the payload's registered type name
   bad_payload = 4,    // the type is known but from_json failed on the value
   shutting_down = 5,  // the receiving node is stopping
-  error = 6,          // the server answered with an error value: detail is "code: text"
+  error = 6,          // the server answered with an error value: error_code and detail are it
 };
 
 const char* to_string(CallErrorCode code);
@@ -82,7 +83,10 @@ std::optional<CallErrorCode> call_error_code_from_string(std::string_view name);
 struct CallError {
   CallErrorCode code = CallErrorCode::noproc;
   std::string detail;  // context for a human, e.g. the unknown type name
-  ExitReason reason;   // for exit: the server's exit reason
+  ExitReason reason;   // for exit (and an error value's reason): the server's exit reason
+  /// For CallErrorCode::error: the code of the server's otp::Error, as its numeric wire id in
+  /// both codecs (an id this build does not know fails decoding with bad_field).
+  ErrorCode error_code = ErrorCode::bad_call;
   friend bool operator==(const CallError&, const CallError&) = default;
 };
 

@@ -27,7 +27,7 @@
 #include <span>
 #include <vector>
 
-#include "otp/protocol/result.hpp"
+#include "otp/error.hpp"
 
 namespace otp::protocol {
 

@@ -23,8 +23,8 @@
 #include <variant>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/protocol/node_id.hpp"
-#include "otp/protocol/result.hpp"
 
 namespace otp::protocol::gossip {
 

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "otp/error.hpp"
 #include "otp/protocol/handshake_messages.hpp"
 #include "otp/protocol/message.hpp"
-#include "otp/protocol/result.hpp"
 #include "otp/protocol/version.hpp"
 
 namespace otp::protocol {

@@ -1,5 +1,5 @@
 // otp::protocol::ExitReason: an exit reason as it crosses the wire, {kind, detail}. The kinds
-// mirror otp::Reason's (node/include/otp/reason.hpp); the transport converts between the two.
+// mirror otp::Reason's (otp/reason.hpp); the transport converts between the two.
 // Wire ids are explicit: ONLY APPEND to ReasonKind, the numbers are part of the protocol.
 //
 //   ExitReason{ReasonKind::error, "boom"}      // a crash
