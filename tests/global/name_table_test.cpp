@@ -58,13 +58,13 @@ TEST(Register, RecordsTheNameReportsItAndReplicatesItToEveryPeer) {
   RegisterOutcome r = t.register_name("counter", p, R"({"zone":"eu"})", ms(100));
   EXPECT_EQ(r.status, RegisterStatus::ok);
   EXPECT_EQ(r.holder, p);
-  ASSERT_NE(t.whereis("counter"), nullptr);
-  EXPECT_EQ(t.whereis("counter")->owner, p);
-  EXPECT_EQ(t.whereis("counter")->metadata, R"({"zone":"eu"})");
+  ASSERT_TRUE(t.whereis("counter"));
+  EXPECT_EQ(t.whereis("counter")->pid, p);
+  EXPECT_EQ(*t.whereis("counter")->metadata, R"({"zone":"eu"})");
   const auto updates = updates_of(r.output);
   ASSERT_EQ(updates.size(), 1u);
   EXPECT_EQ(updates[0].kind, UpdateKind::add);
-  EXPECT_EQ(updates[0].claim, *t.whereis("counter"));
+  EXPECT_EQ(updates[0].claim, t.claims("counter").at(0));
   const auto registered = events_of(r.output, EventKind::registered);
   ASSERT_EQ(registered.size(), 1u);
   EXPECT_EQ(registered[0].owner, p);
@@ -90,7 +90,7 @@ TEST(Register, AnotherNodesProcessIsRegisteredOnItsOwnNode) {
   NameTable t(kA);
   RegisterOutcome r = t.register_name("counter", Pid{kB, 1}, {}, ms(1));
   EXPECT_EQ(r.status, RegisterStatus::not_local);
-  EXPECT_EQ(t.whereis("counter"), nullptr);
+  EXPECT_FALSE(t.whereis("counter"));
 }
 
 TEST(Register, AProcessMayHoldSeveralNames) {
@@ -115,7 +115,7 @@ TEST(Unregister, OnTheOwnersNodeRemovesTheNameEverywhere) {
   UnregisterOutcome u = t.unregister_name("x", ms(2));
   EXPECT_EQ(u.status, UnregisterStatus::ok);
   EXPECT_EQ(u.holder, p);
-  EXPECT_EQ(t.whereis("x"), nullptr);
+  EXPECT_FALSE(t.whereis("x"));
   const auto updates = updates_of(u.output);
   ASSERT_EQ(updates.size(), 1u);
   EXPECT_EQ(updates[0].kind, UpdateKind::remove);
@@ -132,7 +132,7 @@ TEST(Unregister, ANameHeldElsewhereOrNotAtAllIsRefused) {
   UnregisterOutcome elsewhere = t.unregister_name("x", ms(2));
   EXPECT_EQ(elsewhere.status, UnregisterStatus::not_owner);
   EXPECT_EQ(elsewhere.holder, (Pid{kB, 1}));
-  EXPECT_NE(t.whereis("x"), nullptr);
+  EXPECT_TRUE(t.whereis("x"));
   EXPECT_EQ(t.unregister_name("nobody", ms(2)).status, UnregisterStatus::not_registered);
 }
 
@@ -157,7 +157,7 @@ TEST(ProcessExit, MayBeGivenTheOwnerThatWhereisReturned) {
   (void)t.register_name("x", Pid{kA, 1}, {}, ms(1));
   (void)t.register_name("y", Pid{kA, 1}, {}, ms(1));
   (void)t.register_name("z", Pid{kA, 2}, {}, ms(1));
-  const Output out = t.process_exit(t.whereis("x")->owner, ms(2));
+  const Output out = t.process_exit(t.whereis("x")->pid, ms(2));
   EXPECT_EQ(t.registered_names(), std::vector<std::string>{"z"});
   for (const Update& u : updates_of(out)) EXPECT_EQ(u.claim.owner, (Pid{kA, 1}));
 }
@@ -166,7 +166,71 @@ TEST(ProcessExit, OfAnotherNodesProcessIsLeftToThatNode) {
   NameTable t = linked_table(kA, {kB});
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));
   EXPECT_TRUE(t.process_exit(Pid{kB, 1}, ms(2)).empty());
-  EXPECT_NE(t.whereis("x"), nullptr);
+  EXPECT_TRUE(t.whereis("x"));
+}
+
+// -- metadata -------------------------------------------------------------------------------------
+
+TEST(UpdateMetadata, OnTheOwnersNodeReplicatesTheClaimWithItsRegistrationStamp) {
+  NameTable t = linked_table(kA, {kB});
+  const Pid p{kA, 1};
+  (void)t.register_name("x", p, R"({"v":1})", ms(10));
+  const Owner before = *t.whereis("x");
+  UpdateOutcome u = t.update_metadata("x", R"({"v":2})", ms(20));
+  EXPECT_EQ(u.status, UpdateStatus::ok);
+  EXPECT_EQ(u.holder, p);
+  EXPECT_EQ(*t.whereis("x")->metadata, R"({"v":2})");
+  EXPECT_EQ(t.whereis("x")->stamp, before.stamp);  // still registered when it was
+  EXPECT_EQ(*before.metadata, R"({"v":1})");       // a value: what a reader copied out stays
+  const auto updates = updates_of(u.output);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0], add("x", p, before.stamp, R"({"v":2})"));
+  ASSERT_EQ(u.output.events.size(), 1u);
+  EXPECT_EQ(u.output.events[0], (Event{EventKind::updated, "x", p, {}, R"({"v":2})", false}));
+  EXPECT_EQ(t.claim_count(), 1u);
+}
+
+TEST(UpdateMetadata, APeerReplacesTheMetadataAndReportsOnlyTheUpdate) {
+  NameTable a = linked_table(kA, {kB});
+  NameTable b = linked_table(kB, {kA});
+  const Pid p{kA, 1};
+  RegisterOutcome r = a.register_name("x", p, {}, ms(10));
+  (void)b.on_message(kA, r.output.messages.at(0).message, ms(11));
+  UpdateOutcome u = a.update_metadata("x", "\"primary\"", ms(12));
+  const Output at_b = b.on_message(kA, u.output.messages.at(0).message, ms(13));
+  EXPECT_EQ(*b.whereis("x")->metadata, "\"primary\"");
+  EXPECT_EQ(b.whereis("x")->stamp, a.whereis("x")->stamp);
+  ASSERT_EQ(at_b.events.size(), 1u);  // no unregistered / registered: the owner did not change
+  EXPECT_EQ(at_b.events[0].kind, EventKind::updated);
+  EXPECT_EQ(b.snapshot(), a.snapshot());
+  // back to none
+  u = a.update_metadata("x", {}, ms(14));
+  (void)b.on_message(kA, u.output.messages.at(0).message, ms(15));
+  EXPECT_EQ(*b.whereis("x")->metadata, "");
+  EXPECT_EQ(b.snapshot(), a.snapshot());
+}
+
+TEST(UpdateMetadata, ASyncWithNewMetadataForAKnownClaimIsAnUpdate) {
+  NameTable t = linked_table(kA, {kB});
+  (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}, "1"), ms(1));
+  const Output out = t.on_sync(kB, Sync{{Claim{"x", Pid{kB, 1}, {5, 0}, "2"}}}, ms(2));
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].kind, EventKind::updated);
+  EXPECT_EQ(*t.whereis("x")->metadata, "2");
+}
+
+TEST(UpdateMetadata, ANameHeldElsewhereOrNotAtAllIsRefusedAndTheSameValueSendsNothing) {
+  NameTable t = linked_table(kA, {kB});
+  (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));
+  UpdateOutcome elsewhere = t.update_metadata("x", "{}", ms(2));
+  EXPECT_EQ(elsewhere.status, UpdateStatus::not_owner);
+  EXPECT_EQ(elsewhere.holder, (Pid{kB, 1}));
+  EXPECT_TRUE(elsewhere.output.empty());
+  EXPECT_EQ(t.update_metadata("nobody", "{}", ms(2)).status, UpdateStatus::not_registered);
+  (void)t.register_name("mine", Pid{kA, 1}, "{}", ms(3));
+  UpdateOutcome same = t.update_metadata("mine", "{}", ms(4));
+  EXPECT_EQ(same.status, UpdateStatus::ok);
+  EXPECT_TRUE(same.output.empty());
 }
 
 // -- peers ----------------------------------------------------------------------------------------
@@ -176,11 +240,11 @@ TEST(Peers, AnUpdateFromALinkedPeerAddsAndRemovesItsName) {
   Output added = t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}, "{}"), ms(1));
   EXPECT_EQ(events_of(added, EventKind::registered).size(), 1u);
   EXPECT_TRUE(added.messages.empty());
-  EXPECT_EQ(t.whereis("x")->owner, (Pid{kB, 1}));
+  EXPECT_EQ(t.whereis("x")->pid, (Pid{kB, 1}));
   Output removed =
       t.on_update(kB, Update{UpdateKind::remove, Claim{"x", Pid{kB, 1}, {6, 0}, {}}}, ms(2));
   EXPECT_EQ(events_of(removed, EventKind::unregistered).size(), 1u);
-  EXPECT_EQ(t.whereis("x"), nullptr);
+  EXPECT_FALSE(t.whereis("x"));
   EXPECT_EQ(t.stats().updates_received, 2u);
 }
 
@@ -224,12 +288,28 @@ TEST(Peers, ANewRunOfANodeLinkingUpDropsTheOldRunsNames) {
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));
   const NodeId b2{"b", "h", 2};
   Output out = t.on_link_up(b2);  // no nodedown seen for the old run
-  EXPECT_EQ(t.whereis("x"), nullptr);
+  EXPECT_FALSE(t.whereis("x"));
   EXPECT_EQ(events_of(out, EventKind::unregistered).size(), 1u);
   EXPECT_EQ(t.peers(), std::vector<NodeId>{b2});
   // a late nodedown of the old run does not cut the new one
   (void)t.on_nodedown(kB);
   EXPECT_EQ(t.peers(), std::vector<NodeId>{b2});
+}
+
+TEST(Peers, ANodeIsForgottenOnceItClaimsNothingSoRestartsDoNotAccumulate) {
+  NameTable t = linked_table(kA, {kB});
+  EXPECT_EQ(t.known_nodes(), 1u);  // itself
+  for (uint32_t creation = 2; creation < 50; ++creation) {
+    const NodeId run{"b", "h", creation};
+    (void)t.on_link_up(run);  // the previous run's names go
+    (void)t.on_update(run, add("x", Pid{run, 1}, {creation, 0}), ms(creation));
+    EXPECT_EQ(t.known_nodes(), 2u);
+  }
+  (void)t.on_update(
+      NodeId{"b", "h", 49},
+      Update{UpdateKind::remove, Claim{"x", Pid{NodeId{"b", "h", 49}, 1}, {60, 0}, {}}}, ms(60));
+  EXPECT_EQ(t.known_nodes(), 1u);
+  EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(Peers, LinkUpSendsTheNamesThisNodeOwnsAndNoOthers) {
@@ -242,8 +322,8 @@ TEST(Peers, LinkUpSendsTheNamesThisNodeOwnsAndNoOthers) {
   EXPECT_EQ(out.messages[0].to, kC);
   const Sync& sync = std::get<Sync>(out.messages[0].message);
   ASSERT_EQ(sync.claims.size(), 2u);
-  EXPECT_EQ(sync.claims[0], *t.whereis("also"));
-  EXPECT_EQ(sync.claims[1], *t.whereis("mine"));
+  EXPECT_EQ(sync.claims[0], t.claims("also").at(0));
+  EXPECT_EQ(sync.claims[1], t.claims("mine").at(0));
 }
 
 TEST(Peers, ASyncReplacesEverythingKnownOfTheSender) {
@@ -251,7 +331,7 @@ TEST(Peers, ASyncReplacesEverythingKnownOfTheSender) {
   (void)t.on_update(kB, add("stale", Pid{kB, 1}, {5, 0}), ms(1));
   (void)t.on_update(kB, add("kept", Pid{kB, 2}, {5, 1}), ms(1));
   (void)t.on_update(kC, add("other", Pid{kC, 1}, {5, 0}), ms(1));
-  const Claim kept = *t.whereis("kept");
+  const Claim kept = t.claims("kept").at(0);
   Output out = t.on_sync(kB, Sync{{kept, Claim{"new", Pid{kB, 3}, {7, 0}, {}}}}, ms(2));
   EXPECT_EQ(t.registered_names(), (std::vector<std::string>{"kept", "new", "other"}));
   // "kept" was already known as is: no event for it
@@ -289,8 +369,8 @@ TEST(Conflict, TheEarlierRegistrationWinsOnBothSidesWithoutARoundOfMessages) {
 
   Output at_a = deliver(kB, rb.output, a, ms(21));
   Output at_b = deliver(kA, ra.output, b, ms(21));
-  EXPECT_EQ(a.whereis("x")->owner, pa);
-  EXPECT_EQ(b.whereis("x")->owner, pa);
+  EXPECT_EQ(a.whereis("x")->pid, pa);
+  EXPECT_EQ(b.whereis("x")->pid, pa);
 
   // a, the winner's node: a conflict for the log, nothing to do
   const auto conflict_a = events_of(at_a, EventKind::conflict);
@@ -326,7 +406,7 @@ TEST(Conflict, AnEarlierClaimArrivingInASyncAfterAHealMakesTheLocalProcessLose) 
   (void)a.register_name("x", mine, {}, ms(50));  // alone: b's side of the partition
   (void)a.on_link_up(kB);                        // the heal
   Output out = a.on_sync(kB, Sync{{Claim{"x", Pid{kB, 4}, {20, 0}, {}}}}, ms(60));
-  EXPECT_EQ(a.whereis("x")->owner, (Pid{kB, 4}));
+  EXPECT_EQ(a.whereis("x")->pid, (Pid{kB, 4}));
   const auto lost = events_of(out, EventKind::conflict);
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_TRUE(lost[0].local_loser);
@@ -345,8 +425,8 @@ TEST(Conflict, AThirdNodeReachesTheSameWinnerWhateverTheOrderItHearsTheClaims) {
   (void)one.on_update(kC, Update{UpdateKind::add, second}, ms(30));
   (void)two.on_update(kC, Update{UpdateKind::add, second}, ms(30));
   Output switched = two.on_update(kB, Update{UpdateKind::add, first}, ms(30));
-  EXPECT_EQ(one.whereis("x")->owner, first.owner);
-  EXPECT_EQ(two.whereis("x")->owner, first.owner);
+  EXPECT_EQ(one.whereis("x")->pid, first.owner);
+  EXPECT_EQ(two.whereis("x")->pid, first.owner);
   // two saw the owner change: down then up, for name monitors
   ASSERT_EQ(switched.events.size(), 3u);
   EXPECT_EQ(switched.events[0].kind, EventKind::conflict);
@@ -381,12 +461,76 @@ TEST(Conflict, AUserResolverOverridesTheRuleOnEveryNode) {
   RegisterOutcome rb = b.register_name("x", Pid{kB, 1}, "\"primary\"", ms(20));
   Output at_a = deliver(kB, rb.output, a, ms(21));
   (void)deliver(kA, ra.output, b, ms(21));
-  EXPECT_EQ(a.whereis("x")->owner, (Pid{kB, 1}));
-  EXPECT_EQ(b.whereis("x")->owner, (Pid{kB, 1}));
+  EXPECT_EQ(a.whereis("x")->pid, (Pid{kB, 1}));
+  EXPECT_EQ(b.whereis("x")->pid, (Pid{kB, 1}));
   const auto lost = events_of(at_a, EventKind::conflict);
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_TRUE(lost[0].local_loser);
   EXPECT_EQ(lost[0].owner, (Pid{kA, 1}));
+}
+
+TEST(Conflict, AMetadataUpdateThatAUserResolverPrefersChangesTheWinnerEverywhere) {
+  const Resolver primary_wins = [](const Claim& a, const Claim& b) {
+    const bool pa = a.metadata == "\"primary\"";
+    const bool pb = b.metadata == "\"primary\"";
+    if (pa != pb) return pa;
+    return earlier_wins(a, b);
+  };
+  // c heard of both claims, a's earlier: a's is shown, b's held in reserve (b's node has not
+  // heard of a's yet). a heard of none of b's.
+  NameTable a(kA, primary_wins);
+  NameTable c(kC, primary_wins);
+  (void)a.on_link_up(kB);
+  (void)c.on_link_up(kA);
+  (void)c.on_link_up(kB);
+  (void)a.register_name("x", Pid{kA, 1}, {}, ms(10));
+  (void)c.on_update(kA, add("x", Pid{kA, 1}, a.whereis("x")->stamp), ms(30));
+  (void)c.on_update(kB, add("x", Pid{kB, 1}, {20, 0}), ms(30));
+  EXPECT_EQ(c.whereis("x")->pid, (Pid{kA, 1}));
+  // b's process says it is the primary now
+  const Update promoted = add("x", Pid{kB, 1}, {20, 0}, "\"primary\"");
+  const Output at_c = c.on_update(kB, promoted, ms(31));
+  EXPECT_EQ(c.whereis("x")->pid, (Pid{kB, 1}));
+  const auto lost_c = events_of(at_c, EventKind::conflict);
+  ASSERT_EQ(lost_c.size(), 1u);
+  EXPECT_EQ(lost_c[0].owner, (Pid{kA, 1}));
+  EXPECT_FALSE(lost_c[0].local_loser);
+  // a hears b's claim for the first time, as the primary: its own process loses
+  const Output at_a = a.on_update(kB, promoted, ms(31));
+  EXPECT_EQ(a.whereis("x")->pid, (Pid{kB, 1}));
+  const auto lost_a = events_of(at_a, EventKind::conflict);
+  ASSERT_EQ(lost_a.size(), 1u);
+  EXPECT_TRUE(lost_a[0].local_loser);
+  ASSERT_EQ(updates_of(at_a).size(), 1u);
+  EXPECT_EQ(updates_of(at_a)[0].kind, UpdateKind::remove);
+  (void)c.on_update(kA, updates_of(at_a)[0], ms(32));
+  EXPECT_EQ(c.claim_count(), 1u);
+  EXPECT_EQ(a.snapshot(), c.snapshot());
+}
+
+TEST(Conflict, TheOwnersOwnMetadataUpdateCanLoseItTheNameUnderAUserResolver) {
+  // A resolver that prefers no metadata: a's update makes its claim lose to b's, held in reserve.
+  const Resolver plain_wins = [](const Claim& a, const Claim& b) {
+    if (a.metadata.empty() != b.metadata.empty()) return a.metadata.empty();
+    return earlier_wins(a, b);
+  };
+  NameTable a(kA, plain_wins);
+  (void)a.on_link_up(kB);
+  (void)a.register_name("x", Pid{kA, 1}, {}, ms(10));
+  (void)a.on_update(kB, add("x", Pid{kB, 1}, {20, 0}), ms(21));  // loses: held in reserve
+  ASSERT_EQ(a.claim_count(), 2u);
+  UpdateOutcome u = a.update_metadata("x", "{}", ms(22));
+  EXPECT_EQ(u.status, UpdateStatus::ok);
+  EXPECT_EQ(a.whereis("x")->pid, (Pid{kB, 1}));
+  EXPECT_EQ(a.claim_count(), 1u);
+  const auto lost = events_of(u.output, EventKind::conflict);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_TRUE(lost[0].local_loser);
+  // peers get the new metadata, then the removal, in that order
+  const auto updates = updates_of(u.output);
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].kind, UpdateKind::add);
+  EXPECT_EQ(updates[1].kind, UpdateKind::remove);
 }
 
 TEST(Conflict, AClaimHeldInReserveBecomesTheOwnerIfTheWinnerLeavesFirst) {
@@ -397,7 +541,7 @@ TEST(Conflict, AClaimHeldInReserveBecomesTheOwnerIfTheWinnerLeavesFirst) {
   (void)c.on_update(kB, add("x", Pid{kB, 1}, {20, 0}, "{}"), ms(30));
   Output out =
       c.on_update(kA, Update{UpdateKind::remove, Claim{"x", Pid{kA, 1}, {31, 0}, {}}}, ms(31));
-  EXPECT_EQ(c.whereis("x")->owner, (Pid{kB, 1}));
+  EXPECT_EQ(c.whereis("x")->pid, (Pid{kB, 1}));
   ASSERT_EQ(out.events.size(), 2u);
   EXPECT_EQ(out.events[0].kind, EventKind::unregistered);
   EXPECT_EQ(out.events[1].kind, EventKind::registered);

@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 using protocol::Pid;
 
 bool owned_by(const Simulator& sim, NodeIndex at, const std::string& name, const Pid& pid) {
-  const Claim* c = sim.node(at).whereis(name);
-  return c != nullptr && c->owner == pid;
+  const std::optional<Owner> owner = sim.node(at).whereis(name);
+  return owner && owner->pid == pid;
 }
 
 TEST(Simulation, ANameRegisteredOnOneNodeIsVisibleOnEveryNode) {
@@ -29,11 +29,30 @@ TEST(Simulation, ANameRegisteredOnOneNodeIsVisibleOnEveryNode) {
   sim.deliver_all();
   for (NodeIndex i = 0; i < sim.size(); ++i) {
     EXPECT_TRUE(owned_by(sim, i, "counter", p)) << "node " << i;
-    EXPECT_EQ(sim.node(i).whereis("counter")->metadata, R"({"v":1})");
+    EXPECT_EQ(*sim.node(i).whereis("counter")->metadata, R"({"v":1})");
   }
   // taken everywhere now
   EXPECT_EQ(sim.register_name(3, "counter", sim.spawn(3)).status,
             RegisterStatus::already_registered);
+}
+
+TEST(Simulation, AMetadataUpdateReachesEveryNodeAndSurvivesAHeal) {
+  Simulator sim(4);
+  const Pid p = sim.spawn(0);
+  (void)sim.register_name(0, "counter", p, R"({"v":1})");
+  sim.deliver_all();
+  sim.partition({{0, 1}, {2, 3}});
+  ASSERT_EQ(sim.update_metadata(0, "counter", R"({"v":2})").status, UpdateStatus::ok);
+  EXPECT_EQ(sim.update_metadata(1, "counter", "{}").status, UpdateStatus::not_owner);
+  sim.deliver_all();
+  EXPECT_EQ(*sim.node(1).whereis("counter")->metadata, R"({"v":2})");
+  sim.heal();
+  sim.deliver_all();
+  EXPECT_TRUE(sim.converged());
+  for (NodeIndex i = 0; i < sim.size(); ++i) {
+    EXPECT_TRUE(owned_by(sim, i, "counter", p));
+    EXPECT_EQ(*sim.node(i).whereis("counter")->metadata, R"({"v":2})") << "node " << i;
+  }
 }
 
 TEST(Simulation, AnExitRemovesTheNameEverywhere) {
@@ -54,8 +73,8 @@ TEST(Simulation, APartitionDropsTheNamesAcrossTheCutAndAHealBringsThemBack) {
   sim.deliver_all();
   sim.partition({{0}, {1, 2}});
   EXPECT_TRUE(owned_by(sim, 0, "x", p));
-  EXPECT_EQ(sim.node(1).whereis("x"), nullptr);
-  EXPECT_EQ(sim.node(2).whereis("x"), nullptr);
+  EXPECT_FALSE(sim.node(1).whereis("x"));
+  EXPECT_FALSE(sim.node(2).whereis("x"));
   sim.heal();
   sim.deliver_all();
   for (NodeIndex i = 0; i < sim.size(); ++i) EXPECT_TRUE(owned_by(sim, i, "x", p));
@@ -69,7 +88,7 @@ TEST(Simulation, ARestartedNodeKeepsNoneOfItsOldRunsNames) {
   sim.restart(2);
   sim.deliver_all();
   EXPECT_EQ(sim.id(2).creation, 2u);
-  for (NodeIndex i = 0; i < sim.size(); ++i) EXPECT_EQ(sim.node(i).whereis("x"), nullptr);
+  for (NodeIndex i = 0; i < sim.size(); ++i) EXPECT_FALSE(sim.node(i).whereis("x"));
   // the new run may take the name again
   const Pid q = sim.spawn(2);
   EXPECT_EQ(sim.register_name(2, "x", q).status, RegisterStatus::ok);
@@ -140,10 +159,25 @@ struct Model {
   std::map<std::pair<std::string, Pid>, bool> held;
 };
 
+/// A few metadata values: none, and two that primary_wins tells apart.
+Metadata random_metadata() {
+  static const std::vector<Metadata> values{"", "\"primary\"", "\"standby\""};
+  return values[*rc::gen::inRange<size_t>(0, values.size())];
+}
+
+/// A user resolver that reads metadata: "primary" claims first, then the default rule. With it,
+/// a metadata update can change a name's winner.
+bool primary_wins(const Claim& a, const Claim& b) {
+  const bool pa = a.metadata == "\"primary\"";
+  const bool pb = b.metadata == "\"primary\"";
+  if (pa != pb) return pa;
+  return earlier_wins(a, b);
+}
+
 void random_step(Simulator& sim, Model& model, size_t names) {
   const NodeIndex n = *rc::gen::inRange<NodeIndex>(0, sim.size());
   const std::string name = "name" + std::to_string(*rc::gen::inRange<size_t>(0, names));
-  switch (*rc::gen::inRange(0, 9)) {
+  switch (*rc::gen::inRange(0, 10)) {
     case 0:
     case 1: {  // register, by a fresh process or one of this node's that already holds a name
       Pid pid = sim.spawn(n);
@@ -154,8 +188,10 @@ void random_step(Simulator& sim, Model& model, size_t names) {
           break;
         }
       }
-      const RegisterOutcome r = sim.register_name(n, name, pid);
-      RC_LOG() << "register " << name << " " << pid << " -> " << to_string(r.status) << "\n";
+      const Metadata metadata = random_metadata();
+      const RegisterOutcome r = sim.register_name(n, name, pid, metadata);
+      RC_LOG() << "register " << name << " " << pid << " " << metadata << " -> "
+               << to_string(r.status) << "\n";
       if (r.status == RegisterStatus::ok) model.held[{name, pid}] = true;
       break;
     }
@@ -166,10 +202,10 @@ void random_step(Simulator& sim, Model& model, size_t names) {
       break;
     }
     case 3: {  // a process exits
-      const Claim* c = sim.node(n).whereis(name);
-      if (c != nullptr && sim.alive(c->owner)) {
-        RC_LOG() << "kill " << c->owner << "\n";
-        sim.kill(c->owner);
+      const std::optional<Owner> owner = sim.node(n).whereis(name);
+      if (owner && sim.alive(owner->pid)) {
+        RC_LOG() << "kill " << owner->pid << "\n";
+        sim.kill(owner->pid);
       }
       break;
     }
@@ -193,6 +229,13 @@ void random_step(Simulator& sim, Model& model, size_t names) {
         sim.restart(n);
       }
       break;
+    case 7: {
+      const Metadata metadata = random_metadata();
+      const UpdateOutcome u = sim.update_metadata(n, name, metadata);
+      RC_LOG() << "update " << n << " " << name << " " << metadata << " -> " << to_string(u.status)
+               << "\n";
+      break;
+    }
     default: {  // deliver a few messages on a few links, in any order across links
       const int count = *rc::gen::inRange(1, 6);
       for (int k = 0; k < count; ++k) {
@@ -213,6 +256,8 @@ RC_GTEST_PROP(SimulationProperty, AnyHistoryEndsWithOneIdenticalTableOfLiveOwner
   SimConfig config;
   for (size_t i = 0; i < nodes; ++i) config.clock_skew.push_back(Time(*rc::gen::inRange(-50, 51)));
   config.exit_losers = *rc::gen::arbitrary<bool>();
+  const bool by_metadata = *rc::gen::arbitrary<bool>();
+  if (by_metadata) config.resolver = primary_wins;
   Simulator sim(nodes, config);
   Model model;
   sim.on_event = [&](const SimEvent& e) {
@@ -242,6 +287,7 @@ RC_GTEST_PROP(SimulationProperty, AnyHistoryEndsWithOneIdenticalTableOfLiveOwner
   const auto conflicts = std::count_if(sim.events().begin(), sim.events().end(),
                                        [](const SimEvent& e) { return e.event.local_loser; });
   RC_CLASSIFY(conflicts > 0, "a conflict");
+  RC_CLASSIFY(by_metadata, "resolver reads metadata");
   RC_CLASSIFY(sim.node(0).size() > 0, "names left");
   RC_ASSERT(sim.pending() == 0u);
   if (!sim.converged()) {
@@ -281,14 +327,19 @@ RC_GTEST_PROP(SimulationProperty, AnyHistoryEndsWithOneIdenticalTableOfLiveOwner
 
 // -- scale ---------------------------------------------------------------------------------------
 
-/// Bytes the program holds on the heap now (glibc).
+/// Bytes the program holds on the heap now (glibc): chunks in use in the main arena, with their
+/// malloc headers and rounding (what a table really costs, more than the bytes it asked for),
+/// plus chunks big enough to be mmapped. The test is single-threaded: no other arena. 0 under
+/// sanitizers, whose allocators glibc does not see.
 size_t heap_in_use() {
-  return mallinfo2().uordblks;
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
 }
 
 /// `names` names spread over `nodes` nodes, then half the cluster cut off and healed: both settle
 /// with identical tables. Prints what it cost (no timing assertions).
-void partition_and_heal_at_scale(size_t nodes, size_t names) {
+/// heap_per_name_per_node: what the cluster holds per name per node (0 under sanitizers).
+void partition_and_heal_at_scale(size_t nodes, size_t names, double& heap_per_name_per_node) {
   const size_t heap_before = heap_in_use();
   Simulator sim(nodes, SimConfig{.record_events = false});
   const size_t heap_empty = heap_in_use();
@@ -317,6 +368,11 @@ void partition_and_heal_at_scale(size_t nodes, size_t names) {
   EXPECT_EQ(sim.node(nodes - 1).size(), names);
   const SimTraffic healed = sim.total_traffic();
 
+  // Every byte the cluster holds beyond the empty one counts, the simulator's own included
+  // (queues are empty once delivered, the set of live pids is ~1 byte per name per node).
+  heap_per_name_per_node = heap_full > heap_empty ? static_cast<double>(heap_full - heap_empty) /
+                                                        static_cast<double>(nodes * names)
+                                                  : 0.0;
   const auto per_name = [&](uint64_t bytes) {
     return static_cast<double>(bytes) / static_cast<double>(names);
   };
@@ -327,19 +383,23 @@ void partition_and_heal_at_scale(size_t nodes, size_t names) {
             << "  heal of a half/half partition: " << per_name(healed.bytes - cut.bytes)
             << " bytes sent per name in " << (healed.messages - cut.messages)
             << " messages, settled in " << heal_rounds << " delivery rounds\n"
-            << "  heap: "
-            << static_cast<double>(heap_full - heap_empty) / static_cast<double>(nodes * names)
+            << "  heap: " << heap_per_name_per_node
             << " bytes per name per node (empty cluster: " << (heap_empty - heap_before) / nodes
             << " bytes per node)\n";
 }
 
 TEST(SimulationScale, HundredNodesThousandNamesPartitionAndHealConverge) {
-  partition_and_heal_at_scale(100, 1000);
+  // The issue's budget: a replica holds a name in under 200 bytes (names of 7 characters, no
+  // metadata, 10 names per owner node).
+  double heap = 0;
+  partition_and_heal_at_scale(100, 1000, heap);
+  EXPECT_LT(heap, 200.0);
 }
 
 // 1,000 nodes: ~0.8 GB and ~1.5 min; run by hand with --gtest_also_run_disabled_tests.
 TEST(SimulationScale, DISABLED_ThousandNodesThousandNamesPartitionAndHealConverge) {
-  partition_and_heal_at_scale(1000, 1000);
+  double heap = 0;
+  partition_and_heal_at_scale(1000, 1000, heap);
 }
 
 }  // namespace

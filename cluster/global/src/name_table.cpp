@@ -1,6 +1,7 @@
 #include "otp/global/name_table.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <utility>
 
 namespace otp::global {
@@ -22,6 +23,8 @@ const char* to_string(EventKind kind) {
       return "unregistered";
     case EventKind::conflict:
       return "conflict";
+    case EventKind::updated:
+      return "updated";
   }
   return "?";
 }
@@ -50,6 +53,18 @@ const char* to_string(UnregisterStatus status) {
   return "?";
 }
 
+const char* to_string(UpdateStatus status) {
+  switch (status) {
+    case UpdateStatus::ok:
+      return "ok";
+    case UpdateStatus::not_registered:
+      return "not_registered";
+    case UpdateStatus::not_owner:
+      return "not_owner";
+  }
+  return "?";
+}
+
 std::ostream& operator<<(std::ostream& os, const Event& e) {
   os << to_string(e.kind) << ' ' << e.name << ' ' << e.owner;
   if (e.kind == EventKind::conflict) {
@@ -63,15 +78,94 @@ bool earlier_wins(const Claim& a, const Claim& b) {
   return a.owner < b.owner;
 }
 
-// -- the table ----------------------------------------------------------------------------------
+namespace {
 
-NameTable::NameTable(protocol::NodeId self, Resolver resolver)
-    : self_(std::move(self)), resolver_(std::move(resolver)) {
-  if (!resolver_) resolver_ = earlier_wins;
+/// Metadata as stored: null when empty (most names have none: no allocation).
+std::shared_ptr<const Metadata> share(Metadata metadata) {
+  if (metadata.empty()) return nullptr;
+  return std::make_shared<const Metadata>(std::move(metadata));
 }
 
-bool NameTable::beats(const Claim& a, const Claim& b) const {
-  return resolver_(a, b);
+const std::shared_ptr<const Metadata>& no_metadata() {
+  static const auto empty = std::make_shared<const Metadata>();
+  return empty;
+}
+
+const Metadata& text(const std::shared_ptr<const Metadata>& metadata) {
+  return metadata ? *metadata : *no_metadata();
+}
+
+}  // namespace
+
+// -- the table ----------------------------------------------------------------------------------
+
+void NameTable::Claims::push_back(Held held) {
+  if (!reserve_) reserve_ = std::make_unique<std::vector<Held>>();
+  reserve_->push_back(std::move(held));
+}
+
+void NameTable::Claims::erase(size_t i) {
+  if (i + 1 < size()) (*this)[i] = std::move(reserve_->back());
+  reserve_->pop_back();
+  if (reserve_->empty()) reserve_.reset();
+}
+
+size_t NameTable::Claims::find(NodeRef node) const {
+  size_t i = 0;
+  while (i < size() && (*this)[i].node != node) ++i;
+  return i;
+}
+
+NameTable::NameTable(protocol::NodeId self, Resolver resolver) : resolver_(std::move(resolver)) {
+  if (!resolver_) resolver_ = earlier_wins;
+  nodes_.push_back(KnownNode{std::move(self), {}});
+  node_refs_.emplace(nodes_[kSelf].id, kSelf);
+}
+
+std::optional<NameTable::NodeRef> NameTable::find_node(const protocol::NodeId& node) const {
+  const auto it = node_refs_.find(node);
+  if (it == node_refs_.end()) return std::nullopt;
+  return it->second;
+}
+
+NameTable::NodeRef NameTable::intern(const protocol::NodeId& node) {
+  if (const auto known = find_node(node)) return *known;
+  NodeRef ref = 0;
+  if (!free_nodes_.empty()) {
+    ref = free_nodes_.back();
+    free_nodes_.pop_back();
+    nodes_[ref].id = node;
+  } else {
+    ref = static_cast<NodeRef>(nodes_.size());
+    nodes_.push_back(KnownNode{node, {}});
+  }
+  node_refs_.emplace(node, ref);
+  return ref;
+}
+
+void NameTable::release_if_unused(NodeRef node) {
+  KnownNode& known = nodes_[node];
+  if (node == kSelf || !known.names.empty()) return;
+  node_refs_.erase(known.id);
+  known.id = {};
+  known.names = {};  // its buckets too
+  free_nodes_.push_back(node);
+}
+
+Claim NameTable::claim_of(const Slot& slot, const Held& held) const {
+  return Claim{slot.first, pid_of(held), held.stamp(), text(held.metadata)};
+}
+
+Event NameTable::event(EventKind kind, const Slot& slot, const Held& held) const {
+  Event e{kind, slot.first, pid_of(held), {}, {}, false};
+  if (kind == EventKind::registered || kind == EventKind::updated) e.metadata = text(held.metadata);
+  return e;
+}
+
+bool NameTable::beats(const Slot& slot, const Held& a, const Held& b) const {
+  // Only names with two claims or more come here (conflicts are rare): the resolver sees
+  // whole claims.
+  return resolver_(claim_of(slot, a), claim_of(slot, b));
 }
 
 bool NameTable::linked(const protocol::NodeId& node) const {
@@ -84,118 +178,146 @@ void NameTable::broadcast(Update update, Output& out) {
   ++stats_.updates_sent;
 }
 
-void NameTable::add_claim(Claim claim, Time now, Output& out) {
-  // A node claims a name at most once: a new claim of the same node replaces the old one.
-  remove_claim(claim.name, claim.owner.node, out);
-  by_node_[claim.owner.node].insert(claim.name);
-  ++claim_count_;
-  auto [it, fresh] = names_.try_emplace(claim.name);
-  Entry& entry = it->second;
-  if (fresh) {
-    out.events.push_back(
-        Event{EventKind::registered, claim.name, claim.owner, {}, claim.metadata, false});
-    entry.claims.push_back(std::move(claim));
-    return;
-  }
-  Claim& current = entry.claims.front();
-  const bool wins = beats(claim, current);
-  const Claim& loser = wins ? current : claim;
-  const Claim& winner = wins ? claim : current;
-  const bool local_loser = loser.owner.node == self_;
-  out.events.push_back(
-      Event{EventKind::conflict, claim.name, loser.owner, winner.owner, {}, local_loser});
-  ++stats_.conflicts;
-  if (!wins) {
-    entry.claims.push_back(std::move(claim));
-    return;
-  }
-  out.events.push_back(Event{EventKind::unregistered, current.name, current.owner, {}, {}, false});
-  out.events.push_back(
-      Event{EventKind::registered, claim.name, claim.owner, {}, claim.metadata, false});
-  if (local_loser) {
-    // This node's claim is always the visible one while it exists (a claim that beats it removes
-    // it right here), so the loser is `current`: drop it and tell every peer.
-    ++stats_.local_losses;
-    Claim lost = std::move(current);
-    current = std::move(claim);
-    --claim_count_;
-    if (auto own = by_node_.find(self_); own != by_node_.end()) {
-      own->second.erase(lost.name);
-      if (own->second.empty()) by_node_.erase(own);
-    }
-    auto& held = by_local_pid_[lost.owner.id];
-    std::erase(held, lost.name);
-    if (held.empty()) by_local_pid_.erase(lost.owner.id);
-    lost.metadata.clear();
-    lost.stamp = clock_.tick(now);
-    broadcast(Update{UpdateKind::remove, std::move(lost)}, out);
-    return;
-  }
-  entry.claims.push_back(std::move(claim));
-  std::swap(entry.claims.front(), entry.claims.back());
-}
-
-const Claim* NameTable::claim_of(std::string_view name, const protocol::NodeId& node) const {
+const NameTable::Held* NameTable::held_by(std::string_view name, NodeRef node) const {
   const auto it = names_.find(name);
   if (it == names_.end()) return nullptr;
-  for (const Claim& c : it->second.claims) {
-    if (c.owner.node == node) return &c;
-  }
-  return nullptr;
+  const size_t i = it->second.find(node);
+  return i < it->second.size() ? &it->second[i] : nullptr;
 }
 
-bool NameTable::remove_claim(std::string_view name, const protocol::NodeId& node, Output& out) {
+void NameTable::add_claim(Claim claim, Time now, Output& out) {
+  if (const auto known = find_node(claim.owner.node)) {
+    if (const auto it = names_.find(claim.name); it != names_.end()) {
+      const Claims& claims = it->second;
+      const size_t i = claims.find(*known);
+      if (i < claims.size() && claims[i].pid == claim.owner.id &&
+          claims[i].stamp() == claim.stamp) {
+        // The same registration (stamps of one node never repeat): new metadata.
+        change_metadata(*it, i, share(std::move(claim.metadata)), now, out);
+        return;
+      }
+    }
+    // A node claims a name at most once: a new claim of the same node replaces the old one.
+    remove_claim(claim.name, *known, out);
+  }
+  const NodeRef node = intern(claim.owner.node);
+  Held held{claim.owner.id, claim.stamp.physical_ms, claim.stamp.logical, node,
+            share(std::move(claim.metadata))};
+  ++claim_count_;
+  const auto it = names_.find(claim.name);
+  if (it == names_.end()) {
+    Slot& slot = *names_.try_emplace(std::move(claim.name), std::move(held)).first;
+    nodes_[node].names.insert(&slot);
+    out.events.push_back(event(EventKind::registered, slot, slot.second.front()));
+    return;
+  }
+  Slot& slot = *it;
+  nodes_[node].names.insert(&slot);
+  Claims& claims = slot.second;
+  claims.push_back(std::move(held));
+  const size_t added = claims.size() - 1;
+  if (beats(slot, claims[added], claims.front())) {
+    promote(slot, added, now, out);
+    return;
+  }
+  // Held in reserve: its node drops it when it hears of the winner.
+  out.events.push_back(Event{EventKind::conflict,
+                             slot.first,
+                             pid_of(claims[added]),
+                             pid_of(claims.front()),
+                             {},
+                             claims[added].node == kSelf});
+  ++stats_.conflicts;
+}
+
+void NameTable::promote(Slot& slot, size_t index, Time now, Output& out) {
+  auto& claims = slot.second;
+  const bool local_loser = claims.front().node == kSelf;
+  out.events.push_back(Event{EventKind::conflict,
+                             slot.first,
+                             pid_of(claims.front()),
+                             pid_of(claims[index]),
+                             {},
+                             local_loser});
+  ++stats_.conflicts;
+  out.events.push_back(event(EventKind::unregistered, slot, claims.front()));
+  out.events.push_back(event(EventKind::registered, slot, claims[index]));
+  std::swap(claims.front(), claims[index]);
+  if (!local_loser) return;
+  // This node's claim is always the visible one while it exists (a claim that beats it removes
+  // it right here), so the loser was the visible one: drop it and tell every peer.
+  ++stats_.local_losses;
+  const Held lost = std::move(claims[index]);
+  claims.erase(index);
+  --claim_count_;
+  nodes_[kSelf].names.erase(&slot);
+  forget_local(slot.first, lost.pid);
+  broadcast(Update{UpdateKind::remove, Claim{slot.first, pid_of(lost), clock_.tick(now), {}}}, out);
+}
+
+void NameTable::change_metadata(Slot& slot, size_t index, std::shared_ptr<const Metadata> metadata,
+                                Time now, Output& out) {
+  auto& claims = slot.second;
+  if (text(claims[index].metadata) == text(metadata)) return;
+  claims[index].metadata = std::move(metadata);
+  if (index == 0) out.events.push_back(event(EventKind::updated, slot, claims.front()));
+  // A user resolver may read metadata: the winner may change with it.
+  size_t best = 0;
+  for (size_t i = 1; i < claims.size(); ++i) {
+    if (beats(slot, claims[i], claims[best])) best = i;
+  }
+  if (best != 0) promote(slot, best, now, out);
+}
+
+bool NameTable::remove_claim(std::string_view name, NodeRef node, Output& out) {
   const auto it = names_.find(name);
   if (it == names_.end()) return false;
-  auto& claims = it->second.claims;
-  const auto pos = std::find_if(claims.begin(), claims.end(),
-                                [&](const Claim& c) { return c.owner.node == node; });
-  if (pos == claims.end()) return false;
-  const bool was_visible = pos == claims.begin();
-  Claim removed = std::move(*pos);
-  claims.erase(pos);
+  Slot& slot = *it;
+  Claims& claims = slot.second;
+  const size_t pos = claims.find(node);
+  if (pos == claims.size()) return false;
+  const bool was_visible = pos == 0;
+  if (was_visible) out.events.push_back(event(EventKind::unregistered, slot, claims[pos]));
   --claim_count_;
-  if (auto owned = by_node_.find(node); owned != by_node_.end()) {
-    owned->second.erase(removed.name);
-    if (owned->second.empty()) by_node_.erase(owned);
-  }
-  if (was_visible) {
-    out.events.push_back(
-        Event{EventKind::unregistered, removed.name, removed.owner, {}, {}, false});
-  }
-  if (claims.empty()) {
+  nodes_[node].names.erase(&slot);
+  if (claims.size() == 1) {
     names_.erase(it);
-    return true;
-  }
-  if (was_visible) {
-    // A claim held in reserve becomes visible: its node never heard of the one that beat it.
-    auto best = claims.begin();
-    for (auto c = claims.begin() + 1; c != claims.end(); ++c) {
-      if (beats(*c, *best)) best = c;
+  } else {
+    claims.erase(pos);
+    if (was_visible) {
+      // A claim held in reserve becomes visible: its node never heard of the one that beat it.
+      size_t best = 0;
+      for (size_t i = 1; i < claims.size(); ++i) {
+        if (beats(slot, claims[i], claims[best])) best = i;
+      }
+      std::swap(claims.front(), claims[best]);
+      out.events.push_back(event(EventKind::registered, slot, claims.front()));
     }
-    std::iter_swap(claims.begin(), best);
-    const Claim& now_visible = claims.front();
-    out.events.push_back(Event{EventKind::registered,
-                               now_visible.name,
-                               now_visible.owner,
-                               {},
-                               now_visible.metadata,
-                               false});
   }
+  release_if_unused(node);
   return true;
 }
 
 void NameTable::drop_node(const protocol::NodeId& node, Output& out) {
-  const auto owned = by_node_.find(node);
-  if (owned == by_node_.end()) return;
-  std::vector<std::string> names(owned->second.begin(), owned->second.end());
+  const auto known = find_node(node);
+  if (!known) return;
+  std::vector<std::string> names;
+  names.reserve(nodes_[*known].names.size());
+  for (const Slot* slot : nodes_[*known].names) names.push_back(slot->first);
   std::sort(names.begin(), names.end());  // events in a deterministic order
-  for (const std::string& name : names) remove_claim(name, node, out);
+  for (const std::string& name : names) remove_claim(name, *known, out);
+}
+
+void NameTable::forget_local(const std::string& name, uint64_t pid) {
+  const auto it = by_local_pid_.find(pid);
+  if (it == by_local_pid_.end()) return;
+  std::erase(it->second, name);
+  if (it->second.empty()) by_local_pid_.erase(it);
 }
 
 void NameTable::drop_local(const std::string& name, const protocol::Pid& pid, Stamp stamp,
                            Output& out) {
-  remove_claim(name, self_, out);
+  remove_claim(name, kSelf, out);
   broadcast(Update{UpdateKind::remove, Claim{name, pid, stamp, {}}}, out);
 }
 
@@ -204,48 +326,71 @@ void NameTable::drop_local(const std::string& name, const protocol::Pid& pid, St
 RegisterOutcome NameTable::register_name(std::string name, const protocol::Pid& pid,
                                          Metadata metadata, Time now) {
   RegisterOutcome outcome;
-  if (pid.node != self_) {
+  if (pid.node != self()) {
     outcome.status = RegisterStatus::not_local;
     outcome.holder = pid;
     return outcome;
   }
-  if (const Claim* owner = whereis(name)) {
+  if (const auto it = names_.find(name); it != names_.end()) {
     outcome.status = RegisterStatus::already_registered;
-    outcome.holder = owner->owner;
+    outcome.holder = pid_of(it->second.front());
     return outcome;
   }
   outcome.holder = pid;
   Claim claim{std::move(name), pid, clock_.tick(now), std::move(metadata)};
   by_local_pid_[pid.id].push_back(claim.name);
-  add_claim(claim, now, outcome.output);
-  broadcast(Update{UpdateKind::add, std::move(claim)}, outcome.output);
+  Update update{UpdateKind::add, claim};
+  add_claim(std::move(claim), now, outcome.output);
+  broadcast(std::move(update), outcome.output);
   return outcome;
 }
 
 UnregisterOutcome NameTable::unregister_name(std::string_view name, Time now) {
   UnregisterOutcome outcome;
-  const Claim* owner = whereis(name);
-  if (owner == nullptr) {
+  const auto it = names_.find(name);
+  if (it == names_.end()) {
     outcome.status = UnregisterStatus::not_registered;
     return outcome;
   }
-  outcome.holder = owner->owner;
-  if (owner->owner.node != self_) {
+  const Held& owner = it->second.front();
+  outcome.holder = pid_of(owner);
+  if (owner.node != kSelf) {
     outcome.status = UnregisterStatus::not_owner;
     return outcome;
   }
-  const protocol::Pid pid = owner->owner;
   const std::string held(name);
-  auto& names = by_local_pid_[pid.id];
-  std::erase(names, held);
-  if (names.empty()) by_local_pid_.erase(pid.id);
+  const protocol::Pid pid = outcome.holder;
+  forget_local(held, pid.id);
   drop_local(held, pid, clock_.tick(now), outcome.output);
+  return outcome;
+}
+
+UpdateOutcome NameTable::update_metadata(std::string_view name, Metadata metadata, Time now) {
+  UpdateOutcome outcome;
+  const auto it = names_.find(name);
+  if (it == names_.end()) {
+    outcome.status = UpdateStatus::not_registered;
+    return outcome;
+  }
+  const Held& owner = it->second.front();
+  outcome.holder = pid_of(owner);
+  if (owner.node != kSelf) {
+    outcome.status = UpdateStatus::not_owner;
+    return outcome;
+  }
+  (void)clock_.tick(now);
+  if (text(owner.metadata) == metadata) return outcome;  // nothing changes, nothing to send
+  // The claim as it was registered, with the new metadata: receivers recognize the claim by its
+  // owner and stamp.
+  broadcast(Update{UpdateKind::add, Claim{it->first, outcome.holder, owner.stamp(), metadata}},
+            outcome.output);
+  change_metadata(*it, 0, share(std::move(metadata)), now, outcome.output);
   return outcome;
 }
 
 Output NameTable::process_exit(protocol::Pid pid, Time now) {
   Output out;
-  if (pid.node != self_) return out;
+  if (pid.node != self()) return out;
   const auto it = by_local_pid_.find(pid.id);
   if (it == by_local_pid_.end()) return out;
   std::vector<std::string> names = std::move(it->second);
@@ -258,10 +403,10 @@ Output NameTable::process_exit(protocol::Pid pid, Time now) {
 
 Output NameTable::on_link_up(const protocol::NodeId& peer) {
   Output out;
-  if (peer.full_name() == self_.full_name()) return out;
+  if (peer.full_name() == self().full_name()) return out;
   // Any other run of this node is gone for good: its names with it.
   std::vector<protocol::NodeId> older;
-  for (const auto& [node, names] : by_node_) {
+  for (const auto& [node, ref] : node_refs_) {
     if (node != peer && node.name == peer.name && node.host == peer.host) older.push_back(node);
   }
   std::sort(older.begin(), older.end());
@@ -269,13 +414,11 @@ Output NameTable::on_link_up(const protocol::NodeId& peer) {
   links_.insert_or_assign(peer.full_name(), peer);
 
   Sync sync;
-  if (const auto own = by_node_.find(self_); own != by_node_.end()) {
-    sync.claims.reserve(own->second.size());
-    for (const std::string& name : own->second)
-      sync.claims.push_back(names_.find(name)->second.claims.front());
-    std::sort(sync.claims.begin(), sync.claims.end(),
-              [](const Claim& a, const Claim& b) { return a.name < b.name; });
-  }
+  const auto& own = nodes_[kSelf].names;
+  sync.claims.reserve(own.size());
+  for (const Slot* slot : own) sync.claims.push_back(claim_of(*slot, slot->second.front()));
+  std::sort(sync.claims.begin(), sync.claims.end(),
+            [](const Claim& a, const Claim& b) { return a.name < b.name; });
   out.messages.push_back(Outgoing{peer, Message{std::move(sync)}});
   ++stats_.syncs_sent;
   return out;
@@ -307,9 +450,11 @@ Output NameTable::on_update(const protocol::NodeId& from, const Update& update, 
   clock_.receive(update.claim.stamp, now);
   if (update.kind == UpdateKind::add) {
     add_claim(update.claim, now, out);
-  } else if (const Claim* held = claim_of(update.claim.name, from);
-             held != nullptr && held->owner == update.claim.owner) {
-    remove_claim(update.claim.name, from, out);
+  } else if (const auto sender = find_node(from)) {
+    const Held* held = held_by(update.claim.name, *sender);
+    if (held != nullptr && held->pid == update.claim.owner.id) {
+      remove_claim(update.claim.name, *sender, out);
+    }
   }
   return out;
 }
@@ -321,18 +466,18 @@ Output NameTable::on_sync(const protocol::NodeId& from, const Sync& sync, Time n
     return out;
   }
   ++stats_.syncs_received;
-  NameSet synced;
+  std::unordered_set<std::string_view> synced;
   for (const Claim& claim : sync.claims) {
     if (claim.owner.node == from) synced.insert(claim.name);
   }
   // What the sender no longer owns goes first, then what it owns now.
-  if (const auto owned = by_node_.find(from); owned != by_node_.end()) {
+  if (const auto sender = find_node(from)) {
     std::vector<std::string> gone;
-    for (const std::string& name : owned->second) {
-      if (!synced.contains(name)) gone.push_back(name);
+    for (const Slot* slot : nodes_[*sender].names) {
+      if (!synced.contains(slot->first)) gone.push_back(slot->first);
     }
     std::sort(gone.begin(), gone.end());
-    for (const std::string& name : gone) remove_claim(name, from, out);
+    for (const std::string& name : gone) remove_claim(name, *sender, out);
   }
   for (const Claim& claim : sync.claims) {
     if (claim.owner.node != from) {
@@ -340,8 +485,13 @@ Output NameTable::on_sync(const protocol::NodeId& from, const Sync& sync, Time n
       continue;
     }
     clock_.receive(claim.stamp, now);
-    const Claim* held = claim_of(claim.name, from);
-    if (held != nullptr && *held == claim) continue;
+    if (const auto sender = find_node(from)) {
+      const Held* held = held_by(claim.name, *sender);
+      if (held != nullptr && held->pid == claim.owner.id && held->stamp() == claim.stamp &&
+          text(held->metadata) == claim.metadata) {
+        continue;  // known as is
+      }
+    }
     add_claim(claim, now, out);
   }
   return out;
@@ -353,15 +503,17 @@ namespace otp::global {
 
 // -- reads --------------------------------------------------------------------------------------
 
-const Claim* NameTable::whereis(std::string_view name) const {
+std::optional<Owner> NameTable::whereis(std::string_view name) const {
   const auto it = names_.find(name);
-  return it == names_.end() ? nullptr : &it->second.claims.front();
+  if (it == names_.end()) return std::nullopt;
+  const Held& h = it->second.front();
+  return Owner{pid_of(h), h.stamp(), h.metadata ? h.metadata : no_metadata()};
 }
 
 std::vector<std::string> NameTable::registered_names() const {
   std::vector<std::string> names;
   names.reserve(names_.size());
-  for (const auto& [name, entry] : names_) names.push_back(name);
+  for (const auto& [name, claims] : names_) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -369,15 +521,18 @@ std::vector<std::string> NameTable::registered_names() const {
 std::vector<Claim> NameTable::snapshot() const {
   std::vector<Claim> visible;
   visible.reserve(names_.size());
-  for (const auto& [name, entry] : names_) visible.push_back(entry.claims.front());
+  for (const Slot& slot : names_) visible.push_back(claim_of(slot, slot.second.front()));
   std::sort(visible.begin(), visible.end(),
             [](const Claim& a, const Claim& b) { return a.name < b.name; });
   return visible;
 }
 
 std::vector<Claim> NameTable::claims(std::string_view name) const {
+  std::vector<Claim> all;
   const auto it = names_.find(name);
-  return it == names_.end() ? std::vector<Claim>{} : it->second.claims;
+  if (it == names_.end()) return all;
+  for (size_t i = 0; i < it->second.size(); ++i) all.push_back(claim_of(*it, it->second[i]));
+  return all;
 }
 
 std::vector<protocol::NodeId> NameTable::peers() const {

@@ -66,6 +66,13 @@ UnregisterOutcome Simulator::unregister_name(NodeIndex i, std::string_view name)
   return outcome;
 }
 
+UpdateOutcome Simulator::update_metadata(NodeIndex i, std::string_view name, Metadata metadata) {
+  UpdateOutcome outcome = node(i).update_metadata(name, std::move(metadata), clock(i));
+  handle(i, std::move(outcome.output));
+  outcome.output = {};
+  return outcome;
+}
+
 void Simulator::restart(NodeIndex i) {
   for (NodeIndex j = 0; j < size(); ++j) {
     if (linked(i, j)) link_down(i, j);

@@ -40,7 +40,8 @@ struct Claim {
 std::ostream& operator<<(std::ostream& os, const Claim& c);
 
 enum class UpdateKind : uint8_t {
-  add = 0,     // the sender's process `claim.owner` registered `claim.name`
+  add = 0,     // the sender's process `claim.owner` registered `claim.name`; if the receiver
+               // holds that claim already (same owner and stamp): its metadata changed
   remove = 1,  // it no longer holds it (unregistered, exited, lost a conflict); stamp: when
 };
 

@@ -7,7 +7,8 @@
 //   RegisterOutcome r = table.register_name("counter", pid, R"({"zone":"eu"})", now());
 //   if (r.status == RegisterStatus::already_registered) report(r.holder);
 //   handle(r.output);
-//   const Claim* c = table.whereis("counter");   // a local read: no message, no wait
+//   std::optional<Owner> o = table.whereis("counter");  // a local read: no message, no wait
+//   if (o) send(o->pid, msg);                            // o stays valid after table changes
 //
 // The driver's contract (all it must do; it needs nothing from the .cpp files):
 //
@@ -24,7 +25,7 @@
 //   on_link_up(p) must come before any message of p's run is given to on_message (messages from
 //   a run not linked up are dropped); a new run of a node is linked up with on_link_up(new run)
 //   whether or not the old run's nodedown came first. Calls are not thread-safe: one writer at a
-//   time; readers (whereis) behind a read-mostly lock copy the owner out before unlocking.
+//   time; readers (whereis) behind a read-mostly lock get the owner as a value and unlock.
 //
 // now() is wall-clock time (system_clock, ms since the Unix epoch): stamps of different nodes are
 // compared, so the clocks should be roughly in sync (NTP); the hybrid logical clock keeps
@@ -40,7 +41,9 @@
 //   already_registered naming that owner (pid and node); otherwise it records the name with a
 //   new stamp and replicates it to every linked node. A process may hold several names.
 // * unregister_name is done on the owner's node; process_exit drops every name of the process.
-//   Both replicate a removal to every linked node.
+//   Both replicate a removal to every linked node. update_metadata, also on the owner's node,
+//   replicates the claim with its new metadata and its registration stamp (so it neither wins
+//   nor loses a conflict by it, unless a user resolver reads the metadata).
 // * Peers: a name goes away on every node when its process exits, when it is unregistered, when
 //   its node goes down or leaves (on_nodedown), and when a newer run of its node links up (a
 //   restarted node never keeps its old incarnation's names). On every link up both sides send
@@ -57,13 +60,15 @@
 //   legitimately the owner, and every node already has it.
 // * Events on every node: `registered` when a name gets a (new) visible owner, `unregistered`
 //   when it loses it (a change of owner is an unregistered then a registered), `conflict` when
-//   two claims meet. name monitors (monitor_name) are driven by registered / unregistered.
+//   two claims meet, `updated` when the visible owner's metadata changes. name monitors
+//   (monitor_name) are driven by registered / unregistered.
 // * Convergence: once every link is up and every message delivered, every node shows the same
 //   table, each name has one claim, and that claim's process is alive on a node that is up.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -90,6 +95,7 @@ enum class EventKind : uint8_t {
   registered,    // `name` has a new visible owner, `owner` (with `metadata`)
   unregistered,  // `name` no longer has `owner` as its visible owner
   conflict,      // two claims on `name` met: `owner` lost to `winner`
+  updated,       // the visible owner `owner` of `name` changed its metadata to `metadata`
 };
 
 const char* to_string(EventKind kind);
@@ -147,6 +153,32 @@ struct UnregisterOutcome {
   Output output{};
 };
 
+enum class UpdateStatus : uint8_t {
+  ok,
+  not_registered,  // no owner known for the name
+  not_owner,       // owned by another node's process (holder): update it on that node
+};
+
+const char* to_string(UpdateStatus status);
+
+struct UpdateOutcome {
+  UpdateStatus status = UpdateStatus::ok;
+  protocol::Pid holder{};  // ok: the pid that holds the name; not_owner: the owner
+  Output output{};
+};
+
+/// What whereis returns: the visible owner of a name, as a value that outlives later changes.
+struct Owner {
+  protocol::Pid pid{};
+  Stamp stamp{};  // when it registered, on its node's clock
+  /// Never null (empty: no metadata); shared with the table, so copying it copies no text.
+  std::shared_ptr<const Metadata> metadata;
+
+  friend bool operator==(const Owner& a, const Owner& b) {
+    return a.pid == b.pid && a.stamp == b.stamp && *a.metadata == *b.metadata;
+  }
+};
+
 /// Counters since construction.
 struct Stats {
   uint64_t updates_sent = 0;
@@ -177,6 +209,11 @@ class NameTable {
  public:
   /// self: this node's run (name@host and creation); resolver: see Resolver.
   explicit NameTable(protocol::NodeId self, Resolver resolver = earlier_wins);
+  // Movable, not copyable: the per-node indexes point into the table's own map.
+  NameTable(NameTable&&) = default;
+  NameTable& operator=(NameTable&&) = default;
+  NameTable(const NameTable&) = delete;
+  NameTable& operator=(const NameTable&) = delete;
 
   // -- this node's processes ------------------------------------------------------------------
 
@@ -185,8 +222,11 @@ class NameTable {
                                 Time now);
   /// Unregisters a name held by a process of this node.
   UnregisterOutcome unregister_name(std::string_view name, Time now);
+  /// Replaces the metadata of a name held by a process of this node, on every node. The claim
+  /// keeps its registration stamp (who registered first does not change); `now` ticks the clock.
+  UpdateOutcome update_metadata(std::string_view name, Metadata metadata, Time now);
   /// A process of this node exited: every name it held goes away (other nodes' pids: no-op,
-  /// their own nodes report their exits). By value: whereis()->owner may be passed.
+  /// their own nodes report their exits).
   Output process_exit(protocol::Pid pid, Time now);
 
   // -- peers ----------------------------------------------------------------------------------
@@ -203,9 +243,10 @@ class NameTable {
 
   // -- reads ----------------------------------------------------------------------------------
 
-  /// The visible owner's claim of `name` (pid, node, metadata, stamp), or null. The pointer is
-  /// valid until the next non-const call. One hash lookup, no allocation.
-  const Claim* whereis(std::string_view name) const;
+  /// The visible owner of `name`, or nothing. A value, valid after the table changes: a reader
+  /// behind the driver's lock copies it out and unlocks. One hash lookup; copies the owner's
+  /// NodeId (two short strings) and a shared_ptr, never the metadata.
+  std::optional<Owner> whereis(std::string_view name) const;
   /// Names with an owner, sorted.
   std::vector<std::string> registered_names() const;
   /// Every visible claim (one per name), sorted by name: the table as users see it.
@@ -217,42 +258,105 @@ class NameTable {
   size_t size() const { return names_.size(); }
   /// Claims held, visible or not.
   size_t claim_count() const { return claim_count_; }
+  /// Nodes this table holds an id for: itself and every node with a claim in it.
+  size_t known_nodes() const { return node_refs_.size(); }
   /// Peers linked up, sorted.
   std::vector<protocol::NodeId> peers() const;
-  const protocol::NodeId& self() const { return self_; }
+  const protocol::NodeId& self() const { return nodes_[kSelf].id; }
   const Stats& stats() const { return stats_; }
   /// The clock's last stamp.
   const Stamp& clock() const { return clock_.last(); }
 
  private:
+  // Memory: a replica holds every name of the cluster, so a claim is stored compactly (the
+  // owner's node as an index into nodes_, where its NodeId is kept once; metadata shared, null
+  // when empty) and a name's string once (the key of names_; the per-node indexes point at the
+  // map's elements, which never move).
+
+  /// An index into nodes_.
+  using NodeRef = uint32_t;
+  static constexpr NodeRef kSelf = 0;
+
+  /// One claim as stored: 40 bytes.
+  struct Held {
+    uint64_t pid = 0;  // the owner's pid id (its node: `node`)
+    uint64_t physical_ms = 0;
+    uint32_t logical = 0;
+    NodeRef node = kSelf;
+    std::shared_ptr<const Metadata> metadata;  // null: none
+
+    Stamp stamp() const { return Stamp{physical_ms, logical}; }
+  };
+
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept {
       return std::hash<std::string_view>{}(s);
     }
   };
-  using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
-  /// Every claim on one name; claims[0] is the winner.
-  struct Entry {
-    std::vector<Claim> claims;
+  /// Every claim on one name, claims[0] the winner (the visible one). It is kept inline: almost
+  /// every name has one claim, so the others (losers held in reserve) get an allocation of their
+  /// own only while a conflict lasts. Never empty while in the table.
+  class Claims {
+   public:
+    explicit Claims(Held first) : first_(std::move(first)) {}
+    size_t size() const { return 1 + (reserve_ ? reserve_->size() : 0); }
+    Held& operator[](size_t i) { return i == 0 ? first_ : (*reserve_)[i - 1]; }
+    const Held& operator[](size_t i) const { return i == 0 ? first_ : (*reserve_)[i - 1]; }
+    Held& front() { return first_; }
+    const Held& front() const { return first_; }
+    void push_back(Held held);
+    /// Removes claims[i] (size() > 1); the order of the others may change.
+    void erase(size_t i);
+    /// The index of the claim held by `node`, or size().
+    size_t find(NodeRef node) const;
+
+   private:
+    Held first_;
+    std::unique_ptr<std::vector<Held>> reserve_;
   };
 
-  bool beats(const Claim& a, const Claim& b) const;
+  using NameMap = std::unordered_map<std::string, Claims, StringHash, std::equal_to<>>;
+  using Slot = NameMap::value_type;
+
+  /// A node run the table knows of: itself, or the owner of a claim it holds.
+  struct KnownNode {
+    protocol::NodeId id;
+    std::unordered_set<Slot*> names;  // the names it claims: nodedown and sync work per node
+  };
+
+  std::optional<NodeRef> find_node(const protocol::NodeId& node) const;
+  NodeRef intern(const protocol::NodeId& node);
+  /// Forgets a node other than self once it claims nothing.
+  void release_if_unused(NodeRef node);
+  protocol::Pid pid_of(const Held& held) const { return {nodes_[held.node].id, held.pid}; }
+  Claim claim_of(const Slot& slot, const Held& held) const;
+  Event event(EventKind kind, const Slot& slot, const Held& held) const;
+  bool beats(const Slot& slot, const Held& a, const Held& b) const;
   bool linked(const protocol::NodeId& node) const;
-  const Claim* claim_of(std::string_view name, const protocol::NodeId& node) const;
+  const Held* held_by(std::string_view name, NodeRef node) const;
   void add_claim(Claim claim, Time now, Output& out);
+  /// A claim already held changed its metadata: same owner, same stamp.
+  void change_metadata(Slot& slot, size_t index, std::shared_ptr<const Metadata> metadata, Time now,
+                       Output& out);
+  /// claims[index] beats the visible claim of slot: it becomes visible (the conflict's events;
+  /// a local loser is removed and its removal replicated).
+  void promote(Slot& slot, size_t index, Time now, Output& out);
   /// Removes node's claim on name (if it holds one); true if it did.
-  bool remove_claim(std::string_view name, const protocol::NodeId& node, Output& out);
+  bool remove_claim(std::string_view name, NodeRef node, Output& out);
   void drop_node(const protocol::NodeId& node, Output& out);
   void drop_local(const std::string& name, const protocol::Pid& pid, Stamp stamp, Output& out);
+  void forget_local(const std::string& name, uint64_t pid);
   void broadcast(Update update, Output& out);
 
-  protocol::NodeId self_;
   Resolver resolver_;
   Hlc clock_;
-  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> names_;
-  /// The names each node claims (this node included): nodedown and sync work per node.
-  std::unordered_map<protocol::NodeId, NameSet> by_node_;
+  NameMap names_;
+  /// Every node run the table knows of, by NodeRef; nodes_[kSelf] is this node. A slot freed by
+  /// release_if_unused (listed in free_nodes_) is reused.
+  std::vector<KnownNode> nodes_;
+  std::unordered_map<protocol::NodeId, NodeRef> node_refs_;
+  std::vector<NodeRef> free_nodes_;
   /// The names each local process holds, by pid id: process_exit.
   std::unordered_map<uint64_t, std::vector<std::string>> by_local_pid_;
   /// Peers linked up, by full name ("name@host"): the run each link is to.

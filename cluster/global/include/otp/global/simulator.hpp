@@ -10,7 +10,7 @@
 //   protocol::Pid p = sim.spawn(0);
 //   sim.register_name(0, "counter", p);
 //   sim.deliver_all();
-//   sim.node(2).whereis("counter")->owner == p;
+//   sim.node(2).whereis("counter")->pid == p;
 //   sim.partition({{0}, {1, 2}});   // n0 alone: the others drop "counter"
 //   sim.heal();  sim.deliver_all(); // synced back
 //
@@ -70,11 +70,12 @@ class Simulator {
   /// A new live process on node i.
   protocol::Pid spawn(NodeIndex i);
   bool alive(const protocol::Pid& pid) const { return live_.contains(pid); }
-  /// The process exits (its node's table is told). By value: whereis()->owner may be passed.
+  /// The process exits (its node's table is told).
   void kill(protocol::Pid pid);
   RegisterOutcome register_name(NodeIndex i, std::string name, const protocol::Pid& pid,
                                 Metadata metadata = {});
   UnregisterOutcome unregister_name(NodeIndex i, std::string_view name);
+  UpdateOutcome update_metadata(NodeIndex i, std::string_view name, Metadata metadata);
   /// Node i crashes and starts again at once: new creation, empty table, no processes. Peers
   /// see the old run's nodedown, then the new run links up wherever the partition allows.
   void restart(NodeIndex i);
