@@ -51,11 +51,11 @@ void print_line(const std::string& line) {
 }
 
 struct Options {
-  otp::cluster::ClusterConfig cluster;
+  otp::cluster::ClusterOptions cluster;
   std::vector<std::string> connect;
   std::optional<std::chrono::seconds> max_run;
   size_t threads = 0;
-  std::chrono::microseconds scheduler_spin = otp::NodeConfig{}.scheduler_spin;
+  std::chrono::microseconds scheduler_spin = otp::NodeOptions{}.scheduler_spin;
 };
 
 const char* kUsage =
@@ -72,7 +72,7 @@ const char* kUsage =
     "  (default 100; 0 saves CPU on an idle node, at the cost of latency).\n"
     "  --gossip runs SWIM membership on that UDP+TCP port (0: any); --seeds are host:port\n"
     "  (DNS names allowed, re-resolved). The timing flags override membership defaults\n"
-    "  (otp/membership/config.hpp). SIGUSR1 prints the member list.\n";
+    "  (otp/membership/options.hpp). SIGUSR1 prints the member list.\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "otp-node: " << why << "\n" << kUsage;
@@ -91,7 +91,7 @@ long number(const std::string& flag, const std::string& v) {
 }
 
 /// The gossip section, created by the first gossip flag.
-otp::cluster::GossipConfig& gossip(Options& o) {
+otp::cluster::GossipOptions& gossip(Options& o) {
   if (!o.cluster.gossip) o.cluster.gossip.emplace();
   return *o.cluster.gossip;
 }

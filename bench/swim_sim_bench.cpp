@@ -24,8 +24,8 @@ using namespace std::chrono_literals;
 using otp::membership::Duration;
 using otp::membership::EventKind;
 using otp::membership::NodeIndex;
-using otp::membership::SimConfig;
 using otp::membership::SimEvent;
+using otp::membership::SimOptions;
 using otp::membership::Simulator;
 using otp::membership::Time;
 
@@ -83,7 +83,7 @@ struct Run {
 };
 
 Run run_once(size_t n, uint64_t seed) {
-  SimConfig cfg{.seed = seed, .record_events = false};
+  SimOptions cfg{.seed = seed, .record_events = false};
   Simulator sim(cfg);
   const double period = static_cast<double>(cfg.membership.probe_interval.count());
   auto nodes = sim.add_nodes(n);

@@ -101,7 +101,7 @@ double table_round(otp::Table<std::string, long>& t, const std::vector<std::stri
 
 void bench_table(otp::Node& node, int reps) {
   auto t =
-      otp::Table<std::string, long>::create(node, {.access = otp::TableAccess::public_}).value();
+      otp::Table<std::string, long>::start(node, {.access = otp::TableAccess::public_}).value();
   auto keys = make_keys(10000);
   for (auto& k : keys) t->insert(k, 0);
   for (int readers : {1, 2}) {

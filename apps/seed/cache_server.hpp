@@ -72,7 +72,7 @@ class CacheServer : public otp::GenServer {
   // -- server callbacks --
   otp::Action init() override {
     // :ets.new(CacheServer, [:named_table, :set, :public])
-    auto t = Table::create(
+    auto t = Table::start(
         node(), {.type = otp::TableType::set, .access = otp::TableAccess::public_, .name = kName});
     if (!t) return otp::stop(otp::Reason::error(t.error().to_string()));
     table_ = *t;

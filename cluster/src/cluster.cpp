@@ -85,18 +85,18 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
 namespace {
 
 Result<std::unique_ptr<MembershipDriver>> start_membership(
-    ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
+    ClusterOptions& config, const protocol::NodeId& self, uint16_t port,
     const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge);
 
 }  // namespace
 
-Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config) {
+Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions config) {
   if (config.cookie.empty()) return Error(ErrorCode::badarg, "cluster start: a cookie is required");
   if (distribution::self(node))
     return Error(ErrorCode::already_started,
                  "cluster start: node " + node.name() + " is already distributed");
   auto bridge = std::make_shared<Bridge>(node);
-  TransportConfig t = std::move(config.transport);
+  TransportOptions t = std::move(config.transport);
   const auto user_log = t.log;  // also the membership driver's, when set
   t.cluster = config.cluster;
   t.cookie = config.cookie;
@@ -138,9 +138,9 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterConfig config
 namespace {
 
 Result<std::unique_ptr<MembershipDriver>> start_membership(
-    ClusterConfig& config, const protocol::NodeId& self, uint16_t port,
+    ClusterOptions& config, const protocol::NodeId& self, uint16_t port,
     const std::function<void(std::string_view, std::string_view)>& log, Cluster::Bridge& bridge) {
-  MembershipDriverConfig m;
+  MembershipDriverOptions m;
   m.self = self;
   m.gossip = std::move(*config.gossip);
   if (m.gossip.listen_host.empty() && m.gossip.host.empty()) {

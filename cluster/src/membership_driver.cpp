@@ -25,7 +25,7 @@ asio::ip::address unmapped(const asio::ip::address& a) {
 
 // -- MembershipDriver: forwards to Impl ---------------------------------------------------------
 
-Result<std::unique_ptr<MembershipDriver>> MembershipDriver::start(MembershipDriverConfig config) {
+Result<std::unique_ptr<MembershipDriver>> MembershipDriver::start(MembershipDriverOptions config) {
   auto impl = std::make_shared<Impl>(std::move(config));
   if (auto opened = impl->open(); !opened) return opened.error();
   impl->run();
@@ -72,7 +72,7 @@ void MembershipDriver::stop() {
 
 // -- lifecycle ----------------------------------------------------------------------------------
 
-MembershipDriver::Impl::Impl(MembershipDriverConfig config)
+MembershipDriver::Impl::Impl(MembershipDriverOptions config)
     : config_(std::move(config)),
       work_(io_.get_executor()),
       udp_(io_),
@@ -82,7 +82,7 @@ MembershipDriver::Impl::Impl(MembershipDriverConfig config)
       leave_timer_(io_),
       resolver_(io_),
       datagram_(64 * 1024) {
-  GossipConfig& g = config_.gossip;
+  GossipOptions& g = config_.gossip;
   if (config_.self.creation == 0) config_.self.creation = protocol::new_creation();
   if (g.host.empty()) g.host = config_.self.host;
   if (g.listen_host.empty()) g.listen_host = g.host;
@@ -110,7 +110,7 @@ MembershipDriver::Impl::~Impl() {
 
 Result<void> MembershipDriver::Impl::open() {
   auto fail = [](ErrorCode code, std::string why) { return Error(code, std::move(why)); };
-  const GossipConfig& g = config_.gossip;
+  const GossipOptions& g = config_.gossip;
   if (g.membership.cookie.empty()) return fail(ErrorCode::badarg, "gossip: a cookie is required");
   if (config_.self.name.empty() || config_.self.host.empty())
     return fail(ErrorCode::badarg, "gossip: the node needs a name and a host");

@@ -50,7 +50,7 @@ class StreamConnection;
 
 class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDriver::Impl> {
  public:
-  explicit Impl(MembershipDriverConfig config);
+  explicit Impl(MembershipDriverOptions config);
   ~Impl();
 
   /// Binds both sockets (on the caller's thread). Errors: see MembershipDriver::start.
@@ -74,7 +74,7 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
 
   // -- for the stream connections and the resolver (driver thread) --
   asio::io_context& io() { return io_; }
-  const GossipConfig& gossip() const { return config_.gossip; }
+  const GossipOptions& gossip() const { return config_.gossip; }
   /// Feeds a stream message to the core. With may_reply (a connection we accepted), stream
   /// packets of the output addressed to `from` are returned: the reply to write on that same
   /// connection. Everything else is handled.
@@ -129,7 +129,7 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   void schedule_resolution();
   bool is_self(const asio::ip::address& ip, uint16_t port) const;
 
-  MembershipDriverConfig config_;
+  MembershipDriverOptions config_;
   membership::Address address_;
   uint16_t port_ = 0;
 

@@ -1,5 +1,5 @@
 // MembershipDriver: push-pull over TCP. A message is a 4-byte big-endian length and that many
-// bytes (at most Config::max_stream_size). An accepted connection carries one request and gets
+// bytes (at most Options::max_stream_size). An accepted connection carries one request and gets
 // one reply; a dialed one sends a request and reads one reply. Each is bounded by stream_timeout
 // from its start; anything that goes wrong closes it, counted and logged (throttled per peer),
 // and the core retries on its own schedule.

@@ -7,7 +7,7 @@
 
 namespace otp::cluster {
 
-std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigned attempt,
+std::chrono::milliseconds reconnect_delay(const TransportOptions& config, unsigned attempt,
                                           double u) {
   const double cap =
       static_cast<double>(std::max(config.reconnect_max, config.reconnect_initial).count());
@@ -18,7 +18,7 @@ std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigne
   return std::chrono::milliseconds(std::max<long long>(1, std::llround(base * factor)));
 }
 
-Result<std::unique_ptr<Transport>> Transport::start(TransportConfig config,
+Result<std::unique_ptr<Transport>> Transport::start(TransportOptions config,
                                                     TransportListener& listener) {
   auto t = detail::AsioTransport::create(std::move(config), listener);
   if (!t) return t.error();

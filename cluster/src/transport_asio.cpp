@@ -45,7 +45,7 @@ bool NodeNameEqual::operator()(const NodeName& n, std::string_view s) const noex
 
 namespace {
 
-std::string check(const TransportConfig& c) {
+std::string check(const TransportOptions& c) {
   if (c.self.name.empty() || c.self.host.empty()) return "config.self needs a name and a host";
   if (c.cookie.empty()) return "config.cookie is empty: it is what authenticates the nodes";
   if (c.io_threads == 0) return "config.io_threads must be at least 1";
@@ -67,7 +67,7 @@ std::string check(const TransportConfig& c) {
 
 }  // namespace
 
-AsioTransport::AsioTransport(TransportConfig config, TransportListener& listener)
+AsioTransport::AsioTransport(TransportOptions config, TransportListener& listener)
     : config_(std::move(config)),
       listener_(listener),
       work_(asio::make_work_guard(io_)),
@@ -85,7 +85,7 @@ AsioTransport::AsioTransport(TransportConfig config, TransportListener& listener
   }
 }
 
-Result<std::unique_ptr<AsioTransport>> AsioTransport::create(TransportConfig config,
+Result<std::unique_ptr<AsioTransport>> AsioTransport::create(TransportOptions config,
                                                              TransportListener& listener) {
   if (auto problem = check(config); !problem.empty()) return Error(ErrorCode::badarg, problem);
   std::unique_ptr<AsioTransport> t(new AsioTransport(std::move(config), listener));

@@ -78,7 +78,7 @@ struct TransportCounters {
 class AsioTransport final : public Transport {
  public:
   /// Validates config, binds, and starts the threads (errors: see Transport::start).
-  static Result<std::unique_ptr<AsioTransport>> create(TransportConfig config,
+  static Result<std::unique_ptr<AsioTransport>> create(TransportOptions config,
                                                        TransportListener& listener);
   ~AsioTransport() override;
 
@@ -95,7 +95,7 @@ class AsioTransport final : public Transport {
   void stop() override;
 
   // -- for links and dialers --
-  const TransportConfig& config() const { return config_; }
+  const TransportOptions& config() const { return config_; }
   TransportListener& listener() { return listener_; }
   boost::asio::io_context& io() { return io_; }
   TransportCounters& counters() { return counters_; }
@@ -133,7 +133,7 @@ class AsioTransport final : public Transport {
     std::shared_ptr<Link> owner;
   };
 
-  AsioTransport(TransportConfig config, TransportListener& listener);
+  AsioTransport(TransportOptions config, TransportListener& listener);
   Result<void> listen();
   void accept_next();
   void run_io();
@@ -143,7 +143,7 @@ class AsioTransport final : public Transport {
   /// Removes the dialers that led to full_name (under mx_); the caller stops them.
   std::vector<std::shared_ptr<Dialer>> take_dialers(const std::string& full_name);
 
-  TransportConfig config_;
+  TransportOptions config_;
   TransportListener& listener_;
   TransportCounters counters_;
   uint16_t port_ = 0;

@@ -70,7 +70,7 @@ void Link::start() {
     if (self->state_ != State::handshaking) return;
     const auto& config = self->transport_.config();
     self->last_read_ = self->last_write_ = Clock::now();
-    protocol::HandshakeConfig hs{
+    protocol::HandshakeOptions hs{
         .cluster = config.cluster, .self = config.self, .cookie = config.cookie};
     self->handshake_.emplace(self->role_ == Role::initiator
                                  ? protocol::Handshake::initiator(std::move(hs))

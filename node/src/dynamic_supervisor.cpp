@@ -14,7 +14,7 @@ constexpr auto kInfinity = std::chrono::hours(24 * 365);
 
 class DynamicSupervisorServer final : public detail::SupervisorBase {
  public:
-  explicit DynamicSupervisorServer(DynamicSupervisorFlags flags)
+  explicit DynamicSupervisorServer(DynamicSupervisorOptions flags)
       : SupervisorBase(flags.max_restarts, flags.max_time), flags_(flags) {}
 
   Action handle_call(const Message& m, const From&) override {
@@ -132,7 +132,7 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
     return spec;
   }
 
-  DynamicSupervisorFlags flags_;
+  DynamicSupervisorOptions flags_;
   /// The spec of the child being started. A supervisor starts one child at a time (it awaits
   /// each start before it handles anything else), so the start's continuation finds the spec
   /// here instead of carrying a copy, which would cost an allocation per start.
@@ -148,14 +148,14 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
 
 namespace dynamic_supervisor {
 
-Result<Pid> start_link(Node& node, DynamicSupervisorFlags flags, std::optional<Name> name) {
+Result<Pid> start_link(Node& node, DynamicSupervisorOptions flags, std::optional<Name> name) {
   std::optional<ServerRef> ref;
   if (name) ref = name->ref;
   return detail::start_server(node, detail::make_factory<DynamicSupervisorServer>(flags),
                               {std::move(ref), true});
 }
 
-ChildSpec spec(std::string id, DynamicSupervisorFlags flags) {
+ChildSpec spec(std::string id, DynamicSupervisorOptions flags) {
   ChildSpec s;
   s.id = std::move(id);
   s.start = detail::make_factory<DynamicSupervisorServer>(flags);

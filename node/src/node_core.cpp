@@ -31,7 +31,7 @@ uint32_t next_node_serial() {
   return node_serials.fetch_add(1, std::memory_order_relaxed);
 }
 
-NodeCore::NodeCore(Node& owner, NodeConfig config)
+NodeCore::NodeCore(Node& owner, NodeOptions config)
     : owner_(owner),
       config_(std::move(config)),
       serial_(next_node_serial()),
@@ -201,7 +201,7 @@ void NodeCore::shutdown() {
 
 namespace otp {
 
-Node::Node(NodeConfig config)
+Node::Node(NodeOptions config)
     : core_(std::make_unique<detail::NodeCore>(*this, std::move(config))) {}
 Node::~Node() {
   core_->shutdown();

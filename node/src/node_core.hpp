@@ -27,11 +27,11 @@ uint32_t next_node_serial();
 
 class NodeCore {
  public:
-  NodeCore(Node& owner, NodeConfig config);
+  NodeCore(Node& owner, NodeOptions config);
   Node& owner() { return owner_; }
   ~NodeCore();
 
-  const NodeConfig& config() const { return config_; }
+  const NodeOptions& config() const { return config_; }
   uint32_t serial() const { return serial_; }
   caf::actor_system& system() { return *system_; }
   TimerService& timers() { return timers_; }
@@ -64,7 +64,7 @@ class NodeCore {
 
  private:
   Node& owner_;
-  NodeConfig config_;
+  NodeOptions config_;
   uint32_t serial_;
   std::unique_ptr<caf::actor_system_config> caf_config_;  // outlives system_ (declared first)
   std::unique_ptr<caf::actor_system> system_;

@@ -115,7 +115,7 @@ Pid caller(const char* op) {
 /// the process that starts it, and its name goes when that process dies).
 class RegistryOwner : public GenServer {
  public:
-  explicit RegistryOwner(Registry::Options options) : options_(std::move(options)) {}
+  explicit RegistryOwner(RegistryOptions options) : options_(std::move(options)) {}
   Action init() override {
     auto r = Registry::start(node(), options_);
     if (!r) return stop(Reason::error(r.error().to_string()));
@@ -124,12 +124,12 @@ class RegistryOwner : public GenServer {
   }
 
  private:
-  Registry::Options options_;
+  RegistryOptions options_;
   std::shared_ptr<Registry> registry_;
 };
 }  // namespace
 
-Result<std::shared_ptr<Registry>> Registry::start(Node& node, Options options) {
+Result<std::shared_ptr<Registry>> Registry::start(Node& node, RegistryOptions options) {
   auto impl = std::make_shared<Impl>();
   impl->node = &RuntimeAccess::core(node);
   impl->keys = options.keys;
@@ -155,7 +155,7 @@ std::shared_ptr<Registry> Registry::find(Node& node, const std::string& name) {
       RuntimeAccess::core(node).get_resource(resource_key(name)));
 }
 
-ChildSpec Registry::child_spec(std::string id, Options options) {
+ChildSpec Registry::child_spec(std::string id, RegistryOptions options) {
   ChildSpec spec;
   spec.id = std::move(id);
   spec.start = detail::make_factory<RegistryOwner>(std::move(options));

@@ -32,7 +32,7 @@
 
 namespace otp::detail {
 
-/// How long the spinning worker looks for work before it parks (NodeConfig::scheduler_spin, passed
+/// How long the spinning worker looks for work before it parks (NodeOptions::scheduler_spin, passed
 /// by NodeCore through CAF's config), and how long a parked worker sleeps before it looks for work
 /// to steal.
 struct SchedulerTiming {

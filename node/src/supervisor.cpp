@@ -15,7 +15,7 @@ constexpr auto kInfinity = std::chrono::hours(24 * 365);
 
 class SupervisorServer final : public detail::SupervisorBase {
  public:
-  SupervisorServer(std::vector<ChildSpec> specs, SupervisorFlags flags)
+  SupervisorServer(std::vector<ChildSpec> specs, SupervisorOptions flags)
       : SupervisorBase(flags.max_restarts, flags.max_time),
         initial_(std::move(specs)),
         flags_(flags) {}
@@ -238,7 +238,7 @@ class SupervisorServer final : public detail::SupervisorBase {
   }
 
   std::vector<ChildSpec> initial_;
-  SupervisorFlags flags_;
+  SupervisorOptions flags_;
   std::vector<Child> children_;  // start order
 };
 
@@ -251,7 +251,7 @@ Result<void> void_result(Result<Message> r) {
 
 namespace supervisor {
 
-Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorFlags flags,
+Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorOptions flags,
                        std::optional<Name> name) {
   std::set<std::string> ids;
   for (auto& c : children)
@@ -263,7 +263,7 @@ Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorFl
                               {std::move(ref), true});
 }
 
-ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorFlags flags) {
+ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags) {
   ChildSpec s;
   s.id = std::move(id);
   s.start = detail::make_factory<SupervisorServer>(std::move(children), flags);

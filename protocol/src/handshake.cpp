@@ -50,16 +50,16 @@ std::string HandshakeOutcome::to_string() const {
   return "unknown";
 }
 
-Handshake::Handshake(Role role, HandshakeConfig config)
+Handshake::Handshake(Role role, HandshakeOptions config)
     : role_(role),
       config_(std::move(config)),
       // The acceptor waits for a Hello from the start; the initiator must send its own first.
       phase_(role == Role::acceptor ? Phase::await_hello : Phase::start) {}
 
-Handshake Handshake::initiator(HandshakeConfig config) {
+Handshake Handshake::initiator(HandshakeOptions config) {
   return Handshake(Role::initiator, std::move(config));
 }
-Handshake Handshake::acceptor(HandshakeConfig config) {
+Handshake Handshake::acceptor(HandshakeOptions config) {
   return Handshake(Role::acceptor, std::move(config));
 }
 

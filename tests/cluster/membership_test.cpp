@@ -347,8 +347,8 @@ class GossipingCluster : public ::testing::Test {
  protected:
   void start(const std::string& seed) {
     otp::distribution::monitor_nodes(node, node_events.pid());
-    otp::cluster::ClusterConfig config{.name = "t", .cookie = kCookie};
-    config.gossip = otp::cluster::GossipConfig{.seeds = {seed}};
+    otp::cluster::ClusterOptions config{.name = "t", .cookie = kCookie};
+    config.gossip = otp::cluster::GossipOptions{.seeds = {seed}};
     auto c = otp::cluster::Cluster::start(node, config);
     ASSERT_TRUE(c) << c.error();
     cluster = std::move(*c);
@@ -443,8 +443,8 @@ TEST_F(GossipingCluster, StopLeavesSoThePeerReportsLeftAndNodedown) {
 
 TEST(GossipConfigErrors, StartFailsWithTheReasonForABadSeed) {
   otp::Node node({.name = "bad", .scheduler_threads = 1});
-  otp::cluster::ClusterConfig config{.name = "bad", .cookie = kCookie};
-  config.gossip = otp::cluster::GossipConfig{.seeds = {"no-port-here"}};
+  otp::cluster::ClusterOptions config{.name = "bad", .cookie = kCookie};
+  config.gossip = otp::cluster::GossipOptions{.seeds = {"no-port-here"}};
   auto c = otp::cluster::Cluster::start(node, config);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().to_string().find("no-port-here"), std::string::npos) << c.error();

@@ -103,7 +103,7 @@ class RemoteProcessTest : public ::testing::Test {
     services::register_types();
     ASSERT_TRUE(otp::supervisor::start_link(node, services::child_specs(), {}));
     otp::distribution::monitor_nodes(node, events.pid());
-    otp::cluster::ClusterConfig config{.name = "t", .cookie = kCookie};
+    otp::cluster::ClusterOptions config{.name = "t", .cookie = kCookie};
     config.transport.heartbeat_interval = std::chrono::milliseconds(kHeartbeatMs);
     config.transport.dead_link_timeout = std::chrono::milliseconds(kDeadLinkMs);
     config.transport.log = [this](std::string_view level, std::string_view text) {
@@ -404,7 +404,7 @@ namespace {
 
 TEST(ClusterLifetime, ANodeShutDownBeforeItsClusterStopsTheClusterAndLeavesNothingBehind) {
   auto node = std::make_unique<otp::Node>(
-      otp::NodeConfig{.name = "early", .scheduler_threads = 1, .log_crashes = false});
+      otp::NodeOptions{.name = "early", .scheduler_threads = 1, .log_crashes = false});
   auto cluster = otp::cluster::Cluster::start(*node, {.name = "early", .cookie = kCookie});
   ASSERT_TRUE(cluster) << cluster.error();
   uint16_t port = (*cluster)->port();

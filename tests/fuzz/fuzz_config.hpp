@@ -21,11 +21,11 @@ inline ChallengeSource deterministic_challenges(uint8_t seed) {
   };
 }
 
-inline HandshakeConfig config(bool initiator) {
-  return HandshakeConfig{.cluster = "fuzz",
-                         .self = initiator ? NodeId{"init", "host", 1} : NodeId{"acc", "host", 2},
-                         .cookie = "fuzz-cookie",
-                         .challenges = deterministic_challenges(initiator ? 0x10 : 0x80)};
+inline HandshakeOptions config(bool initiator) {
+  return HandshakeOptions{.cluster = "fuzz",
+                          .self = initiator ? NodeId{"init", "host", 1} : NodeId{"acc", "host", 2},
+                          .cookie = "fuzz-cookie",
+                          .challenges = deterministic_challenges(initiator ? 0x10 : 0x80)};
 }
 
 }  // namespace otp::protocol::fuzz

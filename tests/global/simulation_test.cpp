@@ -97,7 +97,7 @@ TEST(Simulation, ARestartedNodeKeepsNoneOfItsOldRunsNames) {
 }
 
 TEST(Simulation, ANameRegisteredOnBothSidesOfAPartitionHasOneOwnerAfterTheHeal) {
-  Simulator sim(5, SimConfig{.clock_skew = {0ms, 0ms, 0ms, 0ms, 0ms}});
+  Simulator sim(5, SimOptions{.clock_skew = {0ms, 0ms, 0ms, 0ms, 0ms}});
   sim.partition({{0, 1}, {2, 3, 4}});
   const Pid first = sim.spawn(1);
   const Pid second = sim.spawn(3);
@@ -125,7 +125,7 @@ TEST(Simulation, ANameRegisteredOnBothSidesOfAPartitionHasOneOwnerAfterTheHeal) 
 TEST(Simulation, ConcurrentRegistrationsOnSkewedClocksAgreeOnOneWinner) {
   // Node 1's clock is 200 ms behind: it registers "later" by the wall clock but wins, every
   // node agreeing.
-  Simulator sim(3, SimConfig{.clock_skew = {0ms, -200ms, 0ms}});
+  Simulator sim(3, SimOptions{.clock_skew = {0ms, -200ms, 0ms}});
   const Pid a = sim.spawn(0);
   const Pid b = sim.spawn(1);
   (void)sim.register_name(0, "x", a);
@@ -253,7 +253,7 @@ void random_step(Simulator& sim, Model& model, size_t names) {
 
 RC_GTEST_PROP(SimulationProperty, AnyHistoryEndsWithOneIdenticalTableOfLiveOwnersAfterTheHeal, ()) {
   const size_t nodes = *rc::gen::inRange<size_t>(2, 8);
-  SimConfig config;
+  SimOptions config;
   for (size_t i = 0; i < nodes; ++i) config.clock_skew.push_back(Time(*rc::gen::inRange(-50, 51)));
   config.exit_losers = *rc::gen::arbitrary<bool>();
   const bool by_metadata = *rc::gen::arbitrary<bool>();
@@ -341,7 +341,7 @@ size_t heap_in_use() {
 /// heap_per_name_per_node: what the cluster holds per name per node (0 under sanitizers).
 void partition_and_heal_at_scale(size_t nodes, size_t names, double& heap_per_name_per_node) {
   const size_t heap_before = heap_in_use();
-  Simulator sim(nodes, SimConfig{.record_events = false});
+  Simulator sim(nodes, SimOptions{.record_events = false});
   const size_t heap_empty = heap_in_use();
   size_t register_rounds = 0;
   for (size_t k = 0; k < names; ++k) {

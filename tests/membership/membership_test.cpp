@@ -14,7 +14,7 @@ namespace {
 namespace gossip = protocol::gossip;
 using namespace std::chrono_literals;
 
-const Config kConfig{.cluster = "prod", .cookie = "c00kie"};
+const Options kConfig{.cluster = "prod", .cookie = "c00kie"};
 const gossip::Key kKey{"prod", "c00kie"};
 const Address kPeer{"10.0.0.2", 7946};
 

@@ -203,7 +203,7 @@ TEST(Join, FreshSeedAddressesPassedBySetSeedsAreUsed) {
 // -- leaving and reaping --------------------------------------------------------------------
 
 TEST(Leave, ALeavingNodeIsReportedLeftNeverFailedAndReapedLater) {
-  SimConfig cfg{.seed = 13};
+  SimOptions cfg{.seed = 13};
   cfg.membership.reap_left_after = 20s;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 10);
@@ -226,7 +226,7 @@ TEST(Leave, ALeavingNodeIsReportedLeftNeverFailedAndReapedLater) {
 }
 
 TEST(Reaping, AFailedMemberIsForgottenAfterTheReapTimeoutAndNotBefore) {
-  SimConfig cfg{.seed = 14};
+  SimOptions cfg{.seed = 14};
   cfg.membership.reap_failed_after = 30s;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 5);
@@ -305,7 +305,7 @@ struct DeafNodeRun {
 };
 
 DeafNodeRun run_with_a_deaf_node(uint32_t awareness_max_multiplier) {
-  SimConfig cfg{.seed = 17};
+  SimOptions cfg{.seed = 17};
   cfg.membership.awareness_max_multiplier = awareness_max_multiplier;
   Simulator sim(cfg);
   auto nodes = start_cluster(sim, 12);

@@ -9,14 +9,14 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(MinSuspicionTimeout, ScalesWithLog10OfTheClusterSizeAndNeverBelowOneInterval) {
-  Config c;
+  Options c;
   c.probe_interval = milliseconds(1000);  // memberlist's LAN profile
   EXPECT_EQ(min_suspicion_timeout(c, 0), milliseconds(4000));
   EXPECT_EQ(min_suspicion_timeout(c, 5), milliseconds(4000));
   EXPECT_EQ(min_suspicion_timeout(c, 10), milliseconds(4000));
   EXPECT_EQ(min_suspicion_timeout(c, 100), milliseconds(8000));
   EXPECT_EQ(min_suspicion_timeout(c, 1000), milliseconds(12000));
-  EXPECT_EQ(min_suspicion_timeout(Config{}, 10), milliseconds(800));  // our default
+  EXPECT_EQ(min_suspicion_timeout(Options{}, 10), milliseconds(800));  // our default
 }
 
 TEST(SuspicionTimeout, StartsAtMaxAndDecaysLogarithmicallyToMinWithConfirmations) {
@@ -34,14 +34,14 @@ TEST(SuspicionTimeout, IsTheMinimumWhenNoConfirmationsAreExpected) {
 }
 
 TEST(ExpectedConfirmations, IsSuspicionMultMinusTwoUnlessTheClusterIsTooSmall) {
-  Config c;  // suspicion_mult 4
+  Options c;  // suspicion_mult 4
   EXPECT_EQ(expected_confirmations(c, 3), 0u);
   EXPECT_EQ(expected_confirmations(c, 4), 2u);
   EXPECT_EQ(expected_confirmations(c, 1000), 2u);
 }
 
 TEST(RetransmitLimit, IsMultTimesCeilLog10OfNPlusOne) {
-  Config c;  // retransmit_mult 4
+  Options c;  // retransmit_mult 4
   EXPECT_EQ(retransmit_limit(c, 1), 4u);
   EXPECT_EQ(retransmit_limit(c, 9), 4u);
   EXPECT_EQ(retransmit_limit(c, 10), 8u);
@@ -51,7 +51,7 @@ TEST(RetransmitLimit, IsMultTimesCeilLog10OfNPlusOne) {
 }
 
 TEST(PushPullInterval, GrowsWithLog2OfTheClusterBeyond32Members) {
-  Config c;
+  Options c;
   c.push_pull_interval = milliseconds(30000);
   EXPECT_EQ(push_pull_interval(c, 32), milliseconds(30000));
   EXPECT_EQ(push_pull_interval(c, 33), milliseconds(60000));

@@ -30,7 +30,7 @@ using otp_test::since;
 using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
-otp::NodeConfig config(size_t threads) {
+otp::NodeOptions config(size_t threads) {
   return otp_test::node_config("process_test", threads);
 }
 

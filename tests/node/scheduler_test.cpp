@@ -51,7 +51,7 @@ std::chrono::nanoseconds process_cpu_time() {
 // (scheduler threads, spin before sleeping)
 class Scheduler : public ::testing::TestWithParam<std::tuple<size_t, std::chrono::microseconds>> {
  protected:
-  otp::NodeConfig config() const {
+  otp::NodeOptions config() const {
     return {.name = "sched",
             .scheduler_threads = std::get<0>(GetParam()),
             .scheduler_spin = std::get<1>(GetParam())};

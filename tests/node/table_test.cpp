@@ -27,10 +27,10 @@ class Owner : public otp::GenServer {
   otp::Action handle_call(const otp::Message& m, const otp::From&) override {
     return m.match(
         [&](const MakeTable& mt) -> otp::Action {
-          auto t = StrTable::create(node(), {.access = mt.access,
-                                             .name = mt.name,
-                                             .heir = mt.heir,
-                                             .heir_data = otp::Message(std::string("legacy"))});
+          auto t = StrTable::start(node(), {.access = mt.access,
+                                            .name = mt.name,
+                                            .heir = mt.heir,
+                                            .heir_data = otp::Message(std::string("legacy"))});
           if (!t) return otp::reply(t.error());
           table_ = *t;
           return otp::reply(true);
@@ -126,27 +126,27 @@ TEST_F(TableTest, TheHeirInheritsTheTableAndIsTold) {
 }
 
 TEST_F(TableTest, NamesAreUniqueAndTypeChecked) {
-  auto t = StrTable::create(node, {.name = "named"});
+  auto t = StrTable::start(node, {.name = "named"});
   ASSERT_TRUE(t);
-  EXPECT_EQ(StrTable::create(node, {.name = "named"}).code(), ErrorCode::already_started);
+  EXPECT_EQ(StrTable::start(node, {.name = "named"}).code(), ErrorCode::already_started);
   EXPECT_EQ((otp::Table<int, int>::find(node, "named").code()), ErrorCode::badarg);
   EXPECT_EQ(StrTable::find(node, "nope").code(), ErrorCode::not_found);
 }
 
 TEST_F(TableTest, SetReplacesBagKeepsDistinctValuesOrderedSetIsSorted) {
-  auto set = StrTable::create(node, {.type = otp::TableType::set}).value();
+  auto set = StrTable::start(node, {.type = otp::TableType::set}).value();
   set->insert("k", 1);
   set->insert("k", 2);
   EXPECT_EQ(set->lookup_all("k"), std::vector<int>{2});
 
-  auto bag = StrTable::create(node, {.type = otp::TableType::bag}).value();
+  auto bag = StrTable::start(node, {.type = otp::TableType::bag}).value();
   bag->insert("k", 1);
   bag->insert("k", 2);
   bag->insert("k", 1);
   EXPECT_EQ(bag->lookup_all("k"), (std::vector<int>{1, 2}));
   EXPECT_EQ(bag->size(), 2u);
 
-  auto ordered = StrTable::create(node, {.type = otp::TableType::ordered_set}).value();
+  auto ordered = StrTable::start(node, {.type = otp::TableType::ordered_set}).value();
   for (auto k : {"c", "a", "b"}) ordered->insert(k, 0);
   auto list = ordered->to_list();
   ASSERT_EQ(list.size(), 3u);
@@ -155,7 +155,7 @@ TEST_F(TableTest, SetReplacesBagKeepsDistinctValuesOrderedSetIsSorted) {
 }
 
 TEST_F(TableTest, InsertNewMemberTakeEraseSelectFoldl) {
-  auto t = StrTable::create(node).value();
+  auto t = StrTable::start(node).value();
   EXPECT_TRUE(t->insert_new("a", 1));
   EXPECT_FALSE(t->insert_new("a", 9));
   EXPECT_EQ(t->lookup("a"), 1);
@@ -175,7 +175,7 @@ TEST_F(TableTest, InsertNewMemberTakeEraseSelectFoldl) {
 
 TEST_F(TableTest, UpdateCounterIsAtomicUnderConcurrentWriters) {
   auto t =
-      otp::Table<std::string, long>::create(node, {.access = otp::TableAccess::public_}).value();
+      otp::Table<std::string, long>::start(node, {.access = otp::TableAccess::public_}).value();
   std::vector<std::thread> writers;
   for (int i = 0; i < 4; ++i)
     writers.emplace_back([&] {
@@ -187,7 +187,7 @@ TEST_F(TableTest, UpdateCounterIsAtomicUnderConcurrentWriters) {
 }
 
 TEST_F(TableTest, DeleteTableMakesEveryLaterOperationFail) {
-  auto t = StrTable::create(node, {.name = "gone"}).value();
+  auto t = StrTable::start(node, {.name = "gone"}).value();
   t->insert("a", 1);
   t->delete_table();
   EXPECT_THROW(t->insert("a", 1), otp::CallFailed);

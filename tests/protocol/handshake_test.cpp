@@ -22,12 +22,12 @@ ChallengeSource counting_challenges(uint8_t first) {
   };
 }
 
-HandshakeConfig config(std::string name, uint8_t seed, std::string cookie = "secret",
-                       std::string cluster = "prod") {
-  return HandshakeConfig{.cluster = std::move(cluster),
-                         .self = NodeId{std::move(name), "host", 1},
-                         .cookie = std::move(cookie),
-                         .challenges = counting_challenges(seed)};
+HandshakeOptions config(std::string name, uint8_t seed, std::string cookie = "secret",
+                        std::string cluster = "prod") {
+  return HandshakeOptions{.cluster = std::move(cluster),
+                          .self = NodeId{std::move(name), "host", 1},
+                          .cookie = std::move(cookie),
+                          .challenges = counting_challenges(seed)};
 }
 
 /// Shuttles messages (through the MessagePack codec, as the transport will) until both sides are
@@ -247,8 +247,8 @@ RC_GTEST_PROP(HandshakeProperty, EstablishesExactlyWhenTheCookiesMatch,
                const NodeId& nb)) {
   RC_PRE(!na.name.empty() && !na.host.empty() && !nb.name.empty() && !nb.host.empty());
   const bool same = *rc::gen::arbitrary<bool>();
-  HandshakeConfig ca{.cluster = "c", .self = na, .cookie = cookie_a};
-  HandshakeConfig cb{.cluster = "c", .self = nb, .cookie = same ? cookie_a : cookie_b};
+  HandshakeOptions ca{.cluster = "c", .self = na, .cookie = cookie_a};
+  HandshakeOptions cb{.cluster = "c", .self = nb, .cookie = same ? cookie_a : cookie_b};
   auto a = Handshake::initiator(ca);
   auto b = Handshake::acceptor(cb);
   run(a, b);

@@ -149,7 +149,7 @@ TEST_F(SeedCacheServer, ALoadThatThrowsCrashesTheServerAndItsSupervisorRestartsI
 }
 
 TEST_F(SeedCacheServer, InitFailsWhenTheTableNameIsTaken) {
-  auto squatter = CacheServer::Table::create(node, {.name = CacheServer::kName}).value();
+  auto squatter = CacheServer::Table::start(node, {.name = CacheServer::kName}).value();
   auto r = CacheServer::start_link(node);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.code(), otp::ErrorCode::init_failed);

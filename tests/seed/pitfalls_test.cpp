@@ -36,7 +36,7 @@ using otp_test::Latch;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-otp::NodeConfig config(const char* name) {
+otp::NodeOptions config(const char* name) {
   return otp_test::node_config(name, 2);
 }
 }  // namespace
@@ -71,7 +71,7 @@ class TableOwner : public otp::GenServer {
  public:
   otp::Action handle_call(const otp::Message& m, const otp::From&) override {
     return m.match([&](const MakeTable&) {
-      table_ = otp::Table<std::string, int>::create(
+      table_ = otp::Table<std::string, int>::start(
                    node(), {.access = otp::TableAccess::public_, .name = "scratch"})
                    .value();
       table_->insert("answer", 42);

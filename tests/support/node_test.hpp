@@ -1,5 +1,5 @@
 // Test support: what the node tests share before their first test. Readable gtest output for
-// error codes, the NodeConfig a test node gets, and a fixture parameterised by the number of
+// error codes, the NodeOptions a test node gets, and a fixture parameterised by the number of
 // scheduler threads (the runtime behaves differently with one worker and with several).
 //
 // clang-format off
@@ -30,8 +30,8 @@ namespace otp_test {
 
 /// A node for one test: `threads` scheduler threads, and crashes the test provokes on purpose
 /// not logged.
-inline otp::NodeConfig node_config(std::string name, size_t threads) {
-  otp::NodeConfig c;
+inline otp::NodeOptions node_config(std::string name, size_t threads) {
+  otp::NodeOptions c;
   c.name = std::move(name);
   c.scheduler_threads = threads;
   c.log_crashes = false;

@@ -8,8 +8,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TransportConfig backoff(milliseconds initial, milliseconds max, double jitter) {
-  TransportConfig c;
+TransportOptions backoff(milliseconds initial, milliseconds max, double jitter) {
+  TransportOptions c;
   c.reconnect_initial = initial;
   c.reconnect_max = max;
   c.reconnect_jitter = jitter;

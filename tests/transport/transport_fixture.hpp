@@ -5,7 +5,7 @@
 //   RawPeer    a bare TCP client with deadlines on every operation, for what a misbehaving peer
 //              does: garbage, silence, a handshake done by hand with protocol::Handshake, a frame
 //              header announcing a huge frame, never reading;
-//   config()   a TransportConfig with test-sized timeouts.
+//   config()   a TransportOptions with test-sized timeouts.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -113,7 +113,7 @@ class Probe : public TransportListener {
     hub_.update([&] { record({Event::message, peer, {}, std::move(m)}); });
   }
 
-  /// For TransportConfig::log.
+  /// For TransportOptions::log.
   std::function<void(std::string_view, std::string_view)> log_sink() {
     return [this](std::string_view level, std::string_view text) {
       hub_.update([&] { lines_.push_back(std::string(level) + ": " + std::string(text)); });
@@ -176,9 +176,9 @@ class Probe : public TransportListener {
 };
 
 /// A transport config for tests: short handshake and backoff times, the given log sink.
-inline TransportConfig config(std::string name, uint32_t creation, Probe& probe,
-                              std::string cookie = "secret", std::string cluster = "test") {
-  TransportConfig c;
+inline TransportOptions config(std::string name, uint32_t creation, Probe& probe,
+                               std::string cookie = "secret", std::string cluster = "test") {
+  TransportOptions c;
   c.cluster = std::move(cluster);
   c.cookie = std::move(cookie);
   c.self = NodeId{std::move(name), "127.0.0.1", creation};
@@ -194,7 +194,7 @@ inline TransportConfig config(std::string name, uint32_t creation, Probe& probe,
 }
 
 /// Starts a transport reporting to probe, or fails the test.
-inline std::unique_ptr<Transport> start(TransportConfig c, Probe& probe) {
+inline std::unique_ptr<Transport> start(TransportOptions c, Probe& probe) {
   auto t = Transport::start(std::move(c), probe);
   EXPECT_TRUE(t) << t.error();
   return t ? std::move(t).value() : nullptr;

@@ -350,7 +350,7 @@ TEST(TransportStop, StopWithLinksUpReportsEachDownBeforeReturningAndNothingAfter
   Probe pa(hub), pb(hub), pc(hub);
   // stop() must close its links, not wait for them to time out: with every timeout at a
   // minute, a stop that waited for one would take that long.
-  auto slow_timeouts = [](TransportConfig c) {
+  auto slow_timeouts = [](TransportOptions c) {
     c.handshake_timeout = 60s;
     c.dead_link_timeout = 60s;
     return c;

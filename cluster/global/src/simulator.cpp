@@ -10,7 +10,7 @@ protocol::NodeId sim_node_id(NodeIndex i, uint32_t creation) {
 }
 }  // namespace
 
-Simulator::Simulator(size_t nodes, SimConfig config) : config_(std::move(config)) {
+Simulator::Simulator(size_t nodes, SimOptions config) : config_(std::move(config)) {
   nodes_.reserve(nodes);
   for (NodeIndex i = 0; i < nodes; ++i) {
     nodes_.push_back(Node{NameTable(sim_node_id(i, 1), config_.resolver)});

@@ -5,7 +5,7 @@
 
 namespace otp::membership {
 
-Membership::Core::Core(Config config, protocol::NodeId self, Address gossip_address,
+Membership::Core::Core(Options config, protocol::NodeId self, Address gossip_address,
                        Metadata metadata, uint64_t rng_seed,
                        std::shared_ptr<detail::NameTable> names)
     : config_(std::move(config)),
@@ -284,12 +284,12 @@ void Membership::Core::preload(std::span<const Member> members, Time now) {
 
 // -- Membership forwards to its core ------------------------------------------------------------
 
-Membership::Membership(Config config, protocol::NodeId self, Address gossip_address,
+Membership::Membership(Options config, protocol::NodeId self, Address gossip_address,
                        Metadata metadata, uint64_t rng_seed)
     : Membership(std::move(config), std::move(self), std::move(gossip_address), std::move(metadata),
                  rng_seed, nullptr) {}
 
-Membership::Membership(Config config, protocol::NodeId self, Address gossip_address,
+Membership::Membership(Options config, protocol::NodeId self, Address gossip_address,
                        Metadata metadata, uint64_t rng_seed,
                        std::shared_ptr<detail::NameTable> names)
     : core_(std::make_unique<Core>(std::move(config), std::move(self), std::move(gossip_address),

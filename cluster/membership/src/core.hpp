@@ -29,7 +29,7 @@ inline constexpr Time kNever = Time::max();
 
 class Membership::Core {
  public:
-  Core(Config config, protocol::NodeId self, Address gossip_address, Metadata metadata,
+  Core(Options config, protocol::NodeId self, Address gossip_address, Metadata metadata,
        uint64_t rng_seed, std::shared_ptr<detail::NameTable> names);
   ~Core();
 
@@ -140,7 +140,7 @@ class Membership::Core {
   gossip::PushPull full_state(bool reply, bool join);
   bool count_rejection(gossip::Rejection r);
 
-  Config config_;
+  Options config_;
   gossip::Key key_;
   std::shared_ptr<detail::NameTable> names_;
   std::mt19937_64 rng_;

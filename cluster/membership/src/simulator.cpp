@@ -29,7 +29,7 @@ struct Simulator::Node {
   SimTraffic traffic;
 };
 
-Simulator::Simulator(SimConfig config)
+Simulator::Simulator(SimOptions config)
     : config_(std::move(config)),
       rng_(config_.seed),
       names_(std::make_shared<detail::NameTable>()) {}

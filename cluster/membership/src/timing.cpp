@@ -5,14 +5,14 @@
 
 namespace otp::membership {
 
-Duration min_suspicion_timeout(const Config& config, size_t n) {
+Duration min_suspicion_timeout(const Options& config, size_t n) {
   const double scale = std::max(1.0, std::log10(static_cast<double>(std::max<size_t>(1, n))));
   const double ms =
       config.suspicion_mult * scale * static_cast<double>(config.probe_interval.count());
   return Duration(static_cast<int64_t>(ms));
 }
 
-uint32_t expected_confirmations(const Config& config, size_t n) {
+uint32_t expected_confirmations(const Options& config, size_t n) {
   const uint32_t k = config.suspicion_mult > 2 ? config.suspicion_mult - 2 : 0;
   // memberlist's rule: a cluster too small to supply k independent accusers expects none.
   if (n < 2 || n - 2 < k) return 0;
@@ -28,12 +28,12 @@ Duration suspicion_timeout(uint32_t confirmations, uint32_t k, Duration min, Dur
   return std::max(min, Duration(static_cast<int64_t>(std::floor(raw))));
 }
 
-uint32_t retransmit_limit(const Config& config, size_t n) {
+uint32_t retransmit_limit(const Options& config, size_t n) {
   const double scale = std::ceil(std::log10(static_cast<double>(n) + 1.0));
   return config.retransmit_mult * static_cast<uint32_t>(std::max(1.0, scale));
 }
 
-Duration push_pull_interval(const Config& config, size_t n) {
+Duration push_pull_interval(const Options& config, size_t n) {
   constexpr size_t kScaleThreshold = 32;
   if (n <= kScaleThreshold) return config.push_pull_interval;
   const double mult = std::ceil(std::log2(static_cast<double>(n)) -

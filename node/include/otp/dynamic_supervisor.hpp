@@ -19,7 +19,7 @@
 namespace otp {
 
 /// A DynamicSupervisor's flags.
-struct DynamicSupervisorFlags {
+struct DynamicSupervisorOptions {
   /// Restart intensity: at most max_restarts within max_time, or the supervisor gives up.
   int max_restarts = 3;
   std::chrono::milliseconds max_time = std::chrono::seconds(5);
@@ -45,10 +45,10 @@ struct CountChildren {};
 
 /// Starts a DynamicSupervisor with no children. Errors: already_started for a taken name;
 /// would_block inside a handler (nest it with spec instead).
-Result<Pid> start_link(Node& node, DynamicSupervisorFlags flags = {},
+Result<Pid> start_link(Node& node, DynamicSupervisorOptions flags = {},
                        std::optional<Name> name = std::nullopt);
 /// A DynamicSupervisor as a child of a supervisor.
-ChildSpec spec(std::string id, DynamicSupervisorFlags flags = {});
+ChildSpec spec(std::string id, DynamicSupervisorOptions flags = {});
 
 /// Starts a child. Errors: max_children, the child's own start error (init_failed, ignored...).
 Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);

@@ -33,7 +33,7 @@ struct RuntimeAccess;
 }  // namespace detail
 
 /// How a Node is set up (designated initializers: `{.name = "app", .scheduler_threads = 2}`).
-struct NodeConfig {
+struct NodeOptions {
   /// The node's name, used in logs (and, with the cluster layer, as name@host).
   std::string name = "node";
   /// CAF scheduler (worker) threads; 0 = one per hardware thread. Handlers run on these threads
@@ -54,17 +54,17 @@ struct NodeConfig {
 class Node {
  public:
   /// Starts the scheduler threads. Several Nodes may live in one OS process (tests do).
-  explicit Node(NodeConfig config = {});
+  explicit Node(NodeOptions config = {});
   /// shutdown().
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  /// NodeConfig::name.
+  /// NodeOptions::name.
   const std::string& name() const;
   /// A number unique to this Node object within the OS process; it is the first part of a pid.
   uint32_t serial() const;
-  /// The scheduler threads actually running (NodeConfig's 0 resolved to the hardware's count).
+  /// The scheduler threads actually running (NodeOptions's 0 resolved to the hardware's count).
   size_t scheduler_threads() const;
 
   /// Registers pid under a local name; fails with already_started naming the owner.

@@ -33,20 +33,24 @@
 
 namespace otp {
 
+/// unique: one entry per key (a name); duplicate: many (pub/sub).
+enum class RegistryKeys { unique, duplicate };
+
+/// How Registry::start sets a registry up.
+struct RegistryOptions {
+  /// unique or duplicate.
+  RegistryKeys keys = RegistryKeys::unique;
+  /// Registered on the node so Registry::find(node, name) returns it; empty = anonymous.
+  std::string name = {};
+  /// Independent lock partitions (Elixir's :partitions); 0 = 4 x scheduler threads.
+  size_t partitions = 0;
+};
+
 /// A registry (see the header comment); shared by shared_ptr, found by name.
 class Registry : public ViaRegistry, public std::enable_shared_from_this<Registry> {
  public:
-  /// unique: one entry per key (a name); duplicate: many (pub/sub).
-  enum class Keys { unique, duplicate };
-  /// How Registry::start sets it up.
-  struct Options {
-    /// unique or duplicate.
-    Keys keys = Keys::unique;
-    /// Registered on the node so Registry::find(node, name) returns it; empty = anonymous.
-    std::string name = {};
-    /// Independent lock partitions (Elixir's :partitions); 0 = 4 x scheduler threads.
-    size_t partitions = 0;
-  };
+  /// Registry::Keys::unique reads as Elixir's `keys: :unique`.
+  using Keys = RegistryKeys;
   /// One registration: the process and the value it registered with.
   struct Entry {
     Pid pid;
@@ -55,12 +59,12 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
 
   /// Creates a registry. With a name that is taken: already_started. A named registry created
   /// inside a process belongs to it: its name goes when that process dies (as a named ETS table).
-  static Result<std::shared_ptr<Registry>> start(Node& node, Options options);
+  static Result<std::shared_ptr<Registry>> start(Node& node, RegistryOptions options);
   /// The registry registered under name, or nullptr.
   static std::shared_ptr<Registry> find(Node& node, const std::string& name);
   /// A child spec that owns a registry for the lifetime of a supervised process (the seed's
   /// `{Registry, keys: :unique, name: MyApp.Registry}`); the registry is found by name.
-  static ChildSpec child_spec(std::string id, Options options);
+  static ChildSpec child_spec(std::string id, RegistryOptions options);
 
   /// The entries go with the registry (the processes stay).
   ~Registry() override;

@@ -40,7 +40,7 @@ namespace otp {
 enum class Strategy { one_for_one, one_for_all, rest_for_one };
 
 /// A supervisor's flags (OTP's sup_flags).
-struct SupervisorFlags {
+struct SupervisorOptions {
   /// Which children restart together.
   Strategy strategy = Strategy::one_for_one;
   /// Restart intensity: at most max_restarts within max_time (Elixir's default: 3 in 5 s).
@@ -76,11 +76,11 @@ struct CountChildren {};
 /// or the first child's start error (already_started, init_failed...: the children started so
 /// far are stopped again) or already_started for a taken name. Blocks the calling thread, like
 /// gen_server::start_link; inside a handler it returns would_block (nest supervisors with spec).
-Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorFlags flags = {},
+Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorOptions flags = {},
                        std::optional<Name> name = std::nullopt);
 
 /// A nested supervisor as a child spec (type supervisor, shutdown infinity).
-ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorFlags flags = {});
+ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags = {});
 
 /// Adds and starts a child. Errors: already_started (a running child has this id: the message
 /// names its pid), badarg (a stopped child has this id), the child's own start error.

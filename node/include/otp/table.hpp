@@ -3,7 +3,7 @@
 //
 // clang-format off
 //   // in CacheServer::init():
-//   table_ = otp::Table<std::string, std::string>::create(node(), {.type = otp::TableType::set,
+//   table_ = otp::Table<std::string, std::string>::start(node(), {.type = otp::TableType::set,
 //                                 .access = otp::TableAccess::public_, .name = "cache"}).value();
 //   // anywhere:
 //   auto t = otp::Table<std::string, std::string>::find(node, "cache");
@@ -59,7 +59,7 @@ enum class TableType { set, ordered_set, bag };
 /// private_ nobody else.
 enum class TableAccess { public_, protected_, private_ };
 
-/// How Table::create sets up a table (ETS's options list).
+/// How Table::start sets up a table (ETS's options list).
 struct TableOptions {
   /// set, ordered_set or bag.
   TableType type = TableType::set;
@@ -94,11 +94,11 @@ class Table final : public detail::TableCore {
   /// Creates a table owned by the running process. Created outside any process, it belongs to
   /// the threads outside the actor system (they count as its owner) and lives until deleted or
   /// the node stops. Errors: already_started when the name is taken.
-  static Result<std::shared_ptr<Table>> create(Node& node, TableOptions options = {}) {
-    return create(node, std::move(options), self());
+  static Result<std::shared_ptr<Table>> start(Node& node, TableOptions options = {}) {
+    return start(node, std::move(options), self());
   }
   /// The same, owned by owner instead of the running process.
-  static Result<std::shared_ptr<Table>> create(Node& node, TableOptions options, Pid owner) {
+  static Result<std::shared_ptr<Table>> start(Node& node, TableOptions options, Pid owner) {
     std::shared_ptr<Table> t(new Table(node, options, owner));
     if (!options.name.empty()) {
       auto r = t->publish(node, t);

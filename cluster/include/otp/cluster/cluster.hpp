@@ -17,8 +17,8 @@
 // With a gossip section, membership finds the other nodes (SWIM, membership_driver.hpp) and
 // drives the links: nobody calls connect().
 //
-//   otp::cluster::ClusterConfig config{.name = "b", .port = 7002, .cookie = "secret"};
-//   config.gossip = otp::cluster::GossipConfig{.port = 7102, .seeds = {"127.0.0.1:7101"}};
+//   otp::cluster::ClusterOptions config{.name = "b", .port = 7002, .cookie = "secret"};
+//   config.gossip = otp::cluster::GossipOptions{.port = 7102, .seeds = {"127.0.0.1:7101"}};
 //   auto cluster = otp::cluster::Cluster::start(node, config).value();
 //   cluster->subscribe([](const otp::membership::Event& e) { std::cout << e << "\n"; });
 //   cluster->subscribe(inbox.pid());        // otp::membership::Event messages
@@ -49,7 +49,7 @@
 
 namespace otp::cluster {
 
-struct ClusterConfig {
+struct ClusterOptions {
   std::string name = "node";       // the node is name@host
   std::string host = "127.0.0.1";  // advertised host, and the listen address by default
   uint16_t port = 0;               // 0: any free port (see Cluster::port())
@@ -58,11 +58,11 @@ struct ClusterConfig {
   std::string cluster = "otp";     // nodes of other clusters are refused
   /// Timings, limits and the log hook; its identity and address fields are filled in from the
   /// fields above.
-  TransportConfig transport = {};
+  TransportOptions transport = {};
   /// Gossip membership. Absent: links only where connect() asks for them. Its host defaults to
   /// `host`, its listen_host to listen_host (or host); its membership's cluster and cookie are
   /// the fields above.
-  std::optional<GossipConfig> gossip = std::nullopt;
+  std::optional<GossipOptions> gossip = std::nullopt;
 };
 
 class Cluster {
@@ -70,7 +70,7 @@ class Cluster {
   /// Starts listening and attaches the node. Fails with badarg (no cookie, a config that can not
   /// work), already_started (the node is distributed), bad_address (a seed), unresolved or
   /// listen_failed (the address can not be bound), the context saying why.
-  static Result<std::unique_ptr<Cluster>> start(Node& node, ClusterConfig config);
+  static Result<std::unique_ptr<Cluster>> start(Node& node, ClusterOptions config);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -85,7 +85,7 @@ class Cluster {
   std::vector<std::string> nodes() const;
   TransportStats stats() const;
 
-  // -- membership (with ClusterConfig::gossip; empty / no-ops without) ------------------------
+  // -- membership (with ClusterOptions::gossip; empty / no-ops without) ------------------------
 
   using SubscriptionId = MembershipDriver::SubscriptionId;
 
@@ -104,7 +104,7 @@ class Cluster {
   SubscriptionId subscribe(const Pid& pid);
   void unsubscribe(SubscriptionId id);
 
-  /// Leaves the membership gracefully (bounded by GossipConfig::leave_timeout), closes every
+  /// Leaves the membership gracefully (bounded by GossipOptions::leave_timeout), closes every
   /// link (remote monitors and links fire with noconnection) and detaches the node. Idempotent;
   /// the destructor calls it.
   void stop();

@@ -2,10 +2,10 @@
 // machine) for real, on a Boost.Asio thread of its own: a UDP socket for probes and gossip, a TCP
 // listener on the same port number for push-pull state exchanges, a timer for the core's next
 // deadline, and seeds given as host:port or DNS names that are re-resolved while they matter.
-// Most programs get one through Cluster (ClusterConfig::gossip); use it directly for membership
+// Most programs get one through Cluster (ClusterOptions::gossip); use it directly for membership
 // without a node.
 //
-//   otp::cluster::MembershipDriverConfig cfg;
+//   otp::cluster::MembershipDriverOptions cfg;
 //   cfg.self = {"a", "127.0.0.1", 0};               // creation 0: drawn at random
 //   cfg.gossip.port = 7101;
 //   cfg.gossip.seeds = {"127.0.0.1:7102", "seed.svc:7101"};   // names are re-resolved
@@ -34,16 +34,16 @@
 #include <vector>
 
 #include "otp/error.hpp"
-#include "otp/membership/config.hpp"
 #include "otp/membership/member.hpp"
+#include "otp/membership/options.hpp"
 #include "otp/protocol/node_id.hpp"
 
 namespace otp::cluster {
 
-/// Where and how a node gossips: what a Cluster user sets (ClusterConfig::gossip).
-struct GossipConfig {
+/// Where and how a node gossips: what a Cluster user sets (ClusterOptions::gossip).
+struct GossipOptions {
   /// Advertised host of the gossip address (what other members send to). Empty: the node's
-  /// host (ClusterConfig::host, or MembershipDriverConfig::self.host).
+  /// host (ClusterOptions::host, or MembershipDriverOptions::self.host).
   std::string host = {};
   /// Where the sockets bind. Empty: the advertised host. "0.0.0.0" for every interface.
   std::string listen_host = {};
@@ -52,9 +52,9 @@ struct GossipConfig {
   /// "host:port" of nodes to join through; host may be a DNS name (re-resolved, all of its
   /// addresses used) or an IP literal ("[::1]:7101" for IPv6). Our own address is skipped.
   std::vector<std::string> seeds = {};
-  /// Timings and limits of the core (see otp/membership/config.hpp for what each trades).
-  /// Under a Cluster, `cluster` and `cookie` are taken from the ClusterConfig.
-  membership::Config membership = {};
+  /// Timings and limits of the core (see otp/membership/options.hpp for what each trades).
+  /// Under a Cluster, `cluster` and `cookie` are taken from the ClusterOptions.
+  membership::Options membership = {};
   /// Free-form labels gossiped with this member (role, zone, ...).
   std::map<std::string, std::string> tags = {};
 
@@ -79,13 +79,13 @@ struct GossipConfig {
 };
 
 /// Everything a MembershipDriver needs.
-struct MembershipDriverConfig {
+struct MembershipDriverOptions {
   /// This node run: name, advertised host, creation (0: drawn at random; must differ from
   /// every earlier run of this name).
   protocol::NodeId self = {};
   /// Data (transport) address, version, tags; gossip.tags are merged into meta.tags.
   membership::Metadata metadata = {};
-  GossipConfig gossip = {};
+  GossipOptions gossip = {};
   /// Every event, on the driver's thread, in order. Must not block; may call the driver's
   /// accessors (not stop() or the destructor). Subscribers (subscribe()) are called after it.
   std::function<void(const membership::Event&)> on_event = {};
@@ -118,7 +118,7 @@ class MembershipDriver {
   /// Binds UDP and TCP on the gossip port, starts the thread and joins through the seeds.
   /// Fails with listen_failed (or unresolved) when the port can not be bound, bad_address when
   /// a seed is not "host:port", badarg when the cookie or the node's name is empty.
-  static Result<std::unique_ptr<MembershipDriver>> start(MembershipDriverConfig config);
+  static Result<std::unique_ptr<MembershipDriver>> start(MembershipDriverOptions config);
   /// stop(). Must not be called from the driver's thread (an event callback).
   ~MembershipDriver();
   MembershipDriver(const MembershipDriver&) = delete;

@@ -41,7 +41,7 @@
 
 namespace otp::cluster {
 
-struct TransportConfig {
+struct TransportOptions {
   std::string cluster = "otp";  // both ends must name the same cluster
   std::string cookie;           // the shared secret; never sent
   protocol::NodeId self;        // this node run (name, advertised host, creation)
@@ -77,7 +77,7 @@ struct TransportConfig {
 /// The redial delay after `attempt` failed attempts in a row (0: the first retry):
 /// reconnect_initial doubled per attempt up to reconnect_max, times (1 + reconnect_jitter * (2u -
 /// 1)) for u in [0, 1), and never below 1 ms. Pure, so the backoff can be checked without a clock.
-std::chrono::milliseconds reconnect_delay(const TransportConfig& config, unsigned attempt,
+std::chrono::milliseconds reconnect_delay(const TransportOptions& config, unsigned attempt,
                                           double u);
 
 /// Counters since start(), for tests, metrics and operators.
@@ -122,7 +122,7 @@ class Transport {
   /// Binds the listening socket and starts the Asio thread(s). Fails with badarg for a config
   /// that can not work, unresolved / listen_failed (with the OS's reason) when the address can
   /// not be bound. The listener must outlive the transport.
-  static Result<std::unique_ptr<Transport>> start(TransportConfig config,
+  static Result<std::unique_ptr<Transport>> start(TransportOptions config,
                                                   TransportListener& listener);
   virtual ~Transport() = default;
 

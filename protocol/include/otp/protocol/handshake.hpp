@@ -41,7 +41,7 @@ using ChallengeSource = std::function<std::optional<Challenge>()>;
 /// The production source: OpenSSL's RAND_bytes.
 std::optional<Challenge> random_challenge();
 
-struct HandshakeConfig {
+struct HandshakeOptions {
   std::string cluster;  // both sides must name the same cluster
   NodeId self;          // this node run
   std::string cookie;   // the shared secret; never sent
@@ -77,8 +77,8 @@ class Handshake {
   enum class Role { initiator, acceptor };
 
   // -- factories --
-  static Handshake initiator(HandshakeConfig config);
-  static Handshake acceptor(HandshakeConfig config);
+  static Handshake initiator(HandshakeOptions config);
+  static Handshake acceptor(HandshakeOptions config);
 
   // -- driving --
   /// The initiator's Hello (call it once, before on_message); nothing for the acceptor, which
@@ -98,7 +98,7 @@ class Handshake {
  private:
   enum class Phase { start, await_hello, await_proof, done };
 
-  Handshake(Role role, HandshakeConfig config);
+  Handshake(Role role, HandshakeOptions config);
   HandshakeStep on_hello(const Hello& hello);
   HandshakeStep on_proof(const Proof& proof);
   HandshakeStep reject(RejectReason reason, std::string detail);
@@ -107,7 +107,7 @@ class Handshake {
   std::optional<Mac> proof_of(Role prover) const;
 
   Role role_;
-  HandshakeConfig config_;
+  HandshakeOptions config_;
   Phase phase_;
   HandshakeOutcome outcome_;
   Challenge mine_{};    // the challenge we sent

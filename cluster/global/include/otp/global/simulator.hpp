@@ -32,7 +32,7 @@ namespace otp::global {
 
 using NodeIndex = size_t;
 
-struct SimConfig {
+struct SimOptions {
   /// Every node's conflict rule.
   Resolver resolver = earlier_wins;
   /// Added to the simulator's clock on node i (missing: 0); skewed clocks make "earlier" a
@@ -59,7 +59,7 @@ struct SimTraffic {
 
 class Simulator {
  public:
-  explicit Simulator(size_t nodes, SimConfig config = {});
+  explicit Simulator(size_t nodes, SimOptions config = {});
 
   // -- nodes and processes --------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class Simulator {
   void link_up(NodeIndex a, NodeIndex b);
   void relink(const std::vector<int>& groups);
 
-  SimConfig config_;
+  SimOptions config_;
   std::vector<Node> nodes_;
   std::vector<int> groups_;
   std::vector<bool> links_;  // links_[a * size() + b]

@@ -80,8 +80,8 @@ struct Event {
 
 std::ostream& operator<<(std::ostream& os, const Event& e);
 
-/// How a packet travels: a UDP datagram (at most Config::max_datagram_size bytes) or the stream
-/// channel (TCP in production) that carries push-pull exchanges (up to Config::max_stream_size).
+/// How a packet travels: a UDP datagram (at most Options::max_datagram_size bytes) or the stream
+/// channel (TCP in production) that carries push-pull exchanges (up to Options::max_stream_size).
 enum class Channel : uint8_t { datagram, stream };
 
 /// A packet for the driver to send.

@@ -35,8 +35,8 @@
 #include <string_view>
 #include <vector>
 
-#include "otp/membership/config.hpp"
 #include "otp/membership/member.hpp"
+#include "otp/membership/options.hpp"
 #include "otp/protocol/node_id.hpp"
 
 namespace otp::membership {
@@ -49,11 +49,11 @@ class Membership {
  public:
   /// self.creation must differ from every earlier run's (e.g. seconds since the epoch);
   /// rng_seed decides probe order and gossip targets (random in production, fixed in tests).
-  Membership(Config config, protocol::NodeId self, Address gossip_address, Metadata metadata,
+  Membership(Options config, protocol::NodeId self, Address gossip_address, Metadata metadata,
              uint64_t rng_seed);
   /// The same, sharing member names and metadata with other cores of one thread (the Simulator
   /// uses it so that 10,000 simulated nodes do not hold 10,000 copies of every member's strings).
-  Membership(Config config, protocol::NodeId self, Address gossip_address, Metadata metadata,
+  Membership(Options config, protocol::NodeId self, Address gossip_address, Metadata metadata,
              uint64_t rng_seed, std::shared_ptr<detail::NameTable> names);
   ~Membership();
   Membership(Membership&&) noexcept;

@@ -30,10 +30,10 @@ namespace otp::membership {
 
 using NodeIndex = size_t;
 
-struct SimConfig {
+struct SimOptions {
   uint64_t seed = 1;
   /// Every node's configuration (each node's copy may be changed before it starts).
-  Config membership{.cookie = "simulated-cookie"};
+  Options membership{.cookie = "simulated-cookie"};
   /// One-way datagram delay, uniform in [min_delay, max_delay]: reorders packets.
   Duration min_delay{1};
   Duration max_delay{4};
@@ -66,7 +66,7 @@ struct SimTraffic {
 
 class Simulator {
  public:
-  explicit Simulator(SimConfig config);
+  explicit Simulator(SimOptions config);
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -166,7 +166,7 @@ class Simulator {
   std::optional<NodeIndex> node_at(const Address& a) const;
   void make_core(NodeIndex i);
 
-  SimConfig config_;
+  SimOptions config_;
   std::mt19937_64 rng_;
   std::shared_ptr<detail::NameTable> names_;
   std::vector<std::unique_ptr<Node>> nodes_;

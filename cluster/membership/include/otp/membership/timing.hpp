@@ -9,26 +9,26 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "otp/membership/config.hpp"
+#include "otp/membership/options.hpp"
 
 namespace otp::membership {
 
 /// suspicion_mult * max(1, log10(max(1, n))) * probe_interval (memberlist's suspicionTimeout).
-Duration min_suspicion_timeout(const Config& config, size_t n);
+Duration min_suspicion_timeout(const Options& config, size_t n);
 
 /// Independent confirmations a suspicion waits for before it is down to the minimum timeout:
 /// suspicion_mult - 2, or 0 when the cluster is too small to provide them (n - 2 < that).
-uint32_t expected_confirmations(const Config& config, size_t n);
+uint32_t expected_confirmations(const Options& config, size_t n);
 
 /// The total suspicion timeout (from its start) after `confirmations` independent confirmations:
 /// max - (max - min) * log(c + 1) / log(k + 1), never below min; min when k is 0 (Lifeguard).
 Duration suspicion_timeout(uint32_t confirmations, uint32_t k, Duration min, Duration max);
 
 /// How many times an update is sent: retransmit_mult * ceil(log10(n + 1)).
-uint32_t retransmit_limit(const Config& config, size_t n);
+uint32_t retransmit_limit(const Options& config, size_t n);
 
 /// push_pull_interval, times ceil(log2(n) - log2(32)) + 1 beyond 32 members.
-Duration push_pull_interval(const Config& config, size_t n);
+Duration push_pull_interval(const Options& config, size_t n);
 
 /// Lifeguard's local health: a score raised when this node misses acks it should have had
 /// (probes with missing nacks, refuting its own suspicion, stalls) and lowered by each successful

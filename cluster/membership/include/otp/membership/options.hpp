@@ -3,7 +3,7 @@
 // uses, needs about 6 s) and make false positives vanishingly rare at 10% packet loss; see
 // docs/membership.md for the numbers behind them.
 //
-//   otp::membership::Config cfg{.cluster = "prod", .cookie = secret};
+//   otp::membership::Options cfg{.cluster = "prod", .cookie = secret};
 //   cfg.probe_interval = std::chrono::milliseconds(500);   // a slower, cheaper WAN-ish setting
 #pragma once
 
@@ -16,7 +16,7 @@
 
 namespace otp::membership {
 
-struct Config {
+struct Options {
   // -- identity and security --
   /// Packets from another cluster are dropped (and counted), even with the same cookie.
   std::string cluster = "otp";
