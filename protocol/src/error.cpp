@@ -69,6 +69,8 @@ const char* to_string(ErrorCode code) {
       return "unresolved";
     case ErrorCode::listen_failed:
       return "listen_failed";
+    case ErrorCode::unknown_error:
+      return "unknown_error";
   }
   return kUnknown;
 }

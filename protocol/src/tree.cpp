@@ -30,7 +30,10 @@ inline constexpr bool kIdInBothLayouts = std::is_same_v<T, ErrorCode>;
 template <class T>
 std::optional<T> enum_from_id(uint64_t id) {
   if constexpr (std::is_same_v<T, ErrorCode>) {
-    return error_code_from_id(id);
+    // A code appended after this build is still an error for the caller, not a dropped reply
+    // (which would leave the caller to time out): it reads as unknown_error.
+    if (id > std::numeric_limits<std::underlying_type_t<ErrorCode>>::max()) return std::nullopt;
+    return error_code_from_id(id).value_or(ErrorCode::unknown_error);
   } else {
     return from_id<T>(id);
   }

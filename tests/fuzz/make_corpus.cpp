@@ -9,6 +9,7 @@
 
 #include "fuzz_config.hpp"
 #include "otp/protocol/codec.hpp"
+#include "otp/protocol/version.hpp"
 
 using namespace otp::protocol;
 using otp::ErrorCode;
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   const Ref r{n, 2};
   const Payload pl{"counter.get", {{"k", {1, 2.5, "x", nullptr, true}}}};
   const std::vector<Message> all = {
-      Hello{1, 1, "c", n, Challenge{1}},
+      Hello{kProtocolVersion, kProtocolVersion, "c", n, Challenge{1}},
       Proof{Mac{2}},
       Reject{RejectReason::bad_mac, "no"},
       Send{p, std::string("counter"), pl},

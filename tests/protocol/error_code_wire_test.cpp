@@ -50,6 +50,7 @@ const std::vector<PinnedId> kPinnedIds = {
     {ErrorCode::bad_address, 24, "bad_address"},
     {ErrorCode::unresolved, 25, "unresolved"},
     {ErrorCode::listen_failed, 26, "listen_failed"},
+    {ErrorCode::unknown_error, 27, "unknown_error"},
 };
 
 const NodeId kNode{"a", "host", 3};
@@ -95,13 +96,24 @@ TEST(ErrorCodeWire, IsTheNumericIdInJsonToo) {
   EXPECT_EQ(positional[3][1][3], 24);  // [type, to, ref, [1, [code, detail, reason, id]]]
 }
 
-TEST(ErrorCodeWire, AnUnknownIdIsABadFieldNotACrash) {
+TEST(ErrorCodeWire, AnIdFromANewerPeerIsAnUnknownErrorThatKeepsItsText) {
+  // The reply is kept, so the caller gets an error at once instead of waiting for its timeout.
   json tree = json::from_msgpack(encode(error_reply(ErrorCode::noproc), Codec::msgpack));
   tree[3][1][3] = 999;
   auto r = decode(json::to_msgpack(tree), Codec::msgpack);
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto& e = std::get<CallError>(std::get<Reply>(r.value()).result);
+  EXPECT_EQ(e.error_code, ErrorCode::unknown_error);
+  EXPECT_EQ(e.detail, "lookup of user 7");
+}
+
+TEST(ErrorCodeWire, AnIdBeyondTheEnumsRangeOrANameIsABadFieldNotACrash) {
+  json tree = json::from_msgpack(encode(error_reply(ErrorCode::noproc), Codec::msgpack));
+  tree[3][1][3] = 1u << 20;
+  auto r = decode(json::to_msgpack(tree), Codec::msgpack);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), ErrorCode::bad_field);
-  EXPECT_NE(r.error().context().find("error_code: unknown value 999"), std::string::npos)
+  EXPECT_NE(r.error().context().find("error_code: unknown value 1048576"), std::string::npos)
       << r.error();
 
   json named = json::parse(to_json_text(error_reply(ErrorCode::noproc)));

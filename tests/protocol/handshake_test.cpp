@@ -85,13 +85,13 @@ TEST(Handshake, TheCookieNeverCrossesTheWire) {
 
 TEST(Handshake, NoCommonVersionIsRejectedWithBothRanges) {
   auto cb = config("b", 100);
-  cb.min_version = 2;
-  cb.max_version = 3;
+  cb.min_version = kProtocolVersion + 1;
+  cb.max_version = kProtocolVersion + 2;
   auto a = Handshake::initiator(config("a", 1));
   auto b = Handshake::acceptor(cb);
   run(a, b);
   EXPECT_EQ(b.outcome().reason, RejectReason::version_mismatch);
-  EXPECT_EQ(b.outcome().detail, "we speak versions 2..3, the peer 1..1");
+  EXPECT_EQ(b.outcome().detail, "we speak versions 3..4, the peer 2..2");
   EXPECT_EQ(a.outcome().state, HandshakeState::rejected);
   EXPECT_TRUE(a.outcome().by_peer);
 }
@@ -148,7 +148,8 @@ TEST(Handshake, AProofForAnotherChallengeIsRejected) {
   // a Hello with a different challenge than the one b sent: the resulting proof is wrong for b
   auto a_other = Handshake::initiator(config("a", 1));
   a_other.start();
-  auto forged = a_other.on_message(Hello{1, 1, "prod", NodeId{"b", "host", 1}, Challenge{77}});
+  auto forged = a_other.on_message(
+      Hello{kProtocolVersion, kProtocolVersion, "prod", NodeId{"b", "host", 1}, Challenge{77}});
   auto step = b.on_message(forged.send.at(0));
   EXPECT_EQ(step.outcome.reason, RejectReason::bad_mac);
 }
@@ -180,7 +181,8 @@ TEST(Handshake, AProofBeforeHelloIsMalformed) {
 TEST(Handshake, AHelloWithoutANodeNameIsMalformed) {
   auto b = Handshake::acceptor(config("b", 100));
   b.start();
-  auto step = b.on_message(Hello{1, 1, "prod", NodeId{"", "host", 1}, Challenge{3}});
+  auto step = b.on_message(
+      Hello{kProtocolVersion, kProtocolVersion, "prod", NodeId{"", "host", 1}, Challenge{3}});
   EXPECT_EQ(step.outcome.reason, RejectReason::malformed);
 }
 
@@ -220,19 +222,19 @@ TEST(Handshake, SameCookieAndClusterEstablishesBothSidesWithEachOthersIdentity) 
   EXPECT_EQ(a.outcome().peer, (NodeId{"b", "host", 1}));
   EXPECT_EQ(b.outcome().peer, (NodeId{"a", "host", 1}));
   EXPECT_EQ(a.outcome().version, kProtocolVersion);
-  EXPECT_EQ(a.outcome().to_string(), "established with b@host#1 (version 1)");
+  EXPECT_EQ(a.outcome().to_string(), "established with b@host#1 (version 2)");
 }
 
 TEST(Handshake, NegotiatesTheHighestCommonVersion) {
   auto ca = config("a", 1);
-  ca.max_version = 3;
+  ca.max_version = kProtocolVersion + 2;
   auto cb = config("b", 100);
-  cb.max_version = 2;
+  cb.max_version = kProtocolVersion + 1;
   auto a = Handshake::initiator(ca);
   auto b = Handshake::acceptor(cb);
   run(a, b);
-  EXPECT_EQ(a.outcome().version, 2u);
-  EXPECT_EQ(b.outcome().version, 2u);
+  EXPECT_EQ(a.outcome().version, kProtocolVersion + 1);
+  EXPECT_EQ(b.outcome().version, kProtocolVersion + 1);
 }
 
 TEST(Handshake, RandomChallengeIsFreshEachTime) {

@@ -3,13 +3,17 @@
 // on, a context that names the operation, target or offending field, and for exits the reason;
 // never a bare string or a bool.
 //
+// clang-format off
 //   otp::Result<int> r = otp::gen_server::call<int>(node, "counter", GetValue{});
 //   if (!r) std::cerr << r.error() << "\n";         // "noproc: call to counter: no such process"
 //   if (r.error() == otp::ErrorCode::noproc) ...    // ask for a code
 //   int v = otp::gen_server::call<int>(node, "counter", GetValue{}).value();   // or throw
+// clang-format on
 //
+// clang-format off
 //   auto msg = otp::protocol::decode(bytes, otp::protocol::Codec::msgpack);
 //   if (!msg) log("dropping frame: " + msg.error().to_string());   // "bad_field: call.to: ..."
+// clang-format on
 //
 // Semantics: value() (and *, ->) on an error throws otp::CallFailed carrying the Error; error()
 // (and code()) on a value is a caller bug and throws std::logic_error.
@@ -59,6 +63,9 @@ enum class ErrorCode : uint16_t {
   bad_address = 24,    // an address or seed that does not parse ("host:port", "host:port/udp")
   unresolved = 25,     // a host name that does not resolve
   listen_failed = 26,  // a socket could not be opened, bound or put to listen
+  // -- across versions --
+  unknown_error = 27,  // a peer answered with a code this build does not know (a newer peer);
+                       // the context keeps the peer's text
 };
 
 /// "noproc", "bad_field", ...; "unknown" for a value that is no ErrorCode.

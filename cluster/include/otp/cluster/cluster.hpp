@@ -2,6 +2,7 @@
 // (transport.hpp) and plugs it into the node's distribution (otp/distribution.hpp), so that
 // pids of other nodes, {name, node} addressing, remote monitors and links work.
 //
+// clang-format off
 //   otp::Node node({.name = "a"});
 //   auto cluster = otp::cluster::Cluster::start(node, {.name = "a", .host = "127.0.0.1",
 //                                                      .port = 7001, .cookie = "secret"});
@@ -10,6 +11,7 @@
 //   otp::gen_server::call<int>(node, otp::remote_name("counter", "b@127.0.0.1"), Get{});
 //   ...
 //   cluster->reset();                             // before the Node goes away
+// clang-format on
 //
 // The node is known as name@host; host is also where it listens unless listen_host says
 // otherwise. A creation number drawn at start tells this run from earlier ones.
@@ -17,12 +19,14 @@
 // With a gossip section, membership finds the other nodes (SWIM, membership_driver.hpp) and
 // drives the links: nobody calls connect().
 //
+// clang-format off
 //   otp::cluster::ClusterOptions config{.name = "b", .port = 7002, .cookie = "secret"};
 //   config.gossip = otp::cluster::GossipOptions{.port = 7102, .seeds = {"127.0.0.1:7101"}};
 //   auto cluster = otp::cluster::Cluster::start(node, config).value();
 //   cluster->subscribe([](const otp::membership::Event& e) { std::cout << e << "\n"; });
 //   cluster->subscribe(inbox.pid());        // otp::membership::Event messages
 //   cluster->members();                     // self included, with states
+// clang-format on
 //
 // Each member gossips its transport address ("host:port") as its metadata's data address. A
 // member that is alive gets a link (of each pair, the node with the smaller name dials, so two

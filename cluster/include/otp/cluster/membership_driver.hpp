@@ -5,6 +5,7 @@
 // Most programs get one through Cluster (ClusterOptions::gossip); use it directly for membership
 // without a node.
 //
+// clang-format off
 //   otp::cluster::MembershipDriverOptions cfg;
 //   cfg.self = {"a", "127.0.0.1", 0};               // creation 0: drawn at random
 //   cfg.gossip.port = 7101;
@@ -15,6 +16,7 @@
 //   if (!driver) fail(driver.error());  // "listen_failed: gossip bind 127.0.0.1:7101 (udp): ..."
 //   (*driver)->members();               // thread-safe snapshot, self included
 //   (*driver)->stop();                  // leaves gracefully (bounded wait), then closes everything
+// clang-format on
 //
 // Guarantees: start() returns once both sockets are bound; seeds that do not resolve or do not
 // answer never block it (the core keeps asking them, and names are resolved again). Send errors

@@ -1,6 +1,7 @@
 // otp::cluster::Transport: authenticated TCP links between nodes, one per pair, on Boost.Asio
 // threads of its own. It moves protocol::Messages; it knows nothing of processes or CAF.
 //
+// clang-format off
 //   struct Sink : otp::cluster::TransportListener { ... };      // callbacks on an Asio thread
 //   auto started = otp::cluster::Transport::start({.cluster = "demo", .cookie = "secret",
 //                                                  .self = {"a", "127.0.0.1", creation},
@@ -10,6 +11,7 @@
 //   t->connect("127.0.0.1:7002");                  // async; redialed with backoff until stop()
 //   t->send(peer, protocol::Cast{...});            // thread-safe; nodedown / overload as errors
 //   t->stop();                                     // closes everything; no callback afterwards
+// clang-format on
 //
 // Every link starts with the protocol handshake (HMAC challenge-response over the cookie) and
 // must finish it within handshake_timeout. An established link is watched by heartbeats: a link

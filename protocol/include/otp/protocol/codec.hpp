@@ -5,9 +5,11 @@
 // * JSON for tools and debugging: named: {"type": "call", "from": {...}, ...}, structs are
 //   objects, enums are their names, bytes (challenges, MACs) are lowercase hex in both codecs.
 //
+// clang-format off
 //   Bytes wire = encode(Call{...}, Codec::msgpack);
 //   Result<Message> m = decode(wire, Codec::msgpack);     // never throws
 //   std::string text = to_json_text(*m);                  // {"type":"call",...}
+// clang-format on
 //
 // Decoding returns an Error on anything malformed: invalid bytes, nesting deeper than
 // DecodeLimits::max_depth, binary values, unknown message types, missing or mistyped fields.

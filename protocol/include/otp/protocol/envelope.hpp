@@ -4,10 +4,12 @@
 // Each mirrors one runtime operation; the receiving node's transport turns it into the local
 // operation on the target (resolving a name Target on its own name table):
 //
+// clang-format off
 //   Call{.from = caller, .to = std::string("counter"), .ref = tag, .request = {"get", nullptr}}
 //     -> the receiver answers Reply{.to = caller, .ref = tag, .result = Payload{"int", 5}}
 //        or Reply{..., .result = CallError{CallErrorCode::noproc, "counter"}}
 //   Monitor{.watcher = w, .target = p, .ref = r} -> later Down{.watcher = w, .ref = r, ...}
+// clang-format on
 //
 // Ordering between a pair of processes is the connection's order, as in Erlang.
 #pragma once

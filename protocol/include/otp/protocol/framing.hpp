@@ -2,11 +2,14 @@
 // encoded Message). Frames above a configured maximum are refused on both sides.
 //
 // Writing:
+// clang-format off
 //   auto framed = encode_frame(encode(msg, Codec::msgpack), max);   // Result<Bytes>
 //   // or, to write header and body separately (scatter/gather): frame_header(body.size())
+// clang-format on
 //
 // Reading: a FrameDecoder is a pure state machine fed whatever chunks the socket returns, split
 // anywhere; it hands out complete frames in order:
+// clang-format off
 //   FrameDecoder dec({.max_frame_size = 1 << 20});
 //   dec.feed(chunk);
 //   while (true) {
@@ -15,6 +18,7 @@
 //     if (!*f) break;                   // need more bytes
 //     handle(**f);
 //   }
+// clang-format on
 // After an error the decoder stays failed (every next() returns the same error) because the byte
 // stream can no longer be trusted. An empty frame (length 0) is valid framing; the message decoder
 // then rejects its empty body.

@@ -3,11 +3,13 @@
 // (TCP). Every packet carries the cluster name and ends with an HMAC-SHA256 over all its other
 // bytes keyed by the cluster cookie, so only members of the same cluster are heard.
 //
+// clang-format off
 //   const gossip::Key key{.cluster = "prod", .cookie = "secret"};
 //   Bytes wire = gossip::encode(gossip::Packet{.body = gossip::Ack{.seq = 7}}, key);
 //   if (gossip::authenticate(wire, key, 1400) == gossip::Rejection::none) {
 //     Result<gossip::Packet> p = gossip::decode(wire);   // never throws
 //   }
+// clang-format on
 //
 // Layout (integers are LEB128 varints unless noted, strings a varint length then the bytes):
 //   "OG" | version (u8) | cluster | type (u8) | body | update count | updates... | HMAC (32 bytes)

@@ -2,6 +2,7 @@
 // the messages to send and where the handshake stands. No sockets, no clock (the transport owns
 // the timeout), randomness injected.
 //
+// clang-format off
 //   initiator                                   acceptor
 //   Hello{versions, cluster, node A, cA}  ---->  checks versions and cluster (else Reject)
 //                                        <----  Hello{versions, cluster, node B, cB}
@@ -9,17 +10,20 @@
 //   Proof{HMAC(cookie, "initiator", T)}  ---->  checks the MAC in constant time (else Reject)
 //                                        <----  Proof{HMAC(cookie, "acceptor", T)}; established
 //   checks the MAC (else Reject); established
+// clang-format on
 //
 // T is the transcript: cluster, both NodeIds, both challenges, the negotiated version. The
 // acceptor proves itself only after the initiator did, both challenges are fresh, and the role
 // label differs per side, so a proof can be neither replayed nor reflected. The cookie never
 // crosses the wire.
 //
+// clang-format off
 //   Handshake hs = Handshake::initiator(config);      // config.challenges defaults to RAND_bytes
 //   for (auto& m : hs.start().send) write(m);
 //   on each decoded message m:  auto step = hs.on_message(m);  write(step.send...);
 //   on a frame that does not decode: auto step = hs.on_decode_error(err);
 //   step.outcome.state: in_progress / established (peer, version) / rejected (reason, detail)
+// clang-format on
 #pragma once
 
 #include <cstdint>

@@ -2,8 +2,10 @@
 // wire: the NodeId of the node that made them plus a number unique on that node run. The
 // transport maps them to and from the node's otp::Pid / otp::Ref.
 //
+// clang-format off
 //   Pid p{NodeId{"a", "h", 1}, 42};   p.to_string() == "<a@h#1.42>"
 //   Ref r{NodeId{"a", "h", 1}, 7};    r.to_string() == "#Ref<a@h#1.7>"
+// clang-format on
 //
 // A Target is where a message goes: a pid, or a name registered on the receiving node (Erlang's
 // {Name, Node} addressing; the node is the connection's peer).

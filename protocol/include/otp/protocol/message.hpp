@@ -1,9 +1,11 @@
 // otp::protocol::Message: every message a connection carries, handshake and process traffic, as
 // one variant. Decoders produce it, encoders and the handshake consume it:
 //
+// clang-format off
 //   Message m = Ping{.seq = 1};
 //   type_of(m) == MessageType::ping;
 //   std::visit([](const auto& x) { ... }, m);
+// clang-format on
 #pragma once
 
 #include <variant>

@@ -1,9 +1,11 @@
 // otp::protocol::NodeId: the identity of one run of a node, `name@host` plus a creation number
 // that changes at every start, so a pid from a dead incarnation never reaches the new one.
 //
+// clang-format off
 //   NodeId a{"a", "10.0.0.1", 7};
 //   a.to_string();    // "a@10.0.0.1#7"
 //   a.full_name();    // "a@10.0.0.1" (what users type; creation is for the runtime)
+// clang-format on
 //
 // Comparable (by name, host, creation), hashable (std::hash), printable.
 #pragma once

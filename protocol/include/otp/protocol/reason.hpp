@@ -2,8 +2,10 @@
 // mirror otp::Reason's (otp/reason.hpp); the transport converts between the two.
 // Wire ids are explicit: ONLY APPEND to ReasonKind, the numbers are part of the protocol.
 //
+// clang-format off
 //   ExitReason{ReasonKind::error, "boom"}      // a crash
 //   ExitReason{ReasonKind::noconnection, ""}   // what a monitor of a pid on a lost node gets
+// clang-format on
 #pragma once
 
 #include <cstdint>

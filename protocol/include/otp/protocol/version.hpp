@@ -2,7 +2,12 @@
 // the highest version both speak (see handshake.hpp) or rejects with version_mismatch.
 //
 // Version history:
+// clang-format off
 //   1  the first version: Hello/Proof/Reject, the process envelopes of envelope.hpp, ping/pong.
+//   2  CallError carries the server's otp::ErrorCode as its numeric id (error_code). A version 2
+//      decoder requires the field, so version 1 peers are refused at the handshake
+//      (version_mismatch) rather than have their error replies dropped.
+// clang-format on
 //
 // Within a version, messages may gain fields at their END only (decoders ignore extra trailing
 // fields in MessagePack and unknown keys in JSON); anything else needs a new version.
@@ -13,8 +18,8 @@
 namespace otp::protocol {
 
 /// The newest version this build speaks.
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 /// The oldest version this build still accepts.
-inline constexpr uint32_t kMinProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 2;
 
 }  // namespace otp::protocol

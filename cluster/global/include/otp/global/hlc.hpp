@@ -2,9 +2,11 @@
 // of the driver's wall clock) yet never go backwards and always order an event after every
 // stamp this node has seen, so "registered earlier" means the same thing on every node.
 //
+// clang-format off
 //   Hlc clock;
 //   Stamp a = clock.tick(now);             // a local event
 //   Stamp b = clock.receive(remote, now);  // a stamp from a peer: b > remote, b > a
+// clang-format on
 //
 // Stamps compare by physical time, then by the logical counter; two nodes can make equal
 // stamps (the name table breaks those ties by owner).

@@ -2,9 +2,11 @@
 // by its owner's node) and a Sync (every name a node owns, sent when a link comes up). Only a
 // name's owner node ever sends it, so a message's sender is the owner of every claim in it.
 //
+// clang-format off
 //   Message m = Update{UpdateKind::add, Claim{"counter", pid, stamp, R"({"v":1})"}};
 //   std::vector<uint8_t> wire = encode(m);
 //   std::optional<Message> back = decode(wire, pid.node);   // the sender, from the link
+// clang-format on
 //
 // encode/decode are a draft of the wire form (MessagePack, positional, like protocol/'s codec)
 // that the simulator uses to count bytes; the messages will be appended to protocol/ with ids.

@@ -3,15 +3,18 @@
 // No sockets, threads or clock, so the same core runs under the node's driver and under the
 // deterministic Simulator (simulator.hpp), as membership's core does.
 //
+// clang-format off
 //   NameTable table(self_node_id);
 //   RegisterOutcome r = table.register_name("counter", pid, R"({"zone":"eu"})", now());
 //   if (r.status == RegisterStatus::already_registered) report(r.holder);
 //   handle(r.output);
 //   std::optional<Owner> o = table.whereis("counter");  // a local read: no message, no wait
 //   if (o) send(o->pid, msg);                            // o stays valid after table changes
+// clang-format on
 //
 // The driver's contract (all it must do; it needs nothing from the .cpp files):
 //
+// clang-format off
 //   a link to node `p` comes up (transport nodeup): handle(table.on_link_up(p));
 //   a message `m` arrives from `p`:                 handle(table.on_message(p, m, now()));
 //   the link to `p` goes down, or membership says `p` failed or left:
@@ -26,6 +29,7 @@
 //   a run not linked up are dropped); a new run of a node is linked up with on_link_up(new run)
 //   whether or not the old run's nodedown came first. Calls are not thread-safe: one writer at a
 //   time; readers (whereis) behind a read-mostly lock get the owner as a value and unlock.
+// clang-format on
 //
 // now() is wall-clock time (system_clock, ms since the Unix epoch): stamps of different nodes are
 // compared, so the clocks should be roughly in sync (NTP); the hybrid logical clock keeps
@@ -37,19 +41,26 @@
 // Semantics (as Erlang's docs would put them):
 //
 // * Each node is the authority for the names of its own processes. register_name checks this
+// clang-format off
 //   node's replica: if any process anywhere is known to hold the name, it fails with
 //   already_registered naming that owner (pid and node); otherwise it records the name with a
 //   new stamp and replicates it to every linked node. A process may hold several names.
+// clang-format on
 // * unregister_name is done on the owner's node; process_exit drops every name of the process.
+// clang-format off
 //   Both replicate a removal to every linked node. update_metadata, also on the owner's node,
 //   replicates the claim with its new metadata and its registration stamp (so it neither wins
 //   nor loses a conflict by it, unless a user resolver reads the metadata).
+// clang-format on
 // * Peers: a name goes away on every node when its process exits, when it is unregistered, when
+// clang-format off
 //   its node goes down or leaves (on_nodedown), and when a newer run of its node links up (a
 //   restarted node never keeps its old incarnation's names). On every link up both sides send
 //   each other a Sync of the names they own, which replaces whatever the receiver knew of the
 //   sender's names: a joining node, or a partition that heals, converges with no re-registering.
+// clang-format on
 // * Conflicts: two nodes may claim one name (registered concurrently, or on both sides of a
+// clang-format off
 //   partition). Every node keeps every claim it hears of and shows one, the winner: the claim
 //   with the earlier stamp, ties broken by the owner (node id, then pid), or the winner by the
 //   user's resolver. Every node applies the same rule to the same claims and reaches the same
@@ -58,10 +69,13 @@
 //   Until then other nodes hold the losing claim in reserve (never shown while the winner is
 //   there): if the winner goes away before the loser's node heard of it, the loser's claim is
 //   legitimately the owner, and every node already has it.
+// clang-format on
 // * Events on every node: `registered` when a name gets a (new) visible owner, `unregistered`
+// clang-format off
 //   when it loses it (a change of owner is an unregistered then a registered), `conflict` when
 //   two claims meet, `updated` when the visible owner's metadata changes. name monitors
 //   (monitor_name) are driven by registered / unregistered.
+// clang-format on
 // * Convergence: once every link is up and every message delivered, every node shows the same
 //   table, each name has one claim, and that claim's process is alive on a node that is up.
 #pragma once

@@ -6,6 +6,7 @@
 // No threads, no clock, no randomness: the test decides every step. Tests and, later, the scale
 // runs beside membership use it.
 //
+// clang-format off
 //   Simulator sim(3);
 //   protocol::Pid p = sim.spawn(0);
 //   sim.register_name(0, "counter", p);
@@ -13,6 +14,7 @@
 //   sim.node(2).whereis("counter")->pid == p;
 //   sim.partition({{0}, {1, 2}});   // n0 alone: the others drop "counter"
 //   sim.heal();  sim.deliver_all(); // synced back
+// clang-format on
 //
 // Nodes start linked to each other (empty tables: the empty syncs are not sent). Node i is
 // "n<i>@sim" with creation 1, raised by each restart. Every message goes through the

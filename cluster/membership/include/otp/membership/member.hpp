@@ -1,9 +1,11 @@
 // The values SWIM membership hands to its driver: members, events, outgoing packets, counters.
 // Everything is a plain copyable value; nothing here refers back into the core.
 //
+// clang-format off
 //   for (const otp::membership::Event& e : output.events) {
 //     if (e.kind == otp::membership::EventKind::failed) forget_node(e.member.id);
 //   }
+// clang-format on
 #pragma once
 
 #include <chrono>

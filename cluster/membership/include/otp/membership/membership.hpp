@@ -4,6 +4,7 @@
 //
 // The driver's contract (everything it must do; it needs nothing from the .cpp files):
 //
+// clang-format off
 //   Membership core(config, self_id, gossip_address, metadata, seed_from_random_device);
 //   handle(core.join(seeds, now()));          // seeds: resolved addresses; may be empty or down
 //   loop:
@@ -13,6 +14,7 @@
 //     deadline reached:           handle(core.tick(now()));
 //     every few seconds:          core.set_seeds(re-resolved seed addresses);
 //   handle(out): send each out.packets[i] in order, report each out.events[i].
+// clang-format on
 //
 // Sending: a Channel::datagram packet is one UDP datagram to `to`. A Channel::stream packet is a
 // push-pull message (one complete message, the driver frames it): if it answers a stream message

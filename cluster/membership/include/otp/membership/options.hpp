@@ -3,8 +3,10 @@
 // uses, needs about 6 s) and make false positives vanishingly rare at 10% packet loss; see
 // docs/membership.md for the numbers behind them.
 //
+// clang-format off
 //   otp::membership::Options cfg{.cluster = "prod", .cookie = secret};
 //   cfg.probe_interval = std::chrono::milliseconds(500);   // a slower, cheaper WAN-ish setting
+// clang-format on
 #pragma once
 
 #include <chrono>

@@ -3,12 +3,14 @@
 // and crashed nodes, reliable stream (push-pull) delivery unless partitioned. Virtual time, one
 // event queue, no threads: the same seed gives the same run. Tests and the scale benchmark use it.
 //
+// clang-format off
 //   Simulator sim({.seed = 7});
 //   auto nodes = sim.add_nodes(10);
 //   for (auto i : nodes) sim.start(i, {nodes[0]});
 //   bool ok = sim.run_until([&] { return sim.converged(); }, sim.now() + 10s);
 //   sim.crash(nodes[3]);
 //   sim.run_for(5s);   // every survivor has a `failed` event for n3 in sim.events()
+// clang-format on
 //
 // Node i is "n<i>@sim" with gossip address sim:(1024 + i); a restart keeps both and raises the
 // creation. Cores share one name table (see Membership's constructor), so 10,000 nodes fit.

@@ -2,8 +2,10 @@
 // suspicion timeouts (min, max, decay with confirmations), retransmission limits, the push-pull
 // interval scaled with cluster size, and local health awareness.
 //
+// clang-format off
 //   Duration min = min_suspicion_timeout(cfg, n);
 //   Duration left = suspicion_timeout(confirmations, k, min, cfg.suspicion_max_timeout_mult * min);
+// clang-format on
 #pragma once
 
 #include <cstddef>
