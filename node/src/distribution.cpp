@@ -158,8 +158,8 @@ void Distribution::node_down(const protocol::NodeId& peer, const std::string& re
     incoming.swap(node->incoming);
   }
   for (auto& [ref, w] : watches)
-    w.watcher->deliver(down_envelope(Ref::from_value(ref), w.target, Reason::noconnection()),
-                       false);
+    w.watcher->deliver(
+        down_envelope(RuntimeAccess::ref_from_value(ref), w.target, Reason::noconnection()), false);
   for (auto& [local, remote_id] : links) {
     Pid remote(std::make_shared<RemoteProcess>(&core_, node, remote_id));
     RuntimeAccess::process(local)->deliver(exit_envelope(remote, Reason::noconnection(), true),

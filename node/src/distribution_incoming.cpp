@@ -206,7 +206,7 @@ void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
     w = std::move(it->second);
     from.watches.erase(it);
   }
-  Ref tag = Ref::from_value(m.ref.id);
+  Ref tag = RuntimeAccess::ref_from_value(m.ref.id);
   auto context = [&] { return "call to " + w.target.to_string(); };
   if (auto* payload = std::get_if<protocol::Payload>(&m.result)) {
     auto value = decode(*payload, [&] { return context() + ": reply"; });
@@ -294,8 +294,9 @@ void Distribution::on_down(RemoteNode& from, protocol::Down&& m) {
     w = std::move(it->second);
     from.watches.erase(it);
   }
-  w.watcher->deliver(down_envelope(Ref::from_value(m.ref.id), w.target, reason_from_wire(m.reason)),
-                     false);
+  w.watcher->deliver(
+      down_envelope(RuntimeAccess::ref_from_value(m.ref.id), w.target, reason_from_wire(m.reason)),
+      false);
 }
 
 void Distribution::on_link(RemoteNode& from, const protocol::Link& m) {

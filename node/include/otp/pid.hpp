@@ -66,8 +66,6 @@ class Ref {
   Ref() = default;
   /// A fresh reference, unique in this OS process.
   static Ref make();
-  /// Internal (the distribution): the reference with this value.
-  static Ref from_value(uint64_t value) { return Ref(value); }
 
   /// The number behind the ref (unique in this OS process; 0 for an invalid ref).
   uint64_t value() const noexcept { return value_; }
@@ -83,6 +81,7 @@ class Ref {
   friend std::ostream& operator<<(std::ostream& os, const Ref& r) { return os << r.to_string(); }
 
  private:
+  friend struct detail::RuntimeAccess;  // a ref that came back from another node
   explicit Ref(uint64_t v) : value_(v) {}
   uint64_t value_ = 0;
 };

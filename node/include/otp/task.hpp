@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "otp/child_spec.hpp"
+#include "otp/detail/runtime_access.hpp"
 #include "otp/detail/task.hpp"
 #include "otp/gen_server.hpp"
 
@@ -45,17 +46,18 @@ namespace otp {
 template <class R>
 class Task {
  public:
-  /// Made by task::async and task_supervisor's functions.
-  Task(Pid pid, std::shared_ptr<detail::TaskState> state)
-      : pid_(std::move(pid)), state_(std::move(state)) {}
   /// The task's process (link, monitor, exit it like any other).
   const Pid& pid() const { return pid_; }
   /// Tags the task's reply (Elixir's task.ref).
   const Ref& ref() const { return state_->ref(); }
-  /// Internal: where the result lands (read by await, yield, shutdown, then).
-  const std::shared_ptr<detail::TaskState>& state() const { return state_; }
 
  private:
+  // Made by task::async and task_supervisor's functions; its state (where the result lands) is
+  // read by await, yield, shutdown and then, all through RuntimeAccess.
+  friend struct detail::RuntimeAccess;
+  Task(Pid pid, std::shared_ptr<detail::TaskState> state)
+      : pid_(std::move(pid)), state_(std::move(state)) {}
+
   Pid pid_;
   std::shared_ptr<detail::TaskState> state_;
 };
@@ -69,14 +71,16 @@ Task<detail::task_result_t<F>> async(Node& node, F fn) {
   auto owner = detail::current_process();
   auto state = detail::make_task_state(owner);
   Pid pid = detail::spawn_task(node, detail::wrap_body(std::move(fn)), {owner, nullptr}, state);
-  return Task<detail::task_result_t<F>>(std::move(pid), std::move(state));
+  return otp::detail::RuntimeAccess::make_task<detail::task_result_t<F>>(std::move(pid),
+                                                                         std::move(state));
 }
 
 /// The task's result; timeout -> timeout error and the task is killed.
 template <class R>
 Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = default_call_timeout) {
   if (detail::current_process()) return detail::would_block_error("task::await");
-  auto r = t.state()->wait_until(std::chrono::steady_clock::now() + timeout);
+  auto r = otp::detail::RuntimeAccess::task_state(t)->wait_until(std::chrono::steady_clock::now() +
+                                                                 timeout);
   if (!r) {
     detail::kill_task(t.pid());
     return Error(ErrorCode::timeout, "await of task " + t.pid().to_string());
@@ -95,7 +99,7 @@ Result<std::vector<R>> await_many(const std::vector<Task<R>>& tasks,
   size_t missing = 0;
   std::optional<Error> first_error;
   for (auto& t : tasks) {
-    auto r = t.state()->wait_until(deadline);
+    auto r = otp::detail::RuntimeAccess::task_state(t)->wait_until(deadline);
     if (!r) {
       ++missing;
       detail::kill_task(t.pid());
@@ -120,11 +124,12 @@ template <class R>
 std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeout) {
   std::optional<Result<Message>> r;
   if (timeout.count() == 0) {
-    r = t.state()->peek();
+    r = otp::detail::RuntimeAccess::task_state(t)->peek();
   } else {
     if (detail::current_process())
       return Result<R>(detail::would_block_error("task::yield with a timeout"));
-    r = t.state()->wait_until(std::chrono::steady_clock::now() + timeout);
+    r = otp::detail::RuntimeAccess::task_state(t)->wait_until(std::chrono::steady_clock::now() +
+                                                              timeout);
   }
   if (!r) return std::nullopt;
   return detail::unpack_task<R>(std::move(*r));
@@ -133,10 +138,10 @@ std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeo
 /// Stops the task; returns its result if it had finished, nullopt otherwise.
 template <class R>
 std::optional<Result<R>> shutdown(const Task<R>& t) {
-  auto r = t.state()->peek();
+  auto r = otp::detail::RuntimeAccess::task_state(t)->peek();
   if (r) return detail::unpack_task<R>(std::move(*r));
   detail::kill_task(t.pid());
-  r = t.state()->peek();
+  r = otp::detail::RuntimeAccess::task_state(t)->peek();
   if (r && r->ok()) return detail::unpack_task<R>(std::move(*r));  // finished just in time
   return std::nullopt;
 }
@@ -145,7 +150,8 @@ std::optional<Result<R>> shutdown(const Task<R>& t) {
 template <class R>
 Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
             std::chrono::milliseconds timeout = default_call_timeout) {
-  if (auto r = t.state()->peek()) return k(detail::unpack_task<R>(std::move(*r)));
+  if (auto r = otp::detail::RuntimeAccess::task_state(t)->peek())
+    return k(detail::unpack_task<R>(std::move(*r)));
   Pid pid = t.pid();
   return detail::await_current(t.ref(), timeout, [pid, k = std::move(k)](Result<Message> r) {
     if (!r && r.code() == ErrorCode::timeout) detail::kill_task(pid);
@@ -238,7 +244,8 @@ Result<Task<otp::detail::task_result_t<F>>> async(Node& node, const ServerRef& s
   auto state = otp::detail::make_task_state(owner);
   Pid pid =
       otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {owner, *s}, state);
-  return Task<otp::detail::task_result_t<F>>(std::move(pid), std::move(state));
+  return otp::detail::RuntimeAccess::make_task<otp::detail::task_result_t<F>>(std::move(pid),
+                                                                              std::move(state));
 }
 
 /// A supervised task not linked to the caller: a crash comes back as an error from await.
@@ -249,7 +256,8 @@ Result<Task<otp::detail::task_result_t<F>>> async_nolink(Node& node, const Serve
   auto state = otp::detail::make_task_state(otp::detail::current_process());
   Pid pid =
       otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {nullptr, *s}, state);
-  return Task<otp::detail::task_result_t<F>>(std::move(pid), std::move(state));
+  return otp::detail::RuntimeAccess::make_task<otp::detail::task_result_t<F>>(std::move(pid),
+                                                                              std::move(state));
 }
 
 /// Fire and forget: a supervised task whose result nobody awaits.

@@ -14,11 +14,17 @@
 #include "otp/pid.hpp"
 #include "otp/reason.hpp"
 
+namespace otp {
+template <class R>
+class Task;
+}
+
 namespace otp::detail {
 
 class NodeCore;
 class Process;
 class Endpoint;
+class TaskState;
 
 struct RuntimeAccess {
   // -- Pid, Node, From --
@@ -26,6 +32,20 @@ struct RuntimeAccess {
   static NodeCore& core(Node& node) noexcept { return *node.core_; }
   static From make_from(std::shared_ptr<Endpoint> to, Ref tag) { return From(std::move(to), tag); }
   static const std::shared_ptr<Endpoint>& endpoint(const From& from) noexcept { return from.to_; }
+
+  /// The ref with this number (the distribution: a ref that came back from another node).
+  static Ref ref_from_value(uint64_t value) { return Ref(value); }
+
+  // -- Task --
+  template <class R>
+  static Task<R> make_task(Pid pid, std::shared_ptr<TaskState> state) {
+    return Task<R>(std::move(pid), std::move(state));
+  }
+  /// Where the task's result lands.
+  template <class R>
+  static const std::shared_ptr<TaskState>& task_state(const Task<R>& task) noexcept {
+    return task.state_;
+  }
 
   // -- Action, as the runtime reads it --
   static Action::Kind kind(const Action& a) noexcept { return a.kind_; }
