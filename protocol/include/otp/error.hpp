@@ -72,6 +72,7 @@ enum class ErrorCode : uint16_t {
 const char* to_string(ErrorCode code);
 /// The code whose wire id is `id`; nullopt for an id this build does not know.
 std::optional<ErrorCode> error_code_from_id(uint64_t id);
+/// Prints to_string(code).
 inline std::ostream& operator<<(std::ostream& os, ErrorCode code) {
   return os << to_string(code);
 }
@@ -89,11 +90,15 @@ enum class SendError {
 /// "nodedown", "stale", "overload", "too_large".
 const char* to_string(SendError e);
 
+/// A failure as a value: a code to act on, the context that names what was attempted on what
+/// (or the offending field), and for exit / init_failed the exit reason.
 class Error {
  public:
+  /// context: "call to counter", "call.from.id: expected ..."; reason: for exit / init_failed only.
   Error(ErrorCode code, std::string context, Reason reason = {})
       : code_(code), context_(std::move(context)), reason_(std::move(reason)) {}
 
+  /// What went wrong: compare or switch on it.
   ErrorCode code() const noexcept { return code_; }
   /// The operation and target ("call to counter"), or the offending field ("call.from.id:
   /// expected an unsigned integer").
@@ -122,7 +127,9 @@ class Error {
 /// call; it carries whatever Error the Result held).
 class CallFailed : public std::runtime_error {
  public:
+  /// what() is e.to_string().
   explicit CallFailed(Error e) : std::runtime_error(e.to_string()), error_(std::move(e)) {}
+  /// The Error the Result held.
   const Error& error() const noexcept { return error_; }
 
  private:
@@ -137,16 +144,22 @@ namespace detail {
 template <class T>
 class [[nodiscard]] Result {
  public:
+  /// A success holding value, or a failure: implicit, so a function returning Result<T> can
+  /// `return value;` or `return Error(...);`.
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
+  /// True when it holds a value (Result<void>: when it worked).
   bool ok() const noexcept { return v_.index() == 0; }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
+  /// The value; throws CallFailed carrying the Error when it holds one.
   T& value() & {
     if (!ok()) throw CallFailed(std::get<1>(v_));
     return std::get<0>(v_);
   }
+  /// The value; throws CallFailed carrying the Error when it holds one.
   const T& value() const& {
     if (!ok()) throw CallFailed(std::get<1>(v_));
     return std::get<0>(v_);
@@ -156,36 +169,51 @@ class [[nodiscard]] Result {
     if (!ok()) throw CallFailed(std::get<1>(v_));
     return std::get<0>(std::move(v_));
   }
+  /// value(): throws CallFailed on an error.
   T& operator*() & { return value(); }
+  /// value(): throws CallFailed on an error.
   const T& operator*() const& { return value(); }
+  /// Points at value(): throws CallFailed on an error.
   T* operator->() { return &value(); }
+  /// Points at value(): throws CallFailed on an error.
   const T* operator->() const { return &value(); }
 
+  /// The error; throws std::logic_error when it holds a value (a caller bug: check ok() first).
   const Error& error() const {
     if (ok()) detail::throw_error_of_value();
     return std::get<1>(v_);
   }
+  /// error().code(); throws std::logic_error when it holds a value.
   ErrorCode code() const { return error().code(); }
 
  private:
   std::variant<T, Error> v_;
 };
 
+/// The Result of an operation that returns nothing on success: only whether it worked, and why
+/// not.
 template <>
 class [[nodiscard]] Result<void> {
  public:
+  /// Success.
   Result() = default;
+  /// A failure.
   Result(Error error) : e_(std::move(error)) {}  // NOLINT: implicit
 
+  /// True when it worked.
   bool ok() const noexcept { return !e_.has_value(); }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
+  /// Nothing when it worked; throws CallFailed carrying the Error otherwise.
   void value() const {
     if (e_) throw CallFailed(*e_);
   }
+  /// The error; throws std::logic_error when it worked (check ok() first).
   const Error& error() const {
     if (!e_) detail::throw_error_of_value();
     return *e_;
   }
+  /// error().code(); throws std::logic_error when it worked.
   ErrorCode code() const { return error().code(); }
 
  private:

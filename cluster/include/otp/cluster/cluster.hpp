@@ -53,6 +53,8 @@
 
 namespace otp::cluster {
 
+/// How a Cluster starts: the node's identity and address, the secret, and optional gossip
+/// membership (designated initializers, see above).
 struct ClusterOptions {
   std::string name = "node";       // the node is name@host
   std::string host = "127.0.0.1";  // advertised host, and the listen address by default
@@ -69,17 +71,21 @@ struct ClusterOptions {
   std::optional<GossipOptions> gossip = std::nullopt;
 };
 
+/// A Node's cluster layer (see above): start() it after the Node, destroy it before the Node.
 class Cluster {
  public:
   /// Starts listening and attaches the node. Fails with badarg (no cookie, a config that can not
   /// work), already_started (the node is distributed), bad_address (a seed), unresolved or
   /// listen_failed (the address can not be bound), the context saying why.
   static Result<std::unique_ptr<Cluster>> start(Node& node, ClusterOptions config);
+  /// stop().
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
+  /// This node run: name@host and the creation drawn at start.
   const protocol::NodeId& self() const;
+  /// The TCP port the transport listens on (the one bound when ClusterOptions::port was 0).
   uint16_t port() const;
 
   /// Links to the node at host:port (and keeps it linked: redials with backoff). bad_address
@@ -87,10 +93,12 @@ class Cluster {
   Result<void> connect(const std::string& host_port);
   /// Connected nodes, "name@host".
   std::vector<std::string> nodes() const;
+  /// The transport's counters since start.
   TransportStats stats() const;
 
   // -- membership (with ClusterOptions::gossip; empty / no-ops without) ------------------------
 
+  /// Names a subscription for unsubscribe; 0 is never a live one.
   using SubscriptionId = MembershipDriver::SubscriptionId;
 
   /// Every member known, self included (alive, suspect, failed and left ones not yet reaped).
@@ -99,6 +107,7 @@ class Cluster {
   std::optional<uint16_t> gossip_port() const;
   /// Core and driver counters (zeros without membership).
   membership::Stats membership_stats() const;
+  /// The membership driver's own counters (zeros without membership).
   DriverStats membership_driver_stats() const;
   /// Calls callback for every later membership event (joined, suspect, alive, failed, left,
   /// updated), on the membership thread: it must not block. 0 without membership.
@@ -106,6 +115,7 @@ class Cluster {
   /// Sends every later event to pid as an otp::membership::Event message, until pid exits or
   /// unsubscribe. 0 without membership.
   SubscriptionId subscribe(const Pid& pid);
+  /// Ends a subscription; 0 and unknown ids are ignored.
   void unsubscribe(SubscriptionId id);
 
   /// Leaves the membership gracefully (bounded by GossipOptions::leave_timeout), closes every
@@ -113,6 +123,8 @@ class Cluster {
   /// the destructor calls it.
   void stop();
 
+  /// The implementation (cluster.cpp): the transport's listener and the node's distribution
+  /// channel. Not for users.
   class Bridge;
 
  private:

@@ -63,6 +63,7 @@ struct GossipOptions {
   /// Seeds named by DNS are re-resolved this often while this node knows no live peer (the
   /// only time the core uses seeds), and `resolve_interval` otherwise.
   std::chrono::milliseconds resolve_interval_alone{1000};
+  /// How often named seeds are re-resolved while this node knows a live peer.
   std::chrono::milliseconds resolve_interval{30000};
   /// How long start-up waits for the first resolution of named seeds before joining with what
   /// it has (the rest are contacted by the core's seed retry once they resolve). Literal seeds
@@ -87,6 +88,7 @@ struct MembershipDriverOptions {
   protocol::NodeId self = {};
   /// Data (transport) address, version, tags; gossip.tags are merged into meta.tags.
   membership::Metadata metadata = {};
+  /// Where and how this node gossips.
   GossipOptions gossip = {};
   /// Every event, on the driver's thread, in order. Must not block; may call the driver's
   /// accessors (not stop() or the destructor). Subscribers (subscribe()) are called after it.
@@ -99,7 +101,9 @@ struct MembershipDriverOptions {
 
 /// The driver's own counters (the core's are in membership::Stats).
 struct DriverStats {
+  /// UDP datagrams the socket accepted.
   uint64_t datagrams_sent = 0;
+  /// UDP datagrams read (handed to the core, which counts what it drops).
   uint64_t datagrams_received = 0;
   uint64_t send_errors = 0;       // sendto failed (EPERM from a firewall, unreachable, ...)
   uint64_t receive_errors = 0;    // receive failed (the socket keeps being read)
@@ -109,12 +113,16 @@ struct DriverStats {
   uint64_t stream_failures = 0;   // refused, reset, timed out, oversized or short messages
   uint64_t streams_refused = 0;   // over max_stream_connections
   uint64_t seed_resolutions = 0;  // name lookups of seeds started
+  /// Name lookups of seeds that failed.
   uint64_t seed_resolve_failures = 0;
 };
 
+/// Runs one Membership core on a thread of its own (see above); made by start().
 class MembershipDriver {
  public:
+  /// An event subscriber: called on the driver's thread, must not block.
   using Callback = std::function<void(const membership::Event&)>;
+  /// Names a subscription for unsubscribe; never 0.
   using SubscriptionId = uint64_t;
 
   /// Binds UDP and TCP on the gossip port, starts the thread and joins through the seeds.
@@ -128,6 +136,7 @@ class MembershipDriver {
 
   // -- identity ----------------------------------------------------------------------------
 
+  /// This node run (its creation drawn at start when the options gave 0).
   const protocol::NodeId& self() const;
   /// The gossip port actually bound (UDP and TCP).
   uint16_t port() const;
@@ -140,7 +149,9 @@ class MembershipDriver {
   std::vector<membership::Member> members() const;
   /// Members other than self that are alive.
   size_t alive_peers() const;
+  /// The core's counters and local health.
   membership::Stats stats() const;
+  /// The driver's own counters (sockets, streams, seed lookups).
   DriverStats driver_stats() const;
 
   // -- events ------------------------------------------------------------------------------
@@ -162,6 +173,7 @@ class MembershipDriver {
   /// Idempotent. From the driver's thread it starts the same and returns at once.
   void stop();
 
+  /// The implementation (membership_driver_impl.hpp). Not for users.
   class Impl;
 
  private:

@@ -43,15 +43,22 @@
 
 namespace otp::cluster {
 
+/// How a Transport starts: identity, secret, address, timings and limits. start() refuses
+/// (badarg) a config that can not work; the ranges below are what it checks.
 struct TransportOptions {
   std::string cluster = "otp";  // both ends must name the same cluster
   std::string cookie;           // the shared secret; never sent
   protocol::NodeId self;        // this node run (name, advertised host, creation)
 
+  /// The address to bind: an IP literal or a host name; "0.0.0.0" for every interface.
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;  // 0: any free port (see Transport::port())
 
+  /// Asio threads running the links (at least 1). More than 1 makes the listener's callbacks
+  /// concurrent.
   size_t io_threads = 1;
+  /// A link that has not finished its handshake this long after its connection opened is closed
+  /// (positive).
   std::chrono::milliseconds handshake_timeout{3000};
   /// An established link with nothing sent for this long sends a Ping.
   std::chrono::milliseconds heartbeat_interval{300};
@@ -60,9 +67,13 @@ struct TransportOptions {
   /// Redial backoff after a failed or lost outgoing link: initial, doubling up to max, with
   /// +-jitter (a fraction) so a restarted cluster does not redial in lockstep.
   std::chrono::milliseconds reconnect_initial{100};
+  /// The largest redial delay before jitter (at least reconnect_initial).
   std::chrono::milliseconds reconnect_max{5000};
+  /// In [0, 1): each delay is scaled by a random factor in [1 - jitter, 1 + jitter).
   double reconnect_jitter = 0.2;
 
+  /// Largest frame sent or accepted, in bytes (at least 1024): send() refuses a bigger message
+  /// with too_large; a peer's bigger frame closes its link.
   uint32_t max_frame_size = 8 * 1024 * 1024;
   /// Bytes queued per link and not yet written; send() beyond it fails with overload. Counted
   /// as memory held: the encoded bytes plus a few dozen bytes of bookkeeping per message. A
@@ -89,9 +100,11 @@ struct TransportStats {
   size_t queued_bytes = 0;  // as max_queue_bytes counts them, summed over all links
   uint64_t accepted = 0;    // incoming TCP connections
   uint64_t dialed = 0;      // outgoing TCP connections established (before the handshake)
+  /// Outgoing connection attempts that failed (each is redialed later).
   uint64_t dial_failures = 0;
   /// Handshakes refused, by either side, per reason (indexed by protocol::RejectReason).
   std::array<uint64_t, 8> rejected{};
+  /// Links closed for not finishing their handshake within handshake_timeout.
   uint64_t handshake_timeouts = 0;
   uint64_t heartbeat_timeouts = 0;  // links closed as dead (frozen peers)
   uint64_t frames_too_large = 0;    // links closed for a frame over max_frame_size
@@ -119,6 +132,8 @@ class TransportListener {
   virtual void on_message(const protocol::NodeId& peer, protocol::Message&& message) = 0;
 };
 
+/// Authenticated links to other nodes (see above), made by start(). Its functions may be called
+/// from any thread, listener callbacks included (but see stop() and the destructor).
 class Transport {
  public:
   /// Binds the listening socket and starts the Asio thread(s). Fails with badarg for a config
@@ -126,10 +141,12 @@ class Transport {
   /// not be bound. The listener must outlive the transport.
   static Result<std::unique_ptr<Transport>> start(TransportOptions config,
                                                   TransportListener& listener);
+  /// stop() (joining the Asio threads); never destroy a Transport from a listener callback.
   virtual ~Transport() = default;
 
   /// The port actually bound.
   virtual uint16_t port() const = 0;
+  /// This node run (TransportOptions::self).
   virtual const protocol::NodeId& self() const = 0;
 
   /// Dials host:port now and keeps the link up: when it fails or drops, it is redialed with
@@ -151,6 +168,7 @@ class Transport {
 
   /// The incarnation currently linked under this "name@host", if any.
   virtual std::optional<protocol::NodeId> peer(const std::string& full_name) const = 0;
+  /// The incarnations linked up now (whose on_node_up came and on_node_down did not yet).
   virtual std::vector<protocol::NodeId> peers() const = 0;
 
   /// Counters since start(). Implementations that count nothing return zeros.

@@ -27,15 +27,19 @@
 
 namespace otp::protocol {
 
+/// An encoded message: MessagePack bytes or JSON text.
 using Bytes = std::vector<uint8_t>;
 
+/// The two encodings of a Message (see above).
 enum class Codec {
   msgpack,  // between nodes
   json,     // tools and debugging
 };
 
+/// "msgpack" or "json".
 const char* to_string(Codec codec);
 
+/// Bounds on what decode accepts, so hostile input costs bounded work.
 struct DecodeLimits {
   /// Deepest nesting of arrays/objects accepted, envelope included. Bounds the decoder's
   /// recursion (MessagePack parsing is recursive), so hostile input can not exhaust the stack.

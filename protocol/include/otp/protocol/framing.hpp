@@ -35,8 +35,10 @@
 
 namespace otp::protocol {
 
+/// Bytes of the length prefix before every frame body.
 inline constexpr size_t kFrameHeaderSize = 4;
 
+/// The bound on frames, the same for writing (encode_frame) and reading (FrameDecoder).
 struct FrameLimits {
   /// Largest frame body accepted or produced. Bigger means larger messages can cross; smaller
   /// bounds the memory a peer can make us buffer per connection (and the decoded tree, which is
@@ -50,8 +52,11 @@ std::array<uint8_t, kFrameHeaderSize> frame_header(uint32_t size);
 /// header + body, or frame_too_large when body exceeds limits.max_frame_size.
 Result<std::vector<uint8_t>> encode_frame(std::span<const uint8_t> body, FrameLimits limits = {});
 
+/// Cuts one connection's byte stream into frames (see above). A plain value: one per connection,
+/// used by one thread at a time.
 class FrameDecoder {
  public:
+  /// limits.max_frame_size bounds every frame it hands out.
   explicit FrameDecoder(FrameLimits limits = {});
 
   /// Appends received bytes. Bytes fed after a failure are discarded.

@@ -30,6 +30,7 @@
 
 namespace otp::protocol::gossip {
 
+/// An encoded, signed packet.
 using Bytes = std::vector<uint8_t>;
 
 /// The version byte of every packet. Version 1 is the first; a decoder refuses other versions.
@@ -39,7 +40,9 @@ inline constexpr size_t kMacSize = 32;
 
 /// Where a node listens (its gossip socket or its data transport).
 struct Address {
+  /// An IP literal or a DNS name.
   std::string host{};
+  /// UDP port for gossip (TCP too, for push-pull), TCP port for a data address.
   uint16_t port = 0;
 
   /// "host:port" ("[host]:port" when host holds a ':', i.e. an IPv6 literal).
@@ -65,16 +68,22 @@ enum class UpdateKind : uint8_t {
   left = 3,     // the member left gracefully
 };
 
+/// "alive", "suspect", "dead", "left"; "unknown" for another value.
 const char* to_string(UpdateKind kind);
 
 /// One piece of membership news, piggybacked on datagrams and listed in push-pull.
 struct Update {
+  /// What the news says (see UpdateKind).
   UpdateKind kind = UpdateKind::alive;
+  /// The member it is about (that exact run: name@host and creation).
   NodeId node{};
+  /// The member's incarnation it refers to: news of a higher incarnation overrides older news.
   uint32_t incarnation = 0;
   /// Present in alive updates and in every push-pull record.
   bool has_info = false;
+  /// With has_info: the member's gossip address.
   Address gossip{};
+  /// With has_info: the member's metadata.
   MemberMeta meta{};
   /// Full name of the node that suspects / declared dead (empty for alive and left).
   std::string accuser{};
@@ -84,22 +93,31 @@ struct Update {
 /// "Are you alive?" target: who the sender believes answers at that address (a restarted node
 /// with another creation does not answer for its predecessor). source: who asks.
 struct Ping {
+  /// Echoed by the Ack.
   uint32_t seq = 0;
+  /// Who the sender expects to answer (another run of that name does not).
   NodeId target{};
+  /// Who asks.
   NodeId source{};
   friend bool operator==(const Ping&, const Ping&) = default;
 };
 
 /// "Please ping target for me and forward its ack (or a nack if it stays silent)."
 struct PingReq {
+  /// The requester's seq: echoed by the Ack or Nack it gets back.
   uint32_t seq = 0;
+  /// The member to ping.
   NodeId target{};
+  /// Where to ping it.
   Address target_address{};
+  /// Answer with a Nack if the target stays silent (Lifeguard).
   bool want_nack = false;
   friend bool operator==(const PingReq&, const PingReq&) = default;
 };
 
+/// The answer to a Ping (forwarded to the requester of a PingReq).
 struct Ack {
+  /// The seq of the Ping (or PingReq) it answers.
   uint32_t seq = 0;
   friend bool operator==(const Ack&, const Ack&) = default;
 };
@@ -107,6 +125,7 @@ struct Ack {
 /// From an indirect prober: "I could not reach the target either" (Lifeguard: proves the path
 /// to the prober works, so a missing nack hints at the requester's own trouble).
 struct Nack {
+  /// The PingReq's seq.
   uint32_t seq = 0;
   friend bool operator==(const Nack&, const Nack&) = default;
 };
@@ -119,8 +138,10 @@ struct Gossip {
 /// The full-state exchange (stream channel only). The requester sends reply = false; the
 /// receiver merges it and answers with its own state, reply = true.
 struct PushPull {
+  /// false: a request; true: the answer to one.
   bool reply = false;
   bool join = false;  // the requester is joining (for the receiver's logs and stats)
+  /// The node whose state this is.
   NodeId source{};
   std::vector<Update> members{};  // every known member, with info
   friend bool operator==(const PushPull&, const PushPull&) = default;
@@ -136,20 +157,27 @@ enum class PacketType : uint8_t {
   push_pull = 5
 };
 
+/// What a packet says besides its piggybacked updates: one of the packet types.
 using Body = std::variant<Ping, PingReq, Ack, Nack, Gossip, PushPull>;
 
+/// One gossip packet: a body and the membership news it carries.
 struct Packet {
+  /// The packet's message (Gossip: it carries only updates).
   Body body = Gossip{};
   std::vector<Update> updates{};  // piggybacked news (empty in push-pull)
   friend bool operator==(const Packet&, const Packet&) = default;
 };
 
+/// The wire id of body's type.
 PacketType type_of(const Body& body);
+/// "ping", "ping_req", ...; "unknown" for another value.
 const char* to_string(PacketType type);
 
 /// The cluster a packet belongs to and the cookie its HMAC is keyed with.
 struct Key {
+  /// Packets naming another cluster are refused (Rejection::other_cluster).
   std::string cluster{};
+  /// The HMAC key; never sent.
   std::string cookie{};
 };
 
@@ -164,6 +192,7 @@ size_t encoded_size_without_updates(const Body& body, const Key& key);
 
 /// Why a packet was refused before decoding.
 enum class Rejection : uint8_t {
+  /// Authentic, of this cluster and version: decode it.
   none = 0,
   oversized,            // longer than the limit
   malformed,            // too short, or not starting with the magic bytes
@@ -172,6 +201,7 @@ enum class Rejection : uint8_t {
   bad_mac,              // the HMAC does not match: wrong cookie, or bytes changed on the way
 };
 
+/// "none", "oversized", ...; "unknown" for another value.
 const char* to_string(Rejection r);
 
 /// Checks size, magic, version, cluster and HMAC (compared in constant time). Never throws.

@@ -45,20 +45,27 @@ using ChallengeSource = std::function<std::optional<Challenge>()>;
 /// The production source: OpenSSL's RAND_bytes.
 std::optional<Challenge> random_challenge();
 
+/// One side's identity, secret and protocol versions (the transport fills it from its options).
 struct HandshakeOptions {
   std::string cluster;  // both sides must name the same cluster
   NodeId self;          // this node run
   std::string cookie;   // the shared secret; never sent
+  /// The oldest version this side accepts.
   uint32_t min_version = kMinProtocolVersion;
+  /// The newest version this side speaks.
   uint32_t max_version = kProtocolVersion;
   ChallengeSource challenges = random_challenge;  // tests inject a deterministic one
 };
 
+/// Where a handshake stands.
 enum class HandshakeState { in_progress, established, rejected };
 
+/// "in_progress", "established", "rejected".
 const char* to_string(HandshakeState state);
 
+/// Where a handshake stands and, once it is over, how it ended.
 struct HandshakeOutcome {
+  /// in_progress until the handshake is established or rejected; then it never changes.
   HandshakeState state = HandshakeState::in_progress;
   NodeId peer;                                    // established: who is on the other end
   uint32_t version = 0;                           // established: the negotiated protocol version
@@ -72,16 +79,22 @@ struct HandshakeOutcome {
 
 /// What to write to the peer, and where the handshake stands after this step.
 struct HandshakeStep {
+  /// Messages to write to the peer, in order (often none).
   std::vector<Message> send;
+  /// Where the handshake stands after this step.
   HandshakeOutcome outcome;
 };
 
+/// One side of one connection's handshake (see above). Not thread-safe: the connection drives it.
 class Handshake {
  public:
+  /// The side that dialed (initiator) or accepted (acceptor) the connection.
   enum class Role { initiator, acceptor };
 
   // -- factories --
+  /// The dialing side: start() sends its Hello.
   static Handshake initiator(HandshakeOptions config);
+  /// The accepting side: it waits for the initiator's Hello and answers it.
   static Handshake acceptor(HandshakeOptions config);
 
   // -- driving --
@@ -95,8 +108,11 @@ class Handshake {
   HandshakeStep on_decode_error(const Error& error);
 
   // -- state --
+  /// Which side this is.
   Role role() const noexcept { return role_; }
+  /// Where the handshake stands now (as the last step returned it).
   const HandshakeOutcome& outcome() const noexcept { return outcome_; }
+  /// Established or rejected: later messages are not the handshake's.
   bool done() const noexcept { return outcome_.state != HandshakeState::in_progress; }
 
  private:

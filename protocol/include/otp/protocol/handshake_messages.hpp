@@ -22,18 +22,26 @@ using Mac = std::array<uint8_t, 32>;
 /// "I am node, of cluster, I speak versions [min_version, max_version], prove you know the cookie
 /// by MACing my challenge."
 struct Hello {
+  /// Its wire id (what type_of returns).
   static constexpr MessageType kType = MessageType::hello;
+  /// The oldest protocol version the sender speaks.
   uint32_t min_version = 0;
+  /// The newest protocol version the sender speaks.
   uint32_t max_version = 0;
+  /// The sender's cluster: another one is refused with cluster_mismatch.
   std::string cluster;
+  /// The sender's node run.
   NodeId node;
+  /// Fresh random bytes the peer's Proof must cover.
   Challenge challenge{};
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
 /// HMAC-SHA256(cookie, role label, cluster, both NodeIds, both challenges): see handshake.hpp.
 struct Proof {
+  /// Its wire id (what type_of returns).
   static constexpr MessageType kType = MessageType::proof;
+  /// The MAC; the receiver recomputes it and compares in constant time.
   Mac mac{};
   friend bool operator==(const Proof&, const Proof&) = default;
 };
@@ -47,11 +55,16 @@ enum class RejectReason : uint8_t {
   internal_error = 4,    // this side could not go on (e.g. no randomness available)
 };
 
+/// "version_mismatch", "bad_mac", ...: the name in the JSON codec; "unknown" for another value.
 const char* to_string(RejectReason reason);
+/// The reason named name; nullopt for a name this version does not know.
 std::optional<RejectReason> reject_reason_from_string(std::string_view name);
 
+/// Refuses the handshake and says why; the sender closes the connection once it is written.
 struct Reject {
+  /// Its wire id (what type_of returns).
   static constexpr MessageType kType = MessageType::reject;
+  /// Why the sender refuses.
   RejectReason reason = RejectReason::malformed;
   std::string detail;  // for the peer's log, e.g. "we speak versions 1..1, you 2..3"
   friend bool operator==(const Reject&, const Reject&) = default;

@@ -24,9 +24,12 @@ namespace otp::protocol {
 
 /// A process on some node.
 struct Pid {
+  /// The node run the process lives on.
   NodeId node;
+  /// The process number, unique on that node run.
   uint64_t id = 0;
 
+  /// "<a@h#1.42>".
   std::string to_string() const;
   friend bool operator==(const Pid&, const Pid&) = default;
   friend std::strong_ordering operator<=>(const Pid&, const Pid&) = default;
@@ -35,9 +38,12 @@ struct Pid {
 
 /// A reference made on some node (a monitor, a call's tag).
 struct Ref {
+  /// The node run that made the ref.
   NodeId node;
+  /// Unique on that node run.
   uint64_t id = 0;
 
+  /// "#Ref<a@h#1.7>".
   std::string to_string() const;
   friend bool operator==(const Ref&, const Ref&) = default;
   friend std::strong_ordering operator<=>(const Ref&, const Ref&) = default;
@@ -54,6 +60,7 @@ std::string to_string(const Target& target);
 }  // namespace otp::protocol
 
 template <>
+/// Hashes node and id, for unordered containers.
 struct std::hash<otp::protocol::Pid> {
   size_t operator()(const otp::protocol::Pid& p) const noexcept {
     return otp::protocol::hash_combine(std::hash<otp::protocol::NodeId>{}(p.node),
@@ -62,6 +69,7 @@ struct std::hash<otp::protocol::Pid> {
 };
 
 template <>
+/// Hashes node and id, for unordered containers.
 struct std::hash<otp::protocol::Ref> {
   size_t operator()(const otp::protocol::Ref& r) const noexcept {
     return otp::protocol::hash_combine(std::hash<otp::protocol::NodeId>{}(r.node),

@@ -15,6 +15,7 @@
 
 namespace otp::protocol {
 
+/// Any message of a connection (see above); its kind is type_of(m).
 using Message = std::variant<Hello, Proof, Reject, Send, Call, Reply, Cast, Monitor, Demonitor,
                              Down, Link, Unlink, Exit, Ping, Pong>;
 

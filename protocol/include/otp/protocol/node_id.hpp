@@ -18,6 +18,7 @@
 
 namespace otp::protocol {
 
+/// One run of a node (see above): a value; equal only when name, host and creation are.
 struct NodeId {
   std::string name;       // the node's name, e.g. "a"
   std::string host;       // the host it runs on, e.g. "127.0.0.1" or a DNS name
@@ -44,6 +45,7 @@ inline size_t hash_combine(size_t seed, size_t h) noexcept {
 }  // namespace otp::protocol
 
 template <>
+/// Hashes name, host and creation, for unordered containers.
 struct std::hash<otp::protocol::NodeId> {
   size_t operator()(const otp::protocol::NodeId& n) const noexcept {
     size_t h = std::hash<std::string>{}(n.name);

@@ -13,6 +13,7 @@
 
 namespace otp::protocol {
 
+/// A user message on the wire: the registered type name and its JSON value.
 struct Payload {
   std::string type;      // the registered type name, e.g. "counter.increment"
   nlohmann::json value;  // the value, as the type's to_json wrote it

@@ -27,11 +27,16 @@ enum class ReasonKind : uint8_t {
   error = 6,  // detail says what
 };
 
+/// "normal", "shutdown", ...: the kind's name in the JSON codec; "unknown" for another value.
 const char* to_string(ReasonKind kind);
+/// The kind named name; nullopt for a name this version does not know.
 std::optional<ReasonKind> reason_kind_from_string(std::string_view name);
 
+/// An exit reason on the wire (see above); the transport converts it to and from otp::Reason.
 struct ExitReason {
+  /// What kind of exit.
   ReasonKind kind = ReasonKind::normal;
+  /// For shutdown the X of {shutdown, X}, for error what happened; usually empty otherwise.
   std::string detail;
 
   /// "normal", "shutdown", "{shutdown, detail}", "error: detail", ...

@@ -30,6 +30,7 @@ struct Stamp {
   uint64_t physical_ms = 0;  // the largest wall-clock time seen, in ms
   uint32_t logical = 0;      // orders events within one physical_ms
 
+  /// "physical_ms.logical", e.g. "1700000000123.4".
   std::string to_string() const;  // "1700000000123.4"
   friend bool operator==(const Stamp&, const Stamp&) = default;
   friend std::strong_ordering operator<=>(const Stamp&, const Stamp&) = default;

@@ -31,26 +31,34 @@ using Metadata = std::string;
 
 /// One node's claim that `owner` holds `name`, made at `stamp` on the owner's node.
 struct Claim {
+  /// The global name.
   std::string name;
+  /// The process that holds it; its node is the node that sends the claim.
   protocol::Pid owner{};
+  /// When the owner's node registered it: by default the earlier claim wins a conflict.
   Stamp stamp{};
+  /// The name's metadata ("" for none).
   Metadata metadata{};
 
   friend bool operator==(const Claim&, const Claim&) = default;
 };
 
+/// "counter -> <a@h#1.42> @1700000000123.0", then the metadata if any: for logs and tests.
 std::ostream& operator<<(std::ostream& os, const Claim& c);
 
+/// What an Update says. Wire ids: ONLY APPEND.
 enum class UpdateKind : uint8_t {
   add = 0,     // the sender's process `claim.owner` registered `claim.name`; if the receiver
                // holds that claim already (same owner and stamp): its metadata changed
   remove = 1,  // it no longer holds it (unregistered, exited, lost a conflict); stamp: when
 };
 
+/// "add" or "remove"; "?" for another value.
 const char* to_string(UpdateKind kind);
 
 /// One change to a name the sender owns, sent to every connected node in the order it happened.
 struct Update {
+  /// Whether the claim is made (or its metadata changed) or given up.
   UpdateKind kind = UpdateKind::add;
   Claim claim{};  // remove: name, owner and the stamp of the removal; no metadata
 
@@ -60,11 +68,13 @@ struct Update {
 /// Every name the sender owns, sent to a peer when their link comes up (anti-entropy): the
 /// receiver replaces whatever it knew about the sender's names with this.
 struct Sync {
+  /// Every name the sender's processes hold, each claim owned by one of them.
   std::vector<Claim> claims;
 
   friend bool operator==(const Sync&, const Sync&) = default;
 };
 
+/// What one name-table core sends another.
 using Message = std::variant<Update, Sync>;
 
 /// MessagePack: [0, kind, claim] or [1, [claim...]], a claim being [name, pid id, [physical,

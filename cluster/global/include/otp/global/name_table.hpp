@@ -102,9 +102,11 @@ namespace otp::global {
 /// A message for the driver to send.
 struct Outgoing {
   std::optional<protocol::NodeId> to;  // empty: every peer linked up (peers())
+  /// What to send.
   Message message;
 };
 
+/// What an Event reports (see Semantics above).
 enum class EventKind : uint8_t {
   registered,    // `name` has a new visible owner, `owner` (with `metadata`)
   unregistered,  // `name` no longer has `owner` as its visible owner
@@ -112,10 +114,14 @@ enum class EventKind : uint8_t {
   updated,       // the visible owner `owner` of `name` changed its metadata to `metadata`
 };
 
+/// "registered", "unregistered", "conflict", "updated"; "?" for another value.
 const char* to_string(EventKind kind);
 
+/// One change of the table as this node saw it.
 struct Event {
+  /// What happened.
   EventKind kind = EventKind::registered;
+  /// The global name it happened to.
   std::string name;
   protocol::Pid owner{};   // registered / unregistered: that owner; conflict: the loser
   protocol::Pid winner{};  // conflict: the claim that keeps the name
@@ -127,62 +133,83 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+/// "registered counter <a@h#1.42>", "conflict counter <b@h#1.7> lost to <a@h#1.42> (local)":
+/// for logs and tests.
 std::ostream& operator<<(std::ostream& os, const Event& e);
 
 /// What one step of the table produced: send these messages (in order), report these events.
 struct Output {
+  /// To send, in this order.
   std::vector<Outgoing> messages{};
+  /// To report, in this order.
   std::vector<Event> events{};
 
+  /// Nothing to send and nothing to report.
   bool empty() const { return messages.empty() && events.empty(); }
   /// Appends other's messages and events after this one's.
   void append(Output&& other);
 };
 
+/// How register_name went.
 enum class RegisterStatus : uint8_t {
   ok,
   already_registered,  // holder: the owner this node knows of (holder.node: its node)
   not_local,           // the pid is not a process of this node: register on its own node
 };
 
+/// "ok", "already_registered", "not_local"; "?" for another value.
 const char* to_string(RegisterStatus status);
 
+/// What register_name returns.
 struct RegisterOutcome {
+  /// How it went.
   RegisterStatus status = RegisterStatus::ok;
   protocol::Pid holder{};  // ok: the pid registered; already_registered: the current owner
+  /// What the driver must send and report (empty unless ok).
   Output output{};
 };
 
+/// How unregister_name went.
 enum class UnregisterStatus : uint8_t {
   ok,
   not_registered,  // no owner known for the name
   not_owner,       // owned by another node's process (holder): unregister it on that node
 };
 
+/// "ok", "not_registered", "not_owner"; "?" for another value.
 const char* to_string(UnregisterStatus status);
 
+/// What unregister_name returns.
 struct UnregisterOutcome {
+  /// How it went.
   UnregisterStatus status = UnregisterStatus::ok;
   protocol::Pid holder{};  // ok: the pid that held the name; not_owner: the owner
+  /// What the driver must send and report (empty unless ok).
   Output output{};
 };
 
+/// How update_metadata went.
 enum class UpdateStatus : uint8_t {
   ok,
   not_registered,  // no owner known for the name
   not_owner,       // owned by another node's process (holder): update it on that node
 };
 
+/// "ok", "not_registered", "not_owner"; "?" for another value.
 const char* to_string(UpdateStatus status);
 
+/// What update_metadata returns.
 struct UpdateOutcome {
+  /// How it went.
   UpdateStatus status = UpdateStatus::ok;
   protocol::Pid holder{};  // ok: the pid that holds the name; not_owner: the owner
+  /// What the driver must send and report (empty unless ok).
   Output output{};
 };
 
 /// What whereis returns: the visible owner of a name, as a value that outlives later changes.
 struct Owner {
+  /// The process that holds the name.
   protocol::Pid pid{};
   Stamp stamp{};  // when it registered, on its node's clock
   /// Never null (empty: no metadata); shared with the table, so copying it copies no text.
@@ -195,9 +222,13 @@ struct Owner {
 
 /// Counters since construction.
 struct Stats {
+  /// Updates broadcast (one per change, whatever the number of peers).
   uint64_t updates_sent = 0;
+  /// Syncs sent, one per link up.
   uint64_t syncs_sent = 0;
+  /// Updates accepted from linked peers.
   uint64_t updates_received = 0;
+  /// Syncs accepted from linked peers.
   uint64_t syncs_received = 0;
   uint64_t conflicts = 0;     // conflict events reported here
   uint64_t local_losses = 0;  // of which this node's process lost
@@ -219,11 +250,13 @@ bool earlier_wins(const Claim& a, const Claim& b);
 
 // -- the table ----------------------------------------------------------------------------------
 
+/// One node's replica of the global name table (see above). Not thread-safe: one writer at a
+/// time, readers behind the driver's lock.
 class NameTable {
  public:
   /// self: this node's run (name@host and creation); resolver: see Resolver.
   explicit NameTable(protocol::NodeId self, Resolver resolver = earlier_wins);
-  // Movable, not copyable: the per-node indexes point into the table's own map.
+  /// Movable, not copyable: the per-node indexes point into the table's own map.
   NameTable(NameTable&&) = default;
   NameTable& operator=(NameTable&&) = default;
   NameTable(const NameTable&) = delete;
@@ -252,7 +285,9 @@ class NameTable {
   Output on_nodedown(const protocol::NodeId& peer);
   /// A message from `from` (the node at the other end of the link).
   Output on_message(const protocol::NodeId& from, const Message& message, Time now);
+  /// on_message for an Update.
   Output on_update(const protocol::NodeId& from, const Update& update, Time now);
+  /// on_message for a Sync.
   Output on_sync(const protocol::NodeId& from, const Sync& sync, Time now);
 
   // -- reads ----------------------------------------------------------------------------------
@@ -276,7 +311,9 @@ class NameTable {
   size_t known_nodes() const { return node_refs_.size(); }
   /// Peers linked up, sorted.
   std::vector<protocol::NodeId> peers() const;
+  /// This node run, as given to the constructor.
   const protocol::NodeId& self() const { return nodes_[kSelf].id; }
+  /// Counters since construction.
   const Stats& stats() const { return stats_; }
   /// The clock's last stamp.
   const Stamp& clock() const { return clock_.last(); }

@@ -32,8 +32,10 @@
 
 namespace otp::global {
 
+/// A node of the simulation: 0 .. size() - 1.
 using NodeIndex = size_t;
 
+/// How a Simulator's nodes behave.
 struct SimOptions {
   /// Every node's conflict rule.
   Resolver resolver = earlier_wins;
@@ -48,35 +50,50 @@ struct SimOptions {
 
 /// An event as it happened on a node.
 struct SimEvent {
+  /// The node that reported it.
   NodeIndex node = 0;
+  /// What that node reported.
   Event event;
 };
 
 /// What a node sent, as the wire saw it.
 struct SimTraffic {
+  /// Messages the node sent (each encoded once per receiver).
   uint64_t messages = 0;
+  /// Their encoded bytes.
   uint64_t bytes = 0;
   uint64_t dropped = 0;  // in flight on a link that went down
 };
 
+/// Name-table cores on an in-memory network (see above). One thread; the test drives every step.
 class Simulator {
  public:
+  /// `nodes` nodes, linked to each other, with empty tables; the clock starts at 1,000,000 ms.
   explicit Simulator(size_t nodes, SimOptions config = {});
 
   // -- nodes and processes --------------------------------------------------------------------
 
+  /// Number of nodes.
   size_t size() const { return nodes_.size(); }
+  /// Node i's table (of its current run).
   NameTable& node(NodeIndex i) { return nodes_[i].table; }
+  /// Node i's table (of its current run).
   const NameTable& node(NodeIndex i) const { return nodes_[i].table; }
+  /// Node i's current run: "n<i>@sim" and its creation.
   const protocol::NodeId& id(NodeIndex i) const { return nodes_[i].table.self(); }
   /// A new live process on node i.
   protocol::Pid spawn(NodeIndex i);
+  /// Spawned and not killed (nor gone with a restart, nor exited for losing a conflict).
   bool alive(const protocol::Pid& pid) const { return live_.contains(pid); }
   /// The process exits (its node's table is told).
   void kill(protocol::Pid pid);
+  /// NameTable::register_name on node i at its clock; the output is handled (queued, events
+  /// recorded), so the outcome's output comes back empty.
   RegisterOutcome register_name(NodeIndex i, std::string name, const protocol::Pid& pid,
                                 Metadata metadata = {});
+  /// NameTable::unregister_name on node i, handled as register_name's.
   UnregisterOutcome unregister_name(NodeIndex i, std::string_view name);
+  /// NameTable::update_metadata on node i, handled as register_name's.
   UpdateOutcome update_metadata(NodeIndex i, std::string_view name, Metadata metadata);
   /// Node i crashes and starts again at once: new creation, empty table, no processes. Peers
   /// see the old run's nodedown, then the new run links up wherever the partition allows.
@@ -88,11 +105,14 @@ class Simulator {
   void partition(const std::vector<std::vector<NodeIndex>>& groups);
   /// Every node reaches every other again.
   void heal();
+  /// Whether a's link to b is up.
   bool linked(NodeIndex a, NodeIndex b) const { return links_[a * size() + b]; }
 
   // -- running --------------------------------------------------------------------------------
 
+  /// The simulator's clock (node i reads it plus its clock_skew).
   Time now() const { return now_; }
+  /// Moves the clock forward by d.
   void advance(Time d) { now_ += d; }
   /// Delivers the oldest message queued from `from` to `to`; false if there is none.
   bool deliver_one(NodeIndex from, NodeIndex to);
@@ -100,18 +120,24 @@ class Simulator {
   /// number of rounds (in each, every busy link delivers one message): with one-way delay d the
   /// cluster would have settled after about rounds * d.
   size_t deliver_all();
+  /// Messages queued on all links, not yet delivered.
   size_t pending() const { return pending_; }
   /// Links (from, to) with a message queued, in a fixed order.
   std::vector<std::pair<NodeIndex, NodeIndex>> busy_links() const;
 
   // -- observation ----------------------------------------------------------------------------
 
+  /// Every event so far, in order (with SimOptions::record_events).
   const std::vector<SimEvent>& events() const { return events_; }
+  /// Forgets the recorded events.
   void clear_events() { events_.clear(); }
+  /// Called for every event as it happens (in addition to events()).
   std::function<void(const SimEvent&)> on_event;
   /// Called for every message as it is delivered (decoded), before the receiver handles it.
   std::function<void(NodeIndex from, NodeIndex to, const Message&)> on_deliver;
+  /// What node i sent so far.
   const SimTraffic& traffic(NodeIndex i) const { return nodes_[i].traffic; }
+  /// Every node's traffic, summed.
   SimTraffic total_traffic() const;
   /// Every node shows the same table (snapshot()).
   bool converged() const;

@@ -42,7 +42,9 @@ enum class MemberState : uint8_t {
   left,     // it left gracefully
 };
 
+/// "alive", "suspect", "failed", "left"; "unknown" for another value.
 const char* to_string(MemberState state);
+/// Prints to_string(s).
 inline std::ostream& operator<<(std::ostream& os, MemberState s) {
   return os << to_string(s);
 }
@@ -53,6 +55,7 @@ struct Member {
   Address gossip{};          // where its membership core listens
   Metadata meta{};           // data address, version, tags
   uint32_t incarnation = 0;  // raised by the member itself to refute suspicion or to update
+  /// What this node believes about it now.
   MemberState state = MemberState::alive;
 
   friend bool operator==(const Member&, const Member&) = default;
@@ -69,17 +72,23 @@ enum class EventKind : uint8_t {
   updated,  // its metadata changed
 };
 
+/// "joined", "suspect", "alive", "failed", "left", "updated"; "unknown" for another value.
 const char* to_string(EventKind kind);
+/// Prints to_string(k).
 inline std::ostream& operator<<(std::ostream& os, EventKind k) {
   return os << to_string(k);
 }
 
+/// One membership change, reported in the order the core made it.
 struct Event {
+  /// What changed.
   EventKind kind = EventKind::joined;
+  /// The member after the change.
   Member member{};
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+/// "failed a@h#7 inc 3": kind, member id and incarnation, for logs.
 std::ostream& operator<<(std::ostream& os, const Event& e);
 
 /// How a packet travels: a UDP datagram (at most Options::max_datagram_size bytes) or the stream
@@ -88,16 +97,22 @@ enum class Channel : uint8_t { datagram, stream };
 
 /// A packet for the driver to send.
 struct Outgoing {
+  /// Where to send it (a stream answer: on the connection its request came on, see membership.hpp).
   Address to{};
+  /// The encoded, signed packet: send as is.
   std::vector<uint8_t> bytes{};
+  /// A UDP datagram or a push-pull stream message.
   Channel channel = Channel::datagram;
 };
 
 /// What one step of the core produced: send these packets (in order), report these events.
 struct Output {
+  /// To send, in this order.
   std::vector<Outgoing> packets{};
+  /// To report, in this order.
   std::vector<Event> events{};
 
+  /// Nothing to send and nothing to report.
   bool empty() const { return packets.empty() && events.empty(); }
   /// Appends other's packets and events after this one's.
   void append(Output&& other);
@@ -106,9 +121,13 @@ struct Output {
 /// Counters since construction, plus the current local health.
 struct Stats {
   // traffic
+  /// Packets the core handed to the driver (both channels; sent or not).
   uint64_t packets_sent = 0;
+  /// Their bytes.
   uint64_t bytes_sent = 0;
+  /// Packets the driver passed in (both channels), dropped ones included.
   uint64_t packets_received = 0;
+  /// Their bytes.
   uint64_t bytes_received = 0;
   // dropped input, by reason
   uint64_t dropped_oversized = 0;            // above the channel's size limit
@@ -123,13 +142,16 @@ struct Stats {
   uint64_t indirect_probes = 0;  // ping_req sent on behalf of our own probes
   uint64_t probes_failed = 0;    // probes without any ack: the target became suspect
   uint64_t stalls = 0;  // ticks a probe interval late (paused, starved): no accusation made
+  /// Nacks from indirect probers (each shows our path to them works).
   uint64_t nacks_received = 0;
   uint64_t refutations = 0;         // times this node refuted suspicion (or death) of itself
   uint64_t suspicions_started = 0;  // suspicion timers started (own or gossiped)
   uint64_t declared_failed = 0;     // suspicion timeouts that expired here
   // dissemination and anti-entropy
   uint64_t updates_sent = 0;  // piggybacked updates, counting retransmissions
+  /// Push-pull requests started here (answers are not counted).
   uint64_t push_pulls_sent = 0;
+  /// Push-pull messages received: requests and answers.
   uint64_t push_pulls_received = 0;
   uint64_t push_pull_truncated = 0;  // states that did not fit max_stream_size
   uint64_t reaped = 0;               // failed / left members forgotten

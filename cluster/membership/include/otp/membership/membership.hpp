@@ -47,6 +47,8 @@ namespace detail {
 class NameTable;
 }
 
+/// One node's SWIM membership core (see above). Not thread-safe: the driver calls it from one
+/// thread at a time (MembershipDriver holds a lock).
 class Membership {
  public:
   /// self.creation must differ from every earlier run's (e.g. seconds since the epoch);
@@ -57,7 +59,9 @@ class Membership {
   /// uses it so that 10,000 simulated nodes do not hold 10,000 copies of every member's strings).
   Membership(Options config, protocol::NodeId self, Address gossip_address, Metadata metadata,
              uint64_t rng_seed, std::shared_ptr<detail::NameTable> names);
+  /// Frees the core; nothing is sent (leave() first for a graceful exit).
   ~Membership();
+  /// Movable (the state lives on the heap), not copyable.
   Membership(Membership&&) noexcept;
   Membership& operator=(Membership&&) noexcept;
 
@@ -93,8 +97,11 @@ class Membership {
   std::optional<Member> member(std::string_view full_name) const;
   /// Alive or suspect members other than self.
   size_t live_peers() const;
+  /// This node run, as given to the constructor.
   const protocol::NodeId& self() const;
+  /// This node's own incarnation: raised to refute suspicion and by update_metadata.
   uint32_t incarnation() const;
+  /// Counters since construction, and the current local health.
   Stats stats() const;
 
   // -- simulation support ---------------------------------------------------------------------

@@ -18,6 +18,7 @@
 
 namespace otp::membership {
 
+/// Every knob of one membership core (see above); the defaults suit a LAN.
 struct Options {
   // -- identity and security --
   /// Packets from another cluster are dropped (and counted), even with the same cookie.
@@ -56,6 +57,7 @@ struct Options {
   /// While updates are queued, every gossip_interval they also go to gossip_nodes random members
   /// in a packet of their own, so news travels faster than the probe rhythm alone would carry it.
   Duration gossip_interval{100};
+  /// Members each such gossip packet goes to.
   uint32_t gossip_nodes = 3;
 
   // -- anti-entropy, joining --
@@ -77,6 +79,7 @@ struct Options {
   /// is retried (reconnect_interval), so this is also the longest partition that heals without
   /// help from the seeds.
   Duration reap_failed_after{300000};
+  /// A left member is forgotten this long after it left (see reap_failed_after).
   Duration reap_left_after{60000};
 
   // -- limits --

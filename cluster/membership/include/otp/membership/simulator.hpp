@@ -30,14 +30,18 @@
 
 namespace otp::membership {
 
+/// A node of the simulation: 0, 1, ... in the order add_node made them.
 using NodeIndex = size_t;
 
+/// How a Simulator's network and nodes behave.
 struct SimOptions {
+  /// Decides every random choice (loss, delays, each core's rng): the same seed, the same run.
   uint64_t seed = 1;
   /// Every node's configuration (each node's copy may be changed before it starts).
   Options membership{.cookie = "simulated-cookie"};
   /// One-way datagram delay, uniform in [min_delay, max_delay]: reorders packets.
   Duration min_delay{1};
+  /// The upper bound of that delay.
   Duration max_delay{4};
   /// One-way delay of a stream message (push-pull request or reply).
   Duration stream_delay{3};
@@ -52,22 +56,31 @@ struct SimOptions {
 
 /// An event as it happened on a node of the simulation.
 struct SimEvent {
+  /// The virtual time it happened at.
   Time at{};
+  /// The node that reported it.
   NodeIndex node = 0;
+  /// What that node reported.
   Event event;
 };
 
 /// Per-node traffic, as the network saw it.
 struct SimTraffic {
+  /// Datagrams the node sent, lost ones included.
   uint64_t datagrams_sent = 0;
+  /// Their bytes.
   uint64_t datagram_bytes_sent = 0;
+  /// Stream (push-pull) messages the node sent.
   uint64_t streams_sent = 0;
+  /// Their bytes.
   uint64_t stream_bytes_sent = 0;
   uint64_t datagrams_lost = 0;  // dropped by loss or partition on the way from this node
 };
 
+/// Many membership cores on a virtual network (see above). One thread, virtual time.
 class Simulator {
  public:
+  /// An empty simulation at time 0: add nodes, then start them.
   explicit Simulator(SimOptions config);
   ~Simulator();
   Simulator(const Simulator&) = delete;
@@ -75,8 +88,10 @@ class Simulator {
 
   // -- nodes --------------------------------------------------------------------------------
 
-  /// Creates a node (not started yet).
+  /// Creates a node (not started yet) and returns its index. Throws std::length_error past 64,511
+  /// nodes (the simulated gossip ports run out).
   NodeIndex add_node(Metadata metadata = {});
+  /// Creates n nodes without metadata (not started yet); their indexes, in order.
   std::vector<NodeIndex> add_nodes(size_t n);
   /// Starts (joins) a node with these seeds, at now().
   void start(NodeIndex node, const std::vector<NodeIndex>& seeds);
@@ -91,27 +106,34 @@ class Simulator {
   void pause(NodeIndex node);
   /// Thaws it: buffered packets are delivered, its timers run (late).
   void resume(NodeIndex node);
+  /// The node announces a graceful leave (Membership::leave); keep running so the news spreads.
   void leave(NodeIndex node);
+  /// New metadata for a running node (its data address stays its simulated address).
   void update_metadata(NodeIndex node, Metadata metadata);
 
   // -- network ------------------------------------------------------------------------------
 
+  /// The global datagram loss probability, from now on.
   void set_loss(double probability);
   /// Loss on datagrams from -> to (on top of the global rate).
   void set_link_loss(NodeIndex from, NodeIndex to, double probability);
   /// Loss on every datagram a node receives / sends.
   void set_inbound_loss(NodeIndex node, double probability);
+  /// Loss on every datagram the node sends.
   void set_outbound_loss(NodeIndex node, double probability);
   /// Nodes in different groups cannot reach each other (datagrams nor streams); nodes in no
   /// group form one more group together.
   void partition(const std::vector<std::vector<NodeIndex>>& groups);
+  /// Ends the partition: every node reaches every other again.
   void heal();
 
   // -- running ------------------------------------------------------------------------------
 
+  /// The virtual time.
   Time now() const { return now_; }
   /// Processes every event up to and including time t.
   void run_until(Time t);
+  /// run_until(now() + d).
   void run_for(Duration d) { run_until(now_ + d); }
   /// Runs until pred() holds (checked every check_every of virtual time) or deadline passes.
   bool run_until(const std::function<bool()>& pred, Time deadline,
@@ -119,17 +141,27 @@ class Simulator {
 
   // -- observation --------------------------------------------------------------------------
 
+  /// Nodes added so far.
   size_t size() const { return nodes_.size(); }
+  /// Node i's core (of its current run). Only once node i has started.
   Membership& node(NodeIndex i);
+  /// Node i's core (of its current run). Only once node i has started.
   const Membership& node(NodeIndex i) const;
   bool running(NodeIndex i) const;  // started, not crashed (possibly paused)
+  /// Frozen by pause() and not resumed yet.
   bool paused(NodeIndex i) const;
+  /// Node i's current run: "n<i>@sim" and its creation.
   protocol::NodeId id(NodeIndex i) const;
+  /// "n<i>@sim".
   std::string full_name(NodeIndex i) const;
+  /// Node i's gossip address, sim:(1024 + i); also its data address.
   Address address(NodeIndex i) const;
+  /// What node i sent so far.
   const SimTraffic& traffic(NodeIndex i) const;
 
+  /// Every event so far, in order (with SimOptions::record_events).
   const std::vector<SimEvent>& events() const { return events_; }
+  /// Forgets the recorded events.
   void clear_events() { events_.clear(); }
   /// Called for every event as it happens (in addition to events()).
   std::function<void(const SimEvent&)> on_event;

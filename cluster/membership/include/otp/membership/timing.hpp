@@ -37,11 +37,14 @@ Duration push_pull_interval(const Options& config, size_t n);
 /// probe. Timeouts and the probe interval are multiplied by score + 1.
 class Awareness {
  public:
+  /// max_multiplier: Options::awareness_max_multiplier (0 is taken as 1: no awareness).
   explicit Awareness(uint32_t max_multiplier) : max_(max_multiplier == 0 ? 1 : max_multiplier) {}
 
   /// Adds delta, keeping the score within [0, max_multiplier - 1].
   void apply(int delta);
+  /// The current score, in [0, max_multiplier - 1]; 0 is healthy.
   uint32_t score() const { return score_; }
+  /// t * (score + 1): a timeout or interval stretched by poor local health.
   Duration scale(Duration t) const { return t * (score_ + 1); }
 
  private:
