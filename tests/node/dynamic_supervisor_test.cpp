@@ -12,7 +12,7 @@ namespace {
 class DynamicSupervisorTest : public NodeTest {
  protected:
   void SetUp() override {
-    node = std::make_unique<otp::Node>(node_config("dyn", threads()));
+    node = std::make_unique<otp::Node>(node_options("dyn", threads()));
     log = std::make_shared<EventLog>();
   }
   std::unique_ptr<otp::Node> node;

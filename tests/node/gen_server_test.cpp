@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
 otp::NodeOptions config(size_t threads) {
-  return otp_test::node_config("gen_server_test", threads);
+  return otp_test::node_options("gen_server_test", threads);
 }
 
 /// Runs f on its own thread and waits up to `deadline` for its result: nullopt when it is still

@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
 otp::NodeOptions config(size_t threads) {
-  return otp_test::node_config("process_test", threads);
+  return otp_test::node_options("process_test", threads);
 }
 
 // -- a server that exposes the primitives ------------------------------------------------------

@@ -36,7 +36,7 @@ std::map<std::string, Pid> await_restarted(otp::Node& node, const otp::ServerRef
 class SupervisorTest : public NodeTest {
  protected:
   void SetUp() override {
-    node = std::make_unique<otp::Node>(node_config("sup", threads()));
+    node = std::make_unique<otp::Node>(node_options("sup", threads()));
     log = std::make_shared<EventLog>();
   }
   void TearDown() override { node.reset(); }

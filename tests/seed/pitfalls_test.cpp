@@ -37,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 otp::NodeOptions config(const char* name) {
-  return otp_test::node_config(name, 2);
+  return otp_test::node_options(name, 2);
 }
 }  // namespace
 

@@ -1,13 +1,14 @@
-// Test support: what the node tests share before their first test. Readable gtest output for
-// error codes, the NodeOptions a test node gets, and a fixture parameterised by the number of
-// scheduler threads (the runtime behaves differently with one worker and with several).
+// Test support: what the node tests share before their first test: the NodeOptions a test node
+// gets, and a fixture parameterised by the number of scheduler threads (the runtime behaves
+// differently with one worker and with several). gtest prints error codes by name ("noproc")
+// through otp/error.hpp's operator<<, in every test file.
 //
 // clang-format off
-//   otp::Node node(otp_test::node_config("registry_test", 2));
+//   otp::Node node(otp_test::node_options("registry_test", 2));
 //
 //   class MySuite : public otp_test::NodeTest {};   // GetParam(), threads(): scheduler threads
 //   INSTANTIATE_TEST_SUITE_P(Threads, MySuite, otp_test::kThreadCounts, otp_test::threads_name);
-//   TEST_P(MySuite, Something) { otp::Node node(otp_test::node_config("my_suite", threads())); }
+//   TEST_P(MySuite, Something) { otp::Node node(otp_test::node_options("my_suite", threads())); }
 // clang-format on
 #pragma once
 
@@ -19,18 +20,11 @@
 
 #include "otp/otp.hpp"
 
-namespace otp {
-/// gtest prints error codes by name ("noproc"), not as numbers (found by ADL).
-inline void PrintTo(ErrorCode c, std::ostream* os) {
-  *os << to_string(c);
-}
-}  // namespace otp
-
 namespace otp_test {
 
 /// A node for one test: `threads` scheduler threads, and crashes the test provokes on purpose
 /// not logged.
-inline otp::NodeOptions node_config(std::string name, size_t threads) {
+inline otp::NodeOptions node_options(std::string name, size_t threads) {
   otp::NodeOptions c;
   c.name = std::move(name);
   c.scheduler_threads = threads;
