@@ -112,8 +112,8 @@ TEST(Unregister, OnTheOwnersNodeRemovesTheNameEverywhere) {
   NameTable t = linked_table(kA, {kB});
   const Pid p{kA, 1};
   (void)t.register_name("x", p, {}, ms(1));
-  UnregisterOutcome u = t.unregister_name("x", ms(2));
-  EXPECT_EQ(u.status, UnregisterStatus::ok);
+  OwnerOutcome u = t.unregister_name("x", ms(2));
+  EXPECT_EQ(u.status, OwnerStatus::ok);
   EXPECT_EQ(u.holder, p);
   EXPECT_FALSE(t.whereis("x"));
   const auto updates = updates_of(u.output);
@@ -129,11 +129,11 @@ TEST(Unregister, OnTheOwnersNodeRemovesTheNameEverywhere) {
 TEST(Unregister, ANameHeldElsewhereOrNotAtAllIsRefused) {
   NameTable t = linked_table(kA, {kB});
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));
-  UnregisterOutcome elsewhere = t.unregister_name("x", ms(2));
-  EXPECT_EQ(elsewhere.status, UnregisterStatus::not_owner);
+  OwnerOutcome elsewhere = t.unregister_name("x", ms(2));
+  EXPECT_EQ(elsewhere.status, OwnerStatus::not_owner);
   EXPECT_EQ(elsewhere.holder, (Pid{kB, 1}));
   EXPECT_TRUE(t.whereis("x"));
-  EXPECT_EQ(t.unregister_name("nobody", ms(2)).status, UnregisterStatus::not_registered);
+  EXPECT_EQ(t.unregister_name("nobody", ms(2)).status, OwnerStatus::not_registered);
 }
 
 TEST(ProcessExit, DropsEveryNameOfTheProcessAndReplicatesEachRemoval) {
@@ -176,8 +176,8 @@ TEST(UpdateMetadata, OnTheOwnersNodeReplicatesTheClaimWithItsRegistrationStamp) 
   const Pid p{kA, 1};
   (void)t.register_name("x", p, R"({"v":1})", ms(10));
   const Owner before = *t.whereis("x");
-  UpdateOutcome u = t.update_metadata("x", R"({"v":2})", ms(20));
-  EXPECT_EQ(u.status, UpdateStatus::ok);
+  OwnerOutcome u = t.update_metadata("x", R"({"v":2})", ms(20));
+  EXPECT_EQ(u.status, OwnerStatus::ok);
   EXPECT_EQ(u.holder, p);
   EXPECT_EQ(*t.whereis("x")->metadata, R"({"v":2})");
   EXPECT_EQ(t.whereis("x")->stamp, before.stamp);  // still registered when it was
@@ -196,7 +196,7 @@ TEST(UpdateMetadata, APeerReplacesTheMetadataAndReportsOnlyTheUpdate) {
   const Pid p{kA, 1};
   RegisterOutcome r = a.register_name("x", p, {}, ms(10));
   (void)b.on_message(kA, r.output.messages.at(0).message, ms(11));
-  UpdateOutcome u = a.update_metadata("x", "\"primary\"", ms(12));
+  OwnerOutcome u = a.update_metadata("x", "\"primary\"", ms(12));
   const Output at_b = b.on_message(kA, u.output.messages.at(0).message, ms(13));
   EXPECT_EQ(*b.whereis("x")->metadata, "\"primary\"");
   EXPECT_EQ(b.whereis("x")->stamp, a.whereis("x")->stamp);
@@ -222,14 +222,14 @@ TEST(UpdateMetadata, ASyncWithNewMetadataForAKnownClaimIsAnUpdate) {
 TEST(UpdateMetadata, ANameHeldElsewhereOrNotAtAllIsRefusedAndTheSameValueSendsNothing) {
   NameTable t = linked_table(kA, {kB});
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));
-  UpdateOutcome elsewhere = t.update_metadata("x", "{}", ms(2));
-  EXPECT_EQ(elsewhere.status, UpdateStatus::not_owner);
+  OwnerOutcome elsewhere = t.update_metadata("x", "{}", ms(2));
+  EXPECT_EQ(elsewhere.status, OwnerStatus::not_owner);
   EXPECT_EQ(elsewhere.holder, (Pid{kB, 1}));
   EXPECT_TRUE(elsewhere.output.empty());
-  EXPECT_EQ(t.update_metadata("nobody", "{}", ms(2)).status, UpdateStatus::not_registered);
+  EXPECT_EQ(t.update_metadata("nobody", "{}", ms(2)).status, OwnerStatus::not_registered);
   (void)t.register_name("mine", Pid{kA, 1}, "{}", ms(3));
-  UpdateOutcome same = t.update_metadata("mine", "{}", ms(4));
-  EXPECT_EQ(same.status, UpdateStatus::ok);
+  OwnerOutcome same = t.update_metadata("mine", "{}", ms(4));
+  EXPECT_EQ(same.status, OwnerStatus::ok);
   EXPECT_TRUE(same.output.empty());
 }
 
@@ -445,14 +445,15 @@ TEST(Conflict, EqualStampsAreBrokenByNodeIdThenPid) {
       earlier_wins(Claim{"x", Pid{kB, 1}, {9, 5}, {}}, Claim{"x", Pid{kA, 1}, {10, 0}, {}}));
 }
 
+/// A user resolver: the claim whose metadata says "primary" wins; otherwise the default rule.
+bool primary_wins(const Claim& a, const Claim& b) {
+  const bool pa = a.metadata == "\"primary\"";
+  const bool pb = b.metadata == "\"primary\"";
+  if (pa != pb) return pa;
+  return earlier_wins(a, b);
+}
+
 TEST(Conflict, AUserResolverOverridesTheRuleOnEveryNode) {
-  // The claim whose metadata says "primary" wins; otherwise the default rule.
-  const Resolver primary_wins = [](const Claim& a, const Claim& b) {
-    const bool pa = a.metadata == "\"primary\"";
-    const bool pb = b.metadata == "\"primary\"";
-    if (pa != pb) return pa;
-    return earlier_wins(a, b);
-  };
   NameTable a(kA, primary_wins);
   NameTable b(kB, primary_wins);
   (void)a.on_link_up(kB);
@@ -470,12 +471,6 @@ TEST(Conflict, AUserResolverOverridesTheRuleOnEveryNode) {
 }
 
 TEST(Conflict, AMetadataUpdateThatAUserResolverPrefersChangesTheWinnerEverywhere) {
-  const Resolver primary_wins = [](const Claim& a, const Claim& b) {
-    const bool pa = a.metadata == "\"primary\"";
-    const bool pb = b.metadata == "\"primary\"";
-    if (pa != pb) return pa;
-    return earlier_wins(a, b);
-  };
   // c heard of both claims, a's earlier: a's is shown, b's held in reserve (b's node has not
   // heard of a's yet). a heard of none of b's.
   NameTable a(kA, primary_wins);
@@ -519,8 +514,8 @@ TEST(Conflict, TheOwnersOwnMetadataUpdateCanLoseItTheNameUnderAUserResolver) {
   (void)a.register_name("x", Pid{kA, 1}, {}, ms(10));
   (void)a.on_update(kB, add("x", Pid{kB, 1}, {20, 0}), ms(21));  // loses: held in reserve
   ASSERT_EQ(a.claim_count(), 2u);
-  UpdateOutcome u = a.update_metadata("x", "{}", ms(22));
-  EXPECT_EQ(u.status, UpdateStatus::ok);
+  OwnerOutcome u = a.update_metadata("x", "{}", ms(22));
+  EXPECT_EQ(u.status, OwnerStatus::ok);
   EXPECT_EQ(a.whereis("x")->pid, (Pid{kB, 1}));
   EXPECT_EQ(a.claim_count(), 1u);
   const auto lost = events_of(u.output, EventKind::conflict);

@@ -42,8 +42,8 @@ TEST(Simulation, AMetadataUpdateReachesEveryNodeAndSurvivesAHeal) {
   (void)sim.register_name(0, "counter", p, R"({"v":1})");
   sim.deliver_all();
   sim.partition({{0, 1}, {2, 3}});
-  ASSERT_EQ(sim.update_metadata(0, "counter", R"({"v":2})").status, UpdateStatus::ok);
-  EXPECT_EQ(sim.update_metadata(1, "counter", "{}").status, UpdateStatus::not_owner);
+  ASSERT_EQ(sim.update_metadata(0, "counter", R"({"v":2})").status, OwnerStatus::ok);
+  EXPECT_EQ(sim.update_metadata(1, "counter", "{}").status, OwnerStatus::not_owner);
   sim.deliver_all();
   EXPECT_EQ(*sim.node(1).whereis("counter")->metadata, R"({"v":2})");
   sim.heal();
@@ -196,9 +196,9 @@ void random_step(Simulator& sim, Model& model, size_t names) {
       break;
     }
     case 2: {
-      const UnregisterOutcome u = sim.unregister_name(n, name);
+      const OwnerOutcome u = sim.unregister_name(n, name);
       RC_LOG() << "unregister " << n << " " << name << " -> " << to_string(u.status) << "\n";
-      if (u.status == UnregisterStatus::ok) model.held[{name, u.holder}] = false;
+      if (u.status == OwnerStatus::ok) model.held[{name, u.holder}] = false;
       break;
     }
     case 3: {  // a process exits
@@ -231,7 +231,7 @@ void random_step(Simulator& sim, Model& model, size_t names) {
       break;
     case 7: {
       const Metadata metadata = random_metadata();
-      const UpdateOutcome u = sim.update_metadata(n, name, metadata);
+      const OwnerOutcome u = sim.update_metadata(n, name, metadata);
       RC_LOG() << "update " << n << " " << name << " " << metadata << " -> " << to_string(u.status)
                << "\n";
       break;

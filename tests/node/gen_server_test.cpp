@@ -622,27 +622,33 @@ class Holder : public otp::GenServer {
   otp::From pending_;
 };
 
-TEST(GenServerDeferredReply, NoreplyThenAReplyFromALaterCastAnswersTheCaller) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  ASSERT_TRUE(inbox.receive_as<HoldArrived>(kLong));
+/// A Holder with one call parked in it: `caller` waits on another thread for the answer to
+/// Hold{}, and `arrived->from` is the From that answers it.
+class GenServerHeldCall : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
+    caller = std::async(std::launch::async,
+                        [this] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
+    arrived = inbox.receive_as<HoldArrived>(kLong);
+    ASSERT_TRUE(arrived);
+  }
+
+  otp::Node node{config(2)};
+  otp::Inbox inbox{node};
+  otp::Pid pid;
+  std::future<otp::Result<int>> caller;
+  std::optional<HoldArrived> arrived;
+};
+
+TEST_F(GenServerHeldCall, NoreplyThenAReplyFromALaterCastAnswersTheCaller) {
   EXPECT_NE(caller.wait_for(50ms), std::future_status::ready) << "replied before Release";
   otp::gen_server::cast(node, pid, Release{17});
   ASSERT_EQ(caller.wait_for(kLong), std::future_status::ready);
   EXPECT_EQ(caller.get().value(), 17);
 }
 
-TEST(GenServerDeferredReply, GenServerReplyFromAnotherThreadAnswersTheCaller) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  auto arrived = inbox.receive_as<HoldArrived>(kLong);
-  ASSERT_TRUE(arrived);
+TEST_F(GenServerHeldCall, GenServerReplyFromAnotherThreadAnswersTheCaller) {
   std::thread([from = arrived->from] { otp::gen_server::reply(from, 23); }).join();
   ASSERT_EQ(caller.wait_for(kLong), std::future_status::ready);
   EXPECT_EQ(caller.get().value(), 23);
@@ -656,14 +662,7 @@ TEST(GenServerDeferredReply, GenServerReplyFromAnotherProcessAnswersTheCaller) {
   EXPECT_EQ(otp::gen_server::call<int>(node, front, ForwardTo{helper, 31}, kLong).value(), 31);
 }
 
-TEST(GenServerDeferredReply, OnlyTheFirstReplyToAFromCounts) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  auto arrived = inbox.receive_as<HoldArrived>(kLong);
-  ASSERT_TRUE(arrived);
+TEST_F(GenServerHeldCall, OnlyTheFirstReplyToAFromCounts) {
   otp::gen_server::reply(arrived->from, 1);
   otp::gen_server::reply(arrived->from, 2);
   ASSERT_EQ(caller.wait_for(kLong), std::future_status::ready);
@@ -671,14 +670,7 @@ TEST(GenServerDeferredReply, OnlyTheFirstReplyToAFromCounts) {
   EXPECT_EQ(otp::gen_server::call<int>(node, pid, Echo{3}).value(), 3);
 }
 
-TEST(GenServerDeferredReply, AReplyCarryingAnErrorMakesTheCallFailWithThatError) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  auto arrived = inbox.receive_as<HoldArrived>(kLong);
-  ASSERT_TRUE(arrived);
+TEST_F(GenServerHeldCall, AReplyCarryingAnErrorMakesTheCallFailWithThatError) {
   otp::gen_server::reply(arrived->from, otp::Error(ErrorCode::not_found, "lookup of user 7"));
   ASSERT_EQ(caller.wait_for(kLong), std::future_status::ready);
   auto r = caller.get();
@@ -687,14 +679,7 @@ TEST(GenServerDeferredReply, AReplyCarryingAnErrorMakesTheCallFailWithThatError)
   EXPECT_EQ(r.error().context(), "lookup of user 7");
 }
 
-TEST(GenServerDeferredReply, AReplyToAnInvalidFromIsIgnored) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  auto arrived = inbox.receive_as<HoldArrived>(kLong);
-  ASSERT_TRUE(arrived);
+TEST_F(GenServerHeldCall, AReplyToAnInvalidFromIsIgnored) {
   // Ignored: it throws nothing and reaches nobody (the waiting caller gets the real reply, not 1),
   // and the server that holds the call keeps serving.
   EXPECT_NO_THROW(otp::gen_server::reply(otp::From{}, 1));
@@ -704,13 +689,7 @@ TEST(GenServerDeferredReply, AReplyToAnInvalidFromIsIgnored) {
   EXPECT_EQ(otp::gen_server::call<int>(node, pid, Echo{3}).value(), 3);
 }
 
-TEST(GenServerDeferredReply, ACallerWaitingOnADeferredReplyGetsExitWhenTheServerStops) {
-  otp::Node node(config(2));
-  otp::Inbox inbox(node);
-  auto pid = otp::gen_server::start<Holder>(node, inbox.pid()).value();
-  auto caller = std::async(std::launch::async,
-                           [&] { return otp::gen_server::call<int>(node, pid, Hold{}, 10s); });
-  ASSERT_TRUE(inbox.receive_as<HoldArrived>(kLong));
+TEST_F(GenServerHeldCall, ACallerWaitingOnADeferredReplyGetsExitWhenTheServerStops) {
   otp::gen_server::cast(node, pid, Crash{Reason::error("gave up")});
   ASSERT_EQ(caller.wait_for(kLong), std::future_status::ready);
   auto r = caller.get();

@@ -41,25 +41,13 @@ const char* to_string(RegisterStatus status) {
   return "?";
 }
 
-const char* to_string(UnregisterStatus status) {
+const char* to_string(OwnerStatus status) {
   switch (status) {
-    case UnregisterStatus::ok:
+    case OwnerStatus::ok:
       return "ok";
-    case UnregisterStatus::not_registered:
+    case OwnerStatus::not_registered:
       return "not_registered";
-    case UnregisterStatus::not_owner:
-      return "not_owner";
-  }
-  return "?";
-}
-
-const char* to_string(UpdateStatus status) {
-  switch (status) {
-    case UpdateStatus::ok:
-      return "ok";
-    case UpdateStatus::not_registered:
-      return "not_registered";
-    case UpdateStatus::not_owner:
+    case OwnerStatus::not_owner:
       return "not_owner";
   }
   return "?";
@@ -345,17 +333,17 @@ RegisterOutcome NameTable::register_name(std::string name, const protocol::Pid& 
   return outcome;
 }
 
-UnregisterOutcome NameTable::unregister_name(std::string_view name, Time now) {
-  UnregisterOutcome outcome;
+OwnerOutcome NameTable::unregister_name(std::string_view name, Time now) {
+  OwnerOutcome outcome;
   const auto it = names_.find(name);
   if (it == names_.end()) {
-    outcome.status = UnregisterStatus::not_registered;
+    outcome.status = OwnerStatus::not_registered;
     return outcome;
   }
   const Held& owner = it->second.front();
   outcome.holder = pid_of(owner);
   if (owner.node != kSelf) {
-    outcome.status = UnregisterStatus::not_owner;
+    outcome.status = OwnerStatus::not_owner;
     return outcome;
   }
   const std::string held(name);
@@ -365,17 +353,17 @@ UnregisterOutcome NameTable::unregister_name(std::string_view name, Time now) {
   return outcome;
 }
 
-UpdateOutcome NameTable::update_metadata(std::string_view name, Metadata metadata, Time now) {
-  UpdateOutcome outcome;
+OwnerOutcome NameTable::update_metadata(std::string_view name, Metadata metadata, Time now) {
+  OwnerOutcome outcome;
   const auto it = names_.find(name);
   if (it == names_.end()) {
-    outcome.status = UpdateStatus::not_registered;
+    outcome.status = OwnerStatus::not_registered;
     return outcome;
   }
   const Held& owner = it->second.front();
   outcome.holder = pid_of(owner);
   if (owner.node != kSelf) {
-    outcome.status = UpdateStatus::not_owner;
+    outcome.status = OwnerStatus::not_owner;
     return outcome;
   }
   (void)clock_.tick(now);

@@ -59,15 +59,15 @@ RegisterOutcome Simulator::register_name(NodeIndex i, std::string name, const pr
   return outcome;
 }
 
-UnregisterOutcome Simulator::unregister_name(NodeIndex i, std::string_view name) {
-  UnregisterOutcome outcome = node(i).unregister_name(name, clock(i));
+OwnerOutcome Simulator::unregister_name(NodeIndex i, std::string_view name) {
+  OwnerOutcome outcome = node(i).unregister_name(name, clock(i));
   handle(i, std::move(outcome.output));
   outcome.output = {};
   return outcome;
 }
 
-UpdateOutcome Simulator::update_metadata(NodeIndex i, std::string_view name, Metadata metadata) {
-  UpdateOutcome outcome = node(i).update_metadata(name, std::move(metadata), clock(i));
+OwnerOutcome Simulator::update_metadata(NodeIndex i, std::string_view name, Metadata metadata) {
+  OwnerOutcome outcome = node(i).update_metadata(name, std::move(metadata), clock(i));
   handle(i, std::move(outcome.output));
   outcome.output = {};
   return outcome;

@@ -169,40 +169,21 @@ struct RegisterOutcome {
   Output output{};
 };
 
-/// How unregister_name went.
-enum class UnregisterStatus : uint8_t {
+/// How unregister_name and update_metadata went: both change a name this node must own.
+enum class OwnerStatus : uint8_t {
   ok,
   not_registered,  // no owner known for the name
-  not_owner,       // owned by another node's process (holder): unregister it on that node
+  not_owner,       // owned by another node's process (holder): change it on that node
 };
 
 /// "ok", "not_registered", "not_owner"; "?" for another value.
-const char* to_string(UnregisterStatus status);
+const char* to_string(OwnerStatus status);
 
-/// What unregister_name returns.
-struct UnregisterOutcome {
+/// What unregister_name and update_metadata return.
+struct OwnerOutcome {
   /// How it went.
-  UnregisterStatus status = UnregisterStatus::ok;
-  protocol::Pid holder{};  // ok: the pid that held the name; not_owner: the owner
-  /// What the driver must send and report (empty unless ok).
-  Output output{};
-};
-
-/// How update_metadata went.
-enum class UpdateStatus : uint8_t {
-  ok,
-  not_registered,  // no owner known for the name
-  not_owner,       // owned by another node's process (holder): update it on that node
-};
-
-/// "ok", "not_registered", "not_owner"; "?" for another value.
-const char* to_string(UpdateStatus status);
-
-/// What update_metadata returns.
-struct UpdateOutcome {
-  /// How it went.
-  UpdateStatus status = UpdateStatus::ok;
-  protocol::Pid holder{};  // ok: the pid that holds the name; not_owner: the owner
+  OwnerStatus status = OwnerStatus::ok;
+  protocol::Pid holder{};  // ok: the pid that holds (held) the name; not_owner: the owner
   /// What the driver must send and report (empty unless ok).
   Output output{};
 };
@@ -268,10 +249,10 @@ class NameTable {
   RegisterOutcome register_name(std::string name, const protocol::Pid& pid, Metadata metadata,
                                 Time now);
   /// Unregisters a name held by a process of this node.
-  UnregisterOutcome unregister_name(std::string_view name, Time now);
+  OwnerOutcome unregister_name(std::string_view name, Time now);
   /// Replaces the metadata of a name held by a process of this node, on every node. The claim
   /// keeps its registration stamp (who registered first does not change); `now` ticks the clock.
-  UpdateOutcome update_metadata(std::string_view name, Metadata metadata, Time now);
+  OwnerOutcome update_metadata(std::string_view name, Metadata metadata, Time now);
   /// A process of this node exited: every name it held goes away (other nodes' pids: no-op,
   /// their own nodes report their exits).
   Output process_exit(protocol::Pid pid, Time now);

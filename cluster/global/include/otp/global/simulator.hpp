@@ -92,9 +92,9 @@ class Simulator {
   RegisterOutcome register_name(NodeIndex i, std::string name, const protocol::Pid& pid,
                                 Metadata metadata = {});
   /// NameTable::unregister_name on node i, handled as register_name's.
-  UnregisterOutcome unregister_name(NodeIndex i, std::string_view name);
+  OwnerOutcome unregister_name(NodeIndex i, std::string_view name);
   /// NameTable::update_metadata on node i, handled as register_name's.
-  UpdateOutcome update_metadata(NodeIndex i, std::string_view name, Metadata metadata);
+  OwnerOutcome update_metadata(NodeIndex i, std::string_view name, Metadata metadata);
   /// Node i crashes and starts again at once: new creation, empty table, no processes. Peers
   /// see the old run's nodedown, then the new run links up wherever the partition allows.
   void restart(NodeIndex i);
