@@ -71,6 +71,10 @@ const char* to_string(ErrorCode code) {
       return "listen_failed";
     case ErrorCode::unknown_error:
       return "unknown_error";
+    case ErrorCode::already_registered:
+      return "already_registered";
+    case ErrorCode::not_owner:
+      return "not_owner";
   }
   return kUnknown;
 }

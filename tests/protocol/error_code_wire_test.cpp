@@ -51,6 +51,8 @@ const std::vector<PinnedId> kPinnedIds = {
     {ErrorCode::unresolved, 25, "unresolved"},
     {ErrorCode::listen_failed, 26, "listen_failed"},
     {ErrorCode::unknown_error, 27, "unknown_error"},
+    {ErrorCode::already_registered, 28, "already_registered"},
+    {ErrorCode::not_owner, 29, "not_owner"},
 };
 
 const NodeId kNode{"a", "host", 3};

@@ -66,6 +66,9 @@ enum class ErrorCode : uint16_t {
   // -- across versions --
   unknown_error = 27,  // a peer answered with a code this build does not know (a newer peer);
                        // the context keeps the peer's text
+  // -- global names --
+  already_registered = 28,  // the global name is held (the context names the owner and its node)
+  not_owner = 29,           // the global name is held by a process of another node: change it there
 };
 
 /// "noproc", "bad_field", ...; "unknown" for a value that is no ErrorCode.
