@@ -27,7 +27,10 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
 
   std::optional<SendError> send(const protocol::NodeId& to,
                                 const protocol::Message& message) override {
-    return transport_->send(to, message);
+    // The node is attached before the transport starts (so that no link comes up unseen by
+    // the distribution and its global registry): until then there is nobody to send to.
+    Transport* t = sending_.load(std::memory_order_acquire);
+    return t ? t->send(to, message) : std::optional<SendError>(SendError::nodedown);
   }
 
   /// Membership drives the links (on the membership thread): an alive member gets one, a
@@ -65,6 +68,7 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
 
   Node& node_;
   std::unique_ptr<Transport> transport_;
+  std::atomic<Transport*> sending_{nullptr};  // transport_, once started
   std::unique_ptr<MembershipDriver> membership_;
   std::string self_name_;
   std::function<void(std::string_view, std::string_view)> log_;
@@ -73,7 +77,7 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
     if (stopped_.exchange(true)) return false;
     // Leave first (bounded), so the others report `left` and drop their links on their own.
     if (membership_) membership_->stop();
-    transport_->stop();  // node_down for every link, then silence
+    if (transport_) transport_->stop();  // node_down for every link, then silence
     return true;
   }
   /// The node is shutting down (or was detached): stop using it.
@@ -109,9 +113,14 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions confi
   auto failed = [&self](const Error& e) {
     return Error(e.code(), "cluster start of " + self.full_name() + ": " + e.context());
   };
+  distribution::attach(node, self, bridge, std::move(config.global_resolver));
   auto transport = Transport::start(std::move(t), *bridge);
-  if (!transport) return failed(transport.error());
+  if (!transport) {
+    distribution::detach(node);
+    return failed(transport.error());
+  }
   bridge->transport_ = std::move(transport).value();
+  bridge->sending_.store(bridge->transport_.get(), std::memory_order_release);
   bridge->self_name_ = self.full_name();
   bridge->log_ = user_log
                      ? user_log
@@ -122,7 +131,6 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions confi
                                         static_cast<int>(text.size()), text.data());
                          }
                        };
-  distribution::attach(node, self, bridge);
   if (config.gossip) {
     auto membership = start_membership(config, self, bridge->transport_->port(), user_log, *bridge);
     if (!membership) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "global_registry.hpp"
 #include "node_core.hpp"
 #include "otp/process.hpp"
 #include "remote_envelopes.hpp"
@@ -27,10 +28,17 @@ class DeadProcess final : public Process {
 
 Distribution::Distribution(NodeCore& core) : core_(core) {}
 
-void Distribution::attach(protocol::NodeId self, std::shared_ptr<DistributionChannel> channel) {
+void Distribution::attach(protocol::NodeId self, std::shared_ptr<DistributionChannel> channel,
+                          global::Resolver resolver) {
   if (attached_.load()) throw std::logic_error("distribution::attach: the node is attached");
   self_ = std::move(self);
   channel_ = std::move(channel);
+  auto registry = std::make_shared<NodeGlobalRegistry>(*this, self_, std::move(resolver));
+  global_.store(registry.get(), std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> g(mx_);
+    registries_.push_back(std::move(registry));
+  }
   attached_.store(true, std::memory_order_release);
 }
 
@@ -47,8 +55,13 @@ void Distribution::detach() {
 
 std::optional<SendError> Distribution::send(const RemoteNode& to,
                                             const protocol::Message& message) {
+  return send_to(to.id, message);
+}
+
+std::optional<SendError> Distribution::send_to(const protocol::NodeId& to,
+                                               const protocol::Message& message) {
   if (!attached()) return SendError::nodedown;
-  return channel_->send(to.id, message);
+  return channel_->send(to, message);
 }
 
 std::optional<protocol::Pid> Distribution::to_wire(const Pid& pid) const {
@@ -140,6 +153,7 @@ void Distribution::node_up(const protocol::NodeId& peer) {
     node->up = true;
     node->superseded = false;
   }
+  if (auto* g = global()) g->link_up(peer);  // before any message of the peer's run
   notify_node_monitors(NodeUp{peer.full_name()});
 }
 
@@ -166,6 +180,7 @@ void Distribution::node_down(const protocol::NodeId& peer, const std::string& re
                                            true);
   }
   for (auto& [id, m] : incoming) RuntimeAccess::process(m.target)->remove_monitor(m.ref);
+  if (auto* g = global()) g->link_down(peer);
   notify_node_monitors(NodeDown{peer.full_name(), reason});
 }
 
@@ -201,8 +216,10 @@ void Distribution::notify_node_monitors(const Message& event) {
 
 namespace distribution {
 
-void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel) {
-  RuntimeAccess::core(node).distribution().attach(std::move(self), std::move(channel));
+void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel,
+            global::Resolver resolver) {
+  RuntimeAccess::core(node).distribution().attach(std::move(self), std::move(channel),
+                                                  std::move(resolver));
 }
 void detach(Node& node) {
   RuntimeAccess::core(node).distribution().detach();

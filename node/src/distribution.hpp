@@ -17,21 +17,28 @@
 
 #include "envelope.hpp"
 #include "otp/distribution.hpp"
+#include "otp/global/name_table.hpp"
 #include "otp/server_ref.hpp"
 #include "process_control.hpp"
 #include "remote_process.hpp"
 
 namespace otp::detail {
 
+class NodeGlobalRegistry;
+
 class Distribution {
  public:
   explicit Distribution(NodeCore& core);
 
-  void attach(protocol::NodeId self, std::shared_ptr<DistributionChannel> channel);
+  void attach(protocol::NodeId self, std::shared_ptr<DistributionChannel> channel,
+              global::Resolver resolver);
   void detach();
   bool attached() const { return attached_.load(std::memory_order_acquire); }
   const protocol::NodeId& self() const { return self_; }
   NodeCore& core() { return core_; }
+  /// The global name registry of the current (or last) attach; null before the first. Kept
+  /// after detach (it then refuses writes and holds only this node's names).
+  NodeGlobalRegistry* global() const { return global_.load(std::memory_order_acquire); }
 
   // -- pids and refs across the wire --
   /// The wire form of any pid known here (this node's, another local Node's, a remote one).
@@ -51,6 +58,8 @@ class Distribution {
 
   /// Sends on the channel; nodedown when detached.
   std::optional<SendError> send(const RemoteNode& to, const protocol::Message& message);
+  /// The same to a node run by its id (the global registry's traffic).
+  std::optional<SendError> send_to(const protocol::NodeId& to, const protocol::Message& message);
 
   /// Says what a payload is for ("call to <0.5.0>"), only when an error needs it: building the
   /// text per message would cost allocations on every send and receive.
@@ -79,6 +88,11 @@ class Distribution {
   NodeCore& core_;
   protocol::NodeId self_;  // written once by attach, before attached_ is set
   std::shared_ptr<DistributionChannel> channel_;
+  /// Every registry an attach made (a node attached again after a detach gets a new one, for
+  /// its new identity), kept while the node lives: a reader that loaded global_ just before a
+  /// re-attach still uses a live object.
+  std::vector<std::shared_ptr<NodeGlobalRegistry>> registries_;
+  std::atomic<NodeGlobalRegistry*> global_{nullptr};
   std::atomic<bool> attached_{false};
 
   mutable std::mutex mx_;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "distribution.hpp"
+#include "global_registry.hpp"
 #include "node_core.hpp"
 #include "remote_envelopes.hpp"
 #include "remote_types.hpp"
@@ -142,6 +143,9 @@ void Distribution::receive(const protocol::NodeId& peer, protocol::Message&& mes
           on_unlink(*node, m);
         } else if constexpr (std::is_same_v<M, protocol::Exit>) {
           on_exit(*node, m);
+        } else if constexpr (std::is_same_v<M, protocol::NameUpdate> ||
+                             std::is_same_v<M, protocol::NameSync>) {
+          if (auto* g = global()) g->receive(peer, std::move(m));
         }
         // Handshake messages and heartbeats are the transport's.
       },

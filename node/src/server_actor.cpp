@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "distribution.hpp"
+#include "global_registry.hpp"
 #include "node_core.hpp"
 
 namespace otp::detail {
@@ -43,6 +45,13 @@ void ServerActor::start() {
     Result<void> r;
     if (const std::string* n = start_->info.name->local_name()) {
       r = node_.register_name(*n, self_);
+    } else if (const GlobalName* global = start_->info.name->global_name()) {
+      auto& d = node_.distribution();
+      r = d.attached()
+              ? d.global()->register_name(global->name, self_)
+              : Result<void>(Error(ErrorCode::noproc,
+                                   "global name " + global->name +
+                                       ": this node is not distributed (start a Cluster)"));
     } else if (const ViaName* via = start_->info.name->via_name()) {
       auto reg = via_registry(node_, *via);
       r = reg ? reg->register_name(via->key, self_)

@@ -8,6 +8,7 @@
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 #include "distribution.hpp"
+#include "global_registry.hpp"
 #include "node_core.hpp"
 #include "otp/registry.hpp"
 #include "server_actor.hpp"
@@ -91,6 +92,15 @@ Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation)
     found = node.whereis(*name);
   } else if (const ViaName* via = ref.via_name()) {
     if (auto reg = via_registry(node, *via)) found = reg->whereis_name(via->key);
+  } else if (const GlobalName* global = ref.global_name()) {
+    auto& d = node.distribution();
+    if (!d.attached())
+      return Error(ErrorCode::noproc, std::string(operation) + " " + ref.to_string() +
+                                          ": this node is not distributed (start a Cluster)");
+    found = d.global()->whereis(global->name);
+    // A remote owner is returned as is: a call to it fails at once with nodedown if its node
+    // went down since, as any call to a remote pid.
+    if (found && RuntimeAccess::process(*found)->is_remote()) return *found;
   }
   if (!found || !RuntimeAccess::process(*found)->alive()) return noproc();
   return *found;

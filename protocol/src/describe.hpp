@@ -120,6 +120,26 @@ void describe(V& v, S& x) {
   v.field("seq", x.seq);
 }
 
+// -- global names --
+template <class V, Is<NameClaim> S>
+void describe(V& v, S& x) {
+  v.field("name", x.name);
+  v.field("pid", x.pid);
+  v.field("stamp_ms", x.stamp_ms);
+  v.field("stamp_logical", x.stamp_logical);
+  v.field("metadata", x.metadata);
+}
+template <class V, Is<NameUpdate> S>
+void describe(V& v, S& x) {
+  v.field("kind", x.kind);
+  v.field("claim", x.claim);
+}
+template <class V, Is<NameSync> S>
+void describe(V& v, S& x) {
+  v.field("claims", x.claims);
+  v.field("last", x.last);
+}
+
 /// A visitor that does nothing: used to detect which types have a describe().
 struct DescribeProbe {
   template <class F>

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "otp/protocol/envelope.hpp"
+#include "otp/protocol/global_names.hpp"
 #include "otp/protocol/handshake_messages.hpp"
 #include "otp/protocol/reason.hpp"
 
@@ -28,7 +29,7 @@ inline constexpr std::array<EnumName<ReasonKind>, 7> kReasonKindNames{{
     {ReasonKind::error, "error"},
 }};
 
-inline constexpr std::array<EnumName<MessageType>, 15> kMessageTypeNames{{
+inline constexpr std::array<EnumName<MessageType>, 17> kMessageTypeNames{{
     {MessageType::hello, "hello"},
     {MessageType::proof, "proof"},
     {MessageType::reject, "reject"},
@@ -44,6 +45,13 @@ inline constexpr std::array<EnumName<MessageType>, 15> kMessageTypeNames{{
     {MessageType::exit, "exit"},
     {MessageType::ping, "ping"},
     {MessageType::pong, "pong"},
+    {MessageType::name_update, "name_update"},
+    {MessageType::name_sync, "name_sync"},
+}};
+
+inline constexpr std::array<EnumName<NameUpdateKind>, 2> kNameUpdateKindNames{{
+    {NameUpdateKind::add, "add"},
+    {NameUpdateKind::remove, "remove"},
 }};
 
 inline constexpr std::array<EnumName<CallErrorCode>, 7> kCallErrorCodeNames{{
@@ -72,6 +80,9 @@ inline std::span<const EnumName<MessageType>> names_of(MessageType) {
 }
 inline std::span<const EnumName<CallErrorCode>> names_of(CallErrorCode) {
   return kCallErrorCodeNames;
+}
+inline std::span<const EnumName<NameUpdateKind>> names_of(NameUpdateKind) {
+  return kNameUpdateKindNames;
 }
 inline std::span<const EnumName<RejectReason>> names_of(RejectReason) {
   return kRejectReasonNames;

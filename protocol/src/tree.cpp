@@ -22,6 +22,12 @@ using ReplyResult = std::variant<Payload, CallError>;
 template <class T>
 inline constexpr bool kIsEnum = std::is_enum_v<T>;
 
+/// A list field (NameSync's claims): an array in both layouts.
+template <class T>
+inline constexpr bool kIsVector = false;
+template <class T>
+inline constexpr bool kIsVector<std::vector<T>> = true;
+
 /// otp::ErrorCode is its numeric wire id in both codecs: its names are for people, and a renamed
 /// code must not break a remote error. The protocol's own enums are names in JSON.
 template <class T>
@@ -84,6 +90,10 @@ json to_tree(const T& x, Layout layout) {
       if (layout == Layout::positional) return json(static_cast<uint64_t>(x));
       return json(name_of(x));
     }
+  } else if constexpr (kIsVector<T>) {
+    json out = json::array();
+    for (const auto& e : x) out.push_back(to_tree(e, layout));
+    return out;
   } else if constexpr (std::is_same_v<T, Target>) {
     if (const auto* name = std::get_if<std::string>(&x)) return json(*name);
     return to_tree(std::get<Pid>(x), layout);
@@ -196,6 +206,9 @@ void MsgpackWriter::write(const T& x) {
     string(to_hex(x));
   } else if constexpr (kIsEnum<T>) {
     unsigned_int(static_cast<uint64_t>(x));
+  } else if constexpr (kIsVector<T>) {
+    array_header(x.size());
+    for (const auto& e : x) write(e);
   } else if constexpr (std::is_same_v<T, Target>) {
     if (const auto* name = std::get_if<std::string>(&x)) return string(*name);
     write(std::get<Pid>(x));
@@ -324,6 +337,15 @@ void Reader::read(const json& j, T& out) {
     }
     if (!v) return fail("unknown value " + j.dump(-1, ' ', false, json::error_handler_t::replace));
     out = *v;
+  } else if constexpr (kIsVector<T>) {
+    if (!j.is_array()) return fail("expected an array");
+    out.clear();
+    out.reserve(j.size());
+    for (size_t i = 0; i < j.size() && !failed(); ++i) {
+      push(std::to_string(i));
+      read(j[i], out.emplace_back());
+      pop();
+    }
   } else if constexpr (std::is_same_v<T, Target>) {
     if (j.is_string()) {
       out = std::move(const_cast<json&>(j).get_ref<std::string&>());

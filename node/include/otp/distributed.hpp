@@ -12,5 +12,6 @@
 #pragma once
 
 #include "otp/distribution.hpp"
+#include "otp/global.hpp"
 #include "otp/otp.hpp"
 #include "otp/remote_type.hpp"

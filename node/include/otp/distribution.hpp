@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "otp/error.hpp"
+#include "otp/global/name_table.hpp"
 #include "otp/node.hpp"
 #include "otp/pid.hpp"
 #include "otp/protocol/message.hpp"
@@ -61,8 +62,11 @@ struct NodeDown {
 
 namespace distribution {
 
-/// Makes node a distributed node called `self` (name, host, creation). Once per node.
-void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel);
+/// Makes node a distributed node called `self` (name, host, creation), with its global name
+/// registry (otp/global.hpp) resolving conflicts by `resolver` (empty: global::earlier_wins; it
+/// must be the same on every node). Once per node.
+void attach(Node& node, protocol::NodeId self, std::shared_ptr<DistributionChannel> channel,
+            global::Resolver resolver = {});
 /// Detaches (transport stop; Node::shutdown does it too): every remote call, monitor and link is
 /// failed as if every node went down, then the channel is told (DistributionChannel::detached).
 void detach(Node& node);

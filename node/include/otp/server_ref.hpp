@@ -1,5 +1,6 @@
 // otp::ServerRef: how a process is addressed — by Pid (of this node or another), by a name
-// registered on the local node, by a name registered on another node (Erlang's {Name, Node}), or
+// registered on the local node, by a name registered on another node (Erlang's {Name, Node}), by
+// a global name held anywhere in the cluster (Erlang's {global, Name}, see otp/global.hpp), or
 // by a via name resolved through any registry that implements otp::ViaRegistry (OTP's
 // {via, Module, Name}). Everything that takes a server (call, cast, send, start_link's name)
 // takes a ServerRef, so a plain string, a Pid or `otp::via(registry, "key")` all work.
@@ -9,6 +10,7 @@
 //   otp::gen_server::call<int>(node, pid, Get{});                    // pid, local or remote
 //   otp::gen_server::call<int>(node, otp::via(reg, "user:42"), Get{});  // via name
 //   otp::gen_server::call<int>(node, otp::remote_name("counter", "b@10.0.0.2"), Get{});
+//   otp::gen_server::call<int>(node, otp::global_name("counter"), Get{});  // on any node
 // clang-format on
 #pragma once
 
@@ -69,7 +71,19 @@ inline RemoteName remote_name(std::string name, std::string node) {
   return RemoteName{std::move(name), std::move(node)};
 }
 
-/// A pid, a local name, a via name or a remote name; converts implicitly from each.
+/// `{global, Name}`: the process holding name in the cluster's global registry (otp/global.hpp),
+/// looked up in this node's replica at each use.
+struct GlobalName {
+  std::string name;
+};
+
+/// `{global, name}` as a ServerRef: otp::global_name("counter").
+inline GlobalName global_name(std::string name) {
+  return GlobalName{std::move(name)};
+}
+
+/// A pid, a local name, a via name, a remote name or a global name; converts implicitly from
+/// each.
 class ServerRef {
  public:
   ServerRef(Pid pid) : v_(std::move(pid)) {}              // NOLINT: implicit on purpose
@@ -77,6 +91,7 @@ class ServerRef {
   ServerRef(const char* name) : v_(std::string(name)) {}  // NOLINT
   ServerRef(ViaName via) : v_(std::move(via)) {}          // NOLINT
   ServerRef(RemoteName name) : v_(std::move(name)) {}     // NOLINT
+  ServerRef(GlobalName name) : v_(std::move(name)) {}     // NOLINT
 
   /// The pid, or nullptr when the ref is a name.
   const Pid* pid() const { return std::get_if<Pid>(&v_); }
@@ -86,12 +101,15 @@ class ServerRef {
   const ViaName* via_name() const { return std::get_if<ViaName>(&v_); }
   /// The remote name, or nullptr.
   const RemoteName* remote_name() const { return std::get_if<RemoteName>(&v_); }
+  /// The global name, or nullptr.
+  const GlobalName* global_name() const { return std::get_if<GlobalName>(&v_); }
 
-  /// "counter", "<1.42.0>", "{via, Registry X, user:42}", "{counter, b@h}" — for errors and logs.
+  /// "counter", "<1.42.0>", "{via, Registry X, user:42}", "{counter, b@h}", "{global, counter}"
+  /// — for errors and logs.
   std::string to_string() const;
 
  private:
-  std::variant<Pid, std::string, ViaName, RemoteName> v_;
+  std::variant<Pid, std::string, ViaName, RemoteName, GlobalName> v_;
 };
 
 }  // namespace otp

@@ -46,6 +46,7 @@
 #include "otp/cluster/membership_driver.hpp"
 #include "otp/cluster/transport.hpp"
 #include "otp/error.hpp"
+#include "otp/global/name_table.hpp"
 #include "otp/membership/member.hpp"
 #include "otp/node.hpp"
 #include "otp/pid.hpp"
@@ -69,6 +70,10 @@ struct ClusterOptions {
   /// `host`, its listen_host to listen_host (or host); its membership's cluster and cookie are
   /// the fields above.
   std::optional<GossipOptions> gossip = std::nullopt;
+  /// How the global name registry (otp/global.hpp) picks the winner of a name two nodes
+  /// registered: empty for the default (the earlier registration wins). It must be the same
+  /// function on every node of the cluster (see otp::global::Resolver).
+  otp::global::Resolver global_resolver = {};
 };
 
 /// A Node's cluster layer (see above): start() it after the Node, destroy it before the Node.

@@ -44,6 +44,8 @@ enum class MessageType : uint8_t {
   exit = 19,
   ping = 20,
   pong = 21,
+  name_update = 22,  // global names (global_names.hpp)
+  name_sync = 23,
 };
 
 /// "hello", "call", ...: the message's name in the JSON codec.

@@ -11,13 +11,14 @@
 #include <variant>
 
 #include "otp/protocol/envelope.hpp"
+#include "otp/protocol/global_names.hpp"
 #include "otp/protocol/handshake_messages.hpp"
 
 namespace otp::protocol {
 
 /// Any message of a connection (see above); its kind is type_of(m).
 using Message = std::variant<Hello, Proof, Reject, Send, Call, Reply, Cast, Monitor, Demonitor,
-                             Down, Link, Unlink, Exit, Ping, Pong>;
+                             Down, Link, Unlink, Exit, Ping, Pong, NameUpdate, NameSync>;
 
 /// The wire id of the message's kind.
 MessageType type_of(const Message& message);

@@ -8,8 +8,8 @@
 //   std::optional<Message> back = decode(wire, pid.node);   // the sender, from the link
 // clang-format on
 //
-// encode/decode are a draft of the wire form (MessagePack, positional, like protocol/'s codec)
-// that the simulator uses to count bytes; the messages will be appended to protocol/ with ids.
+// On the wire they are protocol::NameUpdate and protocol::NameSync (otp/protocol/global_names.hpp):
+// to_wire / from_wire convert, encode / decode go through the protocol's codec.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@
 
 #include "otp/global/hlc.hpp"
 #include "otp/protocol/ids.hpp"
+#include "otp/protocol/message.hpp"
 
 namespace otp::global {
 
@@ -77,11 +78,18 @@ struct Sync {
 /// What one name-table core sends another.
 using Message = std::variant<Update, Sync>;
 
-/// MessagePack: [0, kind, claim] or [1, [claim...]], a claim being [name, pid id, [physical,
-/// logical], metadata] (its owner's node is the sender, known from the link, so not repeated).
+/// The wire form (protocol::NameUpdate or protocol::NameSync, last part) of a message.
+protocol::Message to_wire(const Message& message);
+/// The claim of a wire message from `sender` (the node at the other end of the link, the owner
+/// node of every claim in it).
+Claim from_wire(const protocol::NameClaim& claim, const protocol::NodeId& sender);
+/// An Update from its wire form.
+Update from_wire(const protocol::NameUpdate& update, const protocol::NodeId& sender);
+
+/// The bytes of message on the wire (protocol::encode of to_wire, MessagePack): what the
+/// simulator counts.
 std::vector<uint8_t> encode(const Message& message);
-/// The message, or nothing if the bytes are not one (never throws). `sender`: the node the
-/// bytes came from, the owner node of every claim in them.
+/// The message, or nothing if the bytes are not a NameUpdate or a NameSync (never throws).
 std::optional<Message> decode(std::span<const uint8_t> bytes, const protocol::NodeId& sender);
 
 }  // namespace otp::global

@@ -1,0 +1,401 @@
+// The node's global name registry: the name table's driver (see global_registry.hpp).
+#include "global_registry.hpp"
+
+#include <chrono>
+#include <sstream>
+#include <utility>
+
+#include "distribution.hpp"
+#include "node_core.hpp"
+#include "process_control.hpp"
+
+namespace otp::detail {
+
+namespace {
+
+/// A NameSync part stays well below the transport's frame limit (8 MiB by default, 1 MiB at the
+/// least anyone configures): a table of 100,000 names goes in a few parts.
+constexpr size_t kSyncPartBytes = 256 * 1024;
+/// What a claim costs on the wire besides its name and metadata (ids, stamp, array headers).
+constexpr size_t kClaimOverheadBytes = 32;
+
+Error registry_down() {
+  return Error(ErrorCode::noproc, "global names: this node is not distributed (start a Cluster)");
+}
+
+}  // namespace
+
+NodeGlobalRegistry::NodeGlobalRegistry(Distribution& distribution, protocol::NodeId self,
+                                       global::Resolver resolver)
+    : distribution_(distribution),
+      self_(self),
+      table_(std::move(self), resolver ? std::move(resolver) : global::earlier_wins) {}
+
+global::Time NodeGlobalRegistry::now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+}
+
+template <class F>
+auto NodeGlobalRegistry::change(F&& fn) {
+  std::lock_guard<ReadMostlyLock> g(read_lock_);
+  return fn(table_);
+}
+
+void NodeGlobalRegistry::log(const char* level, const std::string& text) {
+  distribution_.core().log(level, "global: " + text);
+}
+
+Pid NodeGlobalRegistry::pid_of(const protocol::Pid& pid) {
+  return distribution_.from_wire(pid);
+}
+
+std::string NodeGlobalRegistry::describe_owner(const protocol::Pid& pid) {
+  return pid_of(pid).to_string() + " on " + pid.node.full_name();
+}
+
+// -- this node's processes ------------------------------------------------------------------------
+
+bool NodeGlobalRegistry::watch(const Pid& pid) {
+  auto& proc = *RuntimeAccess::process(pid);
+  if (watched_.contains(proc.id())) return proc.alive();
+  Ref ref = Ref::make();
+  if (!proc.add_monitor(ref, shared_from_this())) return false;
+  watched_.emplace(proc.id(), ref);
+  return true;
+}
+
+Result<void> NodeGlobalRegistry::add(std::string name, const Pid& pid, std::string metadata) {
+  if (!distribution_.attached()) return registry_down();
+  if (name.empty()) return Error(ErrorCode::badarg, "global name: the name is empty");
+  if (!pid) return Error(ErrorCode::badarg, "global name " + name + ": an invalid pid");
+  auto& proc = *RuntimeAccess::process(pid);
+  if (proc.is_remote() || proc.node() != &distribution_.core())
+    return Error(ErrorCode::badarg, "global name " + name + ": " + pid.to_string() +
+                                        " is not a process of this node (register it on its own "
+                                        "node)");
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    const bool fresh = !watched_.contains(proc.id());
+    if (!watch(pid))
+      return Error(ErrorCode::noproc, "global name " + name + ": " + pid.to_string() + " is dead");
+    auto outcome = change([&](global::NameTable& t) {
+      return t.register_name(name, protocol::Pid{self_, proc.id()}, std::move(metadata), now());
+    });
+    if (outcome.status != global::RegisterStatus::ok) {
+      if (fresh) {
+        proc.remove_monitor(watched_[proc.id()]);
+        watched_.erase(proc.id());
+      }
+      return Error(ErrorCode::already_registered,
+                   "global name " + name + " is held by " + describe_owner(outcome.holder));
+    }
+    handle(std::move(outcome.output), deferred);
+  }
+  finish(std::move(deferred));
+  return {};
+}
+
+Result<void> NodeGlobalRegistry::remove(std::string_view name) {
+  if (!distribution_.attached()) return registry_down();
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    auto outcome = change([&](global::NameTable& t) { return t.unregister_name(name, now()); });
+    switch (outcome.status) {
+      case global::OwnerStatus::not_registered:
+        return Error(ErrorCode::not_found, "global name " + std::string(name) + ": not registered");
+      case global::OwnerStatus::not_owner:
+        return Error(ErrorCode::not_owner, "global name " + std::string(name) + " is held by " +
+                                               describe_owner(outcome.holder) +
+                                               ": unregister it on its node");
+      case global::OwnerStatus::ok:
+        break;
+    }
+    handle(std::move(outcome.output), deferred);
+  }
+  finish(std::move(deferred));
+  return {};
+}
+
+Result<void> NodeGlobalRegistry::set_metadata(std::string_view name, std::string metadata) {
+  if (!distribution_.attached()) return registry_down();
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    auto outcome = change(
+        [&](global::NameTable& t) { return t.update_metadata(name, std::move(metadata), now()); });
+    switch (outcome.status) {
+      case global::OwnerStatus::not_registered:
+        return Error(ErrorCode::not_found, "global name " + std::string(name) + ": not registered");
+      case global::OwnerStatus::not_owner:
+        return Error(ErrorCode::not_owner, "global name " + std::string(name) + " is held by " +
+                                               describe_owner(outcome.holder) +
+                                               ": update it on its node");
+      case global::OwnerStatus::ok:
+        break;
+    }
+    handle(std::move(outcome.output), deferred);
+  }
+  finish(std::move(deferred));
+  return {};
+}
+
+void NodeGlobalRegistry::deliver(Envelope&& e, bool) {
+  if (e.kind != EnvelopeKind::down) return;
+  const Pid& dead = e.from();
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    const uint64_t id = RuntimeAccess::process(dead)->id();
+    if (watched_.erase(id) == 0) return;
+    auto out = change([&](global::NameTable& t) {
+      return t.process_exit(protocol::Pid{self_, id}, now());
+    });
+    handle(std::move(out), deferred);
+  }
+  finish(std::move(deferred));
+}
+
+// -- reads ----------------------------------------------------------------------------------------
+
+std::optional<Pid> NodeGlobalRegistry::whereis(std::string_view name) {
+  std::optional<global::Owner> owner;
+  {
+    std::shared_lock<ReadMostlyLock> r(read_lock_);
+    owner = table_.whereis(name);
+  }
+  if (!owner) return std::nullopt;
+  return pid_of(owner->pid);
+}
+
+std::optional<GlobalOwner> NodeGlobalRegistry::find(std::string_view name) {
+  std::optional<global::Owner> owner;
+  {
+    std::shared_lock<ReadMostlyLock> r(read_lock_);
+    owner = table_.whereis(name);
+  }
+  if (!owner) return std::nullopt;
+  return GlobalOwner{pid_of(owner->pid), *owner->metadata};
+}
+
+std::vector<std::string> NodeGlobalRegistry::names() {
+  std::shared_lock<ReadMostlyLock> r(read_lock_);
+  return table_.registered_names();
+}
+
+global::Stats NodeGlobalRegistry::stats() {
+  std::shared_lock<ReadMostlyLock> r(read_lock_);
+  return table_.stats();
+}
+
+// -- name monitors --------------------------------------------------------------------------------
+
+Ref NodeGlobalRegistry::monitor(const Pid& watcher, std::string name) {
+  if (!distribution_.attached() || !watcher) return Ref();
+  Ref ref = Ref::make();
+  std::lock_guard<std::mutex> w(writer_mx_);
+  std::optional<global::Owner> owner;
+  {
+    std::shared_lock<ReadMostlyLock> r(read_lock_);
+    owner = table_.whereis(name);
+  }
+  // Under writer_mx_: no change of the name can be reported between this first message and
+  // the monitor being in place.
+  otp::send(watcher,
+            GlobalNameChanged{name, owner ? std::optional<Pid>(pid_of(owner->pid)) : std::nullopt,
+                              owner ? *owner->metadata : std::string()});
+  monitor_names_.emplace(ref.value(), name);
+  monitors_[std::move(name)].push_back(NameMonitor{ref, watcher});
+  return ref;
+}
+
+Ref NodeGlobalRegistry::monitor_all(const Pid& watcher) {
+  if (!distribution_.attached() || !watcher) return Ref();
+  Ref ref = Ref::make();
+  std::lock_guard<std::mutex> w(writer_mx_);
+  all_monitors_.push_back(NameMonitor{ref, watcher});
+  return ref;
+}
+
+void NodeGlobalRegistry::notify_all(GlobalEvent event) {
+  std::erase_if(all_monitors_, [](const NameMonitor& m) { return !alive(m.watcher); });
+  for (const auto& m : all_monitors_) otp::send(m.watcher, event);
+}
+
+void NodeGlobalRegistry::demonitor(Ref ref) {
+  std::lock_guard<std::mutex> w(writer_mx_);
+  std::erase_if(all_monitors_, [&](const NameMonitor& m) { return m.ref == ref; });
+  auto it = monitor_names_.find(ref.value());
+  if (it == monitor_names_.end()) return;
+  auto list = monitors_.find(it->second);
+  if (list != monitors_.end()) {
+    std::erase_if(list->second, [&](const NameMonitor& m) { return m.ref == ref; });
+    if (list->second.empty()) monitors_.erase(list);
+  }
+  monitor_names_.erase(it);
+}
+
+void NodeGlobalRegistry::notify(const std::string& name,
+                                const std::optional<global::Owner>& owner) {
+  auto list = monitors_.find(name);
+  if (list == monitors_.end()) return;
+  GlobalNameChanged changed{name, owner ? std::optional<Pid>(pid_of(owner->pid)) : std::nullopt,
+                            owner ? *owner->metadata : std::string()};
+  auto& watchers = list->second;
+  for (size_t i = 0; i < watchers.size();) {
+    if (!alive(watchers[i].watcher)) {  // a watcher that exited: its monitor ends with it
+      monitor_names_.erase(watchers[i].ref.value());
+      watchers[i] = std::move(watchers.back());
+      watchers.pop_back();
+      continue;
+    }
+    otp::send(watchers[i].watcher, changed);
+    ++i;
+  }
+  if (watchers.empty()) monitors_.erase(list);
+}
+
+// -- peers ----------------------------------------------------------------------------------------
+
+void NodeGlobalRegistry::link_up(const protocol::NodeId& peer) {
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    partial_syncs_.erase(peer);
+    auto out = change([&](global::NameTable& t) { return t.on_link_up(peer); });
+    handle(std::move(out), deferred);
+  }
+  finish(std::move(deferred));
+}
+
+void NodeGlobalRegistry::link_down(const protocol::NodeId& peer) {
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    partial_syncs_.erase(peer);
+    auto out = change([&](global::NameTable& t) { return t.on_nodedown(peer); });
+    handle(std::move(out), deferred);
+  }
+  finish(std::move(deferred));
+}
+
+void NodeGlobalRegistry::receive(const protocol::NodeId& peer, protocol::NameUpdate&& update) {
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    auto out = change([&](global::NameTable& t) {
+      return t.on_update(peer, global::from_wire(update, peer), now());
+    });
+    handle(std::move(out), deferred);
+  }
+  finish(std::move(deferred));
+}
+
+void NodeGlobalRegistry::receive(const protocol::NodeId& peer, protocol::NameSync&& sync) {
+  Deferred deferred;
+  {
+    std::lock_guard<std::mutex> w(writer_mx_);
+    auto& parts = partial_syncs_[peer];
+    parts.reserve(parts.size() + sync.claims.size());
+    for (const auto& c : sync.claims) parts.push_back(global::from_wire(c, peer));
+    if (!sync.last) return;
+    global::Sync whole{std::move(parts)};
+    partial_syncs_.erase(peer);
+    auto out = change([&](global::NameTable& t) { return t.on_sync(peer, whole, now()); });
+    handle(std::move(out), deferred);
+  }
+  finish(std::move(deferred));
+}
+
+// -- the table's output ---------------------------------------------------------------------------
+
+void NodeGlobalRegistry::handle(global::Output&& out, Deferred& deferred) {
+  if (out.empty()) return;
+  std::vector<protocol::NodeId> everyone;
+  bool listed = false;
+  for (auto& m : out.messages) {
+    if (m.to) {
+      send(*m.to, m.message);
+      continue;
+    }
+    if (!listed) {
+      std::shared_lock<ReadMostlyLock> r(read_lock_);
+      everyone = table_.peers();
+      listed = true;
+    }
+    for (const auto& peer : everyone) send(peer, m.message);
+  }
+  for (const auto& e : out.events) report(e, deferred);
+}
+
+void NodeGlobalRegistry::send(const protocol::NodeId& to, const global::Message& message) {
+  if (const auto* sync = std::get_if<global::Sync>(&message)) return send_sync(to, *sync);
+  if (auto refused = distribution_.send_to(to, global::to_wire(message))) {
+    // The peer's link is going (nodedown, stale) or saturated: it resyncs when it comes back up.
+    log("warning", "update to " + to.full_name() + " not sent: " + otp::to_string(*refused));
+  }
+}
+
+void NodeGlobalRegistry::send_sync(const protocol::NodeId& to, const global::Sync& sync) {
+  protocol::NameSync part;
+  size_t bytes = 0;
+  auto flush = [&](bool last) {
+    part.last = last;
+    if (auto refused = distribution_.send_to(to, part))
+      log("warning", "sync to " + to.full_name() + " not sent: " + otp::to_string(*refused));
+    part.claims.clear();
+    bytes = 0;
+  };
+  for (const auto& c : sync.claims) {
+    const size_t cost = c.name.size() + c.metadata.size() + kClaimOverheadBytes;
+    if (!part.claims.empty() && bytes + cost > kSyncPartBytes) flush(false);
+    part.claims.push_back(
+        protocol::NameClaim{c.name, c.owner.id, c.stamp.physical_ms, c.stamp.logical, c.metadata});
+    bytes += cost;
+  }
+  flush(true);
+}
+
+void NodeGlobalRegistry::report(const global::Event& e, Deferred& deferred) {
+  switch (e.kind) {
+    case global::EventKind::registered:
+      notify(e.name, global::Owner{e.owner, {}, std::make_shared<const std::string>(e.metadata)});
+      if (!all_monitors_.empty())
+        notify_all(
+            GlobalEvent{GlobalEvent::Kind::registered, e.name, pid_of(e.owner), Pid(), e.metadata});
+      break;
+    case global::EventKind::unregistered:
+      notify(e.name, std::nullopt);
+      if (!all_monitors_.empty())
+        notify_all(
+            GlobalEvent{GlobalEvent::Kind::unregistered, e.name, pid_of(e.owner), Pid(), {}});
+      break;
+    case global::EventKind::updated:
+      notify(e.name, global::Owner{e.owner, {}, std::make_shared<const std::string>(e.metadata)});
+      break;
+    case global::EventKind::conflict:
+      log("warning", "conflict " + e.name + " " + describe_owner(e.owner) + " lost to " +
+                         describe_owner(e.winner) + (e.local_loser ? " (stopping it)" : ""));
+      if (!all_monitors_.empty())
+        notify_all(GlobalEvent{
+            GlobalEvent::Kind::conflict, e.name, pid_of(e.owner), pid_of(e.winner), {}});
+      if (e.local_loser) {
+        Pid loser = pid_of(e.owner);
+        otp::send(loser, NameConflict{e.name, pid_of(e.winner)});
+        deferred.losers.push_back(std::move(loser));
+      }
+      break;
+  }
+}
+
+void NodeGlobalRegistry::finish(Deferred&& deferred) {
+  // Outside writer_mx_: stopping a process runs its exit, which reports here.
+  for (const Pid& loser : deferred.losers) {
+    RuntimeAccess::process(loser)->deliver(
+        Envelope::make_signal(EnvelopeKind::stop_request, Pid(), name_conflict_reason()), false);
+  }
+}
+
+}  // namespace otp::detail
