@@ -68,6 +68,11 @@ std::optional<std::chrono::milliseconds> cancel_timer(Node& node, Ref timer) {
 Ref monitor(const Pid& target) {
   return running("monitor").monitor(target);
 }
+Ref monitor(Node& node, const ServerRef& target) {
+  auto pid = detail::resolve(RuntimeAccess::core(node), target, "monitor of");
+  return monitor(pid ? *pid : Pid());
+}
+
 void demonitor(Ref ref) {
   running("demonitor").demonitor(ref);
 }
@@ -79,6 +84,11 @@ void link(const Pid& target) {
     return;
   }
   detail::Process::link(*s.process(), *RuntimeAccess::process(target));
+}
+
+void link(Node& node, const ServerRef& target) {
+  auto pid = detail::resolve(RuntimeAccess::core(node), target, "link to");
+  link(pid ? *pid : Pid());
 }
 
 void unlink(const Pid& target) {
@@ -242,6 +252,16 @@ void Inbox::link(const Pid& target) {
     return;
   }
   detail::Process::link(*state_, *RuntimeAccess::process(target));
+}
+
+Ref Inbox::monitor(const ServerRef& target) {
+  auto pid = detail::resolve(*state_->node(), target, "monitor of");
+  return monitor(pid ? *pid : Pid());
+}
+
+void Inbox::link(const ServerRef& target) {
+  auto pid = detail::resolve(*state_->node(), target, "link to");
+  link(pid ? *pid : Pid());
 }
 
 void Inbox::unlink(const Pid& target) {

@@ -343,3 +343,40 @@ TEST_F(GlobalRegistryTest, ANodeThatIsNotDistributedSaysSo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(GlobalRegistryTest, MonitorAndLinkTakeAGlobalName) {
+  start_three();
+  TestNode& a = *nodes[0];
+  TestNode& c = *nodes[2];
+  auto server = otp::gen_server::start<Counter>(a.node, otp::name(otp::global_name("watched")), 0);
+  ASSERT_TRUE(server) << server.error();
+  ASSERT_TRUE(visible_everywhere("watched", a.full_name()));
+  otp::Inbox watcher(c.node);
+  otp::Ref ref = watcher.monitor(otp::global_name("watched"));
+  watcher.link(otp::global_name("watched"));
+  // A call on the same link, after the monitor and the link: both are in place when it returns.
+  ASSERT_TRUE(otp::gen_server::call<int>(c.node, otp::global_name("watched"), Get{}));
+  ASSERT_TRUE(otp::gen_server::stop(a.node, *server, otp::Reason::shutdown("done")));
+  auto down = watcher.receive_as<otp::Down>(kWait);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(otp::distribution::node_of(c.node, down->pid), a.full_name());
+  EXPECT_EQ(down->reason, otp::Reason::shutdown("done"));
+  auto exited = watcher.receive_as<otp::ExitSignal>(kWait);  // the link (an inbox traps exits)
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->reason, otp::Reason::shutdown("done"));
+  // A name with no owner: Down(noproc) at once, and an exit signal noproc for the link.
+  ASSERT_TRUE(visible_everywhere("watched", ""));
+  watcher.monitor(otp::global_name("watched"));
+  auto none = watcher.receive_as<otp::Down>(kWait);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->reason.kind(), otp::Reason::Kind::noproc);
+  watcher.link(otp::global_name("watched"));
+  auto signal = watcher.receive_as<otp::ExitSignal>(kWait);
+  ASSERT_TRUE(signal);
+  EXPECT_EQ(signal->reason.kind(), otp::Reason::Kind::noproc);
+}
+
+}  // namespace

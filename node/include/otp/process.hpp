@@ -70,12 +70,19 @@ std::optional<std::chrono::milliseconds> cancel_timer(Node& node, Ref timer);
 /// Monitors target from the running process; Down{ref, target, reason} arrives when it exits
 /// (reason noproc if it was already dead). Every call makes a distinct monitor.
 Ref monitor(const Pid& target);
+/// Monitors, from the running process, the process a name stands for now (a local, via, remote
+/// or global name, resolved once at this call, as Erlang resolves monitor(process, Name)). A name
+/// with no live owner delivers Down(noproc) at once.
+Ref monitor(Node& node, const ServerRef& target);
 /// Removes one monitor; no Down for it is delivered afterwards.
 void demonitor(Ref ref);
 
 /// Links the running process with target (bidirectional). Linking a dead pid sends the running
 /// process an exit signal with reason noproc.
 void link(const Pid& target);
+/// Links the running process with the process a name stands for now (resolved once); a name
+/// with no live owner sends the running process an exit signal with reason noproc.
+void link(Node& node, const ServerRef& target);
 /// Removes the link with target, if any; no exit signal from it arrives afterwards.
 void unlink(const Pid& target);
 
@@ -118,10 +125,14 @@ class Inbox {
 
   /// otp::monitor from this inbox: Down arrives in it.
   Ref monitor(const Pid& target);
+  /// The same for the process a name stands for now (resolved once; no owner: Down(noproc)).
+  Ref monitor(const ServerRef& target);
   /// otp::demonitor for a monitor of this inbox.
   void demonitor(Ref ref);
   /// otp::link from this inbox (its exit signals arrive as ExitSignal messages).
   void link(const Pid& target);
+  /// The same for the process a name stands for now (resolved once; no owner: ExitSignal noproc).
+  void link(const ServerRef& target);
   /// otp::unlink from this inbox.
   void unlink(const Pid& target);
 
