@@ -85,7 +85,7 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
     if (it == children_.end() || !(it->second.pid == pid)) return noreply();
     ChildSpec spec = std::move(it->second.spec);
     children_.erase(it);
-    report_child_exit(spec.id, pid, reason);
+    report_child_exit(spec.id, pid, reason, "removed");
     if (!should_restart(spec.restart_type, reason)) return noreply();
     return restart(std::move(spec));
   }
@@ -98,6 +98,8 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
       ChildSpec spec = take_starting();
       if (r) {
         children_.emplace_hint(children_.end(), r->id(), Child{*r, std::move(spec)});
+      } else if (name_taken(r.error())) {
+        report_name_taken(spec.id, r.error(), "removed");
       } else if (r.code() != ErrorCode::ignored) {
         report(
             "restart of child " + spec.id + " failed: " + r.error().to_string() + "; trying again",

@@ -106,9 +106,14 @@ class SupervisorServer final : public detail::SupervisorBase {
                            [&](const Child& c) { return c.pid == pid; });
     if (it == children_.end()) return noreply();  // not (or no longer) our child
     it->pid = Pid();
-    report_child_exit(it->spec.id, pid, reason);
+    const bool temporary = it->spec.restart_type == Restart::temporary;
+    report_child_exit(it->spec.id, pid, reason,
+                      temporary ? "a temporary child: its spec is dropped"
+                                : "left not running (restart_child starts it again)");
+    // Not restarted (its restart type, or a lost name conflict): no restart, nothing counted,
+    // and the siblings of one_for_all / rest_for_one keep running.
     if (!should_restart(it->spec.restart_type, reason)) {
-      if (it->spec.restart_type == Restart::temporary) children_.erase(it);
+      if (temporary) children_.erase(it);
       return noreply();
     }
     return restart_after_exit(it->spec.id);
@@ -154,6 +159,8 @@ class SupervisorServer final : public detail::SupervisorBase {
         if (Child* c = find(id)) {
           if (r) {
             c->pid = *r;
+          } else if (name_taken(r.error())) {
+            report_name_taken(id, r.error(), "left not running (restart_child tries again)");
           } else if (r.code() != ErrorCode::ignored) {
             report(
                 "restart of child " + id + " failed: " + r.error().to_string() + "; trying again",

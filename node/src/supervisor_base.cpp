@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "otp/global.hpp"
 #include "server_actor.hpp"
 
 namespace otp::detail {
@@ -125,6 +126,7 @@ Action SupervisorBase::stop_batch(std::shared_ptr<std::vector<std::pair<Pid, Shu
 }
 
 bool SupervisorBase::should_restart(Restart type, const Reason& reason) {
+  if (is_name_conflict(reason)) return false;
   switch (type) {
     case Restart::permanent:
       return true;
@@ -142,11 +144,22 @@ bool SupervisorBase::allow_restart() {
   return false;
 }
 
-void SupervisorBase::report_child_exit(const std::string& id, const Pid& pid,
-                                       const Reason& reason) {
-  if (reason.is_clean()) return;
-  report("child " + (id.empty() ? std::string() : id + " ") + pid.to_string() +
-             " exited: " + reason.to_string(),
+void SupervisorBase::report_child_exit(const std::string& id, const Pid& pid, const Reason& reason,
+                                       const char* afterwards) {
+  const bool lost_name = is_name_conflict(reason);
+  if (reason.is_clean() && !lost_name) return;
+  std::string child = "child " + (id.empty() ? std::string() : id + " ") + pid.to_string();
+  if (!lost_name) return report(child + " exited: " + reason.to_string(), "error");
+  report(child + " lost its global name to another node's process (" + reason.to_string() +
+             "): not restarted and not counted towards the restart intensity, as the name lives " +
+             "on in the winner; " + afterwards,
+         "warning");
+}
+
+void SupervisorBase::report_name_taken(const std::string& id, const Error& error,
+                                       const char* afterwards) {
+  report("restart of child " + id + " failed: " + error.to_string() +
+             "; its name is held by another process, so it is not retried; " + afterwards,
          "error");
 }
 

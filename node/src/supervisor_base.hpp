@@ -14,6 +14,7 @@
 namespace otp::detail {
 
 /// Sent by a supervisor to itself when a restart failed: try again (each try counts as a restart).
+/// Not sent when the restart failed because the child's name is taken (see name_taken).
 struct TryAgainRestart {
   uint64_t key;  // Supervisor: index-free child id hash; DynamicSupervisor: old pid id
   std::string id;
@@ -61,11 +62,22 @@ class SupervisorBase : public GenServer {
   Action stop_in_parallel(std::vector<std::pair<Pid, Shutdown>> children,
                           std::function<Action()> then);
 
-  /// Does the restart type call for a restart after an exit with `reason`?
+  /// Does an exit with `reason` call for a restart? The restart type decides, except for a child
+  /// that lost its global name in a conflict (otp::is_name_conflict): never restarted, since the
+  /// name lives on in the winner and a new child could only fail to register it.
   static bool should_restart(Restart type, const Reason& reason);
+  /// Did a (re)start fail because the child's name is held by another process? Such a restart is
+  /// not retried: retrying could only fail the same way until the intensity gives up.
+  static bool name_taken(const Error& error) { return error.code() == ErrorCode::already_started; }
   /// Records a restart; false when the restart intensity is exceeded (and logs it).
   bool allow_restart();
-  void report_child_exit(const std::string& id, const Pid& pid, const Reason& reason);
+  /// Logs a child's exit: a crash as an error; a lost name conflict as a warning saying why the
+  /// child is not restarted (`afterwards`: what becomes of it); other clean exits not at all.
+  void report_child_exit(const std::string& id, const Pid& pid, const Reason& reason,
+                         const char* afterwards);
+  /// Logs a restart that failed because the child's name is taken (the error names the holder);
+  /// `afterwards`: what becomes of the child.
+  void report_name_taken(const std::string& id, const Error& error, const char* afterwards);
   void report(const std::string& text, const char* level = "info");
 
  private:

@@ -1,4 +1,8 @@
-// DynamicSupervisor: start_child, max_children, terminate_child, restarts, intensity, shutdown.
+// DynamicSupervisor: start_child, max_children, terminate_child, restarts, intensity, shutdown,
+// names held elsewhere.
+#include <future>
+
+#include "otp/global.hpp"
 #include "support/eventually.hpp"
 #include "support/node_test.hpp"
 #include "support/workers.hpp"
@@ -105,6 +109,62 @@ TEST_P(DynamicSupervisorTest, StoppingItStopsEveryChild) {
   ASSERT_TRUE(otp::gen_server::stop(*node, sup, otp::Reason::shutdown(), 10s));
   for (auto& k : kids) EXPECT_FALSE(otp::alive(k));
   EXPECT_EQ(log->snapshot().size(), 100u);  // 50 starts, 50 terminates
+}
+
+TEST_P(DynamicSupervisorTest, ChildThatLostANameConflictIsRemovedNotRestartedNorCounted) {
+  // Intensity 0: one restart, or one exit counted as a restart, takes the supervisor down.
+  Pid sup = otp::dynamic_supervisor::start_link(*node, {.max_restarts = 0}).value();
+  for (int i = 0; i < 5; ++i) {
+    Pid w = otp::dynamic_supervisor::start_child(*node, sup, worker_spec("w", log)).value();
+    ASSERT_TRUE(otp::gen_server::stop(*node, w, otp::name_conflict_reason(), 10s));
+    // The supervisor handles the exit (and would restart right there) a moment after the stop.
+    ASSERT_TRUE(eventually([&] {
+      auto kids = otp::dynamic_supervisor::which_children(*node, sup);
+      return !kids || kids->empty();
+    }));
+    ASSERT_TRUE(otp::alive(sup)) << "after exit " << i;
+  }
+  EXPECT_EQ(log->count("start:w"), 5u);  // one a start_child, none a restart
+  EXPECT_EQ(otp::dynamic_supervisor::count_children(*node, sup)->specs, 0u);
+}
+
+TEST_P(DynamicSupervisorTest, RestartThatFindsTheNameTakenRemovesTheChildAndTheSupervisorStaysUp) {
+  // Intensity 1: the crash's restart is allowed; one retry more would take the supervisor down.
+  Pid sup = otp::dynamic_supervisor::start_link(*node, {.max_restarts = 1}).value();
+  Pid n =
+      otp::dynamic_supervisor::start_child(*node, sup, worker_spec("n", log).named("x")).value();
+  // Keep the supervisor busy starting a child that waits on a gate: n's exit then waits in its
+  // mailbox while the test takes n's name.
+  auto gate = std::make_shared<Gate>();
+  Pid gate_pid = otp::gen_server::start<GateServer>(*node, gate).value();
+  auto starting = std::async(std::launch::async, [&] {
+    return otp::dynamic_supervisor::start_child(*node, sup,
+                                                otp::worker<AwaitsGate>("gated", gate_pid));
+  });
+  struct OpenOnExit {  // a failed assertion must not leave `starting` waiting forever
+    Gate& gate;
+    ~OpenOnExit() { gate.open(); }
+  } open_on_exit{*gate};
+  ASSERT_TRUE(gate->arrived.wait());
+  otp::Inbox holder(*node);
+  holder.monitor(n);
+  otp::gen_server::cast(*node, n, Crash{});
+  ASSERT_TRUE(holder.receive_as<otp::Down>(10s));
+  ASSERT_TRUE(node->register_name("x", holder.pid()));
+  gate->open();
+  Pid gated = starting.get().value();
+  ASSERT_TRUE(eventually([&] {
+    auto kids = otp::dynamic_supervisor::which_children(*node, sup);
+    return !kids || kids->size() == 1;
+  }));
+  // The restart failed with already_started and was not retried: n is gone, the supervisor up.
+  auto kids = otp::dynamic_supervisor::which_children(*node, sup);
+  ASSERT_TRUE(kids) << kids.error();
+  ASSERT_EQ(kids->size(), 1u);
+  EXPECT_EQ(kids->at(0).pid, gated);
+  EXPECT_TRUE(otp::alive(sup));
+  EXPECT_EQ(log->count("start:n"), 1u);
+  EXPECT_EQ(node->whereis("x"), holder.pid());
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, DynamicSupervisorTest, kThreadCounts, threads_name);

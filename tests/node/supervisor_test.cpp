@@ -1,4 +1,8 @@
-// Supervisor: strategies, restart types, intensity, shutdown specs, ordering, child management.
+// Supervisor: strategies, restart types, intensity, shutdown specs, ordering, child management,
+// names held elsewhere.
+#include <future>
+
+#include "otp/global.hpp"
 #include "restart_intensity.hpp"
 #include "support/eventually.hpp"
 #include "support/node_test.hpp"
@@ -15,6 +19,40 @@ std::map<std::string, Pid> pids_of(otp::Node& node, const otp::ServerRef& sup) {
   std::map<std::string, Pid> out;
   for (auto& c : otp::supervisor::which_children(node, sup).value()) out[c.id] = c.pid;
   return out;
+}
+
+/// Waits until the supervisor has handled the exit of child `id`: it shows `id` not running, or
+/// is gone itself (the caller checks that it is alive).
+bool await_not_running(otp::Node& node, const otp::ServerRef& sup, const std::string& id) {
+  return eventually([&] {
+    auto kids = otp::supervisor::which_children(node, sup);
+    if (!kids) return true;
+    for (auto& c : *kids)
+      if (c.id == id) return !c.pid;
+    return true;
+  });
+}
+
+/// What the test prints to stderr from here on (the node's log), up to the call of take().
+class CapturedStderr {
+ public:
+  CapturedStderr() { ::testing::internal::CaptureStderr(); }
+  ~CapturedStderr() {
+    if (!taken_) ::testing::internal::GetCapturedStderr();
+  }
+  std::string take() {
+    taken_ = true;
+    return ::testing::internal::GetCapturedStderr();
+  }
+
+ private:
+  bool taken_ = false;
+};
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 /// Waits until every child of sup runs with a pid other than the one in `before` for the ids in
@@ -47,6 +85,14 @@ class SupervisorTest : public NodeTest {
                {.strategy = strategy, .max_restarts = max_restarts, .max_time = 5s},
                otp::name("sup"))
         .value();
+  }
+
+  /// Replaces the node with one that logs crashes and supervisor reports, to check a report.
+  void log_reports() {
+    node.reset();
+    auto options = node_options("sup", threads());
+    options.log_crashes = true;
+    node = std::make_unique<otp::Node>(options);
   }
 
   std::unique_ptr<otp::Node> node;
@@ -439,6 +485,133 @@ TEST_P(SupervisorTest, DeeplyNestedSupervisorsStartWorkAndStopInReverseOrder) {
   node->shutdown();
   std::vector<std::string> expected = {"start:leaf", "stop:leaf"};
   EXPECT_EQ(log->snapshot(), expected);
+}
+
+// -- names held elsewhere -----------------------------------------------------------------------
+
+TEST_P(SupervisorTest, ChildThatLostANameConflictIsNotRestartedWhateverItsRestartTypeNorCounted) {
+  log_reports();
+  // Intensity 0: one restart, or one exit counted as a restart, takes the supervisor down.
+  Pid sup = otp::supervisor::start_link(
+                *node,
+                {worker_spec("p", log), worker_spec("t", log).restart(otp::Restart::transient),
+                 worker_spec("tmp", log).restart(otp::Restart::temporary)},
+                {.strategy = otp::Strategy::one_for_one, .max_restarts = 0, .max_time = 5s})
+                .value();
+  auto before = pids_of(*node, sup);
+  CapturedStderr err;
+  for (const char* id : {"p", "t", "tmp"}) {
+    ASSERT_TRUE(otp::gen_server::stop(*node, before[id], otp::name_conflict_reason(), 10s)) << id;
+    ASSERT_TRUE(await_not_running(*node, sup, id)) << id;
+  }
+  std::string reports = err.take();
+  ASSERT_TRUE(otp::alive(sup));
+  auto counts = otp::supervisor::count_children(*node, sup).value();
+  EXPECT_EQ(counts.specs, 2u);  // the temporary child is dropped, as after any exit
+  EXPECT_EQ(counts.active, 0u);
+  auto kids = otp::supervisor::which_children(*node, sup).value();
+  ASSERT_EQ(kids.size(), 2u);
+  EXPECT_EQ(kids[0].id, "p");
+  EXPECT_FALSE(kids[0].pid);
+  EXPECT_EQ(kids[1].id, "t");
+  EXPECT_FALSE(kids[1].pid);
+  EXPECT_EQ(log->count("start:p"), 1u);
+  EXPECT_EQ(log->count("start:t"), 1u);
+  // One report a child, saying why it is not restarted.
+  EXPECT_EQ(occurrences(reports, "lost its global name"), 3u) << reports;
+  EXPECT_EQ(occurrences(reports, "child p <"), 1u) << reports;
+  EXPECT_NE(reports.find("not restarted"), std::string::npos) << reports;
+
+  // restart_child brings it back, as often as it loses its name again: nothing is counted.
+  for (int i = 0; i < 5; ++i) {
+    Pid p = otp::supervisor::restart_child(*node, sup, "p").value();
+    EXPECT_EQ(otp::gen_server::call<std::string>(*node, p, Ping{}).value(), "pong:p");
+    ASSERT_TRUE(otp::gen_server::stop(*node, p, otp::name_conflict_reason(), 10s));
+    ASSERT_TRUE(await_not_running(*node, sup, "p"));
+    ASSERT_TRUE(otp::alive(sup)) << "after exit " << i;
+  }
+  EXPECT_EQ(log->count("start:p"), 6u);
+  ASSERT_TRUE(otp::supervisor::delete_child(*node, sup, "p"));
+  EXPECT_EQ(otp::supervisor::count_children(*node, sup)->specs, 1u);
+}
+
+TEST_P(SupervisorTest, AChildThatLostItsNameDoesNotTakeItsSiblingsDown) {
+  for (auto strategy : {otp::Strategy::one_for_all, otp::Strategy::rest_for_one}) {
+    SCOPED_TRACE(strategy == otp::Strategy::one_for_all ? "one_for_all" : "rest_for_one");
+    log->clear();
+    // Intensity 1: were the lost name counted, the crash below would take the supervisor down.
+    Pid sup = otp::supervisor::start_link(
+                  *node, {worker_spec("a", log), worker_spec("b", log), worker_spec("c", log)},
+                  {.strategy = strategy, .max_restarts = 1, .max_time = 5s})
+                  .value();
+    auto before = pids_of(*node, sup);
+    ASSERT_TRUE(otp::gen_server::stop(*node, before["b"], otp::name_conflict_reason(), 10s));
+    ASSERT_TRUE(await_not_running(*node, sup, "b"));
+    auto after = pids_of(*node, sup);
+    EXPECT_EQ(after["a"], before["a"]);
+    EXPECT_EQ(after["c"], before["c"]);
+    EXPECT_FALSE(after["b"]);
+    std::vector<std::string> expected = {"start:a", "start:b", "start:c", "stop:b"};
+    EXPECT_EQ(log->snapshot(), expected);
+
+    // A crash of a restarts its group, b with it: a child not running starts with its group.
+    otp::gen_server::cast(*node, after["a"], Crash{});
+    await_restarted(*node, sup, after, {"a", "b", "c"});
+    ASSERT_TRUE(otp::gen_server::stop(*node, sup, otp::Reason::shutdown(), 10s));
+  }
+}
+
+TEST_P(SupervisorTest, RestartThatFindsTheNameTakenLeavesTheChildNotRunningAndTheSupervisorUp) {
+  log_reports();
+  // Intensity 1: the crash's restart is allowed; one retry more would take the supervisor down.
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("n", log).named("x")},
+                {.strategy = otp::Strategy::one_for_one, .max_restarts = 1, .max_time = 5s})
+                .value();
+  Pid n = pids_of(*node, sup)["n"];
+  // Keep the supervisor busy starting a child that waits on a gate: n's exit then waits in its
+  // mailbox while the test takes n's name.
+  auto gate = std::make_shared<Gate>();
+  Pid gate_pid = otp::gen_server::start<GateServer>(*node, gate).value();
+  auto starting = std::async(std::launch::async, [&] {
+    return otp::supervisor::start_child(*node, sup, otp::worker<AwaitsGate>("gated", gate_pid));
+  });
+  struct OpenOnExit {  // a failed assertion must not leave `starting` waiting forever
+    Gate& gate;
+    ~OpenOnExit() { gate.open(); }
+  } open_on_exit{*gate};
+  ASSERT_TRUE(gate->arrived.wait());
+  otp::Inbox holder(*node);
+  holder.monitor(n);
+  CapturedStderr err;
+  otp::gen_server::cast(*node, n, Crash{});
+  ASSERT_TRUE(holder.receive_as<otp::Down>(10s));
+  ASSERT_TRUE(node->register_name("x", holder.pid()));
+  gate->open();
+  ASSERT_TRUE(starting.get());
+  ASSERT_TRUE(await_not_running(*node, sup, "n"));
+  std::string reports = err.take();
+
+  // The restart failed with already_started and was not retried: the supervisor is up.
+  auto counts = otp::supervisor::count_children(*node, sup);
+  ASSERT_TRUE(counts) << counts.error();
+  EXPECT_EQ(counts->specs, 2u);
+  EXPECT_EQ(counts->active, 1u);  // gated
+  EXPECT_EQ(log->count("start:n"), 1u);
+  EXPECT_NE(reports.find("restart of child n failed"), std::string::npos) << reports;
+  EXPECT_NE(reports.find(holder.pid().to_string()), std::string::npos) << reports;
+
+  // restart_child fails the same way while the name is held, and starts n once it is free.
+  auto taken = otp::supervisor::restart_child(*node, sup, "n");
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.code(), ErrorCode::already_started);
+  EXPECT_NE(taken.error().context().find(holder.pid().to_string()), std::string::npos)
+      << taken.error();
+  EXPECT_TRUE(otp::alive(sup));
+  node->unregister_name("x");
+  Pid n2 = otp::supervisor::restart_child(*node, sup, "n").value();
+  EXPECT_EQ(node->whereis("x"), n2);
+  EXPECT_EQ(log->count("start:n"), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, SupervisorTest, kThreadCounts, threads_name);

@@ -1,5 +1,5 @@
 // Test servers for supervision tests: a Worker that records its starts and stops in a shared
-// event log and crashes, stops or hangs on request.
+// event log and crashes, stops or hangs on request; a Gate that holds a supervisor busy.
 #pragma once
 
 #include <algorithm>
@@ -89,6 +89,65 @@ class Worker : public otp::GenServer {
   std::shared_ptr<EventLog> log_;
   bool trap_;
   bool fail_init_;
+};
+
+/// Holds every call made to a GateServer until the test opens it. A child whose init awaits the
+/// gate (AwaitsGate) keeps its supervisor awaiting that start, and whatever else reaches the
+/// supervisor meanwhile (a child's exit) waits in its mailbox: the test decides what the world
+/// looks like when the supervisor handles it.
+class Gate {
+ public:
+  /// Counted down when the first call arrives.
+  Latch arrived{1};
+  /// Replies to every call held, and to those that come later at once.
+  void open() {
+    std::vector<otp::From> held;
+    {
+      std::lock_guard<std::mutex> g(mx_);
+      open_ = true;
+      held.swap(held_);
+    }
+    for (auto& from : held) otp::gen_server::reply(from, otp::Message());
+  }
+  /// A call arrived: true when it is held (the gate is closed).
+  bool hold(const otp::From& from) {
+    std::lock_guard<std::mutex> g(mx_);
+    if (open_) return false;
+    held_.push_back(from);
+    return true;
+  }
+
+ private:
+  std::mutex mx_;
+  bool open_ = false;
+  std::vector<otp::From> held_;
+};
+
+class GateServer : public otp::GenServer {
+ public:
+  explicit GateServer(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
+  otp::Action handle_call(const otp::Message&, const otp::From& from) override {
+    bool held = gate_->hold(from);
+    gate_->arrived.count_down();
+    return held ? otp::noreply() : otp::reply(otp::Message());
+  }
+
+ private:
+  std::shared_ptr<Gate> gate_;
+};
+
+/// A server whose init completes only once the gate at `gate` opens.
+class AwaitsGate : public otp::GenServer {
+ public:
+  explicit AwaitsGate(otp::Pid gate) : gate_(std::move(gate)) {}
+  otp::Action init() override {
+    return await_call(
+        gate_, Ping{}, [](otp::Result<otp::Message>) { return otp::ok(); },
+        std::chrono::seconds(60));
+  }
+
+ private:
+  otp::Pid gate_;
 };
 
 inline otp::ChildSpec worker_spec(const std::string& id, std::shared_ptr<EventLog> log,

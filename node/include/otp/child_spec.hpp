@@ -20,7 +20,9 @@
 
 namespace otp {
 
-/// When a supervisor restarts a child that exited (OTP's restart).
+/// When a supervisor restarts a child that exited (OTP's restart). Whatever the type, a child
+/// that lost its global name in a conflict (exit reason otp::name_conflict_reason()) is not
+/// restarted: see supervisor.hpp.
 enum class Restart {
   permanent,  // always restarted
   transient,  // restarted only after an abnormal exit (not normal, shutdown, {shutdown, _})

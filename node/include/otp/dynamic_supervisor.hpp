@@ -8,6 +8,14 @@
 //                                             worker<TaskRunner>("task", 1)).value();
 //   dynamic_supervisor::terminate_child(node, "TaskSupervisor", pid);
 // clang-format on
+//
+// Semantics: a supervisor's one_for_one (see supervisor.hpp) without stopped children. A child
+// that exits with otp::name_conflict_reason() (it lost its global name to another node's
+// process) is removed: not restarted, whatever its restart type, and not counted towards the
+// restart intensity. A restart that fails with already_started (the child's name was taken by
+// another process after it exited) is not retried: the child is removed, the failure counts for
+// nothing beyond the restart that was attempted, and the supervisor logs an error naming the
+// holder and stays up. Other failed restarts are retried, each try counting as a restart.
 #pragma once
 
 #include <optional>

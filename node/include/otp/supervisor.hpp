@@ -21,6 +21,23 @@
 // retried, each try counting as a restart. start_link returns once every child started (or the
 // first error; the children already started are stopped again).
 //
+// A name held by another process never makes a supervisor restart in a loop until it gives up:
+// * A child that exits with otp::name_conflict_reason() (it lost its global name to another
+//   node's process: see global.hpp) is not restarted, whatever its restart type, and is not
+//   counted towards the restart intensity: the name lives on in the winner, and a restarted
+//   child could only fail to register it. It is not a failure either: one_for_all and
+//   rest_for_one leave its siblings running. The child stays in the list, not running (no pid
+//   in which_children, as after terminate_child; a temporary child is dropped, as always):
+//   restart_child starts it again, delete_child removes it. The supervisor logs a warning.
+// * A restart that fails with already_started (the child's name, local, via or global, was
+//   taken by another process after the child exited) is not retried: the child is left not
+//   running, the failure counts for nothing beyond the restart that was attempted, and the
+//   supervisor logs an error naming the child and the holder and stays up. restart_child tries
+//   again (already_started while the name is held). Other failed restarts are retried as above.
+// A child left not running so is started again with its group when a sibling's exit restarts
+// the group (one_for_all; rest_for_one after it), like any child not running; should its name
+// still be held, that start fails as above and changes nothing.
+//
 // The client functions block the calling thread; from inside a handler use
 // GenServer::await_call with the request types below (e.g. supervisor::StartChild{spec}).
 #pragma once
@@ -87,7 +104,8 @@ ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOption
 Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);
 /// Stops a child by its shutdown spec; the spec stays (restart_child) unless it is temporary.
 Result<void> terminate_child(Node& node, const ServerRef& sup, const std::string& id);
-/// Restarts a stopped child. Errors: running, not_found.
+/// Restarts a stopped child. Errors: running, not_found, the child's own start error
+/// (already_started while another process holds its name).
 Result<Pid> restart_child(Node& node, const ServerRef& sup, const std::string& id);
 /// Removes a stopped child's spec. Errors: running, not_found.
 Result<void> delete_child(Node& node, const ServerRef& sup, const std::string& id);
