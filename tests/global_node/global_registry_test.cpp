@@ -380,3 +380,49 @@ TEST_F(GlobalRegistryTest, MonitorAndLinkTakeAGlobalName) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(GlobalRegistryTest, TheLosersSupervisorStaysUpAndDoesNotRestartIt) {
+  // Both sides of a "partition" run the same supervised, permanent, globally named child, with
+  // no restart allowed (intensity 0): the loser's supervisor must neither restart it nor die.
+  TestNode& a = add_node("a");
+  TestNode& b = add_node("b");
+  const otp::SupervisorOptions strict{.max_restarts = 0};
+  auto spec = otp::worker<Counter>("counter", 0).named(otp::global_name("singleton"));
+  auto sup_a = otp::supervisor::start_link(a.node, {spec}, strict);
+  auto sup_b = otp::supervisor::start_link(b.node, {spec}, strict);
+  ASSERT_TRUE(sup_a) << sup_a.error();
+  ASSERT_TRUE(sup_b) << sup_b.error();
+  link(a, b);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto at_a = otp::global::whereis_name(a.node, "singleton");
+        auto at_b = otp::global::whereis_name(b.node, "singleton");
+        return at_a && at_b &&
+               otp::distribution::node_of(a.node, *at_a) ==
+                   otp::distribution::node_of(b.node, *at_b);
+      },
+      kWait));
+  const bool a_won = otp::distribution::node_of(
+                         a.node, *otp::global::whereis_name(a.node, "singleton")) == a.full_name();
+  TestNode& loser_node = a_won ? b : a;
+  const otp::Pid loser_sup = a_won ? *sup_b : *sup_a;
+  // The loser's child is left not running; its supervisor is alive; the name stays the winner's.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto children = otp::supervisor::which_children(loser_node.node, loser_sup);
+        return children && children->size() == 1 && !children->front().pid;
+      },
+      kWait));
+  EXPECT_TRUE(otp::alive(loser_sup));
+  EXPECT_TRUE(otp::alive(a_won ? *sup_a : *sup_b));
+  EXPECT_TRUE(otp::gen_server::call<int>(loser_node.node, otp::global_name("singleton"), Get{}));
+  // restart_child while the winner holds the name: already_started, and the supervisor stays.
+  auto again = otp::supervisor::restart_child(loser_node.node, loser_sup, "counter");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.code(), otp::ErrorCode::already_started);
+  EXPECT_TRUE(otp::alive(loser_sup));
+}
+
+}  // namespace
