@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
       Unlink{p, p},
       Exit{p, p, {ReasonKind::kill, ""}, false},
       Ping{1},
-      Pong{1}};
+      Pong{1},
+      NameUpdate{NameUpdateKind::add, {"counter", 1, 1'700'000'000'123, 0, R"({"v":1})"}},
+      NameUpdate{NameUpdateKind::remove, {"zähler", 1, 1'700'000'000'124, 2, ""}},
+      NameSync{{{"a", 1, 1, 0, ""}, {"b", 2, 1, 1, "[1,2]"}, {"c", 3, 2, 0, "null"}}, false},
+      NameSync{{}, true}};
   const fs::path fm = root / "frame_message";
   for (size_t i = 0; i < all.size(); ++i) {
     write(fm, "msgpack-" + std::to_string(i), 255, frames({all[i]}));
@@ -104,6 +108,11 @@ int main(int argc, char** argv) {
   write(hs, "initiator-happy", 1, frames(to_a));
   write(hs, "acceptor-reject", 0, frames({Reject{RejectReason::cluster_mismatch, "x"}}));
   write(hs, "acceptor-ping", 0, frames({Ping{1}}));
+  // A peer that sends its names before (or right after) the handshake.
+  write(hs, "acceptor-name-sync", 0, frames({NameSync{{{"a", 1, 1, 0, ""}}, true}}));
+  auto then_names = to_a;
+  then_names.push_back(NameUpdate{NameUpdateKind::add, {"a", 1, 1, 0, ""}});
+  write(hs, "initiator-happy-then-names", 1, frames(then_names));
   write(hs, "acceptor-garbage", 0, Bytes{0, 0, 0, 3, 0xc1, 0xc1, 0xc1});
   std::cout << "wrote corpus to " << root << "\n";
   return 0;

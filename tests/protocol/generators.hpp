@@ -157,8 +157,19 @@ struct Arbitrary<otp::protocol::CallError> {
         gen::set(&CallError::detail, test_gen::utf8()), gen::set(&CallError::reason),
         gen::set(
             &CallError::error_code,
-            // every ErrorCode id, noproc = 0 ... listen_failed = 26
-            gen::map(gen::inRange(0, 27), [](int k) { return static_cast<otp::ErrorCode>(k); })));
+            // every ErrorCode id, noproc = 0 ... not_owner = 29
+            gen::map(gen::inRange(0, 30), [](int k) { return static_cast<otp::ErrorCode>(k); })));
+  }
+};
+
+template <>
+struct Arbitrary<otp::protocol::NameClaim> {
+  static Gen<otp::protocol::NameClaim> arbitrary() {
+    using namespace otp::protocol;
+    return gen::build<NameClaim>(gen::set(&NameClaim::name, test_gen::utf8()),
+                                 gen::set(&NameClaim::pid), gen::set(&NameClaim::stamp_ms),
+                                 gen::set(&NameClaim::stamp_logical),
+                                 gen::set(&NameClaim::metadata, test_gen::utf8()));
   }
 };
 
@@ -200,7 +211,11 @@ struct Arbitrary<otp::protocol::Message> {
         as_message(gen::build<Exit>(gen::set(&Exit::from), gen::set(&Exit::to),
                                     gen::set(&Exit::reason), gen::set(&Exit::link))),
         as_message(gen::build<Ping>(gen::set(&Ping::seq))),
-        as_message(gen::build<Pong>(gen::set(&Pong::seq))));
+        as_message(gen::build<Pong>(gen::set(&Pong::seq))),
+        as_message(gen::build<NameUpdate>(
+            gen::set(&NameUpdate::kind, gen::element(NameUpdateKind::add, NameUpdateKind::remove)),
+            gen::set(&NameUpdate::claim))),
+        as_message(gen::build<NameSync>(gen::set(&NameSync::claims), gen::set(&NameSync::last))));
   }
 };
 
