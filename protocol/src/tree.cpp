@@ -1,6 +1,7 @@
 // Wire structs <-> json trees, driven by the field lists in describe.hpp.
 #include "tree.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <optional>
@@ -340,7 +341,8 @@ void Reader::read(const json& j, T& out) {
   } else if constexpr (kIsVector<T>) {
     if (!j.is_array()) return fail("expected an array");
     out.clear();
-    out.reserve(j.size());
+    // Bounded: a frame of a million tiny elements must not reserve room for a million claims.
+    out.reserve(std::min<size_t>(j.size(), 1024));
     for (size_t i = 0; i < j.size() && !failed(); ++i) {
       push(std::to_string(i));
       read(j[i], out.emplace_back());

@@ -18,7 +18,7 @@
 //
 // Nodes start linked to each other (empty tables: the empty syncs are not sent). Node i is
 // "n<i>@sim" with creation 1, raised by each restart. Every message goes through the
-// draft codec (encode, count the bytes, decode), so traffic() is what a wire would carry.
+// protocol's codec (encode, count the bytes, decode), so traffic() is what the wire carries.
 #pragma once
 
 #include <cstdint>
