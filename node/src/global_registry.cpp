@@ -19,6 +19,15 @@ constexpr size_t kSyncPartBytes = 256 * 1024;
 /// What a claim costs on the wire besides its name and metadata (ids, stamp, array headers).
 constexpr size_t kClaimOverheadBytes = 32;
 
+/// Why unregister_name / update_metadata (`what`: "unregister", "update") did not go ok.
+Error owner_refusal(global::OwnerStatus status, std::string_view name, const char* what,
+                    const std::string& holder) {
+  if (status == global::OwnerStatus::not_registered)
+    return Error(ErrorCode::not_found, "global name " + std::string(name) + ": not registered");
+  return Error(ErrorCode::not_owner, "global name " + std::string(name) + " is held by " + holder +
+                                         ": " + what + " it on its node");
+}
+
 Error registry_down() {
   return Error(ErrorCode::noproc, "global names: this node is not distributed (start a Cluster)");
 }
@@ -103,16 +112,8 @@ Result<void> NodeGlobalRegistry::remove(std::string_view name) {
   {
     std::lock_guard<std::mutex> w(writer_mx_);
     auto outcome = change([&](global::NameTable& t) { return t.unregister_name(name, now()); });
-    switch (outcome.status) {
-      case global::OwnerStatus::not_registered:
-        return Error(ErrorCode::not_found, "global name " + std::string(name) + ": not registered");
-      case global::OwnerStatus::not_owner:
-        return Error(ErrorCode::not_owner, "global name " + std::string(name) + " is held by " +
-                                               describe_owner(outcome.holder) +
-                                               ": unregister it on its node");
-      case global::OwnerStatus::ok:
-        break;
-    }
+    if (outcome.status != global::OwnerStatus::ok)
+      return owner_refusal(outcome.status, name, "unregister", describe_owner(outcome.holder));
     handle(std::move(outcome.output), deferred);
   }
   finish(std::move(deferred));
@@ -126,16 +127,8 @@ Result<void> NodeGlobalRegistry::set_metadata(std::string_view name, std::string
     std::lock_guard<std::mutex> w(writer_mx_);
     auto outcome = change(
         [&](global::NameTable& t) { return t.update_metadata(name, std::move(metadata), now()); });
-    switch (outcome.status) {
-      case global::OwnerStatus::not_registered:
-        return Error(ErrorCode::not_found, "global name " + std::string(name) + ": not registered");
-      case global::OwnerStatus::not_owner:
-        return Error(ErrorCode::not_owner, "global name " + std::string(name) + " is held by " +
-                                               describe_owner(outcome.holder) +
-                                               ": update it on its node");
-      case global::OwnerStatus::ok:
-        break;
-    }
+    if (outcome.status != global::OwnerStatus::ok)
+      return owner_refusal(outcome.status, name, "update", describe_owner(outcome.holder));
     handle(std::move(outcome.output), deferred);
   }
   finish(std::move(deferred));

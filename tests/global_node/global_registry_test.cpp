@@ -117,6 +117,22 @@ class GlobalRegistryTest : public ::testing::Test {
         kWait);
   }
 
+  /// Waits until a and b show `name` held by a process of the same node; that node ("" if they
+  /// did not agree before the deadline).
+  std::string agreed_owner(TestNode& a, TestNode& b, const std::string& name) {
+    std::string owner;
+    const bool agreed = eventually(
+        [&] {
+          auto at_a = otp::global::whereis_name(a.node, name);
+          auto at_b = otp::global::whereis_name(b.node, name);
+          if (!at_a || !at_b) return false;
+          owner = otp::distribution::node_of(a.node, *at_a);
+          return owner == otp::distribution::node_of(b.node, *at_b);
+        },
+        kWait);
+    return agreed ? owner : "";
+  }
+
   std::vector<std::unique_ptr<TestNode>> nodes;
 };
 
@@ -248,17 +264,9 @@ TEST_F(GlobalRegistryTest, AConflictAfterAPartitionKeepsOneOwnerAndStopsTheLoser
   ASSERT_TRUE(otp::global::register_name(b.node, "leader", on_b.pid()));
   link(a, b);
   // Both nodes settle on the same owner, without a round of messages to agree.
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto at_a = otp::global::whereis_name(a.node, "leader");
-        auto at_b = otp::global::whereis_name(b.node, "leader");
-        return at_a && at_b &&
-               otp::distribution::node_of(a.node, *at_a) ==
-                   otp::distribution::node_of(b.node, *at_b);
-      },
-      kWait));
-  const bool a_won = otp::distribution::node_of(
-                         a.node, *otp::global::whereis_name(a.node, "leader")) == a.full_name();
+  const std::string owner = agreed_owner(a, b, "leader");
+  ASSERT_FALSE(owner.empty()) << "a and b did not agree on one owner of leader";
+  const bool a_won = owner == a.full_name();
   otp::Inbox& winner = a_won ? on_a : on_b;
   otp::Inbox& loser = a_won ? on_b : on_a;
   TestNode& winner_node = a_won ? a : b;
@@ -395,17 +403,9 @@ TEST_F(GlobalRegistryTest, TheLosersSupervisorStaysUpAndDoesNotRestartIt) {
   ASSERT_TRUE(sup_a) << sup_a.error();
   ASSERT_TRUE(sup_b) << sup_b.error();
   link(a, b);
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto at_a = otp::global::whereis_name(a.node, "singleton");
-        auto at_b = otp::global::whereis_name(b.node, "singleton");
-        return at_a && at_b &&
-               otp::distribution::node_of(a.node, *at_a) ==
-                   otp::distribution::node_of(b.node, *at_b);
-      },
-      kWait));
-  const bool a_won = otp::distribution::node_of(
-                         a.node, *otp::global::whereis_name(a.node, "singleton")) == a.full_name();
+  const std::string owner = agreed_owner(a, b, "singleton");
+  ASSERT_FALSE(owner.empty()) << "a and b did not agree on one owner of singleton";
+  const bool a_won = owner == a.full_name();
   TestNode& loser_node = a_won ? b : a;
   const otp::Pid loser_sup = a_won ? *sup_b : *sup_a;
   // The loser's child is left not running; its supervisor is alive; the name stays the winner's.
