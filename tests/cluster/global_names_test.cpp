@@ -13,6 +13,7 @@
 // PID (its whole group) at the end; waits read stdout lines against deadlines, nothing sleeps to
 // synchronize, and no bound is asserted on how long anything took.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -105,6 +106,14 @@ std::string global_form(otp::Node& node, const otp::Pid& pid) {
   return "<" + otp::distribution::node_of(node, pid) + "." + std::to_string(pid.id()) + ".0>";
 }
 
+/// SIGSTOP, then waits until the process is stopped (the signal is asynchronous: a process just
+/// signalled may still answer). WNOWAIT: the child stays to be reaped by its ChildProcess.
+void freeze(otp_test::ChildProcess& p) {
+  p.signal(SIGSTOP);
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(p.pid()), &info, WSTOPPED | WNOWAIT);
+}
+
 // -- one otp-node process with gossip ---------------------------------------------------------
 
 struct NodeSpec {
@@ -133,7 +142,7 @@ class GossipNode {
   std::string gossip_address() const { return host_ + ":" + std::to_string(gossip_port_); }
   otp_test::ChildProcess& process() { return process_; }
 
-  /// Waits for this node's line saying `name` is registered to a process of `owner_node`
+  /// Waits for this node's line saying kName is registered to a process of `owner_node`
   /// (index >= from); that process's pid as the line writes it, or "" at the deadline.
   std::string wait_registered(const std::string& owner_node, Clock::time_point deadline,
                               size_t from = 0) {
@@ -337,6 +346,53 @@ TEST_F(GlobalNames, KillingTheOwnersNodeRemovesTheNameOnEverySurvivor) {
   EXPECT_EQ(r.error().code(), otp::ErrorCode::noproc) << r.error();
 }
 
+/// The owner's node is killed and started again (same name, a new creation): its old pid is
+/// forgotten everywhere and its new counter takes the name on every node.
+///
+/// DISABLED: fails about half the time, for a membership bug (not a global names one). Creations
+/// are random (protocol::new_creation), but the membership core takes the smaller creation for
+/// the earlier run (cluster/membership/src/updates.cpp, apply_alive: `u.node.creation <
+/// e->info->id.creation` is dropped as "a previous run's stale news"). So a node restarted under
+/// the same name@host whose new creation happens to be smaller is ignored by every member that
+/// knew its previous run until that entry is reaped (reap_failed_after, 5 min): no member event,
+/// no link, and so none of its global names. Enable once runs of a node are ordered otherwise.
+TEST_F(GlobalNames, DISABLED_ARestartedOwnersNodeTakesTheNameBackEverywhere) {
+  Nodes nodes = start_cluster(3, {3});
+  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
+  const std::string owner_node = nodes[2]->full_name();
+  auto deadline = Clock::now() + kConverge;
+  const std::string old_owner = nodes[2]->wait_registered(owner_node, deadline);
+  ASSERT_FALSE(old_owner.empty()) << nodes[2]->output();
+  for (size_t i : {0, 1}) ASSERT_EQ(nodes[i]->wait_registered(owner_node, deadline), old_owner);
+  ASSERT_TRUE(wait_owner_here(old_owner));
+
+  nodes[2]->process().kill_now();
+  std::vector<size_t> mark;
+  for (size_t i : {0, 1}) {
+    ASSERT_TRUE(wait_for_line(nodes[i]->process(),
+                              std::string("global unregistered ") + kName + " " + old_owner,
+                              Clock::now() + kGone))
+        << nodes[i]->output();
+    mark.push_back(nodes[i]->process().lines().size());
+  }
+  nodes[2] = std::make_unique<GossipNode>(NodeSpec{
+      .name = "n3", .seeds = {nodes[0]->gossip_address()}, .extra = {"--global-counter", kName}});
+  deadline = Clock::now() + kConverge;
+  const std::string new_owner = nodes[2]->wait_registered(owner_node, deadline);
+  ASSERT_FALSE(new_owner.empty()) << nodes[2]->output();
+  for (size_t i : {0, 1}) {
+    EXPECT_EQ(nodes[i]->wait_registered(owner_node, deadline, mark[i]), new_owner)
+        << nodes[i]->output();
+  }
+  ASSERT_TRUE(wait_owner_here(new_owner)) << "t does not resolve " << kName << " to the new run";
+  EXPECT_EQ(expect_one_owner_everywhere(nodes, kConverge), new_owner);
+  // The new run's counter starts from 0 (its value lived in the old run).
+  EXPECT_EQ(
+      otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{1}, kCallTimeout)
+          .value(),
+      1);
+}
+
 TEST_F(GlobalNames, AGracefulStopOfTheOwnersNodeRemovesTheNameOnEverySurvivor) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
@@ -373,7 +429,15 @@ TEST_F(GlobalNames, AFrozenOwnersNodeLosesTheNameAndGetsItBackWhenItResumes) {
   ASSERT_TRUE(wait_owner_here(owner));
   ASSERT_EQ(otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{2}).value(), 2);
 
-  nodes[2]->process().signal(SIGSTOP);
+  freeze(nodes[2]->process());
+  // A call made now still finds the owner (nobody noticed yet): it ends when the node is declared
+  // failed, with nodedown, not at its timeout.
+  auto in_flight =
+      otp::gen_server::call<int>(node, otp::global_name(kName), services::Get{}, kCallTimeout);
+  ASSERT_FALSE(in_flight);
+  EXPECT_TRUE(in_flight.error().code() == otp::ErrorCode::nodedown ||
+              in_flight.error().code() == otp::ErrorCode::noproc)  // if it was noticed already
+      << in_flight.error();
   const std::string gone =
       std::string("global unregistered ") + kName + " " + owner + " " + owner_node;
   std::vector<size_t> mark;
