@@ -1,19 +1,29 @@
 // otp-node: one distributed node running the cluster services (counter, echo, relay) under a
-// supervisor. It prints one line when it is ready to be talked to, logs node and membership
-// events, and stops cleanly on SIGTERM / SIGINT (leaving the membership gracefully).
+// supervisor, and optionally counters under global names (otp/global.hpp) under a second one. It
+// prints one line when it is ready to be talked to, logs node, membership and global name events,
+// and stops cleanly on SIGTERM / SIGINT (leaving the membership gracefully).
 //
 //   otp-node --name a --listen 127.0.0.1:7001 --cookie secret
 //   otp-node --name b --listen 127.0.0.1:7002 --cookie secret --connect 127.0.0.1:7001
 //   # gossip membership: nodes find each other through a seed and link on their own
 //   otp-node --name a --listen 127.0.0.1:7001 --gossip 127.0.0.1:7101 --cookie secret
 //   otp-node --name b --listen 127.0.0.1:7002 --gossip 7102 --seeds 127.0.0.1:7101 --cookie secret
+//   # a counter any node calls as otp::global_name("gc"), restarted (name and all) on a crash
+//   otp-node --name c --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --global-counter gc
 //
 // stdout, one line per event, flushed at once (tests and benchmarks timestamp them):
 //   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>]
 //   nodeup <node> / nodedown <node> <reason>
 //   member <joined|suspect|alive|failed|left|updated> <name@host> inc=<n> gossip=<h:p> data=<h:p>
 //   members <count> <name@host>=<state> ...       (self included; on SIGUSR1)
+//   global registered <name> <owner pid> <owner node>     (each change of this node's replica
+//   global unregistered <name> <owner pid> <owner node>    of the global name table)
+//   global conflict <name> <loser pid> lost to <winner pid>
+//   globals <count> <name>=<owner pid> ...        (this node's replica, sorted; on SIGUSR1)
+//   supervisor <services|global> down <reason>    (a supervisor of this node exited)
 //   stopped
+// Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
+// remote pid), so the lines of different nodes compare as text.
 // Logs (rejected links, send errors and why) go to stderr.
 #include <algorithm>
 #include <atomic>
@@ -21,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -56,6 +67,8 @@ struct Options {
   std::optional<std::chrono::seconds> max_run;
   size_t threads = 0;
   std::chrono::microseconds scheduler_spin = otp::NodeOptions{}.scheduler_spin;
+  std::vector<std::string> global_counters;
+  otp::Restart global_restart = otp::Restart::permanent;
 };
 
 const char* kUsage =
@@ -67,12 +80,18 @@ const char* kUsage =
     "                [--gossip [HOST:]PORT] [--seeds HOST:PORT,...] [--probe-interval-ms N]\n"
     "                [--probe-timeout-ms N] [--suspicion-mult N] [--gossip-interval-ms N]\n"
     "                [--push-pull-ms N] [--reconnect-ms N] [--leave-timeout-ms N]\n"
+    "                [--global-counter NAME]... [--global-restart permanent|transient]\n"
     "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n"
     "  --scheduler-spin-us: how long an idle scheduler thread spins before it sleeps\n"
     "  (default 100; 0 saves CPU on an idle node, at the cost of latency).\n"
     "  --gossip runs SWIM membership on that UDP+TCP port (0: any); --seeds are host:port\n"
     "  (DNS names allowed, re-resolved). The timing flags override membership defaults\n"
-    "  (otp/membership/options.hpp). SIGUSR1 prints the member list.\n";
+    "  (otp/membership/options.hpp). SIGUSR1 prints the member list and the global names.\n"
+    "  --global-counter runs a counter (the counter service's calls, plus call Crash) as\n"
+    "  otp::global_name(NAME), a child of a supervisor of its own; a crash restarts it and the\n"
+    "  name comes back. Its value outlives the restarts. If the name is held elsewhere it is\n"
+    "  not started (stderr says so). --global-restart is its restart type (default permanent;\n"
+    "  transient: not restarted after a clean exit, such as losing a name conflict).\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "otp-node: " << why << "\n" << kUsage;
@@ -181,6 +200,17 @@ Options parse(int argc, char** argv) {
       gossip(o).membership.reconnect_interval = std::chrono::milliseconds(number(flag, v));
     } else if (flag == "--leave-timeout-ms") {
       gossip(o).leave_timeout = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--global-counter") {
+      if (v.empty()) usage_error("--global-counter needs a name");
+      o.global_counters.push_back(v);
+    } else if (flag == "--global-restart") {
+      if (v == "permanent") {
+        o.global_restart = otp::Restart::permanent;
+      } else if (v == "transient") {
+        o.global_restart = otp::Restart::transient;
+      } else {
+        usage_error("--global-restart is permanent or transient, got '" + v + "'");
+      }
     } else {
       usage_error("unknown option " + flag);
     }
@@ -189,6 +219,72 @@ Options parse(int argc, char** argv) {
   if (o.cluster.cookie.empty()) usage_error("--cookie (or $OTP_COOKIE) is required");
   return o;
 }
+
+/// Prints this node's replica of the global name table as it changes (GlobalEvent messages of
+/// otp::global::monitor_names), starting with what it holds already.
+class GlobalLog {
+ public:
+  explicit GlobalLog(otp::Node& node) : node_(node) {}
+
+  /// Call once monitor_names is in place: prints the names known so far. An event for a change
+  /// made before the snapshot may still be on its way; it is not printed twice (see on_event).
+  void snapshot() {
+    for (const auto& name : otp::global::registered_names(node_)) {
+      if (auto owner = otp::global::whereis_name(node_, name)) registered(name, *owner);
+    }
+  }
+
+  void on_event(const otp::GlobalEvent& e) {
+    switch (e.kind) {
+      case otp::GlobalEvent::Kind::registered:
+        registered(e.name, e.owner);
+        break;
+      case otp::GlobalEvent::Kind::unregistered: {
+        // Only an owner that was printed: one printed by no line came and went before snapshot.
+        auto it = shown_.find(e.name);
+        if (it == shown_.end() || it->second != pid(e.owner)) break;
+        print_line("global unregistered " + e.name + " " + it->second + " " + node_of(e.owner));
+        shown_.erase(it);
+        break;
+      }
+      case otp::GlobalEvent::Kind::conflict:
+        print_line("global conflict " + e.name + " " + pid(e.owner) + " lost to " + pid(e.winner));
+        break;
+    }
+  }
+
+  /// "globals <count> <name>=<owner pid> ...", from the replica itself (not from the events).
+  std::string table_line() {
+    auto names = otp::global::registered_names(node_);
+    std::string line;
+    size_t count = 0;
+    for (const auto& name : names) {
+      auto owner = otp::global::whereis_name(node_, name);
+      if (!owner) continue;  // unregistered since the list was taken
+      line += " " + name + "=" + pid(*owner);
+      ++count;
+    }
+    return "globals " + std::to_string(count) + line;
+  }
+
+ private:
+  void registered(const std::string& name, const otp::Pid& owner) {
+    const std::string p = pid(owner);
+    auto [it, fresh] = shown_.try_emplace(name, p);
+    if (!fresh && it->second == p) return;  // the snapshot printed it already
+    it->second = p;
+    print_line("global registered " + name + " " + p + " " + node_of(owner));
+  }
+  std::string node_of(const otp::Pid& p) { return otp::distribution::node_of(node_, p); }
+  /// <name@host.N.0> for every pid, local ones included.
+  std::string pid(const otp::Pid& p) {
+    if (p.remote()) return p.to_string();
+    return "<" + node_of(p) + "." + std::to_string(p.id()) + ".0>";
+  }
+
+  otp::Node& node_;
+  std::map<std::string, std::string> shown_;  // name -> owner pid last printed as registered
+};
 
 }  // namespace
 
@@ -218,6 +314,32 @@ int main(int argc, char** argv) {
   }
   otp::Inbox events(node);
   otp::distribution::monitor_nodes(node, events.pid());
+  GlobalLog globals(node);
+  otp::global::monitor_names(node, events.pid());
+  globals.snapshot();
+  events.monitor(*sup);
+  std::optional<otp::Pid> global_sup;
+  if (!options.global_counters.empty()) {
+    // After the Cluster: a global name needs the node distributed. Children are added one by one
+    // so a name held elsewhere (already_started) leaves the others and the node running.
+    auto started = otp::supervisor::start_link(node, {},
+                                               {.strategy = otp::Strategy::one_for_one,
+                                                .max_restarts = 100,
+                                                .max_time = std::chrono::seconds(10)});
+    if (!started) {
+      std::cerr << "otp-node: the global supervisor did not start: " << started.error() << "\n";
+      return 1;
+    }
+    global_sup = *started;
+    events.monitor(*global_sup);
+    for (const auto& name : options.global_counters) {
+      auto child = otp::supervisor::start_child(
+          node, *global_sup, services::global_counter(name, options.global_restart));
+      if (!child)
+        std::cerr << "otp-node: global counter " << name << " not started: " << child.error()
+                  << "\n";
+    }
+  }
   // Membership events are printed on the membership thread, as they happen.
   (*cluster)->subscribe([](const otp::membership::Event& e) { print_line(describe(e)); });
   for (const auto& peer : options.connect) {
@@ -236,12 +358,20 @@ int main(int argc, char** argv) {
   while (!stop_requested && std::chrono::steady_clock::now() < deadline) {
     // Wakes for node events, and at least every 50 ms to notice a signal.
     auto m = events.receive(std::chrono::milliseconds(50));
-    if (members_requested.exchange(false)) print_line(member_list((*cluster)->members()));
+    if (members_requested.exchange(false)) {
+      print_line(member_list((*cluster)->members()));
+      print_line(globals.table_line());
+    }
     if (!m) continue;
     if (const auto* up = m->get_if<otp::NodeUp>()) {
       print_line("nodeup " + up->node);
     } else if (const auto* down = m->get_if<otp::NodeDown>()) {
       print_line("nodedown " + down->node + " " + down->reason);
+    } else if (const auto* e = m->get_if<otp::GlobalEvent>()) {
+      globals.on_event(*e);
+    } else if (const auto* gone = m->get_if<otp::Down>()) {
+      print_line(std::string("supervisor ") + (gone->pid == *sup ? "services" : "global") +
+                 " down " + gone->reason.to_string());
     }
   }
   (*cluster)->stop();

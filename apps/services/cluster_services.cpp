@@ -1,5 +1,8 @@
 #include "services/cluster_services.hpp"
 
+#include <atomic>
+#include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -7,24 +10,48 @@ namespace services {
 
 namespace {
 
+/// Where a counter keeps its value when it must outlive the counter's process.
+using KeptValue = std::shared_ptr<std::atomic<int>>;
+
 class Counter : public otp::GenServer {
  public:
+  Counter() = default;
+  explicit Counter(KeptValue kept) : value_(kept->load()), kept_(std::move(kept)) {}
+
   otp::Action handle_call(const otp::Message& m, const otp::From&) override {
-    return m.match([&](const Get&) { return otp::reply(value_); },
-                   [&](const Add& a) {
-                     value_ += a.by;
-                     return otp::reply(value_);
-                   });
+    return m.match(
+        [&](const Get&) { return otp::reply(value_); },
+        [&](const Add& a) {
+          add(a.by);
+          return otp::reply(value_);
+        },
+        [&](const Crash&) -> otp::Action { throw std::runtime_error("counter asked to crash"); });
   }
   otp::Action handle_cast(const otp::Message& m) override {
     return m.match([&](const Increment& i) {
-      value_ += i.by;
+      add(i.by);
       return otp::noreply();
     });
   }
+  otp::Action handle_info(const otp::Message& m) override {
+    if (const auto* lost = m.get_if<otp::NameConflict>()) {
+      // The registry exits this process next ({shutdown, name_conflict}); say who was told.
+      std::cerr << "counter " << self() << " lost global name " << lost->name << " to "
+                << lost->winner << "\n"
+                << std::flush;
+      return otp::noreply();
+    }
+    return GenServer::handle_info(m);
+  }
 
  private:
+  void add(int by) {
+    value_ += by;
+    if (kept_) kept_->store(value_);
+  }
+
   int value_ = 0;
+  KeptValue kept_;
 };
 
 struct SlowDone {
@@ -128,6 +155,12 @@ void register_types() {
 std::vector<otp::ChildSpec> child_specs() {
   return {otp::worker<Counter>("counter").named("counter"), otp::worker<Echo>("echo").named("echo"),
           otp::worker<RelayServer>("relay").named("relay")};
+}
+
+otp::ChildSpec global_counter(const std::string& name, otp::Restart restart) {
+  return otp::worker<Counter>("global:" + name, std::make_shared<std::atomic<int>>(0))
+      .named(otp::global_name(name))
+      .restart(restart);
 }
 
 }  // namespace services
