@@ -130,7 +130,7 @@ void from_json(const nlohmann::json& j, Pid& pid) {
   const auto& n = j.at("node");
   w.node.name = n.at("name").get<std::string>();
   w.node.host = n.at("host").get<std::string>();
-  w.node.creation = n.at("creation").get<uint32_t>();
+  w.node.creation = n.at("creation").get<uint64_t>();
   w.id = j.at("id").get<uint64_t>();
   pid = d->from_wire(w);
 }

@@ -227,7 +227,7 @@ class Reader {
 void read(Reader& r, NodeId& n) {
   n.name = r.string();
   n.host = r.string();
-  n.creation = r.bounded<uint32_t>("creation");
+  n.creation = r.bounded<uint64_t>("creation");
 }
 
 void read(Reader& r, Address& a) {

@@ -1,5 +1,5 @@
 // to_string / from_string of the protocol's enums and ids.
-#include <random>
+#include <chrono>
 #include <string>
 
 #include "enum_names.hpp"
@@ -53,11 +53,12 @@ std::string NodeId::to_string() const {
   return full_name() + "#" + std::to_string(creation);
 }
 
-uint32_t new_creation() {
-  std::random_device rd;
-  uint32_t c = 0;
-  while (c == 0) c = rd();
-  return c;
+uint64_t new_creation() {
+  using namespace std::chrono;
+  // Two runs started in the same microsecond on one host would share a creation; a node's
+  // restart takes far longer than that.
+  const auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  return us > 0 ? static_cast<uint64_t>(us) : 1;
 }
 
 std::string Pid::to_string() const {

@@ -347,16 +347,9 @@ TEST_F(GlobalNames, KillingTheOwnersNodeRemovesTheNameOnEverySurvivor) {
 }
 
 /// The owner's node is killed and started again (same name, a new creation): its old pid is
-/// forgotten everywhere and its new counter takes the name on every node.
-///
-/// DISABLED: fails about half the time, for a membership bug (not a global names one). Creations
-/// are random (protocol::new_creation), but the membership core takes the smaller creation for
-/// the earlier run (cluster/membership/src/updates.cpp, apply_alive: `u.node.creation <
-/// e->info->id.creation` is dropped as "a previous run's stale news"). So a node restarted under
-/// the same name@host whose new creation happens to be smaller is ignored by every member that
-/// knew its previous run until that entry is reaped (reap_failed_after, 5 min): no member event,
-/// no link, and so none of its global names. Enable once runs of a node are ordered otherwise.
-TEST_F(GlobalNames, DISABLED_ARestartedOwnersNodeTakesTheNameBackEverywhere) {
+/// forgotten everywhere and its new counter takes the name on every node. (Creations grow with
+/// the clock, so the new run is the newer one for membership: protocol::new_creation.)
+TEST_F(GlobalNames, ARestartedOwnersNodeTakesTheNameBackEverywhere) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[2]->full_name();
@@ -510,11 +503,9 @@ TEST_F(GlobalNames, ACrashedOwnerIsRestartedAndItsNameComesBackEverywhere) {
 
 // -- (d) the same name on both sides of a partition, then the heal --------------------------------
 
-/// The restart type of the two counters that conflict. transient: a counter that lost its name
-/// exits with {shutdown, name_conflict}, a clean reason, so its supervisor leaves it down. (With
-/// permanent the supervisor must not restart it either, by the supervisor's name-conflict rule
-/// of otp/global.hpp; switch this to "permanent" where that rule is in.)
-constexpr const char* kConflictRestart = "transient";
+/// The restart type of the two counters that conflict: permanent, so the supervisor's
+/// name-conflict rule (supervisor.hpp) is what keeps the loser down.
+constexpr const char* kConflictRestart = "permanent";
 
 /// After the heal of a conflict between the counters registered on `x` and `y` (whose nodes are
 /// among `nodes`): one owner everywhere, the loser told and not restarted, both supervisors up.

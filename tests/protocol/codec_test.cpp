@@ -114,8 +114,8 @@ TEST(Decode, AMistypedNestedFieldIsNamedWithItsPath) {
 }
 
 TEST(Decode, OutOfRangeIntegersAndUnknownEnumValuesAreBadFields) {
-  json too_big = json::array({17, json::array({json::array({"a", "h", 1ULL << 40}), 1}),
-                              json::array({json::array({"a", "h", 1}), 2})});
+  // A name claim's stamp_logical is 32 bits.
+  json too_big = json::array({22, 0, json::array({"n", 1, 2, 1ULL << 40, ""})});
   EXPECT_NE(decode(msgpack_of(too_big), Codec::msgpack).error().context().find("out of range"),
             std::string::npos);
   json bad_reason = json::array({3, 99, "why"});

@@ -91,7 +91,10 @@ TEST(Handshake, NoCommonVersionIsRejectedWithBothRanges) {
   auto b = Handshake::acceptor(cb);
   run(a, b);
   EXPECT_EQ(b.outcome().reason, RejectReason::version_mismatch);
-  EXPECT_EQ(b.outcome().detail, "we speak versions 3..4, the peer 2..2");
+  EXPECT_EQ(b.outcome().detail, "we speak versions " + std::to_string(kProtocolVersion + 1) + ".." +
+                                    std::to_string(kProtocolVersion + 2) + ", the peer " +
+                                    std::to_string(kMinProtocolVersion) + ".." +
+                                    std::to_string(kProtocolVersion));
   EXPECT_EQ(a.outcome().state, HandshakeState::rejected);
   EXPECT_TRUE(a.outcome().by_peer);
 }
@@ -222,7 +225,8 @@ TEST(Handshake, SameCookieAndClusterEstablishesBothSidesWithEachOthersIdentity) 
   EXPECT_EQ(a.outcome().peer, (NodeId{"b", "host", 1}));
   EXPECT_EQ(b.outcome().peer, (NodeId{"a", "host", 1}));
   EXPECT_EQ(a.outcome().version, kProtocolVersion);
-  EXPECT_EQ(a.outcome().to_string(), "established with b@host#1 (version 2)");
+  EXPECT_EQ(a.outcome().to_string(),
+            "established with b@host#1 (version " + std::to_string(kProtocolVersion) + ")");
 }
 
 TEST(Handshake, NegotiatesTheHighestCommonVersion) {

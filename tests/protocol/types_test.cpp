@@ -1,7 +1,9 @@
 // NodeId, Pid, Ref, ExitReason: printing, ordering, hashing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 #include <unordered_set>
 
 #include "otp/protocol/ids.hpp"
@@ -29,14 +31,20 @@ TEST(NodeId, ANewCreationIsADifferentNode) {
   EXPECT_EQ(set.size(), 2u);
 }
 
-TEST(NodeId, NewCreationsAreNeverZeroAndVary) {
-  std::unordered_set<uint32_t> seen;
+TEST(NodeId, NewCreationsAreNeverZeroAndNeverGoBackwards) {
+  // A restarted node must be the newer run for membership (the larger creation): creations
+  // follow the wall clock, in microseconds.
+  uint64_t last = 0;
   for (int i = 0; i < 64; ++i) {
-    const uint32_t c = new_creation();
+    const uint64_t c = new_creation();
     EXPECT_NE(c, 0u);  // 0 means "not chosen yet"
-    seen.insert(c);
+    EXPECT_GE(c, last);
+    last = c;
   }
-  EXPECT_GT(seen.size(), 60u);  // 32 random bits: a repeat in 64 draws is a ~1 in 2^20 event
+  const uint64_t before = new_creation();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_GT(new_creation(), before);
+  EXPECT_GT(before, uint64_t{1'700'000'000'000'000});  // microseconds since 1970, after 2023
 }
 
 TEST(Pid, PrintsNodeAndNumberAndHashes) {

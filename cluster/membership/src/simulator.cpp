@@ -17,7 +17,7 @@ constexpr const char* kHost = "sim";
 struct Simulator::Node {
   std::unique_ptr<Membership> core;
   Metadata metadata;
-  uint32_t creation = 0;
+  uint64_t creation = 0;
   uint32_t generation = 0;
   bool running = false;
   bool paused = false;

@@ -5,7 +5,7 @@
 namespace otp::global {
 
 namespace {
-protocol::NodeId sim_node_id(NodeIndex i, uint32_t creation) {
+protocol::NodeId sim_node_id(NodeIndex i, uint64_t creation) {
   return protocol::NodeId{"n" + std::to_string(i), "sim", creation};
 }
 }  // namespace
@@ -78,7 +78,7 @@ void Simulator::restart(NodeIndex i) {
     if (linked(i, j)) link_down(i, j);
   }
   std::erase_if(live_, [&](const protocol::Pid& p) { return p.node == id(i); });
-  const uint32_t creation = id(i).creation + 1;
+  const uint64_t creation = id(i).creation + 1;
   nodes_[i].table = NameTable(sim_node_id(i, creation), config_.resolver);
   nodes_[i].next_pid = 1;
   for (NodeIndex j = 0; j < size(); ++j) {

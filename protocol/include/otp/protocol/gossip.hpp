@@ -33,8 +33,9 @@ namespace otp::protocol::gossip {
 /// An encoded, signed packet.
 using Bytes = std::vector<uint8_t>;
 
-/// The version byte of every packet. Version 1 is the first; a decoder refuses other versions.
-inline constexpr uint8_t kVersion = 1;
+/// The version byte of every packet; a decoder refuses other versions. 1: the first. 2: a
+/// NodeId's creation is 64 bits (see node_id.hpp).
+inline constexpr uint8_t kVersion = 2;
 /// Bytes of the trailing HMAC-SHA256.
 inline constexpr size_t kMacSize = 32;
 

@@ -22,7 +22,7 @@ namespace otp::protocol {
 struct NodeId {
   std::string name;       // the node's name, e.g. "a"
   std::string host;       // the host it runs on, e.g. "127.0.0.1" or a DNS name
-  uint32_t creation = 0;  // changes at every start of the node
+  uint64_t creation = 0;  // changes at every start of the node, and grows: see new_creation
 
   /// "name@host".
   std::string full_name() const;
@@ -34,8 +34,11 @@ struct NodeId {
   friend std::ostream& operator<<(std::ostream& os, const NodeId& n) { return os << n.to_string(); }
 };
 
-/// A creation number for a node that is starting: random and never 0 (0 means "not chosen yet").
-uint32_t new_creation();
+/// A creation number for a node that is starting: the wall clock in microseconds since the Unix
+/// epoch, so a restarted node's run is newer than its previous one (membership keeps the run
+/// with the larger creation) unless the clock stepped back by more than the restart took. Never
+/// 0 (0 means "not chosen yet").
+uint64_t new_creation();
 
 /// Combines a hash into a seed (boost::hash_combine's mixing).
 inline size_t hash_combine(size_t seed, size_t h) noexcept {
@@ -50,6 +53,6 @@ struct std::hash<otp::protocol::NodeId> {
   size_t operator()(const otp::protocol::NodeId& n) const noexcept {
     size_t h = std::hash<std::string>{}(n.name);
     h = otp::protocol::hash_combine(h, std::hash<std::string>{}(n.host));
-    return otp::protocol::hash_combine(h, std::hash<uint32_t>{}(n.creation));
+    return otp::protocol::hash_combine(h, std::hash<uint64_t>{}(n.creation));
   }
 };

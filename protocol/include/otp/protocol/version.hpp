@@ -7,6 +7,9 @@
 //   2  CallError carries the server's otp::ErrorCode as its numeric id (error_code). A version 2
 //      decoder requires the field, so version 1 peers are refused at the handshake
 //      (version_mismatch) rather than have their error replies dropped.
+//   3  NodeId's creation is 64 bits (microseconds since the epoch, so a restarted node's run
+//      orders after its previous one), and the global name messages NameUpdate / NameSync.
+//      Version 2 peers would refuse such a creation as out of range: refused at the handshake.
 // clang-format on
 //
 // Within a version, messages may gain fields at their END only (decoders ignore extra trailing
@@ -18,8 +21,8 @@
 namespace otp::protocol {
 
 /// The newest version this build speaks.
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 /// The oldest version this build still accepts.
-inline constexpr uint32_t kMinProtocolVersion = 2;
+inline constexpr uint32_t kMinProtocolVersion = 3;
 
 }  // namespace otp::protocol
