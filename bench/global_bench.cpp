@@ -29,6 +29,8 @@
 //   otp.dist.global_node_gone_100k_ms   Cluster::stop of the node holding those 100,000 names
 //                                       (its links close, as a kill -9's do) until every survivor
 //                                       has dropped them all
+//   otp.dist.global_whereis_longest_during_drop_ms  the longest whereis of another name on a
+//                                       survivor (polled every 200 us) while it drops them
 //   otp.dist.global_bytes_per_name      heap growth (the allocator's accounting) over registering
 //                                       100,000 names in a 5-node cluster, / names / 5 nodes
 //                                       (_replica: the joining node's own growth / names)
@@ -436,7 +438,7 @@ void bench_rate(size_t reps, size_t names, size_t callers) {
 
 void bench_churn(size_t reps, size_t names) {
   constexpr size_t kNodes = 5;
-  std::vector<double> bytes, replica_bytes, join_ms, gone_ms, reg_rate;
+  std::vector<double> bytes, replica_bytes, join_ms, gone_ms, stall_ms, reg_rate;
   const std::string n_names = std::to_string(names);
   for (size_t rep = 1; rep <= reps; ++rep) {
     Members ms = full_mesh("churn" + std::to_string(rep) + "n", kNodes);
@@ -481,7 +483,29 @@ void bench_churn(size_t reps, size_t names) {
     join_ms.push_back(seconds_between(t2, t3) * 1e3);
 
     // The owner goes away: its links close (a kill -9's close the same way; a hung host would
-    // first need the failure detector's bound).
+    // first need the failure detector's bound). Meanwhile a reader on a survivor looks up a name
+    // of its own every 200 us: how long can a whereis (and so a call by global name) wait while
+    // the 100k names are dropped?
+    otp::Inbox probe_holder(*ms[0]->node);
+    must(otp::global::register_name(*ms[0]->node, "probe", probe_holder.pid()), "probe");
+    wait_until(
+        [&] {
+          for (auto& m : ms)
+            if (!m->whereis("probe")) return false;
+          return joiner.whereis("probe").has_value();
+        },
+        10s, "probe everywhere");
+    std::atomic<bool> reading{true};
+    double longest_ns = 0;
+    std::thread reader([&] {
+      while (reading.load()) {
+        auto t = Clock::now();
+        if (!ms[0]->whereis("probe")) die("probe lost");
+        longest_ns = std::max(longest_ns, static_cast<double>(ns_since(t, Clock::now())));
+        std::this_thread::sleep_for(200us);
+      }
+    });
+    std::this_thread::sleep_for(20ms);
     auto t4 = Clock::now();
     owner.cluster->stop();
     std::vector<Member*> survivors{&joiner};
@@ -495,16 +519,21 @@ void bench_churn(size_t reps, size_t names) {
         },
         60s, "the names gone from every survivor");
     auto t5 = Clock::now();
+    std::this_thread::sleep_for(20ms);
+    reading = false;
+    reader.join();
     for (auto* m : survivors)
-      if (!otp::global::registered_names(*m->node).empty()) die(m->name + " kept names");
+      if (otp::global::registered_names(*m->node).size() != 1) die(m->name + " kept names");
     gone_ms.push_back(seconds_between(t4, t5) * 1e3);
+    stall_ms.push_back(longest_ns / 1e6);
     std::fprintf(stderr,
                  "# global churn rep %zu: %zu names registered from 1 thread at %.0f/s; heap "
                  "+%.0f B/name/node (RSS +%.0f); joiner had them all in %.1f ms (+%.0f B/name); "
-                 "gone from the %zu survivors %.1f ms after stop\n",
+                 "gone from the %zu survivors %.1f ms after stop (longest whereis meanwhile "
+                 "%.1f ms)\n",
                  rep, names, reg_rate.back(), bytes.back(),
                  (rss1 - rss0) / static_cast<double>(names) / kNodes, join_ms.back(),
-                 replica_bytes.back(), survivors.size(), gone_ms.back());
+                 replica_bytes.back(), survivors.size(), gone_ms.back(), stall_ms.back());
   }
   result("otp.dist.global_bytes_per_name", "bytes", bytes,
          std::string(heap_counter()) + "_growth_over_registering_" + n_names +
@@ -516,6 +545,9 @@ void bench_churn(size_t reps, size_t names) {
   result("otp.dist.global_node_gone_100k_ms", "ms", gone_ms,
          "Cluster::stop_of_the_node_owning_" + n_names +
              "_names_until_5_survivors_dropped_them_all_links_closed_no_detection_wait");
+  result("otp.dist.global_whereis_longest_during_drop_ms", "ms", stall_ms,
+         "longest_whereis_of_another_name_on_a_survivor_polled_every_200us_while_it_drops_" +
+             n_names + "_names");
   result("otp.dist.global_register_1_thread_per_s", "ops/s", reg_rate,
          "register_name_in_a_loop_from_1_thread_on_5_nodes_until_calls_returned");
 }
