@@ -510,7 +510,8 @@ void bench_churn(size_t reps, size_t names) {
     owner.cluster->stop();
     std::vector<Member*> survivors{&joiner};
     for (size_t i = 0; i + 1 < ms.size(); ++i) survivors.push_back(ms[i].get());
-    // A nodedown drops all of the node's names in one step under the table's lock.
+    // A nodedown drops all of the node's names in one step under the table's lock (a whereis
+    // there waits for it: this loop sees every survivor done only after the slowest is).
     wait_until(
         [&] {
           for (auto* m : survivors)
@@ -522,18 +523,34 @@ void bench_churn(size_t reps, size_t names) {
     std::this_thread::sleep_for(20ms);
     reading = false;
     reader.join();
-    for (auto* m : survivors)
-      if (otp::global::registered_names(*m->node).size() != 1) die(m->name + " kept names");
+    // Every survivor holds "probe" only. Under load a survivor's transport thread, busy dropping
+    // the names, may close healthy links by heartbeat timeout: the names of those peers (probe)
+    // go with them and come back when the link is redialed and the peers resync.
+    uint64_t timeouts = 0;
+    for (auto* m : survivors) {
+      timeouts += m->cluster->stats().heartbeat_timeouts;
+      auto left = otp::global::registered_names(*m->node);
+      if (left.size() > 1 || (left.size() == 1 && left[0] != "probe"))
+        die(m->name + " holds " + std::to_string(left.size()) + " names (probe only expected), " +
+            "the first " + left.front() + ", the last " + left.back());
+      if (left.empty()) {
+        std::fprintf(stderr, "# global churn rep %zu: %s lost probe (links closed meanwhile)\n",
+                     rep, m->name.c_str());
+        wait_until([&] { return m->whereis("probe").has_value(); }, 30s,
+                   "probe back on " + m->name);
+      }
+    }
     gone_ms.push_back(seconds_between(t4, t5) * 1e3);
     stall_ms.push_back(longest_ns / 1e6);
     std::fprintf(stderr,
                  "# global churn rep %zu: %zu names registered from 1 thread at %.0f/s; heap "
                  "+%.0f B/name/node (RSS +%.0f); joiner had them all in %.1f ms (+%.0f B/name); "
                  "gone from the %zu survivors %.1f ms after stop (longest whereis meanwhile "
-                 "%.1f ms)\n",
+                 "%.1f ms; links closed by heartbeat timeout in this rep: %llu)\n",
                  rep, names, reg_rate.back(), bytes.back(),
                  (rss1 - rss0) / static_cast<double>(names) / kNodes, join_ms.back(),
-                 replica_bytes.back(), survivors.size(), gone_ms.back(), stall_ms.back());
+                 replica_bytes.back(), survivors.size(), gone_ms.back(), stall_ms.back(),
+                 static_cast<unsigned long long>(timeouts));
   }
   result("otp.dist.global_bytes_per_name", "bytes", bytes,
          std::string(heap_counter()) + "_growth_over_registering_" + n_names +
