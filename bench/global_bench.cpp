@@ -10,9 +10,10 @@
 //                                       otp::global_name("echo_g"), an echo server on b (the name
 //                                       resolved at each call); the same run's calls to the pid
 //                                       are printed as otp.dist.global_call_by_pid_median_us, the
-//                                       two interleaved rep by rep
+//                                       two interleaved rep by rep (_over_pid_ratio: per rep)
 //   otp.dist.global_register_us         global::register_name of a live process on a (3 nodes:
-//                                       a, b, c) until it returns; per-rep median
+//                                       a, b, c; OTP_BENCH_GLOBAL_NODES) until it returns; per-rep
+//                                       median
 //   otp.dist.global_visible_on_3rd_us   from the start of that register until a thread on node c,
 //                                       POLLING global::whereis_name(c, name) (spinning with
 //                                       yield, as the anchor's poller does), sees it; per-rep p50,
@@ -34,10 +35,12 @@
 //   otp.dist.global_bytes_per_name      heap growth (the allocator's accounting) over registering
 //                                       100,000 names in a 5-node cluster, / names / 5 nodes
 //                                       (_replica: the joining node's own growth / names)
+//   otp.dist.global_register_1_thread_per_s  those 100,000 registered in a loop from one thread
 //
 // Usage: otp-bench-global. Tunables (environment): OTP_BENCH_REPS=5, OTP_BENCH_DUR_MS=2000,
 // OTP_BENCH_GLOBAL_SAMPLES=200 (registers per rep), OTP_BENCH_GLOBAL_NAMES=100000,
-// OTP_BENCH_GLOBAL_CALLERS=100, OTP_BENCH_GLOBAL_RATE_REPS=3, OTP_BENCH_GLOBAL_CHURN_REPS=3,
+// OTP_BENCH_GLOBAL_CALLERS=100, OTP_BENCH_GLOBAL_NODES=3 (of the call/register/whereis cluster),
+// OTP_BENCH_GLOBAL_RATE_REPS=3, OTP_BENCH_GLOBAL_CHURN_REPS=3,
 // OTP_BENCH_ONLY=global_call,global_register,global_whereis,global_rate,global_churn,
 // OTP_BENCH_MAXLIFE_S=300.
 #include <atomic>
@@ -249,7 +252,8 @@ class Poller {
   std::thread thread_;
 };
 
-void bench_register(Member& a, Member& c, size_t reps, size_t samples) {
+void bench_register(Member& a, Member& c, size_t cluster_size, size_t reps, size_t samples) {
+  const std::string nodes = std::to_string(cluster_size);
   otp::Inbox holder(*a.node);
   Poller poller(c);
   std::vector<double> reg_med, vis_p50, vis_p99;
@@ -288,7 +292,7 @@ void bench_register(Member& a, Member& c, size_t reps, size_t samples) {
                all_vis.size(), percentile(all_vis, 0.5), percentile(all_vis, 0.99));
   const std::string per = std::to_string(samples) + "_samples_per_rep";
   result("otp.dist.global_register_us", "us", reg_med,
-         "median_of_per_rep_medians_register_name_on_a_3_nodes_" + per);
+         "median_of_per_rep_medians_register_name_on_a_" + nodes + "_nodes_" + per);
   result("otp.dist.global_visible_on_3rd_us", "us", vis_p50,
          "median_of_per_rep_p50_from_register_start_until_a_thread_polling_whereis_on_c_sees_it_" +
              per);
@@ -586,12 +590,14 @@ int main() {
   auto callers = static_cast<size_t>(env_long("OTP_BENCH_GLOBAL_CALLERS", 100));
   auto rate_reps = static_cast<size_t>(env_long("OTP_BENCH_GLOBAL_RATE_REPS", 3));
   auto churn_reps = static_cast<size_t>(env_long("OTP_BENCH_GLOBAL_CHURN_REPS", 3));
+  auto nodes = static_cast<size_t>(env_long("OTP_BENCH_GLOBAL_NODES", 3));
   if (callers < 5 || names < callers) die("need at least 5 callers and a name per caller");
+  if (nodes < 3) die("OTP_BENCH_GLOBAL_NODES: at least 3 (a, b and c)");
 
   if (wanted("global_call") || wanted("global_register") || wanted("global_whereis")) {
-    Members abc = full_mesh("g", 3);  // g1 = a, g2 = b, g3 = c
+    Members abc = full_mesh("g", nodes);  // g1 = a, g2 = b, g3 = c
     if (wanted("global_call")) bench_call(*abc[0], *abc[1], reps, dur);
-    if (wanted("global_register")) bench_register(*abc[0], *abc[2], reps, samples);
+    if (wanted("global_register")) bench_register(*abc[0], *abc[2], nodes, reps, samples);
     if (wanted("global_whereis")) bench_whereis(*abc[0], reps);
   }
   if (wanted("global_rate")) bench_rate(rate_reps, names, callers);
