@@ -6,6 +6,11 @@
 #pragma once
 
 #include <errno.h>
+#include <malloc.h>
+#include <unistd.h>
+#ifdef OTP_ALLOCATOR_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -85,6 +91,40 @@ inline double median_us(std::vector<uint32_t>& ns) {
 inline uint32_t ns_since(Clock::time_point a, Clock::time_point b) {
   auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
   return static_cast<uint32_t>(std::clamp<int64_t>(d, 0, UINT32_MAX));
+}
+
+/// Resident set size of this process in bytes (/proc/self/statm, second field).
+inline double rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  long size = 0, resident = 0;
+  f >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+/// Bytes malloc has handed out and not got back: jemalloc's stats.allocated, or glibc's arenas
+/// plus mmap'ed blocks.
+inline double heap_in_use() {
+#ifdef OTP_ALLOCATOR_JEMALLOC
+  uint64_t epoch = 1;
+  size_t size = sizeof(epoch);
+  mallctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics
+  size_t allocated = 0;
+  size = sizeof(allocated);
+  if (mallctl("stats.allocated", &allocated, &size, nullptr, 0) != 0) return 0;
+  return static_cast<double>(allocated);
+#else
+  auto mi = mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd);
+#endif
+}
+
+/// How heap_in_use() counts, for the RESULT notes.
+inline const char* heap_counter() {
+#ifdef OTP_ALLOCATOR_JEMALLOC
+  return "jemalloc_stats.allocated";
+#else
+  return "mallinfo2_uordblks+hblkhd";
+#endif
 }
 
 [[noreturn]] inline void die(const std::string& what) {

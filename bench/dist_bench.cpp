@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "bench_support.hpp"
+#include "call_client.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
@@ -49,60 +50,6 @@ struct Peer {
   std::string name;
   uint16_t port = 0;
   otp_test::ChildProcess process;
-};
-
-struct RunCalls {
-  otp::ServerRef target;
-  std::chrono::milliseconds dur;
-  otp::Pid report;
-};
-struct CallRep {
-  uint64_t calls = 0;
-  double seconds = 0;
-  std::vector<uint32_t> lat_ns;
-  std::string error;
-};
-
-/// The call client: one process doing sequential calls (await_call keeps it a process, as the
-/// Erlang client is).
-class Caller : public otp::GenServer {
- public:
-  otp::Action handle_cast(const otp::Message& m) override {
-    return m.match([&](const RunCalls& r) {
-      target_ = r.target;
-      report_ = r.report;
-      rep_ = CallRep{};
-      start_ = prev_ = Clock::now();
-      deadline_ = start_ + r.dur;
-      return next();
-    });
-  }
-
- private:
-  otp::Action next() {
-    return await_call(target_, ping_, [this](otp::Result<otp::Message> r) {
-      auto now = Clock::now();
-      if (!r) {
-        rep_.error = r.error().to_string();
-        return finish(now);
-      }
-      ++rep_.calls;
-      rep_.lat_ns.push_back(ns_since(prev_, now));
-      prev_ = now;
-      return now >= deadline_ ? finish(now) : next();
-    });
-  }
-  otp::Action finish(Clock::time_point now) {
-    rep_.seconds = seconds_between(start_, now);
-    otp::send(report_, std::move(rep_));
-    return otp::noreply();
-  }
-
-  otp::ServerRef target_{otp::Pid()};
-  const otp::Message ping_ = nlohmann::json(1);  // a small term, as anchor_dist sends
-  otp::Pid report_;
-  CallRep rep_;
-  Clock::time_point start_, prev_, deadline_;
 };
 
 struct Blast {

@@ -11,12 +11,6 @@
 //   OTP_BENCH_ONLY=call,external_call,cast,external_cast,start,start_thread,start_nosup (default:
 //   all) OTP_BENCH_MAXLIFE_S=300 (the program _exits with status 3 after this long, whatever
 //   happens)
-#include <malloc.h>
-#include <unistd.h>
-#ifdef OTP_ALLOCATOR_JEMALLOC
-#include <jemalloc/jemalloc.h>
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,42 +31,6 @@ namespace {
 
 using namespace otp_bench;
 using namespace std::chrono_literals;
-
-// -- memory ---------------------------------------------------------------------------------------
-
-/// Resident set size of this process in bytes (/proc/self/statm, second field).
-double rss_bytes() {
-  std::ifstream f("/proc/self/statm");
-  long size = 0, resident = 0;
-  f >> size >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
-
-/// Bytes malloc has handed out and not got back: jemalloc's stats.allocated, or glibc's arenas
-/// plus mmap'ed blocks.
-double heap_in_use() {
-#ifdef OTP_ALLOCATOR_JEMALLOC
-  uint64_t epoch = 1;
-  size_t size = sizeof(epoch);
-  mallctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics
-  size_t allocated = 0;
-  size = sizeof(allocated);
-  if (mallctl("stats.allocated", &allocated, &size, nullptr, 0) != 0) return 0;
-  return static_cast<double>(allocated);
-#else
-  auto mi = mallinfo2();
-  return static_cast<double>(mi.uordblks + mi.hblkhd);
-#endif
-}
-
-/// How heap_in_use() counts, for the RESULT notes.
-const char* heap_counter() {
-#ifdef OTP_ALLOCATOR_JEMALLOC
-  return "jemalloc_stats.allocated";
-#else
-  return "mallinfo2_uordblks+hblkhd";
-#endif
-}
 
 // -- messages ------------------------------------------------------------------------------------
 

@@ -6,9 +6,10 @@
 #   OTP_BUILD_DIR=build/h-bench bash bench/run.sh
 #   OTP_BENCH_REPS=3 OTP_BENCH_DUR_MS=1000 OTP_BENCH_ONLY=call,cast bash bench/run.sh
 #
-# Then otp-bench-toolbox (Registry, Table, Agent, Task figures) and otp-bench-dist (calls, casts
-# and nodedown between node processes), if they were built; then otp-swim-bench (SWIM membership
-# between otp-node processes, beside serf_membership.sh), if it was built.
+# Then otp-bench-toolbox (Registry, Table, Agent, Task figures), otp-bench-dist (calls, casts
+# and nodedown between node processes) and otp-bench-global (global names between nodes), if
+# they were built; then otp-swim-bench (SWIM membership between otp-node processes, beside
+# serf_membership.sh), if it was built.
 # Files: ${OTP_BENCH_OUT:-${TMPDIR:-/tmp}/otp-bench-results/<timestamp>}/{env.txt,ours.txt,*.log}
 # Tunables: every OTP_BENCH_* variable of bench/otp_bench.cpp, plus OTP_BENCH_TIMEOUT_S (660),
 # the hard bound on the whole run.
@@ -65,6 +66,9 @@ extra() {
 extra toolbox otp-bench-toolbox OTP_BENCH_TOOLBOX
 # otp.dist.*: calls, casts, nodedown between two OS processes (OTP_BENCH_DIST=0 skips them).
 extra dist otp-bench-dist OTP_BENCH_DIST
+# otp.dist.global_*: global names (register, visibility, whereis, calls by name, registrations/s,
+# 100k names joining and going away) between nodes on loopback (OTP_BENCH_GLOBAL=0 skips them).
+extra global otp-bench-global OTP_BENCH_GLOBAL
 # otp.swim.*: SWIM membership between 5 and 10 otp-node processes on loopback, measured like
 # the Serf anchor's serf_membership.sh (OTP_BENCH_SWIM=0 skips it; OTP_SWIM_SIZES ("5 10"),
 # OTP_SWIM_REPS (5)).
