@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "call_client.hpp"
 #include "otp/otp.hpp"
 
 namespace {
@@ -55,19 +56,6 @@ struct Blast {
 struct Sent {
   Clock::time_point start, end;
 };
-/// To the Caller: sequential calls to target for dur, then report CallRep to report.
-struct RunCalls {
-  otp::Pid target;
-  std::chrono::milliseconds dur;
-  otp::Pid report;
-};
-struct CallRep {
-  uint64_t calls = 0;
-  double seconds = 0;
-  std::vector<uint32_t> lat_ns;
-  std::string error;  // empty when every call succeeded
-};
-
 // -- servers -------------------------------------------------------------------------------------
 
 /// anchor_echo: call Ping -> Pong; cast Inc counts. Also the idle server of the start figures.
@@ -93,53 +81,6 @@ class Echo : public otp::GenServer {
   uint64_t count_ = 0;
   uint64_t target_ = 0;
   otp::Pid notify_;
-};
-
-/// The call client: a process, so it uses await_call; each reply's continuation issues the next
-/// call (5 s default timeout armed on every call, like gen_server:call/2).
-class Caller : public otp::GenServer {
- public:
-  otp::Action handle_cast(const otp::Message& m) override {
-    return m.match([&](const RunCalls& r) {
-      target_ = r.target;
-      report_ = r.report;
-      rep_ = CallRep{};
-      rep_.lat_ns.reserve(static_cast<size_t>(r.dur.count()) * 2000);
-      start_ = prev_ = Clock::now();
-      deadline_ = start_ + r.dur;
-      return next();
-    });
-  }
-
- private:
-  otp::Action next() {
-    return await_call(target_, Ping{},
-                      [this](otp::Result<otp::Message> r) { return on_reply(std::move(r)); });
-  }
-
-  otp::Action on_reply(otp::Result<otp::Message> r) {
-    auto now = Clock::now();
-    if (!r || !r->is<Pong>()) {
-      rep_.error = r ? "unexpected reply " + r->type_name() : r.error().to_string();
-      return finish(now);
-    }
-    ++rep_.calls;
-    rep_.lat_ns.push_back(ns_since(prev_, now));
-    prev_ = now;
-    if (now >= deadline_) return finish(now);
-    return next();
-  }
-
-  otp::Action finish(Clock::time_point now) {
-    rep_.seconds = seconds_between(start_, now);
-    otp::send(report_, std::move(rep_));
-    rep_ = CallRep{};
-    return otp::noreply();
-  }
-
-  otp::Pid target_, report_;
-  CallRep rep_;
-  Clock::time_point start_, prev_, deadline_;
 };
 
 /// The cast sender: a process, as in anchor_local.erl (the Erlang sender is the benchmark
@@ -171,7 +112,7 @@ std::string thread_note(otp::Node& node) {
 /// One repetition of sequential calls from the Caller process; returns {calls/s, median us}.
 std::pair<double, double> call_rep(otp::Node& node, otp::Inbox& inbox, const otp::Pid& caller,
                                    const otp::Pid& echo, std::chrono::milliseconds dur) {
-  otp::gen_server::cast(node, caller, RunCalls{echo, dur, inbox.pid()});
+  otp::gen_server::cast(node, caller, RunCalls{echo, dur, inbox.pid(), Ping{}});
   auto rep = inbox.receive_as<CallRep>(dur + 30s);
   if (!rep)
     die("call rep: no report from the client process within " +
