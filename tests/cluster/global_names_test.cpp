@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/gossip_node.hpp"
 #include "cluster/netns.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
@@ -46,7 +47,7 @@ using otp_test::kTimeScale;
 constexpr const char* kCookie = "global-names-test-cookie";
 constexpr const char* kName = "gc";
 
-constexpr auto kStart = 15s;  // a node process starting (busy machine)
+constexpr auto kStart = otp_test::kGossipNodeStart;  // a node process starting
 /// Gossip spreading joins and the names synced on link up. Usually well under a second; the bound
 /// also covers the periodic push-pull that repairs a missed join (see membership_test.cpp).
 constexpr auto kConverge = 30s * kTimeScale;
@@ -58,38 +59,11 @@ constexpr auto kGone = 20s * kTimeScale;
 /// that times out is a failure of the test ("failures are immediate errors, not timeouts").
 constexpr auto kCallTimeout = 60s;
 
+using otp_test::has_line;
+using otp_test::lines_starting;
+using otp_test::wait_for_line;
+
 // -- reading a node's stdout --------------------------------------------------------------------
-
-bool has_line(const otp_test::ChildProcess& p, const std::string& prefix, size_t from = 0) {
-  const auto& lines = p.lines();
-  for (size_t i = from; i < lines.size(); ++i) {
-    if (lines[i].rfind(prefix, 0) == 0) return true;
-  }
-  return false;
-}
-
-/// Reads p's stdout until a line starting with prefix (index >= from) is there, or the deadline.
-bool wait_for_line(otp_test::ChildProcess& p, const std::string& prefix, Clock::time_point deadline,
-                   size_t from = 0) {
-  for (;;) {
-    if (has_line(p, prefix, from)) return true;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    // A prefix no line has: this only reads what arrives, for at most 50 ms.
-    p.wait_line("\x01", std::min<std::chrono::milliseconds>(left, 50ms));
-  }
-}
-
-std::vector<std::string> lines_starting(const otp_test::ChildProcess& p, const std::string& prefix,
-                                        size_t from = 0) {
-  std::vector<std::string> found;
-  const auto& lines = p.lines();
-  for (size_t i = from; i < lines.size(); ++i) {
-    if (lines[i].rfind(prefix, 0) == 0) found.push_back(lines[i]);
-  }
-  return found;
-}
 
 /// The word after `prefix` in the first line starting with it: the owner pid of
 /// "global registered gc <pid> <node>" for the prefix "global registered gc ".
@@ -116,31 +90,16 @@ void freeze(otp_test::ChildProcess& p) {
 
 // -- one otp-node process with gossip ---------------------------------------------------------
 
-struct NodeSpec {
-  std::string name = {};
-  std::string host = "127.0.0.1";
-  std::vector<std::string> seeds = {};
-  std::vector<std::string> extra = {};
-};
+using NodeSpec = otp_test::GossipNodeSpec;
 
-class GossipNode {
+/// An otp-node of these tests: gossip membership with this test's cookie, for 3 minutes at most,
+/// redialing a lost peer after 1 s; and what its global lines say about kName.
+class GossipNode : public otp_test::GossipNode {
  public:
-  /// Starts the node (inside `wrap`, e.g. `ip netns exec h1`) and waits for its ready line.
   explicit GossipNode(const NodeSpec& spec, std::vector<std::string> wrap = {})
-      : name_(spec.name), host_(spec.host), process_(args(spec, std::move(wrap))) {
-    auto ready = process_.wait_line("ready ", kStart);
-    if (!ready) {
-      throw std::runtime_error("otp-node " + spec.name + " did not start:\n" +
-                               process_.stderr_text());
-    }
-    const auto g = ready->find(" gossip=");
-    if (g == std::string::npos) throw std::runtime_error("no gossip port in: " + *ready);
-    gossip_port_ = static_cast<uint16_t>(std::stoi(ready->substr(g + 8)));
-  }
-
-  std::string full_name() const { return name_ + "@" + host_; }
-  std::string gossip_address() const { return host_ + ":" + std::to_string(gossip_port_); }
-  otp_test::ChildProcess& process() { return process_; }
+      : otp_test::GossipNode(
+            {"--cookie", kCookie, "--max-seconds", "180", "--reconnect-ms", "1000"}, spec,
+            std::move(wrap)) {}
 
   /// Waits for this node's line saying kName is registered to a process of `owner_node`
   /// (index >= from); that process's pid as the line writes it, or "" at the deadline.
@@ -148,57 +107,15 @@ class GossipNode {
                               size_t from = 0) {
     const std::string prefix = std::string("global registered ") + kName + " ";
     for (;;) {
-      for (const auto& l : lines_starting(process_, prefix, from)) {
+      for (const auto& l : lines_starting(process(), prefix, from)) {
         if (l.size() > owner_node.size() &&
             l.compare(l.size() - owner_node.size() - 1, std::string::npos, " " + owner_node) == 0)
           return word_after(l, prefix);
       }
       if (Clock::now() > deadline) return "";
-      process_.wait_line("\x01", 50ms);
+      process().wait_line("\x01", 50ms);
     }
   }
-
-  /// This node's replica (SIGUSR1 -> "globals <n> name=pid ..."): name -> owner pid.
-  std::optional<std::map<std::string, std::string>> globals(Clock::time_point deadline) {
-    const size_t from = process_.lines().size();
-    process_.signal(SIGUSR1);
-    if (!wait_for_line(process_, "globals ", deadline, from)) return std::nullopt;
-    std::istringstream in(lines_starting(process_, "globals ", from).front().substr(8));
-    std::string count;
-    in >> count;
-    std::map<std::string, std::string> table;
-    for (std::string item; in >> item;) {
-      const auto eq = item.find('=');
-      table[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    return table;
-  }
-
-  std::string output() const {
-    std::string text;
-    for (const auto& l : process_.lines()) text += "  " + l + "\n";
-    return text + "stderr:\n" + process_.stderr_text();
-  }
-
- private:
-  static std::vector<std::string> args(const NodeSpec& s, std::vector<std::string> wrap) {
-    std::vector<std::string> a = std::move(wrap);
-    std::string seeds;
-    for (const auto& seed : s.seeds) seeds += (seeds.empty() ? "" : ",") + seed;
-    const std::vector<std::string> own = {
-        OTP_NODE_BIN,  "--name",        s.name,        "--host",         s.host,  "--listen",
-        s.host + ":0", "--gossip",      s.host + ":0", "--cookie",       kCookie, "--threads",
-        "1",           "--max-seconds", "180",         "--reconnect-ms", "1000"};
-    a.insert(a.end(), own.begin(), own.end());
-    if (!seeds.empty()) a.insert(a.end(), {"--seeds", seeds});
-    a.insert(a.end(), s.extra.begin(), s.extra.end());
-    return a;
-  }
-
-  std::string name_;
-  std::string host_;
-  otp_test::ChildProcess process_;
-  uint16_t gossip_port_ = 0;
 };
 
 using Nodes = std::vector<std::unique_ptr<GossipNode>>;
@@ -253,6 +170,18 @@ class GlobalNames : public ::testing::Test {
           return owner && global_form(node, *owner) == pid;
         },
         within);
+  }
+
+  /// Waits until every node of `nodes` shows kName registered to a process of nodes[owner]'s
+  /// node, the same pid everywhere, and this node resolves it too; that pid (as otp-node writes
+  /// it) in `pid`.
+  void wait_registered_everywhere(Nodes& nodes, size_t owner, std::string& pid) {
+    const std::string owner_node = nodes[owner]->full_name();
+    const auto deadline = Clock::now() + kConverge;
+    pid = nodes[owner]->wait_registered(owner_node, deadline);
+    ASSERT_FALSE(pid.empty()) << nodes[owner]->output();
+    for (auto& n : nodes) ASSERT_EQ(n->wait_registered(owner_node, deadline), pid) << n->output();
+    ASSERT_TRUE(wait_owner_here(pid));
   }
 
   otp::Node node{{.name = "t", .scheduler_threads = 2, .log_crashes = false}};
@@ -314,13 +243,8 @@ TEST_F(GlobalNames, KillingTheOwnersNodeRemovesTheNameOnEverySurvivor) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[2]->full_name();
-  const auto deadline = Clock::now() + kConverge;
-  const std::string owner = nodes[2]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(owner.empty()) << nodes[2]->output();
-  for (size_t i : {0, 1}) {
-    ASSERT_EQ(nodes[i]->wait_registered(owner_node, deadline), owner) << nodes[i]->output();
-  }
-  ASSERT_TRUE(wait_owner_here(owner));
+  std::string owner;
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
   ASSERT_TRUE(otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{1}));
 
   nodes[2]->process().kill_now();
@@ -353,11 +277,8 @@ TEST_F(GlobalNames, ARestartedOwnersNodeTakesTheNameBackEverywhere) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[2]->full_name();
-  auto deadline = Clock::now() + kConverge;
-  const std::string old_owner = nodes[2]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(old_owner.empty()) << nodes[2]->output();
-  for (size_t i : {0, 1}) ASSERT_EQ(nodes[i]->wait_registered(owner_node, deadline), old_owner);
-  ASSERT_TRUE(wait_owner_here(old_owner));
+  std::string old_owner;
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, old_owner));
 
   nodes[2]->process().kill_now();
   std::vector<size_t> mark;
@@ -370,7 +291,7 @@ TEST_F(GlobalNames, ARestartedOwnersNodeTakesTheNameBackEverywhere) {
   }
   nodes[2] = std::make_unique<GossipNode>(NodeSpec{
       .name = "n3", .seeds = {nodes[0]->gossip_address()}, .extra = {"--global-counter", kName}});
-  deadline = Clock::now() + kConverge;
+  const auto deadline = Clock::now() + kConverge;
   const std::string new_owner = nodes[2]->wait_registered(owner_node, deadline);
   ASSERT_FALSE(new_owner.empty()) << nodes[2]->output();
   for (size_t i : {0, 1}) {
@@ -390,11 +311,8 @@ TEST_F(GlobalNames, AGracefulStopOfTheOwnersNodeRemovesTheNameOnEverySurvivor) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[2]->full_name();
-  const auto deadline = Clock::now() + kConverge;
-  const std::string owner = nodes[2]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(owner.empty()) << nodes[2]->output();
-  for (size_t i : {0, 1}) ASSERT_EQ(nodes[i]->wait_registered(owner_node, deadline), owner);
-  ASSERT_TRUE(wait_owner_here(owner));
+  std::string owner;
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
 
   nodes[2]->process().signal(SIGTERM);
   ASSERT_TRUE(wait_for_line(nodes[2]->process(), "stopped", Clock::now() + kStart))
@@ -415,11 +333,8 @@ TEST_F(GlobalNames, AFrozenOwnersNodeLosesTheNameAndGetsItBackWhenItResumes) {
   Nodes nodes = start_cluster(3, {3});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[2]->full_name();
-  const auto deadline = Clock::now() + kConverge;
-  const std::string owner = nodes[2]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(owner.empty()) << nodes[2]->output();
-  for (size_t i : {0, 1}) ASSERT_EQ(nodes[i]->wait_registered(owner_node, deadline), owner);
-  ASSERT_TRUE(wait_owner_here(owner));
+  std::string owner;
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
   ASSERT_EQ(otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{2}).value(), 2);
 
   freeze(nodes[2]->process());
@@ -463,15 +378,10 @@ TEST_F(GlobalNames, ACrashedOwnerIsRestartedAndItsNameComesBackEverywhere) {
   Nodes nodes = start_cluster(3, {2});
   ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
   const std::string owner_node = nodes[1]->full_name();
-  const auto deadline = Clock::now() + kConverge;
-  const std::string first = nodes[1]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(first.empty()) << nodes[1]->output();
+  std::string first;
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 1, first));
   std::vector<size_t> mark;
-  for (auto& n : nodes) {
-    ASSERT_EQ(n->wait_registered(owner_node, deadline), first) << n->output();
-    mark.push_back(n->process().lines().size());
-  }
-  ASSERT_TRUE(wait_owner_here(first));
+  for (auto& n : nodes) mark.push_back(n->process().lines().size());
   auto gc = otp::global_name(kName);
   ASSERT_EQ(otp::gen_server::call<int>(node, gc, services::Add{3}, kCallTimeout).value(), 3);
 

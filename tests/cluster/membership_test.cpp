@@ -14,10 +14,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cluster/gossip_node.hpp"
 #include "cluster/netns.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kCookie = "membership-test-cookie";
 using otp_test::kTimeScale;
 
-constexpr auto kStart = 15s;  // a node process starting (busy machine, ASan)
+constexpr auto kStart = otp_test::kGossipNodeStart;  // a node process starting
 /// Every node seeing every other. Usually well under a second (gossip); the bound also covers the
 /// periodic push-pull (every 7.5-15 s at first), which repairs the rare case where a node missed
 /// every gossiped copy of a join (the joiner's own announcement and the seed's): that node
@@ -45,125 +45,17 @@ constexpr auto kDetect = 3s * kTimeScale;
 constexpr auto kRecover =
     15s * kTimeScale;  // SIGCONT / healed partition until everyone sees alive again
 
-// -- reading a node's stdout --------------------------------------------------------------------
+using otp_test::all_lines;
+using otp_test::has_line;
+using otp_test::wait_for_line;
+using NodeSpec = otp_test::GossipNodeSpec;
 
-/// Whether p printed a line starting with prefix, at index `from` or later (lines read so far).
-bool has_line(const otp_test::ChildProcess& p, const std::string& prefix, size_t from = 0) {
-  const auto& lines = p.lines();
-  for (size_t i = from; i < lines.size(); ++i) {
-    if (lines[i].rfind(prefix, 0) == 0) return true;
-  }
-  return false;
-}
-
-/// Reads p's stdout until a line starting with prefix (index >= from) is there, or the
-/// deadline passes.
-bool wait_for_line(otp_test::ChildProcess& p, const std::string& prefix, Clock::time_point deadline,
-                   size_t from = 0) {
-  for (;;) {
-    if (has_line(p, prefix, from)) return true;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    // A prefix no line has: this only reads what arrives, for at most 50 ms.
-    p.wait_line("\x01", std::min<std::chrono::milliseconds>(left, 50ms));
-  }
-}
-
-std::vector<std::string> lines_starting(const otp_test::ChildProcess& p, const std::string& prefix,
-                                        size_t from = 0) {
-  std::vector<std::string> found;
-  const auto& lines = p.lines();
-  for (size_t i = from; i < lines.size(); ++i) {
-    if (lines[i].rfind(prefix, 0) == 0) found.push_back(lines[i]);
-  }
-  return found;
-}
-
-std::string all_lines(const otp_test::ChildProcess& p) {
-  std::string text;
-  for (const auto& l : p.lines()) text += "  " + l + "\n";
-  return text;
-}
-
-// -- one otp-node process with gossip ---------------------------------------------------------
-
-struct NodeSpec {
-  std::string name = {};
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;         // transport
-  uint16_t gossip_port = 0;  // 0: any free port
-  std::vector<std::string> seeds = {};
-  std::vector<std::string> extra = {};
-};
-
-class GossipNode {
+/// An otp-node of these tests: gossip membership with this test's cookie, for 2 minutes at most.
+class GossipNode : public otp_test::GossipNode {
  public:
-  /// Starts the node (inside `wrap`, e.g. `ip netns exec h1`) and waits for its ready line.
   explicit GossipNode(const NodeSpec& spec, std::vector<std::string> wrap = {})
-      : name_(spec.name), host_(spec.host), process_(args(spec, std::move(wrap))) {
-    auto ready = process_.wait_line("ready ", kStart);
-    if (!ready) {
-      throw std::runtime_error("otp-node " + spec.name + " did not start:\n" +
-                               process_.stderr_text());
-    }
-    const auto g = ready->find(" gossip=");
-    if (g == std::string::npos) throw std::runtime_error("no gossip port in: " + *ready);
-    gossip_port_ = static_cast<uint16_t>(std::stoi(ready->substr(g + 8)));
+      : otp_test::GossipNode({"--cookie", kCookie, "--max-seconds", "120"}, spec, std::move(wrap)) {
   }
-
-  std::string full_name() const { return name_ + "@" + host_; }
-  std::string gossip_address() const { return host_ + ":" + std::to_string(gossip_port_); }
-  uint16_t gossip_port() const { return gossip_port_; }
-  otp_test::ChildProcess& process() { return process_; }
-
-  /// The node's own member list (SIGUSR1 -> "members <n> name=state ..."): name -> state.
-  std::optional<std::map<std::string, std::string>> members(Clock::time_point deadline) {
-    const size_t from = process_.lines().size();
-    process_.signal(SIGUSR1);
-    if (!wait_for_line(process_, "members ", deadline, from)) return std::nullopt;
-    const std::string line = lines_starting(process_, "members ", from).front();
-    std::map<std::string, std::string> states;
-    std::istringstream in(line.substr(8));
-    std::string count;
-    in >> count;
-    for (std::string item; in >> item;) {
-      const auto eq = item.find('=');
-      states[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    return states;
-  }
-
- private:
-  static std::vector<std::string> args(const NodeSpec& s, std::vector<std::string> wrap) {
-    std::vector<std::string> a = std::move(wrap);
-    std::string seeds;
-    for (const auto& seed : s.seeds) seeds += (seeds.empty() ? "" : ",") + seed;
-    const std::vector<std::string> own = {OTP_NODE_BIN,
-                                          "--name",
-                                          s.name,
-                                          "--host",
-                                          s.host,
-                                          "--listen",
-                                          s.host + ":" + std::to_string(s.port),
-                                          "--gossip",
-                                          s.host + ":" + std::to_string(s.gossip_port),
-                                          "--cookie",
-                                          kCookie,
-                                          "--threads",
-                                          "1",
-                                          "--max-seconds",
-                                          "120"};
-    a.insert(a.end(), own.begin(), own.end());
-    if (!seeds.empty()) a.insert(a.end(), {"--seeds", seeds});
-    a.insert(a.end(), s.extra.begin(), s.extra.end());
-    return a;
-  }
-
-  std::string name_;
-  std::string host_;
-  otp_test::ChildProcess process_;
-  uint16_t gossip_port_ = 0;
 };
 
 using Nodes = std::vector<std::unique_ptr<GossipNode>>;

@@ -8,6 +8,7 @@
 //   auto ready = b.wait_line("ready ", 10s);   // the first stdout line starting with "ready "
 //   b.signal(SIGSTOP);  ...  b.signal(SIGCONT);
 //   EXPECT_NE(b.stderr_text().find("bad_mac"), std::string::npos);
+//   ASSERT_TRUE(otp_test::wait_for_line(b, "member joined a@", deadline)) << otp_test::all_lines(b);
 // clang-format on
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -136,5 +138,49 @@ class ChildProcess {
   std::vector<std::string> lines_;
   size_t scanned_ = 0;
 };
+
+// -- reading a child's stdout lines ---------------------------------------------------------------
+
+/// Whether p printed a line starting with prefix, at index `from` or later (lines read so far).
+inline bool has_line(const ChildProcess& p, const std::string& prefix, size_t from = 0) {
+  const auto& lines = p.lines();
+  for (size_t i = from; i < lines.size(); ++i) {
+    if (lines[i].rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+/// Reads p's stdout until a line starting with prefix (index >= from) is there, or the
+/// deadline passes. Unlike ChildProcess::wait_line this looks at every line read so far, so
+/// several waits may find the same line.
+inline bool wait_for_line(ChildProcess& p, const std::string& prefix,
+                          std::chrono::steady_clock::time_point deadline, size_t from = 0) {
+  for (;;) {
+    if (has_line(p, prefix, from)) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // A prefix no line has: this only reads what arrives, for at most 50 ms.
+    p.wait_line("\x01", std::min<std::chrono::milliseconds>(left, std::chrono::milliseconds(50)));
+  }
+}
+
+/// The lines p printed (index >= from, of those read so far) that start with prefix.
+inline std::vector<std::string> lines_starting(const ChildProcess& p, const std::string& prefix,
+                                               size_t from = 0) {
+  std::vector<std::string> found;
+  const auto& lines = p.lines();
+  for (size_t i = from; i < lines.size(); ++i) {
+    if (lines[i].rfind(prefix, 0) == 0) found.push_back(lines[i]);
+  }
+  return found;
+}
+
+/// Every line p printed so far, indented, one a line: for a failed assertion's message.
+inline std::string all_lines(const ChildProcess& p) {
+  std::string text;
+  for (const auto& l : p.lines()) text += "  " + l + "\n";
+  return text;
+}
 
 }  // namespace otp_test
