@@ -180,20 +180,23 @@ void CombinedSimulator::regroup(std::vector<int> groups) {
 
 // -- links ----------------------------------------------------------------------------------------
 
-bool CombinedSimulator::wanted(NodeIndex a, NodeIndex b) const {
+bool CombinedSimulator::can_link(NodeIndex a, NodeIndex b) const {
+  return holds(a, b) && holds(b, a) && !cut(a, b);  // no connection is made across a cut
+}
+
+bool CombinedSimulator::keeps_link(NodeIndex a, NodeIndex b) const {
   if (!holds(a, b) || !holds(b, a)) return false;
-  // Across a cut the transport keeps the link until its dead-link timeout.
+  // Across a cut the transport keeps a link until its dead-link timeout.
   return options_.dead_link_timeout.count() == 0 || !cut(a, b) ||
          now_ < cut_at_ + options_.dead_link_timeout;
 }
 
 void CombinedSimulator::update_link(NodeIndex a, NodeIndex b) {
-  const bool want = wanted(a, b);
   if (linked(a, b)) {
-    if (!want) link_down(a, b);
+    if (!keeps_link(a, b)) link_down(a, b);
     return;
   }
-  if (!want || attempt_[link_key(a, b)]) return;
+  if (!can_link(a, b) || attempt_[link_key(a, b)]) return;
   if (options_.link_setup.count() == 0) return link_up(a, b);
   attempt_[link_key(a, b)] = 1;
   Item attempt;
@@ -206,12 +209,15 @@ void CombinedSimulator::update_link(NodeIndex a, NodeIndex b) {
 
 void CombinedSimulator::link_up(NodeIndex a, NodeIndex b) {
   links_[pair(a, b)] = links_[pair(b, a)] = 1;
+  ++links_made_;
   handle(a, tables_[a].on_link_up(tables_[b].self()));
   handle(b, tables_[b].on_link_up(tables_[a].self()));
 }
 
 void CombinedSimulator::link_down(NodeIndex a, NodeIndex b) {
   links_[pair(a, b)] = links_[pair(b, a)] = 0;
+  ++links_closed_;
+  if (on_link_down) on_link_down(std::min(a, b), std::max(a, b));
   ++link_epoch_[link_key(a, b)];  // what is still on its way is lost with the connection
   for (const size_t key : {pair(a, b), pair(b, a)}) {
     const auto it = held_.find(key);
@@ -264,7 +270,7 @@ void CombinedSimulator::process(Item& item) {
       break;
     case ItemKind::link_attempt:
       attempt_[link_key(item.a, item.b)] = 0;
-      if (!linked(item.a, item.b) && wanted(item.a, item.b)) link_up(item.a, item.b);
+      if (!linked(item.a, item.b) && can_link(item.a, item.b)) link_up(item.a, item.b);
       break;
     case ItemKind::delivery:
       deliver(item);

@@ -18,8 +18,9 @@
 //   or suspect (a converged start holds everyone); failed or left stops holding it.
 // * The link of a pair is up while each side holds the other and the transport can reach it.
 //   When that stops, the link closes on both ends at once: on_nodedown on both sides, and what
-//   was in flight on it is lost. When it becomes true, the link comes up link_setup later (the
-//   dial and the handshake) if it still holds: on_link_up on both sides, then their Syncs.
+//   was in flight on it is lost. When it becomes true (and no cut separates them: no connection
+//   is made across one), the link comes up link_setup later (the dial and the handshake) if it
+//   still holds: on_link_up on both sides, then their Syncs.
 //   (The real Cluster is less symmetric: the smaller name dials as soon as it sees the other
 //   alive and the other end accepts whatever its own view; a failed/left event on either side
 //   closes the link, and the dialer's transport redials with backoff until its own membership
@@ -165,6 +166,12 @@ class CombinedSimulator {
   size_t pending() const { return queue_.size() + held_count_; }
   /// Name-table traffic so far.
   const NameTraffic& traffic() const { return traffic_; }
+  /// Links that came up so far (each pair at most once per time both sides held each other).
+  uint64_t links_made() const { return links_made_; }
+  /// Links that closed so far.
+  uint64_t links_closed() const { return links_closed_; }
+  /// Called for every link that closes (a < b), before the tables hear of it.
+  std::function<void(NodeIndex a, NodeIndex b)> on_link_down;
   /// Violations seen while running: a table showing a name owned by a node its membership no
   /// longer holds, a codec round trip that changed a message. Empty if none.
   const std::vector<std::string>& problems() const { return problems_; }
@@ -204,7 +211,10 @@ class CombinedSimulator {
   void on_member_event(NodeIndex holder, NodeIndex member, uint8_t state);
   /// Brings the pair's link to what the model says it should be (see above).
   void update_link(NodeIndex a, NodeIndex b);
-  bool wanted(NodeIndex a, NodeIndex b) const;
+  /// Both hold each other and the network joins them: a link can be made.
+  bool can_link(NodeIndex a, NodeIndex b) const;
+  /// Both hold each other and the transport has not given up on the link across a cut.
+  bool keeps_link(NodeIndex a, NodeIndex b) const;
   void link_up(NodeIndex a, NodeIndex b);
   void link_down(NodeIndex a, NodeIndex b);
   void deliver(Item& item);
@@ -251,6 +261,8 @@ class CombinedSimulator {
   size_t pairs_across_cut_ = 0;
 
   NameTraffic traffic_;
+  uint64_t links_made_ = 0;
+  uint64_t links_closed_ = 0;
   std::vector<std::string> problems_;
 };
 

@@ -55,6 +55,8 @@ TEST(CombinedSimulator, ACutClosesLinksAtTheDeadLinkTimeoutAndMembershipKeepsThe
   EXPECT_FALSE(sim.table(5).whereis("a"));
   EXPECT_FALSE(sim.table(5).whereis("a2"));  // lost with the link
   EXPECT_GT(sim.traffic().dropped, 0u);
+  sim.run_for(200ms);
+  EXPECT_FALSE(sim.linked(0, 5));  // no connection is made across the cut
   ASSERT_TRUE(sim.run_until([&] { return sim.failures_across_cut() == sim.pairs_across_cut(); },
                             sim.now() + 30s));
   EXPECT_FALSE(sim.holds(0, 5));

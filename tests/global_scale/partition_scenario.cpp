@@ -144,6 +144,8 @@ ScenarioFigures run_partition_scenario(const ScenarioOptions& options) {
 
   // -- the heal ---------------------------------------------------------------------------------
   const uint64_t bytes_before_heal = sim.traffic().bytes;
+  const uint64_t made_before_heal = sim.links_made();
+  const uint64_t closed_before_heal = sim.links_closed();
   sim.heal();
   {
     const std::vector<double> at = time_until(
@@ -178,6 +180,8 @@ ScenarioFigures run_partition_scenario(const ScenarioOptions& options) {
                                    static_cast<double>(f.names_after_heal) /
                                    (static_cast<double>(n) / 2);
   f.dropped_messages = sim.traffic().dropped;
+  f.links_made_after_heal = sim.links_made() - made_before_heal;
+  f.links_closed_after_heal = sim.links_closed() - closed_before_heal;
   if (!sim.tables_identical()) fail("the tables differ at the end");
   for (const std::string& p : sim.verify()) fail(p);
   for (const std::string& p : sim.problems()) fail(p);
@@ -208,10 +212,13 @@ void print_results(const ScenarioFigures& f) {
          "name-table_bytes_sent_after_the_heal_per_name_per_node_of_the_other_side");
   std::printf(
       "# %zu nodes, %zu names (+ changes while apart: %zu at the end, %zu conflicts, %llu "
-      "losers), %llu name messages lost with closed links, %.1f s wall\n",
+      "losers), %llu name messages lost with closed links; after the heal %llu links made, %llu "
+      "closed; %.1f s wall\n",
       f.nodes, f.names, f.names_after_heal, f.conflicts,
       static_cast<unsigned long long>(f.conflict_losers),
-      static_cast<unsigned long long>(f.dropped_messages), f.wall_s);
+      static_cast<unsigned long long>(f.dropped_messages),
+      static_cast<unsigned long long>(f.links_made_after_heal),
+      static_cast<unsigned long long>(f.links_closed_after_heal), f.wall_s);
   std::fflush(stdout);
 }
 

@@ -67,6 +67,10 @@ struct ScenarioFigures {
   double heal_bytes_per_name_per_node = 0;
   /// Name-table messages lost with a link that closed, over the whole run.
   uint64_t dropped_messages = 0;
+  /// Links that came up from the heal until the end (one per pair across, unless links flap).
+  uint64_t links_made_after_heal = 0;
+  /// Links that closed from the heal until the end (a pair one side declared failed again).
+  uint64_t links_closed_after_heal = 0;
 
   /// Behaviour that was wrong (the simulator's problems(), verify() at the end and after the
   /// cut, steps that did not finish). Empty when the run is right.
