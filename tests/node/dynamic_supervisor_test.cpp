@@ -1,7 +1,5 @@
 // DynamicSupervisor: start_child, max_children, terminate_child, restarts, intensity, shutdown,
 // names held elsewhere.
-#include <future>
-
 #include "otp/global.hpp"
 #include "support/eventually.hpp"
 #include "support/node_test.hpp"
@@ -133,26 +131,18 @@ TEST_P(DynamicSupervisorTest, RestartThatFindsTheNameTakenRemovesTheChildAndTheS
   Pid sup = otp::dynamic_supervisor::start_link(*node, {.max_restarts = 1}).value();
   Pid n =
       otp::dynamic_supervisor::start_child(*node, sup, worker_spec("n", log).named("x")).value();
-  // Keep the supervisor busy starting a child that waits on a gate: n's exit then waits in its
-  // mailbox while the test takes n's name.
-  auto gate = std::make_shared<Gate>();
-  Pid gate_pid = otp::gen_server::start<GateServer>(*node, gate).value();
-  auto starting = std::async(std::launch::async, [&] {
-    return otp::dynamic_supervisor::start_child(*node, sup,
-                                                otp::worker<AwaitsGate>("gated", gate_pid));
+  // Keep the supervisor busy starting a gated child: n's exit then waits in its mailbox while
+  // the test takes n's name.
+  BusySupervisor busy(*node, [&](otp::ChildSpec spec) {
+    return otp::dynamic_supervisor::start_child(*node, sup, std::move(spec));
   });
-  struct OpenOnExit {  // a failed assertion must not leave `starting` waiting forever
-    Gate& gate;
-    ~OpenOnExit() { gate.open(); }
-  } open_on_exit{*gate};
-  ASSERT_TRUE(gate->arrived.wait());
+  ASSERT_TRUE(busy.busy());
   otp::Inbox holder(*node);
   holder.monitor(n);
   otp::gen_server::cast(*node, n, Crash{});
   ASSERT_TRUE(holder.receive_as<otp::Down>(10s));
   ASSERT_TRUE(node->register_name("x", holder.pid()));
-  gate->open();
-  Pid gated = starting.get().value();
+  Pid gated = busy.finish().value();
   ASSERT_TRUE(eventually([&] {
     auto kids = otp::dynamic_supervisor::which_children(*node, sup);
     return !kids || kids->size() == 1;

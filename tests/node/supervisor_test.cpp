@@ -1,7 +1,5 @@
 // Supervisor: strategies, restart types, intensity, shutdown specs, ordering, child management,
 // names held elsewhere.
-#include <future>
-
 #include "otp/global.hpp"
 #include "restart_intensity.hpp"
 #include "support/eventually.hpp"
@@ -569,26 +567,19 @@ TEST_P(SupervisorTest, RestartThatFindsTheNameTakenLeavesTheChildNotRunningAndTh
                 {.strategy = otp::Strategy::one_for_one, .max_restarts = 1, .max_time = 5s})
                 .value();
   Pid n = pids_of(*node, sup)["n"];
-  // Keep the supervisor busy starting a child that waits on a gate: n's exit then waits in its
-  // mailbox while the test takes n's name.
-  auto gate = std::make_shared<Gate>();
-  Pid gate_pid = otp::gen_server::start<GateServer>(*node, gate).value();
-  auto starting = std::async(std::launch::async, [&] {
-    return otp::supervisor::start_child(*node, sup, otp::worker<AwaitsGate>("gated", gate_pid));
+  // Keep the supervisor busy starting a gated child: n's exit then waits in its mailbox while
+  // the test takes n's name.
+  BusySupervisor busy(*node, [&](otp::ChildSpec spec) {
+    return otp::supervisor::start_child(*node, sup, std::move(spec));
   });
-  struct OpenOnExit {  // a failed assertion must not leave `starting` waiting forever
-    Gate& gate;
-    ~OpenOnExit() { gate.open(); }
-  } open_on_exit{*gate};
-  ASSERT_TRUE(gate->arrived.wait());
+  ASSERT_TRUE(busy.busy());
   otp::Inbox holder(*node);
   holder.monitor(n);
   CapturedStderr err;
   otp::gen_server::cast(*node, n, Crash{});
   ASSERT_TRUE(holder.receive_as<otp::Down>(10s));
   ASSERT_TRUE(node->register_name("x", holder.pid()));
-  gate->open();
-  ASSERT_TRUE(starting.get());
+  ASSERT_TRUE(busy.finish());
   ASSERT_TRUE(await_not_running(*node, sup, "n"));
   std::string reports = err.take();
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -154,5 +156,35 @@ inline otp::ChildSpec worker_spec(const std::string& id, std::shared_ptr<EventLo
                                   bool trap = true) {
   return otp::worker<Worker>(id, id, std::move(log), trap, false);
 }
+
+/// Keeps a supervisor busy (see Gate): from another thread, starts a child whose init awaits a
+/// gate, so the supervisor awaits that start and what reaches it meanwhile (a child's exit) waits
+/// in its mailbox until finish(). The destructor opens the gate too: a failed assertion never
+/// leaves the start waiting.
+class BusySupervisor {
+ public:
+  /// start_child: the supervisor's start_child, given the gated child's spec.
+  BusySupervisor(otp::Node& node, std::function<otp::Result<otp::Pid>(otp::ChildSpec)> start_child)
+      : gate_pid_(otp::gen_server::start<GateServer>(node, gate_).value()),
+        starting_(std::async(std::launch::async, [this, start_child = std::move(start_child)] {
+          return start_child(otp::worker<AwaitsGate>("gated", gate_pid_));
+        })) {}
+  ~BusySupervisor() { gate_->open(); }
+  BusySupervisor(const BusySupervisor&) = delete;
+  BusySupervisor& operator=(const BusySupervisor&) = delete;
+
+  /// Waits until the supervisor is inside the gated start.
+  bool busy() { return gate_->arrived.wait(); }
+  /// Opens the gate: the gated start completes; its result.
+  otp::Result<otp::Pid> finish() {
+    gate_->open();
+    return starting_.get();
+  }
+
+ private:
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  otp::Pid gate_pid_;
+  std::future<otp::Result<otp::Pid>> starting_;  // destroyed first: after the gate opened
+};
 
 }  // namespace otp_test
