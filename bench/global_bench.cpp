@@ -311,7 +311,18 @@ double whereis_rep(Member& on, const std::string& name, size_t n) {
   return ns;
 }
 
-void bench_whereis(Member& a, size_t reps) {
+/// Lookups of `names` in turn, ns per lookup: more names than whereis keeps resolved per thread,
+/// so (almost) every lookup takes the table's lock and builds the pid.
+double whereis_spread_rep(Member& on, const std::vector<std::string>& names, size_t n) {
+  size_t found = 0;
+  auto t0 = Clock::now();
+  for (size_t i = 0; i < n; ++i) found += on.whereis(names[i % names.size()]).has_value();
+  double ns = seconds_between(t0, Clock::now()) * 1e9 / static_cast<double>(n);
+  if (found != n) die("whereis of the spread names missed");
+  return ns;
+}
+
+void bench_whereis(Member& a, Member& b, size_t reps) {
   // echo_g (held on b) exists when global_call ran; otherwise hold it here.
   std::optional<otp::Inbox> local;
   local.emplace(*a.node);
@@ -320,17 +331,32 @@ void bench_whereis(Member& a, size_t reps) {
   constexpr size_t kBatch = 1'000'000;
   std::vector<double> remote, here;
   const bool has_remote = a.whereis("echo_g").has_value();
+  // 1,000 names held on b, by one process.
+  otp::Inbox spread_holder(*b.node);
+  std::vector<std::string> spread;
+  for (size_t i = 0; i < 1000; ++i) {
+    spread.push_back("spread_" + std::to_string(i));
+    if (auto r = otp::global::register_name(*b.node, spread.back(), spread_holder.pid()); !r)
+      die("register " + spread.back() + ": " + r.error().to_string());
+  }
+  wait_until([&] { return a.whereis(spread.back()).has_value(); }, 10s, "the spread names on a");
+  std::vector<double> spread_ns;
   whereis_rep(a, "held_on_a", kBatch / 10);  // warm-up
   for (size_t i = 0; i < reps; ++i) {
     if (has_remote) remote.push_back(whereis_rep(a, "echo_g", kBatch));
     here.push_back(whereis_rep(a, "held_on_a", kBatch));
-    std::fprintf(stderr, "# global whereis rep %zu: remote owner %.1f ns, local owner %.1f ns\n",
-                 i + 1, remote.empty() ? 0.0 : remote.back(), here.back());
+    spread_ns.push_back(whereis_spread_rep(a, spread, kBatch));
+    std::fprintf(stderr,
+                 "# global whereis rep %zu: remote owner %.1f ns, local owner %.1f ns, 1,000 "
+                 "names in turn %.1f ns\n",
+                 i + 1, remote.empty() ? 0.0 : remote.back(), here.back(), spread_ns.back());
   }
   result("otp.dist.global_whereis_ns", "ns/op", remote,
          "whereis_name_on_a_of_a_name_held_on_b_batch_of_1M_hit");
   result("otp.dist.global_whereis_local_ns", "ns/op", here,
          "whereis_name_on_a_of_a_name_held_on_a_batch_of_1M_hit");
+  result("otp.dist.global_whereis_uncached_ns", "ns/op", spread_ns,
+         "whereis_name_on_a_of_1000_names_held_on_b_in_turn_more_than_the_per_thread_cache");
 }
 
 // -- registrations per second on 5 nodes ----------------------------------------------------------
@@ -598,7 +624,7 @@ int main() {
     Members abc = full_mesh("g", nodes);  // g1 = a, g2 = b, g3 = c
     if (wanted("global_call")) bench_call(*abc[0], *abc[1], reps, dur);
     if (wanted("global_register")) bench_register(*abc[0], *abc[2], nodes, reps, samples);
-    if (wanted("global_whereis")) bench_whereis(*abc[0], reps);
+    if (wanted("global_whereis")) bench_whereis(*abc[0], *abc[1], reps);
   }
   if (wanted("global_rate")) bench_rate(rate_reps, names, callers);
   if (wanted("global_churn")) bench_churn(churn_reps, names);

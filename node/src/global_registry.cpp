@@ -1,6 +1,8 @@
 // The node's global name registry: the name table's driver (see global_registry.hpp).
 #include "global_registry.hpp"
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <sstream>
 #include <utility>
@@ -28,6 +30,24 @@ Error owner_refusal(global::OwnerStatus status, std::string_view name, const cha
                                          ": " + what + " it on its node");
 }
 
+/// The owners whereis resolved last on this thread (see global_registry.hpp). Local processes
+/// are held weakly: an entry outliving its node must not be what destroys a process at thread
+/// exit. Remote pids are plain handles (a RemoteProcess) and are kept whole.
+struct ResolvedOwner {
+  uint64_t registry = 0;  // a registry's serial_; 0: empty
+  uint64_t generation = 0;
+  std::string name;
+  Pid remote;
+  std::weak_ptr<Process> local;
+};
+constexpr size_t kResolvedOwners = 16;
+thread_local std::array<ResolvedOwner, kResolvedOwners> resolved_owners;
+
+uint64_t next_registry_serial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 Error registry_down() {
   return Error(ErrorCode::noproc, "global names: this node is not distributed (start a Cluster)");
 }
@@ -38,6 +58,7 @@ NodeGlobalRegistry::NodeGlobalRegistry(Distribution& distribution, protocol::Nod
                                        global::Resolver resolver)
     : distribution_(distribution),
       self_(self),
+      serial_(next_registry_serial()),
       table_(std::move(self), resolver ? std::move(resolver) : global::earlier_wins) {}
 
 global::Time NodeGlobalRegistry::now() {
@@ -48,6 +69,7 @@ global::Time NodeGlobalRegistry::now() {
 template <class F>
 auto NodeGlobalRegistry::change(F&& fn) {
   std::lock_guard<ReadMostlyLock> g(read_lock_);
+  generation_.fetch_add(1, std::memory_order_release);
   return fn(table_);
 }
 
@@ -154,13 +176,35 @@ void NodeGlobalRegistry::deliver(Envelope&& e, bool) {
 // -- reads ----------------------------------------------------------------------------------------
 
 std::optional<Pid> NodeGlobalRegistry::whereis(std::string_view name) {
-  std::optional<global::Owner> owner;
+  // The generation is read before the entry: an entry read at this generation is what the
+  // table says now, or just before a change still being made (as if this read came first).
+  const uint64_t now_generation = generation_.load(std::memory_order_acquire);
+  ResolvedOwner& cached = resolved_owners[std::hash<std::string_view>{}(name) % kResolvedOwners];
+  if (cached.registry == serial_ && cached.generation == now_generation && cached.name == name) {
+    if (cached.remote) return cached.remote;
+    if (auto local = cached.local.lock()) return Pid(std::move(local));
+  }
+  uint64_t generation = 0;
+  auto pid = resolve(name, &generation);
+  if (!pid) return std::nullopt;
+  const auto& process = RuntimeAccess::process(*pid);
+  cached.registry = serial_;
+  cached.generation = generation;
+  cached.name.assign(name);
+  cached.remote = process->is_remote() ? *pid : Pid();
+  cached.local = process->is_remote() ? std::weak_ptr<Process>() : process;
+  return pid;
+}
+
+std::optional<Pid> NodeGlobalRegistry::resolve(std::string_view name, uint64_t* generation) {
+  std::optional<protocol::Pid> owner;
   {
     std::shared_lock<ReadMostlyLock> r(read_lock_);
-    owner = table_.whereis(name);
+    *generation = generation_.load(std::memory_order_relaxed);
+    owner = table_.owner_pid(name);
   }
   if (!owner) return std::nullopt;
-  return pid_of(owner->pid);
+  return pid_of(*owner);
 }
 
 std::optional<GlobalOwner> NodeGlobalRegistry::find(std::string_view name) {
@@ -296,7 +340,8 @@ void NodeGlobalRegistry::receive(const protocol::NodeId& peer, protocol::NameSyn
     if (!sync.last) return;
     global::Sync whole{std::move(parts)};
     partial_syncs_.erase(peer);
-    auto out = change([&](global::NameTable& t) { return t.on_sync(peer, whole, now()); });
+    auto out =
+        change([&](global::NameTable& t) { return t.on_sync(peer, std::move(whole), now()); });
     handle(std::move(out), deferred);
   }
   finish(std::move(deferred));

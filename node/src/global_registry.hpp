@@ -9,8 +9,13 @@
 // so each peer gets this node's changes in the order they were made, and name monitors see
 // changes in table order; stopping the losers of conflicts (which re-enters through their exit)
 // happens after writer_mx_ is released.
+//
+// whereis keeps the owners it resolved last in a small cache per thread, valid while the table's
+// generation (bumped by every change) is the one they were read at: a call by global name in a
+// loop then costs a hash and a compare, not the lock, the lookup and building a remote pid.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,8 +93,15 @@ class NodeGlobalRegistry final : public GlobalRegistry,
   std::string describe_owner(const protocol::Pid& pid);
   void log(const char* level, const std::string& text);
 
+  /// Whereis by the table; *generation: the generation it was read at.
+  std::optional<Pid> resolve(std::string_view name, uint64_t* generation);
+
   Distribution& distribution_;
   const protocol::NodeId self_;
+  /// This registry among all registries of the process (keys the per-thread whereis cache).
+  const uint64_t serial_;
+  /// Bumped under the exclusive read lock by every change of the table.
+  std::atomic<uint64_t> generation_{0};
 
   std::mutex writer_mx_;
   ReadMostlyLock read_lock_;

@@ -433,3 +433,25 @@ TEST_F(GlobalRegistryTest, TheLosersSupervisorStaysUpAndDoesNotRestartIt) {
 }
 
 }  // namespace
+
+// whereis keeps what it resolved per thread while the table does not change: every change must
+// show at once on the node that made it, and each node's registry answers for itself.
+TEST_F(GlobalRegistryTest, WhereisShowsEachChangeAtOnceAndEachNodeItsOwnTable) {
+  TestNode& a = add_node("a");
+  TestNode& b = add_node("b");  // not linked: each holds its own "solo"
+  otp::Inbox first(a.node), second(a.node), on_b(b.node);
+  ASSERT_TRUE(otp::global::register_name(a.node, "solo", first.pid()));
+  ASSERT_TRUE(otp::global::register_name(b.node, "solo", on_b.pid()));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(otp::global::whereis_name(a.node, "solo"), first.pid());
+    EXPECT_EQ(otp::global::whereis_name(b.node, "solo"), on_b.pid());
+  }
+  ASSERT_TRUE(otp::global::unregister_name(a.node, "solo"));
+  EXPECT_FALSE(otp::global::whereis_name(a.node, "solo"));
+  ASSERT_TRUE(otp::global::register_name(a.node, "solo", second.pid()));
+  EXPECT_EQ(otp::global::whereis_name(a.node, "solo"), second.pid());
+  EXPECT_EQ(otp::global::whereis_name(b.node, "solo"), on_b.pid());
+  // Another name changing invalidates nothing it should not.
+  ASSERT_TRUE(otp::global::register_name(a.node, "other", first.pid()));
+  EXPECT_EQ(otp::global::whereis_name(a.node, "solo"), second.pid());
+}

@@ -174,34 +174,34 @@ const NameTable::Held* NameTable::held_by(std::string_view name, NodeRef node) c
 }
 
 void NameTable::add_claim(Claim claim, Time now, Output& out) {
-  if (const auto known = find_node(claim.owner.node)) {
-    if (const auto it = names_.find(claim.name); it != names_.end()) {
-      const Claims& claims = it->second;
-      const size_t i = claims.find(*known);
-      if (i < claims.size() && claims[i].pid == claim.owner.id &&
-          claims[i].stamp() == claim.stamp) {
-        // The same registration (stamps of one node never repeat): new metadata.
-        change_metadata(*it, i, share(std::move(claim.metadata)), now, out);
-        return;
-      }
-    }
-    // A node claims a name at most once: a new claim of the same node replaces the old one.
-    remove_claim(claim.name, *known, out);
-  }
+  // One lookup of the node and one of the name on the common path (a name new here): a sync
+  // of 100,000 names comes through here.
   const NodeRef node = intern(claim.owner.node);
   Held held{claim.owner.id, claim.stamp.physical_ms, claim.stamp.logical, node,
             share(std::move(claim.metadata))};
+  const auto [it, fresh] = names_.try_emplace(std::move(claim.name), held);
+  Slot& slot = *it;
+  Claims& claims = slot.second;
+  if (!fresh) {
+    if (const size_t i = claims.find(node); i < claims.size()) {
+      if (claims[i].pid == held.pid && claims[i].stamp() == held.stamp()) {
+        // The same registration (stamps of one node never repeat): new metadata.
+        change_metadata(slot, i, std::move(held.metadata), now, out);
+        return;
+      }
+      // A node claims a name at most once: a new claim of the same node replaces the old one.
+      Claim replacing{slot.first, claim.owner, claim.stamp, text(held.metadata)};
+      remove_claim(replacing.name, node, out);
+      add_claim(std::move(replacing), now, out);
+      return;
+    }
+  }
   ++claim_count_;
-  const auto it = names_.find(claim.name);
-  if (it == names_.end()) {
-    Slot& slot = *names_.try_emplace(std::move(claim.name), std::move(held)).first;
-    nodes_[node].names.insert(&slot);
-    out.events.push_back(event(EventKind::registered, slot, slot.second.front()));
+  nodes_[node].names.insert(&slot);
+  if (fresh) {
+    out.events.push_back(event(EventKind::registered, slot, claims.front()));
     return;
   }
-  Slot& slot = *it;
-  nodes_[node].names.insert(&slot);
-  Claims& claims = slot.second;
   claims.push_back(std::move(held));
   const size_t added = claims.size() - 1;
   if (beats(slot, claims[added], claims.front())) {
@@ -260,40 +260,56 @@ void NameTable::change_metadata(Slot& slot, size_t index, std::shared_ptr<const 
 bool NameTable::remove_claim(std::string_view name, NodeRef node, Output& out) {
   const auto it = names_.find(name);
   if (it == names_.end()) return false;
+  if (it->second.find(node) == it->second.size()) return false;
+  nodes_[node].names.erase(&*it);
+  remove_held(it, node, out);
+  release_if_unused(node);
+  return true;
+}
+
+void NameTable::remove_held(NameMap::iterator it, NodeRef node, Output& out) {
   Slot& slot = *it;
   Claims& claims = slot.second;
   const size_t pos = claims.find(node);
-  if (pos == claims.size()) return false;
   const bool was_visible = pos == 0;
   if (was_visible) out.events.push_back(event(EventKind::unregistered, slot, claims[pos]));
   --claim_count_;
-  nodes_[node].names.erase(&slot);
   if (claims.size() == 1) {
     names_.erase(it);
-  } else {
-    claims.erase(pos);
-    if (was_visible) {
-      // A claim held in reserve becomes visible: its node never heard of the one that beat it.
-      size_t best = 0;
-      for (size_t i = 1; i < claims.size(); ++i) {
-        if (beats(slot, claims[i], claims[best])) best = i;
-      }
-      std::swap(claims.front(), claims[best]);
-      out.events.push_back(event(EventKind::registered, slot, claims.front()));
-    }
+    return;
   }
-  release_if_unused(node);
-  return true;
+  claims.erase(pos);
+  if (!was_visible) return;
+  // A claim held in reserve becomes visible: its node never heard of the one that beat it.
+  size_t best = 0;
+  for (size_t i = 1; i < claims.size(); ++i) {
+    if (beats(slot, claims[i], claims[best])) best = i;
+  }
+  std::swap(claims.front(), claims[best]);
+  out.events.push_back(event(EventKind::registered, slot, claims.front()));
 }
 
 void NameTable::drop_node(const protocol::NodeId& node, Output& out) {
   const auto known = find_node(node);
   if (!known) return;
-  std::vector<std::string> names;
-  names.reserve(nodes_[*known].names.size());
-  for (const Slot* slot : nodes_[*known].names) names.push_back(slot->first);
-  std::sort(names.begin(), names.end());  // events in a deterministic order
-  for (const std::string& name : names) remove_claim(name, *known, out);
+  const auto& names = nodes_[*known].names;
+  remove_all(*known, std::vector<Slot*>(names.begin(), names.end()), out);
+}
+
+void NameTable::remove_all(NodeRef node, std::vector<Slot*> slots, Output& out) {
+  // By pointer, in the names' sorted order (events in a deterministic order): a node may claim
+  // 100,000 names, and readers wait while this runs.
+  std::sort(slots.begin(), slots.end(),
+            [](const Slot* a, const Slot* b) { return a->first < b->first; });
+  out.events.reserve(out.events.size() + slots.size());
+  auto& index = nodes_[node].names;
+  const bool all = slots.size() == index.size();
+  for (Slot* slot : slots) {
+    if (!all) index.erase(slot);
+    remove_held(names_.find(std::string_view(slot->first)), node, out);
+  }
+  if (all) index.clear();
+  release_if_unused(node);
 }
 
 void NameTable::forget_local(const std::string& name, uint64_t pid) {
@@ -448,39 +464,48 @@ Output NameTable::on_update(const protocol::NodeId& from, const Update& update, 
 }
 
 Output NameTable::on_sync(const protocol::NodeId& from, const Sync& sync, Time now) {
+  return on_sync(from, Sync(sync), now);
+}
+
+Output NameTable::on_sync(const protocol::NodeId& from, Sync&& sync, Time now) {
   Output out;
   if (!linked(from)) {
     ++stats_.dropped_unlinked;
     return out;
   }
   ++stats_.syncs_received;
-  std::unordered_set<std::string_view> synced;
-  for (const Claim& claim : sync.claims) {
-    if (claim.owner.node == from) synced.insert(claim.name);
-  }
   // What the sender no longer owns goes first, then what it owns now.
-  if (const auto sender = find_node(from)) {
-    std::vector<std::string> gone;
-    for (const Slot* slot : nodes_[*sender].names) {
-      if (!synced.contains(slot->first)) gone.push_back(slot->first);
+  if (const auto sender = find_node(from); sender && !nodes_[*sender].names.empty()) {
+    std::unordered_set<std::string_view> synced;
+    synced.reserve(sync.claims.size());
+    for (const Claim& claim : sync.claims) {
+      if (claim.owner.node == from) synced.insert(claim.name);
     }
-    std::sort(gone.begin(), gone.end());
-    for (const std::string& name : gone) remove_claim(name, *sender, out);
+    std::vector<Slot*> gone;
+    for (Slot* slot : nodes_[*sender].names) {
+      if (!synced.contains(slot->first)) gone.push_back(slot);
+    }
+    if (!gone.empty()) remove_all(*sender, std::move(gone), out);
   }
-  for (const Claim& claim : sync.claims) {
+  out.events.reserve(out.events.size() + sync.claims.size());
+  names_.reserve(names_.size() + sync.claims.size());
+  // Unknown here: the sender claims nothing yet, every claim is new. Known: its ref stays the
+  // same through the loop (a ref released on the way is the one the next intern takes back).
+  const auto sender = find_node(from);
+  for (Claim& claim : sync.claims) {
     if (claim.owner.node != from) {
       ++stats_.dropped_foreign;
       continue;
     }
     clock_.receive(claim.stamp, now);
-    if (const auto sender = find_node(from)) {
+    if (sender) {
       const Held* held = held_by(claim.name, *sender);
       if (held != nullptr && held->pid == claim.owner.id && held->stamp() == claim.stamp &&
           text(held->metadata) == claim.metadata) {
         continue;  // known as is
       }
     }
-    add_claim(claim, now, out);
+    add_claim(std::move(claim), now, out);
   }
   return out;
 }
@@ -496,6 +521,12 @@ std::optional<Owner> NameTable::whereis(std::string_view name) const {
   if (it == names_.end()) return std::nullopt;
   const Held& h = it->second.front();
   return Owner{pid_of(h), h.stamp(), h.metadata ? h.metadata : no_metadata()};
+}
+
+std::optional<protocol::Pid> NameTable::owner_pid(std::string_view name) const {
+  const auto it = names_.find(name);
+  if (it == names_.end()) return std::nullopt;
+  return pid_of(it->second.front());
 }
 
 std::vector<std::string> NameTable::registered_names() const {

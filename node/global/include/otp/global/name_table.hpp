@@ -270,6 +270,8 @@ class NameTable {
   Output on_update(const protocol::NodeId& from, const Update& update, Time now);
   /// on_message for a Sync.
   Output on_sync(const protocol::NodeId& from, const Sync& sync, Time now);
+  /// on_sync, taking the claims' strings instead of copying them.
+  Output on_sync(const protocol::NodeId& from, Sync&& sync, Time now);
 
   // -- reads ----------------------------------------------------------------------------------
 
@@ -277,6 +279,8 @@ class NameTable {
   /// behind the driver's lock copies it out and unlocks. One hash lookup; copies the owner's
   /// NodeId (two short strings) and a shared_ptr, never the metadata.
   std::optional<Owner> whereis(std::string_view name) const;
+  /// whereis, the owner's pid only (the call path: no metadata).
+  std::optional<protocol::Pid> owner_pid(std::string_view name) const;
   /// Names with an owner, sorted.
   std::vector<std::string> registered_names() const;
   /// Every visible claim (one per name), sorted by name: the table as users see it.
@@ -376,6 +380,11 @@ class NameTable {
   void promote(Slot& slot, size_t index, Time now, Output& out);
   /// Removes node's claim on name (if it holds one); true if it did.
   bool remove_claim(std::string_view name, NodeRef node, Output& out);
+  /// Removes node's claim from the name `it` points to (it holds one), without touching node's
+  /// index of names.
+  void remove_held(NameMap::iterator it, NodeRef node, Output& out);
+  /// Removes node's claims on the names of `slots`.
+  void remove_all(NodeRef node, std::vector<Slot*> slots, Output& out);
   void drop_node(const protocol::NodeId& node, Output& out);
   void drop_local(const std::string& name, const protocol::Pid& pid, Stamp stamp, Output& out);
   void forget_local(const std::string& name, uint64_t pid);
