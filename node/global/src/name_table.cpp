@@ -69,9 +69,9 @@ bool earlier_wins(const Claim& a, const Claim& b) {
 namespace {
 
 /// Metadata as stored: null when empty (most names have none: no allocation).
-std::shared_ptr<const Metadata> share(Metadata metadata) {
+std::unique_ptr<const Metadata> store(Metadata metadata) {
   if (metadata.empty()) return nullptr;
-  return std::make_shared<const Metadata>(std::move(metadata));
+  return std::make_unique<const Metadata>(std::move(metadata));
 }
 
 const std::shared_ptr<const Metadata>& no_metadata() {
@@ -79,7 +79,7 @@ const std::shared_ptr<const Metadata>& no_metadata() {
   return empty;
 }
 
-const Metadata& text(const std::shared_ptr<const Metadata>& metadata) {
+const Metadata& text(const std::unique_ptr<const Metadata>& metadata) {
   return metadata ? *metadata : *no_metadata();
 }
 
@@ -178,8 +178,8 @@ void NameTable::add_claim(Claim claim, Time now, Output& out) {
   // of 100,000 names comes through here.
   const NodeRef node = intern(claim.owner.node);
   Held held{claim.owner.id, claim.stamp.physical_ms, claim.stamp.logical, node,
-            share(std::move(claim.metadata))};
-  const auto [it, fresh] = names_.try_emplace(std::move(claim.name), held);
+            store(std::move(claim.metadata))};
+  const auto [it, fresh] = names_.try_emplace(std::move(claim.name), std::move(held));
   Slot& slot = *it;
   Claims& claims = slot.second;
   if (!fresh) {
@@ -243,7 +243,7 @@ void NameTable::promote(Slot& slot, size_t index, Time now, Output& out) {
   broadcast(Update{UpdateKind::remove, Claim{slot.first, pid_of(lost), clock_.tick(now), {}}}, out);
 }
 
-void NameTable::change_metadata(Slot& slot, size_t index, std::shared_ptr<const Metadata> metadata,
+void NameTable::change_metadata(Slot& slot, size_t index, std::unique_ptr<const Metadata> metadata,
                                 Time now, Output& out) {
   auto& claims = slot.second;
   if (text(claims[index].metadata) == text(metadata)) return;
@@ -388,7 +388,7 @@ OwnerOutcome NameTable::update_metadata(std::string_view name, Metadata metadata
   // owner and stamp.
   broadcast(Update{UpdateKind::add, Claim{it->first, outcome.holder, owner.stamp(), metadata}},
             outcome.output);
-  change_metadata(*it, 0, share(std::move(metadata)), now, outcome.output);
+  change_metadata(*it, 0, store(std::move(metadata)), now, outcome.output);
   return outcome;
 }
 
@@ -520,7 +520,8 @@ std::optional<Owner> NameTable::whereis(std::string_view name) const {
   const auto it = names_.find(name);
   if (it == names_.end()) return std::nullopt;
   const Held& h = it->second.front();
-  return Owner{pid_of(h), h.stamp(), h.metadata ? h.metadata : no_metadata()};
+  return Owner{pid_of(h), h.stamp(),
+               h.metadata ? std::make_shared<const Metadata>(*h.metadata) : no_metadata()};
 }
 
 std::optional<protocol::Pid> NameTable::owner_pid(std::string_view name) const {

@@ -193,7 +193,7 @@ struct Owner {
   /// The process that holds the name.
   protocol::Pid pid{};
   Stamp stamp{};  // when it registered, on its node's clock
-  /// Never null (empty: no metadata); shared with the table, so copying it copies no text.
+  /// Never null (empty: no metadata); a copy of the table's, so copying the Owner copies no text.
   std::shared_ptr<const Metadata> metadata;
 
   friend bool operator==(const Owner& a, const Owner& b) {
@@ -277,7 +277,7 @@ class NameTable {
 
   /// The visible owner of `name`, or nothing. A value, valid after the table changes: a reader
   /// behind the driver's lock copies it out and unlocks. One hash lookup; copies the owner's
-  /// NodeId (two short strings) and a shared_ptr, never the metadata.
+  /// NodeId (two short strings) and the metadata, if any (owner_pid copies no metadata).
   std::optional<Owner> whereis(std::string_view name) const;
   /// whereis, the owner's pid only (the call path: no metadata).
   std::optional<protocol::Pid> owner_pid(std::string_view name) const;
@@ -313,13 +313,13 @@ class NameTable {
   using NodeRef = uint32_t;
   static constexpr NodeRef kSelf = 0;
 
-  /// One claim as stored: 40 bytes.
+  /// One claim as stored: 32 bytes (a name's map node is then 80: an allocator size class).
   struct Held {
     uint64_t pid = 0;  // the owner's pid id (its node: `node`)
     uint64_t physical_ms = 0;
     uint32_t logical = 0;
     NodeRef node = kSelf;
-    std::shared_ptr<const Metadata> metadata;  // null: none
+    std::unique_ptr<const Metadata> metadata;  // null: none
 
     Stamp stamp() const { return Stamp{physical_ms, logical}; }
   };
@@ -373,7 +373,7 @@ class NameTable {
   const Held* held_by(std::string_view name, NodeRef node) const;
   void add_claim(Claim claim, Time now, Output& out);
   /// A claim already held changed its metadata: same owner, same stamp.
-  void change_metadata(Slot& slot, size_t index, std::shared_ptr<const Metadata> metadata, Time now,
+  void change_metadata(Slot& slot, size_t index, std::unique_ptr<const Metadata> metadata, Time now,
                        Output& out);
   /// claims[index] beats the visible claim of slot: it becomes visible (the conflict's events;
   /// a local loser is removed and its removal replicated).
