@@ -32,6 +32,11 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
     Transport* t = sending_.load(std::memory_order_acquire);
     return t ? t->send(to, message) : std::optional<SendError>(SendError::nodedown);
   }
+  std::optional<SendError> send_queued(const protocol::NodeId& to,
+                                       const protocol::Message& message) override {
+    Transport* t = sending_.load(std::memory_order_acquire);
+    return t ? t->send_queued(to, message) : std::optional<SendError>(SendError::nodedown);
+  }
 
   /// Membership drives the links (on the membership thread): an alive member gets one, a
   /// failed or left one loses it.

@@ -389,6 +389,16 @@ void AsioTransport::disconnect(const std::string& full_name) {
 
 std::optional<SendError> AsioTransport::send(const protocol::NodeId& peer,
                                              const protocol::Message& message) {
+  return send(peer, message, false);
+}
+
+std::optional<SendError> AsioTransport::send_queued(const protocol::NodeId& peer,
+                                                    const protocol::Message& message) {
+  return send(peer, message, true);
+}
+
+std::optional<SendError> AsioTransport::send(const protocol::NodeId& peer,
+                                             const protocol::Message& message, bool queued) {
   std::shared_ptr<Link> link;
   {
     std::shared_lock<std::shared_mutex> lock(mx_);
@@ -399,7 +409,7 @@ std::optional<SendError> AsioTransport::send(const protocol::NodeId& peer,
   if (link->peer().creation != peer.creation) return SendError::stale;
   auto body = protocol::encode(message, protocol::Codec::msgpack);
   if (body.size() > config_.max_frame_size) return SendError::too_large;
-  auto refused = link->enqueue(std::move(body));
+  auto refused = link->enqueue(std::move(body), false, queued);
   if (!refused) {
     TransportCounters::bump(counters_.messages_sent);
   } else if (*refused == SendError::overload) {

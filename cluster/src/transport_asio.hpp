@@ -89,6 +89,8 @@ class AsioTransport final : public Transport {
   void disconnect(const std::string& full_name) override;
   std::optional<SendError> send(const protocol::NodeId& peer,
                                 const protocol::Message& message) override;
+  std::optional<SendError> send_queued(const protocol::NodeId& peer,
+                                       const protocol::Message& message) override;
   std::optional<protocol::NodeId> peer(const std::string& full_name) const override;
   std::vector<protocol::NodeId> peers() const override;
   TransportStats stats() const override;
@@ -128,6 +130,10 @@ class AsioTransport final : public Transport {
   void dialer_reached(const std::shared_ptr<Dialer>& dialer, const std::string& full_name);
 
  private:
+  /// send() and send_queued() (queued: never written on the calling thread).
+  std::optional<SendError> send(const protocol::NodeId& peer, const protocol::Message& message,
+                                bool queued);
+
   struct PeerEntry {
     std::shared_ptr<Link> current;
     std::shared_ptr<Link> owner;

@@ -108,7 +108,7 @@ void Link::activate() {
   });
 }
 
-std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control) {
+std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control, bool queued) {
   const size_t max_queue = transport_.config().max_queue_bytes;
   QueuedFrame frame{protocol::frame_header(static_cast<uint32_t>(body.size())), std::move(body)};
   const size_t frame_size = frame.header.size() + frame.body.size();
@@ -118,7 +118,7 @@ std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control) {
   {
     std::lock_guard<std::mutex> lock(queue_mx_);
     if (!accepting_) return SendError::nodedown;
-    if (!write_scheduled_) {
+    if (!write_scheduled_ && !queued) {
       // Idle: nothing queued, in flight or about to be written by the strand. Unless a burst is
       // going on, write here; the lock keeps any other write and the close out meanwhile.
       const auto now = Clock::now().time_since_epoch().count();

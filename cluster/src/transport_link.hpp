@@ -14,7 +14,7 @@
 //             strand finishes it. Otherwise enqueue() appends to a bounded queue and wakes the
 //             strand only when the queue goes from empty to non-empty; the strand takes the
 //             whole queue and writes it with one gather write, small frames copied into one
-//             contiguous buffer.
+//             contiguous buffer. A queued send (Transport::send_queued) always takes this way.
 //   timers    the handshake deadline; then one timer that sends a Ping after heartbeat_interval
 //             without writing and closes the link after dead_link_timeout without reading.
 //
@@ -62,8 +62,9 @@ class Link : public std::enable_shared_from_this<Link> {
   /// The transport says the previous link of this node reported its down: report this one up.
   void activate();
   /// Queues one encoded message. control: a handshake or heartbeat message, exempt from
-  /// max_queue_bytes (it is tiny, and the handshake must not fail for a full queue).
-  std::optional<SendError> enqueue(protocol::Bytes body, bool control = false);
+  /// max_queue_bytes (it is tiny, and the handshake must not fail for a full queue). queued:
+  /// never the direct write, even when the link is idle (the strand writes it).
+  std::optional<SendError> enqueue(protocol::Bytes body, bool control = false, bool queued = false);
 
   /// The peer's NodeId. Set on the strand before the transport admits the link, constant after.
   const protocol::NodeId& peer() const { return peer_; }

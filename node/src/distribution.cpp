@@ -64,6 +64,12 @@ std::optional<SendError> Distribution::send_to(const protocol::NodeId& to,
   return channel_->send(to, message);
 }
 
+std::optional<SendError> Distribution::send_queued_to(const protocol::NodeId& to,
+                                                      const protocol::Message& message) {
+  if (!attached()) return SendError::nodedown;
+  return channel_->send_queued(to, message);
+}
+
 std::optional<protocol::Pid> Distribution::to_wire(const Pid& pid) const {
   if (!pid) return std::nullopt;
   if (auto* r = dynamic_cast<const RemoteProcess*>(RuntimeAccess::process(pid).get()))

@@ -60,6 +60,9 @@ class Distribution {
   std::optional<SendError> send(const RemoteNode& to, const protocol::Message& message);
   /// The same to a node run by its id (the global registry's traffic).
   std::optional<SendError> send_to(const protocol::NodeId& to, const protocol::Message& message);
+  /// send_to, but only queued on this thread (DistributionChannel::send_queued).
+  std::optional<SendError> send_queued_to(const protocol::NodeId& to,
+                                          const protocol::Message& message);
 
   /// Says what a payload is for ("call to <0.5.0>"), only when an error needs it: building the
   /// text per message would cost allocations on every send and receive.

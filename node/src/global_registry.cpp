@@ -370,7 +370,9 @@ void NodeGlobalRegistry::handle(global::Output&& out, Deferred& deferred) {
 
 void NodeGlobalRegistry::send(const protocol::NodeId& to, const global::Message& message) {
   if (const auto* sync = std::get_if<global::Sync>(&message)) return send_sync(to, *sync);
-  if (auto refused = distribution_.send_to(to, global::to_wire(message))) {
+  // Queued: a register fans out to every peer, and a write per peer on the caller's thread would
+  // make its cost grow with the cluster.
+  if (auto refused = distribution_.send_queued_to(to, global::to_wire(message))) {
     // The peer's link is going (nodedown, stale) or saturated: it resyncs when it comes back up.
     log("warning", "update to " + to.full_name() + " not sent: " + otp::to_string(*refused));
   }
@@ -381,7 +383,7 @@ void NodeGlobalRegistry::send_sync(const protocol::NodeId& to, const global::Syn
   size_t bytes = 0;
   auto flush = [&](bool last) {
     part.last = last;
-    if (auto refused = distribution_.send_to(to, part))
+    if (auto refused = distribution_.send_queued_to(to, part))
       log("warning", "sync to " + to.full_name() + " not sent: " + otp::to_string(*refused));
     part.claims.clear();
     bytes = 0;

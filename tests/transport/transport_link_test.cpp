@@ -129,6 +129,26 @@ TEST_P(TransportFlow, ManySmallMessagesArriveInOrderBothWays) {
 #endif
 }
 
+TEST_P(TransportFlow, QueuedAndDirectSendsMixedKeepTheirOrder) {
+  // send_queued never writes on the caller's thread; mixed with send() (which writes at once to
+  // an idle link) the order still holds, also when the link goes idle between sends.
+  constexpr int kCount = 2000;
+  for (int i = 0; i < kCount; ++i) {
+    auto m = numbered(a->self(), i);
+    ASSERT_FALSE(i % 3 == 0 ? a->send(b->self(), m) : a->send_queued(b->self(), m));
+    if (i % 100 == 0) std::this_thread::sleep_for(1ms);  // let the link go idle
+  }
+  ASSERT_TRUE(pb.wait_for(Kind::message, kCount, a->self(), 20s)) << describe(*a) << pb.log_text();
+  int64_t expected = 0;
+  for (const auto& e : pb.events()) {
+    if (e.kind != Kind::message) continue;
+    ASSERT_EQ(number_of(*e.body), expected);
+    ++expected;
+  }
+  EXPECT_EQ(a->send_queued(protocol::NodeId{"nobody", "127.0.0.1", 1}, numbered(a->self(), 0)),
+            SendError::nodedown);
+}
+
 TEST_P(TransportFlow, SendersOnManyThreadsKeepTheirOwnOrder) {
   constexpr int kThreads = 4;
   constexpr int kEach = 2000;

@@ -43,6 +43,12 @@ class DistributionChannel {
   /// the runtime then fails the call or drops the message, as Erlang does for a lost connection).
   virtual std::optional<SendError> send(const protocol::NodeId& to,
                                         const protocol::Message& message) = 0;
+  /// send(), but the calling thread only queues it (no write on this thread even when the link
+  /// is idle): for a fan-out to every node, whose caller should not pay a write per node.
+  virtual std::optional<SendError> send_queued(const protocol::NodeId& to,
+                                               const protocol::Message& message) {
+    return send(to, message);
+  }
   /// Called once when the node stops being distributed (distribution::detach, or the node
   /// shutting down with the channel still attached): stop the transport and never touch the
   /// node again.

@@ -165,6 +165,13 @@ class Transport {
   /// Messages to one peer arrive in the order of the send() calls that returned no error.
   virtual std::optional<SendError> send(const protocol::NodeId& peer,
                                         const protocol::Message& message) = 0;
+  /// send(), but never written on the calling thread (send() writes at once to an idle link):
+  /// the frame is queued for the Asio thread. A fan-out to every peer then costs the caller a
+  /// queue append per peer instead of a write each. Same order guarantee as send().
+  virtual std::optional<SendError> send_queued(const protocol::NodeId& peer,
+                                               const protocol::Message& message) {
+    return send(peer, message);
+  }
 
   /// The incarnation currently linked under this "name@host", if any.
   virtual std::optional<protocol::NodeId> peer(const std::string& full_name) const = 0;
