@@ -283,6 +283,39 @@ TEST(Peers, NodedownDropsEveryNameOfThatNodeOnly) {
   EXPECT_TRUE(t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1)).empty());
 }
 
+TEST(Peers, NodedownInPartsDropsThemAllWithOtherInputInBetween) {
+  NameTable t = linked_table(kA, {kB, kC});
+  for (uint64_t i = 0; i < 10; ++i)
+    (void)t.on_update(kB, add("b" + std::to_string(i), Pid{kB, i + 1}, {5, 0}), ms(1));
+  // c claims b5 later than b: held in reserve until b's claim goes.
+  (void)t.on_update(kC, add("b5", Pid{kC, 1}, {9, 0}), ms(1));
+  (void)t.register_name("mine", Pid{kA, 1}, {}, ms(1));
+  std::vector<size_t> parts;
+  size_t unregistered = 0;
+  bool done = false;
+  bool registered_b0 = false;
+  while (!done) {
+    Output out = t.on_nodedown(kB, 3, &done);
+    parts.push_back(out.events.size());
+    unregistered += events_of(out, EventKind::unregistered).size();
+    EXPECT_TRUE(t.peers() == std::vector<NodeId>{kC}) << "unlinked at the first part";
+    // Between parts: this node's registrations go on; a name of b not yet dropped is still b's.
+    if (!registered_b0 && !t.whereis("b0")) {
+      EXPECT_EQ(t.register_name("b0", Pid{kA, 2}, {}, ms(2)).status, RegisterStatus::ok);
+      registered_b0 = true;
+    }
+  }
+  EXPECT_EQ(unregistered, 10u);
+  EXPECT_EQ(parts.size(), 4u);  // 3 + 3 + 3 + 1 names (b5's part also reports c's claim)
+  EXPECT_TRUE(registered_b0);
+  EXPECT_EQ(t.registered_names(), (std::vector<std::string>{"b0", "b5", "mine"}));
+  EXPECT_EQ(t.whereis("b5")->pid, (Pid{kC, 1}));
+  EXPECT_EQ(t.known_nodes(), 2u);  // a and c: b is forgotten
+  bool again = false;
+  EXPECT_TRUE(t.on_nodedown(kB, 3, &again).empty());
+  EXPECT_TRUE(again);
+}
+
 TEST(Peers, ANewRunOfANodeLinkingUpDropsTheOldRunsNames) {
   NameTable t = linked_table(kA, {kB});
   (void)t.on_update(kB, add("x", Pid{kB, 1}, {5, 0}), ms(1));

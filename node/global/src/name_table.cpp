@@ -435,6 +435,25 @@ Output NameTable::on_nodedown(const protocol::NodeId& peer) {
   return out;
 }
 
+Output NameTable::on_nodedown(const protocol::NodeId& peer, size_t max_names, bool* done) {
+  Output out;
+  if (linked(peer)) links_.erase(peer.full_name());
+  *done = true;
+  const auto known = find_node(peer);
+  if (!known) return out;
+  const auto& names = nodes_[*known].names;
+  if (names.size() <= max_names) {
+    drop_node(peer, out);
+    return out;
+  }
+  *done = false;
+  std::vector<Slot*> part;
+  part.reserve(max_names);
+  for (auto it = names.begin(); part.size() < max_names; ++it) part.push_back(*it);
+  remove_all(*known, std::move(part), out);
+  return out;
+}
+
 Output NameTable::on_message(const protocol::NodeId& from, const Message& message, Time now) {
   if (const auto* update = std::get_if<Update>(&message)) return on_update(from, *update, now);
   return on_sync(from, std::get<Sync>(message), now);

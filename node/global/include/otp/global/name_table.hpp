@@ -264,6 +264,12 @@ class NameTable {
   Output on_link_up(const protocol::NodeId& peer);
   /// `peer` is down (link lost, failed or left): every name it owns is dropped.
   Output on_nodedown(const protocol::NodeId& peer);
+  /// on_nodedown in parts, so that readers (and other writers) get the table between them: drops
+  /// at most max_names of peer's names, in no particular order across parts; *done: none left.
+  /// Call again until done, before any other input about peer (its next link up); inputs about
+  /// other nodes and this node's processes may come in between (a name of peer not yet dropped
+  /// is still held by it: a register elsewhere fails, a claim elsewhere meets it as a conflict).
+  Output on_nodedown(const protocol::NodeId& peer, size_t max_names, bool* done);
   /// A message from `from` (the node at the other end of the link).
   Output on_message(const protocol::NodeId& from, const Message& message, Time now);
   /// on_message for an Update.
