@@ -135,6 +135,8 @@ std::vector<Slot> Membership::Core::random_live_members(size_t n, Slot exclude) 
 Output Membership::Core::join(std::vector<Address> seeds, Time now) {
   Output out;
   started_ = true;
+  joined_at_ = now;
+  latest_ = now;
   set_seeds(std::move(seeds));
   // Random phases, so nodes started together do not probe and gossip in lockstep.
   const auto phase = [&](Duration period) {
@@ -150,7 +152,7 @@ Output Membership::Core::join(std::vector<Address> seeds, Time now) {
   // from the seed, and a node that misses those copies learns of us at the next push-pull.
   queue_.push(self_slot_, "");
   next_seed_at_ = now + config_.seed_retry_interval;
-  next_reconnect_at_ = now + config_.reconnect_interval;
+  next_reconnect_at_ = now + phase(config_.reconnect_interval);
   return out;
 }
 
@@ -166,7 +168,12 @@ void Membership::Core::contact_seed(Time now, Output& out) {
 }
 
 void Membership::Core::reconnect(Time now, Output& out) {
-  next_reconnect_at_ = now + config_.reconnect_interval;
+  // Uniform in [interval / 2, 3 * interval / 2]: on average one attempt per interval, and the
+  // nodes of a healed partition do not all push-pull across in the same instant (a push-pull
+  // brings the other side's verdicts, which every receiver must then get refuted).
+  const int64_t interval = config_.reconnect_interval.count();
+  next_reconnect_at_ = now + Duration(interval / 2 + std::uniform_int_distribution<int64_t>(
+                                                         0, std::max<int64_t>(0, interval))(rng_));
   // The reap queue holds every failed or left member (and stale pairs, skipped here).
   std::vector<Slot> failed;
   for (const auto& [at, slot] : reap_queue_) {
@@ -184,6 +191,7 @@ void Membership::Core::reconnect(Time now, Output& out) {
 Output Membership::Core::tick(Time now) {
   Output out;
   if (!started_) return out;
+  latest_ = std::max(latest_, now);
   expire_relays(now, out);
   expire_suspicions(now, out);
   if (!leaving_) run_probe(now, out);
@@ -217,7 +225,7 @@ Time Membership::Core::next_deadline() const {
   }
   if (!queue_.empty()) t = std::min(t, next_gossip_at_);
   for (const auto& [seq, relay] : relays_) t = std::min(t, relay.nack_at);
-  for (const auto& [slot, s] : suspicions_) t = std::min(t, s.deadline);
+  for (const auto& [slot, s] : suspicions_) t = std::min(t, suspicion_deadline(s));
   if (!reap_queue_.empty()) t = std::min(t, reap_queue_.begin()->first);
   return t;
 }
@@ -269,6 +277,7 @@ std::optional<Member> Membership::Core::member(std::string_view full_name) const
 Stats Membership::Core::stats() const {
   Stats s = stats_;
   s.awareness = awareness_.score();
+  s.running = started_ ? latest_ - joined_at_ : Duration(0);
   return s;
 }
 

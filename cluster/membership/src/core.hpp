@@ -64,26 +64,38 @@ class Membership::Core {
   /// A running suspicion timer (Lifeguard: shrinks with independent confirmations).
   struct Suspicion {
     Time start{};
-    Time deadline{};
     Duration min{};
     Duration max{};
-    uint32_t k = 0;
+    uint32_t k = 0;                     // confirmations expected at most (suspicion_mult - 2)
     std::vector<std::string> accusers;  // distinct; the first one started it
     Time next_probe{};                  // when we ping the suspect ourselves again
+    // Direct evidence: a packet from the suspect itself (an ack to our own ping, its ping, its
+    // push-pull) since the suspicion started or was last held. The timer does not declare such
+    // a member failed; it holds the verdict until `held_until` and probes again (updates.cpp).
+    bool heard = false;
+    Time held_until{};
+    // Before the verdict, one last ping (its seq, 0 when none is out): a member that answers it
+    // is heard from, and the verdict is held again.
+    uint32_t last_call = 0;
+    // Another member already declared it failed (at this incarnation): the timer runs at its
+    // minimum, it only waits for our own last call.
+    bool declared_elsewhere = false;
   };
   /// Our probe of one member, at most one at a time.
   struct Probe {
     Slot slot = 0;
     protocol::NodeId target;
-    uint32_t seq = 0;
-    Time indirect_at{};  // no ack by then: ask others
-    Time deadline{};     // no ack by then: suspect
+    uint32_t seq = 0;           // of our own pings: its ack is direct evidence
+    uint32_t indirect_seq = 0;  // of the ping_reqs: acks forwarded by helpers, and their nacks
+    Time indirect_at{};         // no ack by then: ask others
+    Time deadline{};            // no ack by then: suspect
     bool indirect_sent = false;
     uint32_t expected_nacks = 0;
     uint32_t nacks = 0;
   };
   /// A probe we run for another member (ping_req): its ack is forwarded, or a nack sent.
   struct Relay {
+    std::optional<Slot> target;  // as we know it: its ack is direct evidence for us too
     Address requester;
     uint32_t requester_seq = 0;
     bool want_nack = false;
@@ -115,6 +127,7 @@ class Membership::Core {
   void finish_failed_probe(Time now, Output& out);
   void on_ack(uint32_t seq, Output& out);
   void on_nack(uint32_t seq);
+  void send_ping(Output& out);
   void on_ping(const Address& from, const gossip::Ping& ping, Output& out);
   void on_ping_req(const Address& from, const gossip::PingReq& req, Time now, Output& out);
   void expire_relays(Time now, Output& out);
@@ -128,6 +141,10 @@ class Membership::Core {
   void suspect(Slot slot, uint32_t incarnation, const std::string& accuser, Time now, Output& out);
   void declare_failed(Slot slot, const std::string& accuser, Time now, Output& out);
   void expire_suspicions(Time now, Output& out);
+  uint32_t expected_confirmations_now(const Suspicion& s) const;
+  Time suspicion_deadline(const Suspicion& s) const;
+  void heard_from(Slot slot);
+  void heard_from(const protocol::NodeId& id);
   void on_accused(const gossip::Update& u);
   void refute(uint32_t accused_incarnation);
   void emit(EventKind kind, const Entry& e, Output& out) const;
@@ -153,8 +170,10 @@ class Membership::Core {
   std::vector<Slot> probe_list_;  // shuffled; round-robin
   size_t probe_index_ = 0;
   std::optional<Probe> probe_;
+  bool last_probe_was_suspect_ = false;
   std::map<uint32_t, Relay> relays_;  // by the seq of our ping to the target
   std::unordered_map<Slot, Suspicion> suspicions_;
+  std::unordered_map<uint32_t, Slot> last_calls_;  // seq of a last-call ping -> its suspect
   detail::BroadcastQueue queue_;
   std::set<std::pair<Time, Slot>> reap_queue_;  // (failed or left since, slot)
   Awareness awareness_;
@@ -169,6 +188,8 @@ class Membership::Core {
   Time next_push_pull_at_{};
   Time next_seed_at_{};
   Time next_reconnect_at_{};
+  Time joined_at_{};
+  Time latest_{};  // the latest time passed in (Stats::running)
   Stats stats_;
 };
 

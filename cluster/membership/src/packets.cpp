@@ -30,6 +30,7 @@ bool Membership::Core::count_rejection(gossip::Rejection r) {
 Output Membership::Core::on_packet(const Address& from, std::span<const uint8_t> bytes,
                                    Channel channel, Time now) {
   Output out;
+  if (started_) latest_ = std::max(latest_, now);
   ++stats_.packets_received;
   stats_.bytes_received += bytes.size();
   const size_t limit =
@@ -146,6 +147,7 @@ gossip::PushPull Membership::Core::full_state(bool reply, bool join) {
 void Membership::Core::on_push_pull(const Address& from, const gossip::PushPull& pp, Time now,
                                     Output& out) {
   ++stats_.push_pulls_received;
+  heard_from(pp.source);
   const std::string source = pp.source.full_name();
   for (gossip::Update u : pp.members) {
     if (!u.has_info) continue;

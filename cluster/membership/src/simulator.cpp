@@ -179,11 +179,19 @@ void Simulator::partition(const std::vector<std::vector<NodeIndex>>& groups) {
   }
 }
 
+void Simulator::block(NodeIndex from, NodeIndex to) {
+  blocked_.insert((static_cast<uint64_t>(from) << 32) | to);
+}
+
 void Simulator::heal() {
   for (auto& n : nodes_) n->group = 0;
+  blocked_.clear();
 }
 
 bool Simulator::reachable(NodeIndex from, NodeIndex to) const {
+  if (!blocked_.empty() && blocked_.contains((static_cast<uint64_t>(from) << 32) | to)) {
+    return false;
+  }
   return nodes_[from]->group == nodes_[to]->group;
 }
 
@@ -280,6 +288,10 @@ void Simulator::deliver(Delivery d) {
     return;
   }
   if (!n.running) return;
+  // Dropped on arrival by a block made while it was in flight (INPUT rules drop those too).
+  if (!blocked_.empty() && blocked_.contains((static_cast<uint64_t>(d.from) << 32) | d.node)) {
+    return;
+  }
   if (n.paused) {
     if (n.held.size() < config_.paused_buffer) n.held.push_back(std::move(d));
     return;

@@ -103,8 +103,11 @@ void Membership::Core::suspect(Slot slot, uint32_t incarnation, const std::strin
       // fresh timer, not a confirmation of the old one (which would shorten it unduly).
       e.incarnation = incarnation;
       s.start = now;
-      s.deadline = now + suspicion_timeout(0, s.k, s.min, s.max);
       s.accusers.assign(1, accuser);
+      s.heard = false;
+      s.held_until = Time{};
+      s.last_call = 0;
+      s.declared_elsewhere = false;
       queue_.push(slot, accuser);
       return;
     }
@@ -115,8 +118,6 @@ void Membership::Core::suspect(Slot slot, uint32_t incarnation, const std::strin
       return;
     }
     s.accusers.push_back(accuser);
-    const auto confirmations = static_cast<uint32_t>(s.accusers.size() - 1);
-    s.deadline = s.start + suspicion_timeout(confirmations, s.k, s.min, s.max);
     queue_.push(slot, accuser);
     return;
   }
@@ -128,7 +129,6 @@ void Membership::Core::suspect(Slot slot, uint32_t incarnation, const std::strin
   s.min = min_suspicion_timeout(config_, present_);
   s.max = s.min * config_.suspicion_max_timeout_mult;
   s.k = expected_confirmations(config_, present_);
-  s.deadline = now + suspicion_timeout(0, s.k, s.min, s.max);
   s.accusers.push_back(accuser);
   s.next_probe = now;
   suspicions_[slot] = std::move(s);
@@ -137,12 +137,86 @@ void Membership::Core::suspect(Slot slot, uint32_t incarnation, const std::strin
   queue_.push(slot, accuser);
 }
 
+uint32_t Membership::Core::expected_confirmations_now(const Suspicion& s) const {
+  // Lifeguard expects k independent confirmations before the timer is down to its minimum. Only
+  // members we hold alive can give one: a member we suspect ourselves is one we cannot hear
+  // (across a partition, or down). So k shrinks to the alive members, but never below one: a node
+  // whose suspicions nobody confirms (it is deaf, or alone on its side) still waits the maximum,
+  // which leaves the suspects time to refute. On the two-node side of a 2|3 partition the peer's
+  // own suspicions are that one confirmation, instead of waiting near the maximum for two that
+  // cannot come.
+  if (s.k == 0) return 0;
+  const size_t suspects = suspicions_.size();
+  const size_t alive_others = live_peers_ > suspects ? live_peers_ - suspects : 0;
+  return static_cast<uint32_t>(std::clamp<size_t>(alive_others, 1, s.k));
+}
+
+Time Membership::Core::suspicion_deadline(const Suspicion& s) const {
+  const auto confirmations = static_cast<uint32_t>(s.accusers.size() - 1);
+  const Time timer =
+      s.declared_elsewhere
+          ? s.start + s.min
+          : s.start + suspicion_timeout(confirmations, expected_confirmations_now(s), s.min, s.max);
+  return std::max(timer, s.held_until);
+}
+
+void Membership::Core::heard_from(Slot slot) {
+  if (auto it = suspicions_.find(slot); it != suspicions_.end()) it->second.heard = true;
+}
+
+void Membership::Core::heard_from(const protocol::NodeId& id) {
+  if (suspicions_.empty()) return;
+  const auto slot = names_->find(id.full_name());
+  if (slot && entry(*slot) != nullptr && entries_[*slot].info->id == id) heard_from(*slot);
+}
+
 void Membership::Core::expire_suspicions(Time now, Output& out) {
+  // Last calls whose suspicion ended (refuted, declared, held) are not waited for any more.
+  std::erase_if(last_calls_, [this](const auto& call) {
+    const auto it = suspicions_.find(call.second);
+    return it == suspicions_.end() || it->second.last_call != call.first;
+  });
   std::vector<Slot> expired;
-  for (const auto& [slot, s] : suspicions_) {
-    if (s.deadline <= now) expired.push_back(slot);
+  std::vector<Slot> last_calls;
+  for (auto& [slot, s] : suspicions_) {
+    if (suspicion_deadline(s) > now) continue;
+    if (s.heard) {
+      // The suspect itself spoke to us after we suspected it (a partition healed, or loss hid
+      // its answers for a while): we do not declare it failed. Our suspicion stays (only a
+      // higher incarnation clears it: SWIM's rule), the verdict waits one more minimum timeout
+      // and we ping it now: the ping carries the suspicion, its ack the refutation. If it
+      // stays silent from now on, the timer fires then.
+      s.heard = false;
+      s.last_call = 0;
+      s.held_until = now + s.min;
+      s.next_probe = now;
+      ++stats_.verdicts_held;
+      continue;
+    }
+    if (s.last_call == 0) {
+      last_calls.push_back(slot);
+      continue;
+    }
+    expired.push_back(slot);
   }
-  std::sort(expired.begin(), expired.end());  // unordered_map order is not deterministic enough
+  // unordered_map order is not deterministic enough
+  std::sort(last_calls.begin(), last_calls.end());
+  std::sort(expired.begin(), expired.end());
+  for (const Slot slot : last_calls) {
+    // The last call: one ping, carrying the suspicion, answered within a probe timeout by a
+    // member that is reachable now. It costs every verdict that much time, and makes sure that
+    // a member reachable at the moment of the verdict is not declared failed by us (e.g. just
+    // after a partition healed, before its refutation reached us).
+    Suspicion& s = suspicions_.at(slot);
+    s.last_call = ++seq_;
+    s.held_until = now + awareness_.scale(config_.probe_timeout);
+    last_calls_[s.last_call] = slot;
+    std::vector<gossip::Update> first;
+    if (auto u = update_about(slot, s.accusers.front())) first.push_back(std::move(*u));
+    const Entry& e = entries_[slot];
+    send(e.info->gossip, gossip::Ping{s.last_call, e.info->id, self_info()->id}, std::move(first),
+         out);
+  }
   for (const Slot slot : expired) {
     ++stats_.declared_failed;
     declare_failed(slot, self_info()->full_name, now, out);
@@ -167,13 +241,32 @@ void Membership::Core::apply_dead(const gossip::Update& u, Time now, Output& out
   if (e == nullptr || e->info->id.creation != u.node.creation) return;
   if (u.incarnation < e->incarnation) return;
   if (e->state == MemberState::failed || e->state == MemberState::left) return;
-  e->incarnation = u.incarnation;
   if (u.kind == gossip::UpdateKind::left) {
+    e->incarnation = u.incarnation;
     set_state(*found, MemberState::left, now);
     emit(EventKind::left, *e, out);
     queue_.push(*found, "");
-  } else {
+    return;
+  }
+  // Another member's verdict is taken as it is when we have nothing better: we have suspected
+  // the member ourselves for at least the minimum timeout (so we would have declared it too,
+  // given the confirmations) and have not heard from it since. Otherwise it is a confirmation
+  // of our suspicion, or starts one, and our timer runs at its minimum from the suspicion's
+  // start: our own evidence decides, and the member is pinged with the accusation (last call)
+  // before we declare it. Its refutation, a higher incarnation, then overrides the verdict
+  // everywhere. This keeps a verdict raced by a heal from spreading to the nodes that talk to
+  // the member (memberlist treats a dead in push-pull the same way). A crash costs the nodes
+  // that missed the suspicion one minimum timeout more.
+  const auto running = suspicions_.find(*found);
+  if (running != suspicions_.end() && !running->second.heard &&
+      now >= running->second.start + running->second.min) {
+    e->incarnation = u.incarnation;
     declare_failed(*found, u.accuser, now, out);
+    return;
+  }
+  suspect(*found, u.incarnation, u.accuser, now, out);
+  if (auto it = suspicions_.find(*found); it != suspicions_.end()) {
+    it->second.declared_elsewhere = true;
   }
 }
 

@@ -146,7 +146,13 @@ struct Stats {
   uint64_t nacks_received = 0;
   uint64_t refutations = 0;         // times this node refuted suspicion (or death) of itself
   uint64_t suspicions_started = 0;  // suspicion timers started (own or gossiped)
-  uint64_t declared_failed = 0;     // suspicion timeouts that expired here
+  /// Distinct suspicions this node raised: its own failed probe turned an alive member suspect
+  /// (confirmations of a running suspicion and gossiped ones are not counted). Per probe
+  /// (suspicions_per_probe) is the rate to compare across probe intervals.
+  uint64_t suspicions_raised = 0;
+  uint64_t declared_failed = 0;  // suspicion timeouts that expired here
+  /// Suspicion timeouts that expired on a member heard from directly since (not declared).
+  uint64_t verdicts_held = 0;
   // dissemination and anti-entropy
   uint64_t updates_sent = 0;  // piggybacked updates, counting retransmissions
   /// Push-pull requests started here (answers are not counted).
@@ -157,6 +163,19 @@ struct Stats {
   uint64_t reaped = 0;               // failed / left members forgotten
   /// Local health (Lifeguard): 0 is healthy; timeouts are scaled by (awareness + 1).
   uint32_t awareness = 0;
+  /// Time from join to the latest tick or packet (what the per-minute rate divides by).
+  Duration running{0};
+
+  /// suspicions_raised / probes (0 before the first probe).
+  double suspicions_per_probe() const {
+    return probes == 0 ? 0.0 : static_cast<double>(suspicions_raised) / static_cast<double>(probes);
+  }
+  /// suspicions_raised per minute of `running` (0 before any time has passed).
+  double suspicions_per_minute() const {
+    return running.count() <= 0 ? 0.0
+                                : static_cast<double>(suspicions_raised) * 60'000.0 /
+                                      static_cast<double>(running.count());
+  }
 };
 
 }  // namespace otp::membership

@@ -42,7 +42,8 @@ struct Options {
   /// a suspected member to hear of it and refute, growing with the time gossip needs to spread.
   uint32_t suspicion_mult = 4;
   /// A suspicion starts at suspicion_max_timeout_mult times the minimum and shrinks towards it
-  /// as independent confirmations arrive (suspicion_mult - 2 are expected).
+  /// as independent confirmations arrive (suspicion_mult - 2 are expected; fewer, but at least
+  /// one, when fewer members are alive in this node's view: the others cannot confirm).
   uint32_t suspicion_max_timeout_mult = 6;
 
   // -- local health awareness (Lifeguard) --

@@ -24,6 +24,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "otp/membership/membership.hpp"
@@ -124,7 +125,12 @@ class Simulator {
   /// Nodes in different groups cannot reach each other (datagrams nor streams); nodes in no
   /// group form one more group together.
   void partition(const std::vector<std::vector<NodeIndex>>& groups);
-  /// Ends the partition: every node reaches every other again.
+  /// Like a firewall rule dropping on `to`'s INPUT whatever comes from `from` (one way): datagrams
+  /// and stream messages from -> to are lost, those already in flight included. partition()
+  /// instead fails them at the sender, as an OUTPUT rule does; the core cannot tell the two apart
+  /// (the driver does not report failed sends), the driver's timing can.
+  void block(NodeIndex from, NodeIndex to);
+  /// Ends the partition and every block: every node reaches every other again.
   void heal();
 
   // -- running ------------------------------------------------------------------------------
@@ -206,6 +212,7 @@ class Simulator {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Delivery> queue_;  // a min-heap by (at, seq)
   std::unordered_map<uint64_t, double> link_loss_;
+  std::unordered_set<uint64_t> blocked_;  // (from << 32) | to
   std::vector<SimEvent> events_;
   Time now_{};
   uint64_t sequence_ = 0;
