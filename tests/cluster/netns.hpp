@@ -92,6 +92,13 @@ class NetnsLab {
     must(exec(host, argv));
   }
 
+  /// Gives host another address, as a container disconnected and reconnected with a new IP: its
+  /// eth0 loses every address and gets `new_ip`/24; its processes keep running.
+  void change_address(int host, const std::string& new_ip) const {
+    must({kIp, "-n", ns(host), "addr", "flush", "dev", "eth0"});
+    must({kIp, "-n", ns(host), "addr", "add", new_ip + "/24", "dev", "eth0"});
+  }
+
   /// Runs argv to completion (stdout and stderr discarded); its exit status, or -1.
   static int run(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_t actions;
