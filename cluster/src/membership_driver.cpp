@@ -162,7 +162,10 @@ Result<void> MembershipDriver::Impl::open() {
   udp_.non_blocking(true, ec);
   if (ec) return fail(ErrorCode::listen_failed, "gossip socket: " + ec.message());
   if (!listen_ip.is_unspecified()) self_ips_.push_back(listen_ip);
-  if (auto adv = asio::ip::make_address(g.host, ec); !ec) self_ips_.push_back(adv);
+  if (auto adv = asio::ip::make_address(g.host, ec); !ec) {
+    self_ips_.push_back(adv);
+    advertised_was_local_ = detail::is_local_address(adv);
+  }
   // Literal seeds were checked against our address before the port was known.
   std::erase_if(literal_seeds_, [&](const membership::Address& a) {
     return is_self(asio::ip::make_address(a.host), a.port);

@@ -14,9 +14,8 @@
 
 namespace otp::cluster {
 
-namespace {
+namespace detail {
 
-/// Whether ip is assigned to one of this host's interfaces now.
 bool is_local_address(const asio::ip::address& ip) {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return true;  // can not tell: assume nothing moved
@@ -37,7 +36,9 @@ bool is_local_address(const asio::ip::address& ip) {
   return found;
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::is_local_address;
 
 void MembershipDriver::Impl::schedule_address_check() {
   const auto every = config_.gossip.address_check_interval;
@@ -57,7 +58,12 @@ void MembershipDriver::Impl::check_own_address() {
   const auto advertised = asio::ip::make_address(current.host, ec);
   // A host name is resolved by the others (again as soon as they suspect us: on_suspect).
   if (ec || advertised.is_unspecified() || advertised.is_loopback()) return;
-  if (is_local_address(advertised)) return;
+  if (is_local_address(advertised)) {
+    advertised_was_local_ = true;
+    return;
+  }
+  // An address that never was ours is a NAT's or a proxy's (advertised on purpose): keep it.
+  if (!advertised_was_local_) return;
   const auto bound = udp_.local_endpoint(ec);
   if (ec) return;
   if (!bound.address().is_unspecified()) {
@@ -88,6 +94,7 @@ void MembershipDriver::Impl::check_own_address() {
     me = *core_->member(config_.self.full_name());
   }
   self_ips_.push_back(*now_at);
+  advertised_was_local_ = true;  // route_source() gave a local address
   log("warning", "this node's address " + current.host + " is gone; it now announces " +
                      gossip.to_string() + " (data " + me.meta.data.to_string() + ", incarnation " +
                      std::to_string(me.incarnation) + ")");

@@ -47,6 +47,9 @@ Result<SeedSpec> parse_seed(const std::string& text);
 
 class StreamConnection;
 
+/// Whether ip is assigned to one of this host's interfaces now (true when that can not be told).
+bool is_local_address(const asio::ip::address& ip);
+
 }  // namespace detail
 
 class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDriver::Impl> {
@@ -177,7 +180,10 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   std::vector<membership::Address> round_result_;
   std::vector<asio::ip::address> self_ips_;
   uint32_t known_incarnation_ = 0;  // under core_mx_
-  bool moved_warned_ = false;       // "cannot move: sockets bound to the old address" said once
+  bool moved_warned_ = false;
+  /// The advertised IP was one of this host's at a check: only then can its loss mean a move
+  /// (an IP that never was ours is a NAT's, advertised on purpose).
+  bool advertised_was_local_ = false;  // "cannot move: sockets bound to the old address" said once
   struct CachedHost {
     std::optional<asio::ip::address> ip;
     std::chrono::steady_clock::time_point resolved_at{};

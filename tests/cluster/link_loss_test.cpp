@@ -5,11 +5,13 @@
 // nodedown reaches processes and no call in flight fails. What is counted is nodedowns that no
 // `member failed` / `member left` of the same peer backs, not durations.
 //
-// OTP_LINK_LOSS_SECONDS (default 20) sets how long the 10 % loss test runs, and
+// OTP_LINK_LOSS_SECONDS (default 20) and OTP_LINK_LOSS_HOSTS (default 3) set how long the 10 %
+// loss test runs and on how many hosts, and
 // OTP_LINK_LOSS_NODE_ARGS adds otp-node flags (e.g. "--gossip-dead-link-ms 1500", the transport's
 // old 1.5 s timeout, to measure what it did): for the figures of docs/architecture.md.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -163,18 +165,20 @@ TEST(LinksUnderLoss, TenPercentLossClosesNoLinkMembershipHoldsAlive) {
   if (auto why = NetnsLab::unavailable()) GTEST_SKIP() << "needs the namespace lab: " << *why;
   const char* s = std::getenv("OTP_LINK_LOSS_SECONDS");
   const auto seconds = std::chrono::seconds(s ? std::atoi(s) : 20);
-  NetnsLab lab(3);
-  Nodes nodes = start_linked(lab, 3);
+  const char* h = std::getenv("OTP_LINK_LOSS_HOSTS");
+  const int hosts = h ? std::max(2, std::atoi(h)) : 3;
+  NetnsLab lab(hosts);
+  Nodes nodes = start_linked(lab, hosts);
   ASSERT_FALSE(::testing::Test::HasFailure());
   std::vector<size_t> mark;
   for (auto& n : nodes) mark.push_back(n->process().lines().size());
 
-  for (int h = 1; h <= 3; ++h) {
-    lab.iptables(h, {"-A", "INPUT", "-m", "statistic", "--mode", "random", "--probability", "0.1",
+  for (int i = 1; i <= hosts; ++i) {
+    lab.iptables(i, {"-A", "INPUT", "-m", "statistic", "--mode", "random", "--probability", "0.1",
                      "-j", "DROP"});
   }
   read_for(nodes, seconds);
-  for (int h = 1; h <= 3; ++h) lab.iptables(h, {"-F", "INPUT"});
+  for (int i = 1; i <= hosts; ++i) lab.iptables(i, {"-F", "INPUT"});
   read_for(nodes, 2s);
 
   Counts total;
@@ -190,9 +194,10 @@ TEST(LinksUnderLoss, TenPercentLossClosesNoLinkMembershipHoldsAlive) {
                               << all_lines(nodes[i]->process()) << "stderr:\n"
                               << nodes[i]->process().stderr_text();
   }
-  std::cerr << "note: 10 % loss for " << seconds.count() << " s, 3 nodes: " << total.nodedowns
-            << " nodedowns (" << total.unbacked << " not backed by membership), " << total.failed
-            << " failed, " << total.suspect << " suspect events\n";
+  std::cerr << "note: 10 % loss for " << seconds.count() << " s, " << hosts
+            << " nodes: " << total.nodedowns << " nodedowns (" << total.unbacked
+            << " not backed by membership), " << total.failed << " failed, " << total.suspect
+            << " suspect events\n";
 }
 
 }  // namespace

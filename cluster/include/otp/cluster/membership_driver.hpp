@@ -75,7 +75,8 @@ struct GossipOptions {
   /// are joined at once.
   std::chrono::milliseconds initial_resolve_wait{500};
   /// How often this node checks that the IP it advertises is still one of its own (it also
-  /// checks whenever it refutes a suspicion of itself). When the
+  /// checks whenever it refutes a suspicion of itself). An advertised IP that never was one of
+  /// its own (behind a NAT) is left alone. When the
   /// address is gone (a container reconnected with a new IP) and the sockets listen on every
   /// interface, it announces the address it now reaches its peers from, with a raised
   /// incarnation: the others see `updated` (new gossip and data addresses), not a member that
