@@ -43,7 +43,9 @@
 // its member alive, so loss that membership tolerates fails no call and fires no nodedown; the
 // transport's own timeout becomes gossip_dead_link_timeout (10 s), a backstop for a link that
 // stays silent while the member's gossip still gets through. A member whose data address changed
-// (`updated`) is linked anew at its new address.
+// while it runs (`updated`; a container reconnected with a new IP) is linked anew at its new
+// address: its old link is dead and closes (one nodedown, then nodeup); on the moved node itself
+// every link is made anew.
 #pragma once
 
 #include <chrono>
