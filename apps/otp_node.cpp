@@ -80,6 +80,7 @@ const char* kUsage =
     "                [--gossip [HOST:]PORT] [--seeds HOST:PORT,...] [--probe-interval-ms N]\n"
     "                [--probe-timeout-ms N] [--suspicion-mult N] [--gossip-interval-ms N]\n"
     "                [--push-pull-ms N] [--reconnect-ms N] [--leave-timeout-ms N]\n"
+    "                [--gossip-dead-link-ms N] [--address-check-ms N]\n"
     "                [--global-counter NAME]... [--global-restart permanent|transient]\n"
     "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n"
     "  --scheduler-spin-us: how long an idle scheduler thread spins before it sleeps\n"
@@ -87,6 +88,8 @@ const char* kUsage =
     "  --gossip runs SWIM membership on that UDP+TCP port (0: any); --seeds are host:port\n"
     "  (DNS names allowed, re-resolved). The timing flags override membership defaults\n"
     "  (otp/membership/options.hpp). SIGUSR1 prints the member list and the global names.\n"
+    "  With --gossip, membership closes the links and --dead-link-ms is replaced by\n"
+    "  --gossip-dead-link-ms (default 10000), a backstop (otp/cluster/cluster.hpp).\n"
     "  --global-counter runs a counter (the counter service's calls, plus call Crash) as\n"
     "  otp::global_name(NAME), a child of a supervisor of its own; a crash restarts it and the\n"
     "  name comes back. Its value outlives the restarts. If the name is held elsewhere it is\n"
@@ -198,6 +201,10 @@ Options parse(int argc, char** argv) {
       gossip(o).membership.push_pull_interval = std::chrono::milliseconds(number(flag, v));
     } else if (flag == "--reconnect-ms") {
       gossip(o).membership.reconnect_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--address-check-ms") {
+      gossip(o).address_check_interval = std::chrono::milliseconds(number(flag, v));
+    } else if (flag == "--gossip-dead-link-ms") {
+      o.cluster.gossip_dead_link_timeout = std::chrono::milliseconds(number(flag, v));
     } else if (flag == "--leave-timeout-ms") {
       gossip(o).leave_timeout = std::chrono::milliseconds(number(flag, v));
     } else if (flag == "--global-counter") {
@@ -307,6 +314,11 @@ int main(int argc, char** argv) {
     std::cerr << "otp-node: services did not start: " << sup.error() << "\n";
     return 1;
   }
+  // Membership events are printed on the membership thread, as they happen, from the first one
+  // (a node joining through a seed learns members while start() runs).
+  options.cluster.on_member_event = [](const otp::membership::Event& e) {
+    print_line(describe(e));
+  };
   auto cluster = otp::cluster::Cluster::start(node, options.cluster);
   if (!cluster) {
     std::cerr << "otp-node: " << cluster.error() << "\n";
@@ -340,8 +352,6 @@ int main(int argc, char** argv) {
                   << "\n";
     }
   }
-  // Membership events are printed on the membership thread, as they happen.
-  (*cluster)->subscribe([](const otp::membership::Event& e) { print_line(describe(e)); });
   for (const auto& peer : options.connect) {
     if (auto r = (*cluster)->connect(peer); !r) {
       std::cerr << "otp-node: " << r.error() << "\n";

@@ -167,6 +167,43 @@ std::optional<Clock::time_point> joined_all_at(const Node& n,
   return last;
 }
 
+/// Says which node lacked which `member joined` lines, what that node's own member list says
+/// (a member it knows but never printed as joined is a lost line, not a lost member) and its
+/// last lines.
+void explain_no_convergence(std::vector<std::unique_ptr<Node>>& nodes,
+                            const std::vector<std::vector<std::string>>& others) {
+  std::vector<size_t> lacking;
+  std::vector<size_t> mark(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    mark[i] = nodes[i]->lines.size();
+    if (joined_all_at(*nodes[i], others[i])) continue;
+    lacking.push_back(i);
+    ::kill(nodes[i]->pid, SIGUSR1);
+  }
+  pump_until(
+      nodes,
+      [&] {
+        for (size_t i : lacking) {
+          if (!nodes[i]->find("members ", mark[i])) return false;
+        }
+        return true;
+      },
+      5s);
+  for (size_t i : lacking) {
+    const Node& node = *nodes[i];
+    std::cerr << "#   " << node.name << " printed no `member joined` for:";
+    for (const auto& o : others[i]) {
+      if (!node.find("member joined " + o + " ")) std::cerr << " " << o;
+    }
+    std::cerr << "\n";
+    const size_t from = node.lines.size() > 12 ? node.lines.size() - 12 : 0;
+    std::cerr << "#   its last lines (the `members` one is its own list, on SIGUSR1):\n";
+    for (size_t k = from; k < node.lines.size(); ++k) {
+      std::cerr << "#     " << node.lines[k].second << "\n";
+    }
+  }
+}
+
 struct Figures {
   std::vector<double> converge, failed_all, failed_each, first_suspect;
 };
@@ -222,6 +259,7 @@ bool run_once(const std::string& bin, size_t n, const std::vector<std::string>& 
   };
   if (!pump_until(nodes, converged, 60s)) {
     std::cerr << "# N=" << n << " rep " << rep << ": no convergence within 60 s\n";
+    explain_no_convergence(nodes, others);
     return false;
   }
   Clock::time_point last{};

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <utility>
 
 #include "otp/distribution.hpp"
 #include "otp/process.hpp"
@@ -39,17 +41,35 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
   }
 
   /// Membership drives the links (on the membership thread): an alive member gets one, a
-  /// failed or left one loses it.
+  /// failed or left one loses it, one whose data address changed gets a new one there. A
+  /// suspect keeps its link: only the verdict closes it (see "Who closes a link", cluster.hpp).
   void on_member_event(const membership::Event& e) {
     const membership::Member& m = e.member;
     const std::string name = m.id.full_name();
-    if (name == self_name_) return;
+    if (name == self_name_) {
+      // This node's own address changed (the driver reports that as `updated` about self):
+      // every link went through the old address and is dead; link anew from the new one.
+      if (e.kind == membership::EventKind::updated) relink_all();
+      return;
+    }
     switch (e.kind) {
       case membership::EventKind::joined:
       case membership::EventKind::alive:
-      case membership::EventKind::updated:
+      case membership::EventKind::updated: {
+        auto [known, fresh] = data_addresses_.try_emplace(name, m.id.creation, m.meta.data);
+        const bool moved =
+            !fresh && known->second.first == m.id.creation && known->second.second != m.meta.data;
+        known->second = {m.id.creation, m.meta.data};
+        if (moved) {
+          // Same run, new address: its link to the old one is dead, and the old address must
+          // not be redialed. (A new run is handled by failed + joined.)
+          log_("info", "member " + name + " moved to " + m.meta.data.to_string() +
+                           ": its link is made anew");
+          transport_->disconnect(name);
+        }
         if (m.state == membership::MemberState::alive) link_to(m);
         break;
+      }
       case membership::EventKind::failed:
       case membership::EventKind::left: {
         // A restarted member may already be linked under its new creation: keep that link.
@@ -59,6 +79,15 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
       }
       case membership::EventKind::suspect:
         break;
+    }
+  }
+
+  /// Closes every link and makes the ones this node dials again (the others dial us).
+  void relink_all() {
+    for (const auto& peer : transport_->peers()) transport_->disconnect(peer.full_name());
+    if (!membership_) return;
+    for (const auto& m : membership_->members()) {
+      if (m.id.full_name() != self_name_ && m.state == membership::MemberState::alive) link_to(m);
     }
   }
 
@@ -77,6 +106,8 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
   std::unique_ptr<MembershipDriver> membership_;
   std::string self_name_;
   std::function<void(std::string_view, std::string_view)> log_;
+  /// Each member's run (creation) and data address as last seen (membership thread only).
+  std::map<std::string, std::pair<uint64_t, membership::Address>> data_addresses_;
   /// Stops membership and the transport, once; true for the caller that did it.
   bool shut() {
     if (stopped_.exchange(true)) return false;
@@ -112,6 +143,13 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions confi
   t.self = protocol::NodeId{config.name, config.host, protocol::new_creation()};
   t.listen_host = config.listen_host.empty() ? config.host : config.listen_host;
   t.listen_port = config.port;
+  if (config.gossip) {
+    // Membership's verdict closes links; the transport's timeout is only the backstop.
+    if (config.gossip_dead_link_timeout <= t.heartbeat_interval)
+      return Error(ErrorCode::badarg,
+                   "cluster start: gossip_dead_link_timeout must exceed the heartbeat interval");
+    t.dead_link_timeout = config.gossip_dead_link_timeout;
+  }
   auto self = t.self;
   // The parts' errors keep their code (badarg, bad_address, unresolved, listen_failed); the
   // context says which node's start failed.
@@ -162,7 +200,10 @@ Result<std::unique_ptr<MembershipDriver>> start_membership(
   m.gossip.membership.cluster = config.cluster;
   m.gossip.membership.cookie = config.cookie;
   m.metadata.data = membership::Address{config.host, port};
-  m.on_event = [&bridge](const membership::Event& e) { bridge.on_member_event(e); };
+  m.on_event = [&bridge, user = std::move(config.on_member_event)](const membership::Event& e) {
+    if (user) user(e);  // first: a nodedown this event causes comes after the user saw it
+    bridge.on_member_event(e);
+  };
   m.log = log;  // empty: the driver's own default (stderr)
   return MembershipDriver::start(std::move(m));
 }

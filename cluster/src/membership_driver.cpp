@@ -80,6 +80,7 @@ MembershipDriver::Impl::Impl(MembershipDriverOptions config)
       timer_(io_),
       resolve_timer_(io_),
       leave_timer_(io_),
+      address_timer_(io_),
       resolver_(io_),
       datagram_(64 * 1024) {
   GossipOptions& g = config_.gossip;
@@ -161,7 +162,10 @@ Result<void> MembershipDriver::Impl::open() {
   udp_.non_blocking(true, ec);
   if (ec) return fail(ErrorCode::listen_failed, "gossip socket: " + ec.message());
   if (!listen_ip.is_unspecified()) self_ips_.push_back(listen_ip);
-  if (auto adv = asio::ip::make_address(g.host, ec); !ec) self_ips_.push_back(adv);
+  if (auto adv = asio::ip::make_address(g.host, ec); !ec) {
+    self_ips_.push_back(adv);
+    advertised_was_local_ = detail::is_local_address(adv);
+  }
   // Literal seeds were checked against our address before the port was known.
   std::erase_if(literal_seeds_, [&](const membership::Address& a) {
     return is_self(asio::ip::make_address(a.host), a.port);
@@ -178,6 +182,7 @@ void MembershipDriver::Impl::run() {
     receive_datagram();
     accept_stream();
     join_when_resolved();
+    schedule_address_check();
   });
   thread_ = std::thread([this] {
     thread_id_ = std::this_thread::get_id();
@@ -228,6 +233,7 @@ void MembershipDriver::Impl::finish() {
   timer_.cancel();
   resolve_timer_.cancel();
   leave_timer_.cancel();
+  address_timer_.cancel();
   resolver_.cancel();
   work_.reset();
   // Open push-pull connections are abandoned: their handlers are destroyed with io_.
@@ -303,11 +309,22 @@ membership::Time MembershipDriver::Impl::now() {
 void MembershipDriver::Impl::step(
     const std::function<membership::Output(membership::Membership&)>& f) {
   membership::Output out;
+  bool refuted = false;
   {
     std::lock_guard<std::mutex> g(core_mx_);
     out = f(*core_);
+    refuted = raised_incarnation();
   }
   handle(std::move(out));
+  // Suspected: maybe because we moved and the others probe our old address.
+  if (refuted) check_own_address();
+}
+
+bool MembershipDriver::Impl::raised_incarnation() {
+  const uint32_t incarnation = core_->incarnation();
+  const bool raised = incarnation > known_incarnation_;
+  known_incarnation_ = incarnation;
+  return raised;
 }
 
 void MembershipDriver::Impl::handle(membership::Output out) {
@@ -335,9 +352,11 @@ void MembershipDriver::Impl::handle(membership::Output out) {
 std::vector<std::vector<uint8_t>> MembershipDriver::Impl::on_stream_message(
     const membership::Address& from, std::vector<uint8_t> bytes, bool may_reply) {
   membership::Output out;
+  bool refuted = false;
   {
     std::lock_guard<std::mutex> g(core_mx_);
     out = core_->on_packet(from, bytes, membership::Channel::stream, now());
+    refuted = raised_incarnation();
   }
   std::vector<std::vector<uint8_t>> replies;
   if (may_reply) {
@@ -348,6 +367,7 @@ std::vector<std::vector<uint8_t>> MembershipDriver::Impl::on_stream_message(
     });
   }
   handle(std::move(out));
+  if (refuted) check_own_address();
   return replies;
 }
 
@@ -359,6 +379,7 @@ void MembershipDriver::Impl::deliver(const std::vector<membership::Event>& event
     for (const auto& [id, cb] : subscribers_) subscribers.push_back(cb);
   }
   for (const membership::Event& e : events) {
+    if (e.kind == membership::EventKind::suspect) on_suspect(e.member);
     try {
       if (config_.on_event) config_.on_event(e);
       for (const auto& cb : subscribers) (*cb)(e);

@@ -5,6 +5,7 @@
 //   membership_driver.cpp          lifecycle, core steps, the timer, UDP, events, logging
 //   membership_driver_stream.cpp   push-pull over TCP: the listener and both kinds of connection
 //   membership_driver_resolve.cpp  seeds (parsing, periodic re-resolution), host name cache
+//   membership_driver_address.cpp  this node's own address moving; members' names re-resolved
 #pragma once
 
 #include <atomic>
@@ -46,6 +47,9 @@ Result<SeedSpec> parse_seed(const std::string& text);
 
 class StreamConnection;
 
+/// Whether ip is assigned to one of this host's interfaces now (true when that can not be told).
+bool is_local_address(const asio::ip::address& ip);
+
 }  // namespace detail
 
 class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDriver::Impl> {
@@ -63,7 +67,10 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   // -- accessors (any thread) --
   const protocol::NodeId& self() const { return config_.self; }
   uint16_t port() const { return port_; }
-  membership::Address address() const { return address_; }
+  membership::Address address() const {
+    std::lock_guard<std::mutex> g(core_mx_);  // it changes when this node moves
+    return address_;
+  }
   std::vector<membership::Member> members() const;
   size_t alive_peers() const;
   membership::Stats stats() const;
@@ -110,6 +117,9 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   static membership::Time now();
   /// Runs one core step under the lock and handles its output.
   void step(const std::function<membership::Output(membership::Membership&)>& f);
+  /// Whether the core raised its incarnation since the last call (a refutation, or our own
+  /// update). Under core_mx_.
+  bool raised_incarnation();
   void handle(membership::Output out);
   void deliver(const std::vector<membership::Event>& events);
   void send_datagram(const membership::Outgoing& packet);
@@ -129,6 +139,14 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   void schedule_resolution();
   bool is_self(const asio::ip::address& ip, uint16_t port) const;
 
+  // -- membership_driver_address.cpp --
+  void schedule_address_check();
+  void check_own_address();
+  /// The local address this host sends from to reach the members it knows, if any.
+  std::optional<asio::ip::address> route_source();
+  /// A member that turned suspect may have moved: resolve its host name again now.
+  void on_suspect(const membership::Member& m);
+
   MembershipDriverOptions config_;
   membership::Address address_;
   uint16_t port_ = 0;
@@ -141,6 +159,7 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   asio::steady_timer timer_;          // the core's next deadline
   asio::steady_timer resolve_timer_;  // next seed re-resolution
   asio::steady_timer leave_timer_;    // bound on the graceful leave
+  asio::steady_timer address_timer_;  // next check of our own address
   udp::resolver resolver_;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};
@@ -160,6 +179,11 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   uint64_t resolve_round_ = 0;
   std::vector<membership::Address> round_result_;
   std::vector<asio::ip::address> self_ips_;
+  uint32_t known_incarnation_ = 0;  // under core_mx_
+  bool moved_warned_ = false;
+  /// The advertised IP was one of this host's at a check: only then can its loss mean a move
+  /// (an IP that never was ours is a NAT's, advertised on purpose).
+  bool advertised_was_local_ = false;  // "cannot move: sockets bound to the old address" said once
   struct CachedHost {
     std::optional<asio::ip::address> ip;
     std::chrono::steady_clock::time_point resolved_at{};

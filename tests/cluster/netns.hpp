@@ -21,6 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -92,6 +95,25 @@ class NetnsLab {
     must(exec(host, argv));
   }
 
+  /// Gives host another address, as a container disconnected and reconnected with a new IP: its
+  /// eth0 loses every address and gets `new_ip`/24; its processes keep running.
+  void change_address(int host, const std::string& new_ip) const {
+    must({kIp, "-n", ns(host), "addr", "flush", "dev", "eth0"});
+    must({kIp, "-n", ns(host), "addr", "add", new_ip + "/24", "dev", "eth0"});
+  }
+
+  /// The /etc/hosts that programs started in host's namespace (through exec()) see: `ip netns
+  /// exec` mounts /etc/netns/<ns>/hosts over /etc/hosts. Call before starting them; later calls
+  /// rewrite the same file in place, which they see at once. Removed with the lab.
+  void set_hosts(int host, const std::string& content) {
+    const std::string dir = "/etc/netns/" + ns(host);
+    std::filesystem::create_directories(dir);
+    if (std::find(etc_dirs_.begin(), etc_dirs_.end(), dir) == etc_dirs_.end()) {
+      etc_dirs_.push_back(dir);
+    }
+    std::ofstream(dir + "/hosts", std::ios::trunc) << content;
+  }
+
   /// Runs argv to completion (stdout and stderr discarded); its exit status, or -1.
   static int run(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_t actions;
@@ -121,6 +143,10 @@ class NetnsLab {
   }
 
   void remove_all() {
+    std::error_code ignored;
+    for (const auto& dir : etc_dirs_) std::filesystem::remove_all(dir, ignored);
+    if (!etc_dirs_.empty()) std::filesystem::remove("/etc/netns", ignored);  // only if empty
+    etc_dirs_.clear();
     // Hosts first, then the bridge; deleting a namespace removes the veths inside it.
     for (auto it = made_.rbegin(); it != made_.rend(); ++it) run({kIp, "netns", "del", *it});
     made_.clear();
@@ -128,6 +154,7 @@ class NetnsLab {
 
   std::string prefix_;
   std::vector<std::string> made_;
+  std::vector<std::string> etc_dirs_;  // /etc/netns/<ns> made by set_hosts
 };
 
 }  // namespace otp_test

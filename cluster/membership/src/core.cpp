@@ -259,6 +259,18 @@ Output Membership::Core::update_metadata(Metadata metadata, Time now) {
   return out;
 }
 
+Output Membership::Core::update_address(Address gossip, Metadata metadata, Time now) {
+  gossip_address_ = std::move(gossip);
+  Entry& self = entries_[self_slot_];
+  self.info = names_->intern(self_slot_, self.info->id, gossip_address_, metadata);
+  ++self.incarnation;
+  self.since = now;
+  queue_.push(self_slot_, "");
+  Output out;
+  if (started_) gossip_round(out);
+  return out;
+}
+
 std::vector<Member> Membership::Core::members() const {
   std::vector<Member> all;
   all.reserve(present_);
@@ -332,6 +344,9 @@ bool Membership::leave_propagated() const {
 }
 Output Membership::update_metadata(Metadata metadata, Time now) {
   return core_->update_metadata(std::move(metadata), now);
+}
+Output Membership::update_address(Address gossip, Metadata metadata, Time now) {
+  return core_->update_address(std::move(gossip), std::move(metadata), now);
 }
 std::vector<Member> Membership::members() const {
   return core_->members();

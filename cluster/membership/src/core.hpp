@@ -41,6 +41,7 @@ class Membership::Core {
   Output leave(Time now);
   bool leave_propagated() const;
   Output update_metadata(Metadata metadata, Time now);
+  Output update_address(Address gossip, Metadata metadata, Time now);
   std::vector<Member> members() const;
   std::optional<Member> member(std::string_view full_name) const;
   size_t live_peers() const { return live_peers_; }

@@ -34,8 +34,21 @@
 // the node's distribution sees nodedown (monitors fire with noconnection) as soon as membership
 // declares the member failed, whatever state its TCP connection is in. stop() leaves gracefully
 // first: the others report `left`, not `failed`.
+//
+// Who closes a link. Without gossip, the transport does: a link that delivers nothing for
+// TransportOptions::dead_link_timeout (1.5 s) is closed (a frozen peer). With gossip, membership
+// does: a link closes when its member is declared failed or left (SIGSTOP, a partition: about
+// 1-1.5 s), or at once when its TCP connection breaks (kill -9: the peer's kernel resets it). A
+// link that is only silent (TCP retransmitting under packet loss) is kept while membership holds
+// its member alive, so loss that membership tolerates fails no call and fires no nodedown; the
+// transport's own timeout becomes gossip_dead_link_timeout (10 s), a backstop for a link that
+// stays silent while the member's gossip still gets through. A member whose data address changed
+// while it runs (`updated`; a container reconnected with a new IP) is linked anew at its new
+// address: its old link is dead and closes (one nodedown, then nodeup); on the moved node itself
+// every link is made anew.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -64,12 +77,23 @@ struct ClusterOptions {
   std::string cookie;              // the shared secret; required
   std::string cluster = "otp";     // nodes of other clusters are refused
   /// Timings, limits and the log hook; its identity and address fields are filled in from the
-  /// fields above.
+  /// fields above. With gossip, its dead_link_timeout is replaced by gossip_dead_link_timeout.
   TransportOptions transport = {};
+  /// With gossip, the transport's dead-link timeout (see "Who closes a link" above): only a
+  /// backstop for a link that stays silent while membership holds its member alive (TCP blocked
+  /// but UDP not). Lost segments are retransmitted by TCP, whose backoff leaves a link silent for
+  /// seconds at 10 % loss; membership's failed verdict (about 1-1.5 s) closes the link to a
+  /// member that is gone, so this must be well above that and above TCP's backoff (positive).
+  std::chrono::milliseconds gossip_dead_link_timeout{10000};
   /// Gossip membership. Absent: links only where connect() asks for them. Its host defaults to
   /// `host`, its listen_host to listen_host (or host); its membership's cluster and cookie are
   /// the fields above.
   std::optional<GossipOptions> gossip = std::nullopt;
+  /// With gossip: called for every membership event from the very first one, on the membership
+  /// thread, before the links are acted on (a nodedown the event causes comes after); must not
+  /// block. subscribe() can only come after
+  /// start(), and a node that joins through a seed may learn members before that: this sees them.
+  std::function<void(const membership::Event&)> on_member_event = {};
   /// How the global name registry (otp/global.hpp) picks the winner of a name two nodes
   /// registered: empty for the default (the earlier registration wins). It must be the same
   /// function on every node of the cluster (see otp::global::Resolver).

@@ -23,6 +23,11 @@
 // (an iptables OUTPUT drop makes sendto fail with EPERM) and failed stream connections are
 // counted and logged at most once per peer per send_error_log_interval; the core retries on its
 // own schedule. Events are delivered in the core's order on the driver's thread.
+//
+// Addresses that change while the node runs: a node advertising an IP that is no longer its own
+// announces its new one (GossipOptions::address_check_interval) and reports that to its own
+// subscribers as `updated` about itself. A member advertised by a host name that turns suspect
+// has its name resolved again at once (not after resolve_interval): it may have moved.
 #pragma once
 
 #include <chrono>
@@ -69,6 +74,14 @@ struct GossipOptions {
   /// it has (the rest are contacted by the core's seed retry once they resolve). Literal seeds
   /// are joined at once.
   std::chrono::milliseconds initial_resolve_wait{500};
+  /// How often this node checks that the IP it advertises is still one of its own (it also
+  /// checks whenever it refutes a suspicion of itself). An advertised IP that never was one of
+  /// its own (behind a NAT) is left alone. When the
+  /// address is gone (a container reconnected with a new IP) and the sockets listen on every
+  /// interface, it announces the address it now reaches its peers from, with a raised
+  /// incarnation: the others see `updated` (new gossip and data addresses), not a member that
+  /// flaps between alive and failed. 0: never checked.
+  std::chrono::milliseconds address_check_interval{1000};
   /// Bound on one push-pull exchange: connect, write, read the reply. A slower one is dropped.
   std::chrono::milliseconds stream_timeout{2000};
   /// Push-pull connections open at once (both directions); more are refused and counted.

@@ -16,9 +16,13 @@
 // Every link starts with the protocol handshake (HMAC challenge-response over the cookie) and
 // must finish it within handshake_timeout. An established link is watched by heartbeats: a link
 // that delivers no frame for dead_link_timeout is closed even if its socket is still open (a
-// frozen peer). Bad input closes only the link it came on, with the reason logged: a frame over
-// max_frame_size, a failed handshake. A frame that does not decode after the handshake is dropped
-// and counted (TransportStats), and the link stays up.
+// frozen peer). Under a Cluster with gossip membership the timeout is a long backstop instead
+// (ClusterOptions::gossip_dead_link_timeout, 10 s) and membership's failed / left verdict closes
+// the link: TCP retransmits lost segments itself, and at 10 % loss its backoff leaves a healthy
+// link silent for 1.5 s now and then, which must not be read as a dead peer. Bad input closes only
+// the link it came on, with the reason logged: a frame over max_frame_size, a failed handshake. A
+// frame that does not decode after the handshake is dropped and counted (TransportStats), and the
+// link stays up.
 //
 // One link per pair of nodes: when both dial each other at once, both ends keep the link that the
 // smaller NodeId initiated and close the other (the listener may then see a brief down/up for
@@ -62,7 +66,9 @@ struct TransportOptions {
   std::chrono::milliseconds handshake_timeout{3000};
   /// An established link with nothing sent for this long sends a Ping.
   std::chrono::milliseconds heartbeat_interval{300};
-  /// An established link with nothing received for this long is dead (frozen peer).
+  /// An established link with nothing received for this long is dead (frozen peer). Keep it
+  /// above TCP's retransmission backoff under the loss the link must survive; a Cluster with
+  /// gossip sets it to ClusterOptions::gossip_dead_link_timeout (membership decides instead).
   std::chrono::milliseconds dead_link_timeout{1500};
   /// Redial backoff after a failed or lost outgoing link: initial, doubling up to max, with
   /// +-jitter (a fraction) so a restarted cluster does not redial in lockstep.

@@ -90,6 +90,10 @@ class Membership {
   bool leave_propagated() const;
   /// New metadata for this node: raises its incarnation and gossips it (others: `updated`).
   Output update_metadata(Metadata metadata, Time now);
+  /// This node is reachable at a new gossip address (its interface got another IP while it
+  /// runs): announces it with the metadata (whose data address moved too), raising the
+  /// incarnation as update_metadata does; others see `updated` with the new addresses.
+  Output update_address(Address gossip, Metadata metadata, Time now);
 
   /// Members known (self included), alive, suspect and not yet reaped failed / left ones.
   std::vector<Member> members() const;
