@@ -10,8 +10,9 @@
 //                from the heal until every host saw every other alive
 //   in20         the same for 20 s (INPUT drops)
 //   loss         10 % random INPUT loss on every host for OTP_PART_LOSS_S (60) s: failed reports,
-//                nodedowns (otp), distinct suspicions per minute and per probe (otp: counted
-//                probes; Serf: one probe per host per second, its interval)
+//                nodedowns (otp), failed probes (each raised a suspicion) per minute and per probe
+//                (otp: counted probes; Serf: one probe per host per second, its interval), and for
+//                otp distinct suspicions ((member, incarnation) pairs) per minute and per probe
 //   starve       host 5 SIGSTOPped 200 ms / running 200 ms for 20 s: failed reports of the others
 //                (any observer), of host 5, suspicions of the others
 //   crash        SIGSTOP host 5 until all report it failed, SIGCONT, then kill -9 host 4
@@ -118,15 +119,25 @@ void loss(otp_test::LabCluster& c, Results& r, const std::string& p, std::chrono
   const std::string how = "10pct_input_loss_all_hosts_" + std::to_string(length.count()) + "s";
   r.add(p + "failed", "count", "member_failed_reports_" + how, f.failed);
   if (c.agent() == Agent::otp) r.add(p + "nodedowns", "count", "nodedowns_" + how, f.nodedowns);
-  r.add(p + "suspicions_per_min", "1/min",
-        (c.agent() == Agent::otp ? "distinct_member_incarnation_suspected_"
-                                 : "Suspect_log_lines_of_probers_") +
+  // Suspicions raised by a prober whose probe got no ack: the same event for both agents.
+  r.add(p + "failed_probes_per_min", "1/min",
+        (c.agent() == Agent::otp ? "probes_failed_counters_all_hosts_"
+                                 : "Suspect_no_acks_log_lines_all_hosts_") +
             how,
-        f.suspicions_per_minute());
-  if (auto pp = f.suspicions_per_probe()) {
-    r.add(p + "suspicions_per_probe", "ratio",
+        f.per_minute(static_cast<double>(f.failed_probes)));
+  if (auto pp = f.per_probe(static_cast<double>(f.failed_probes))) {
+    r.add(p + "failed_probes_per_probe", "ratio",
           (f.probes_estimated ? "probes_estimated_1_per_host_per_s_" : "probes_counted_") + how,
           *pp);
+  }
+  if (c.agent() == Agent::otp) {
+    // Distinct suspicions ((member, incarnation) pairs reported suspect anywhere).
+    r.add(p + "suspicions_per_min", "1/min", "distinct_member_incarnation_suspected_" + how,
+          f.per_minute(f.suspicions));
+    if (auto pp = f.per_probe(f.suspicions)) {
+      r.add(p + "suspicions_per_probe", "ratio", "distinct_suspicions_over_counted_probes_" + how,
+            *pp);
+    }
   }
 }
 

@@ -167,25 +167,28 @@ struct LossFigures {
   double seconds = 0;
   int failed = 0;     // `failed` reports (every host is alive all along)
   int nodedowns = 0;  // otp links that went down
-  /// Suspicions raised: otp, distinct (member, incarnation) pairs suspected; Serf, its probers'
-  /// "Suspect ... has failed" lines.
+  /// Distinct suspicions: (member, incarnation) pairs reported suspect by any host (otp only;
+  /// Serf logs a suspicion only on the host whose probe failed).
   int suspicions = 0;
+  /// Probes that got no ack, direct or indirect, so that the prober raised a suspicion: otp, its
+  /// probes_failed counters; Serf, its "Suspect <member> has failed, no acks received" lines.
+  long failed_probes = 0;
   /// Direct probes sent by all hosts meanwhile (otp: their counters); Serf: estimated as one per
   /// host per second (memberlist's probe interval); -1 unknown.
   long probes = -1;
   bool probes_estimated = false;
   std::string detail;
 
-  double suspicions_per_minute() const { return seconds > 0 ? suspicions * 60.0 / seconds : 0; }
-  std::optional<double> suspicions_per_probe() const {
+  double per_minute(double n) const { return seconds > 0 ? n * 60.0 / seconds : 0; }
+  std::optional<double> per_probe(double n) const {
     if (probes <= 0) return std::nullopt;
-    return static_cast<double>(suspicions) / static_cast<double>(probes);
+    return n / static_cast<double>(probes);
   }
   std::string summary() const {
     return std::to_string(failed) + " failed, " + std::to_string(nodedowns) + " nodedowns, " +
-           std::to_string(suspicions) + " suspicions in " + std::to_string(seconds) + " s (" +
-           std::to_string(probes) + (probes_estimated ? " probes, estimated)" : " probes)") + "\n" +
-           detail;
+           std::to_string(suspicions) + " distinct suspicions, " + std::to_string(failed_probes) +
+           " failed probes in " + std::to_string(seconds) + " s (" + std::to_string(probes) +
+           (probes_estimated ? " probes, estimated)" : " probes)") + "\n" + detail;
   }
 };
 
@@ -204,7 +207,10 @@ inline LossFigures run_loss(LabCluster& c, double p, std::chrono::milliseconds l
   if (c.agent() == Agent::otp) {
     auto after = c.otp_stats(LabClock::now() + std::chrono::seconds(5));
     f.probes = 0;
-    for (int h = 1; h <= c.hosts(); ++h) f.probes += after[h]["probes"] - before[h]["probes"];
+    for (int h = 1; h <= c.hosts(); ++h) {
+      f.probes += after[h]["probes"] - before[h]["probes"];
+      f.failed_probes += after[h]["probes_failed"] - before[h]["probes_failed"];
+    }
   } else {
     f.probes = static_cast<long>(c.hosts() * f.seconds);
     f.probes_estimated = true;
@@ -223,7 +229,7 @@ inline LossFigures run_loss(LabCluster& c, double p, std::chrono::milliseconds l
       if (c.agent() == Agent::otp) {
         suspected.insert({o.subject, o.incarnation});
       } else {
-        ++f.suspicions;
+        ++f.failed_probes;
       }
     }
   }

@@ -105,9 +105,10 @@ TEST(PartitionLabLoss, TenPercentLossForAMinuteFailsNobodyAndDropsNoLink) {
   LabCluster c(lab_options());
   if (auto why = c.start()) FAIL() << *why;
   const auto f = otp_test::run_loss(c, 0.10, 60s);
-  std::cout << "measured (10 % loss): " << f.summary() << "suspicions per minute "
-            << f.suspicions_per_minute() << ", per probe "
-            << (f.suspicions_per_probe() ? std::to_string(*f.suspicions_per_probe()) : "?") << "\n";
+  const auto per_probe = f.per_probe(static_cast<double>(f.failed_probes));
+  std::cout << "measured (10 % loss): " << f.summary() << "distinct suspicions per minute "
+            << f.per_minute(f.suspicions) << ", failed probes per probe "
+            << (per_probe ? std::to_string(*per_probe) : "?") << "\n";
   EXPECT_EQ(f.failed, 0) << f.summary();
   EXPECT_EQ(f.nodedowns, 0) << "links to live members went down: " << f.summary();
 }
