@@ -101,8 +101,10 @@ void partition(otp_test::LabCluster& c, Results& r, const std::string& p, Drop d
         f.minority_detect_ms ? 0 : 1);
   r.add(p + "majority_missed_runs", "runs", "runs_where_the_3-side_missed_a_pair_by_the_heal",
         f.majority_detect_ms ? 0 : 1);
-  r.add(p + "failed_after_heal", "count", "member_failed_reports_after_the_heal_all_hosts",
+  r.add(p + "failed_after_heal", "count", "member_failed_reports_later_than_200ms_after_the_heal",
         f.failed_after_heal);
+  r.add(p + "failed_at_heal", "count", "member_failed_reports_within_200ms_of_the_heal",
+        f.failed_at_heal);
   r.add(p + "same_side_failed", "count", "member_failed_reports_of_own_side_during_partition",
         f.same_side_failed);
   if (f.heal_to_one_view_ms) {

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -62,6 +63,10 @@ inline const char* to_string(Agent a) {
 }
 inline const char* to_string(Drop d) {
   return d == Drop::input ? "input" : "output";
+}
+/// For gtest's names of parameterized tests.
+inline void PrintTo(Drop d, std::ostream* os) {
+  *os << to_string(d);
 }
 
 inline double ms_between(LabClock::time_point a, LabClock::time_point b) {
@@ -264,12 +269,10 @@ class LabCluster {
     }
     return at;
   }
-  /// Removes every rule of every host; the time the last one was gone.
+  /// Removes every rule of every host (one call per host: the heal takes a few ms); the time the
+  /// last one was gone.
   LabClock::time_point heal() {
-    for (int h = 1; h <= hosts(); ++h) {
-      lab_.iptables(h, {"-F", "INPUT"});
-      lab_.iptables(h, {"-F", "OUTPUT"});
-    }
+    for (int h = 1; h <= hosts(); ++h) lab_.iptables(h, {"-F"});
     return LabClock::now();
   }
 
