@@ -1,6 +1,7 @@
 # The two commands a newcomer needs: `make demo` runs the main job, `make test` runs every test.
 # Both install missing Debian packages first (scripts/install-deps.sh is the only installer).
-.PHONY: deps build demo test test-sanitize fuzz bench bench-compare format format-check clean
+.PHONY: deps build demo test test-sanitize fuzz bench bench-compare bench-partitions format \
+	format-check clean
 
 JOBS ?= $(shell nproc)
 
@@ -30,6 +31,9 @@ bench: build
 
 bench-compare: build
 	@bash bench/compare.sh
+
+bench-partitions: build
+	@bash bench/partitions.sh
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -16,6 +16,8 @@
 //   nodeup <node> / nodedown <node> <reason>
 //   member <joined|suspect|alive|failed|left|updated> <name@host> inc=<n> gossip=<h:p> data=<h:p>
 //   members <count> <name@host>=<state> ...       (self included; on SIGUSR1)
+//   membership-stats probes=<n> probes_failed=<n> indirect_probes=<n> nacks=<n> refutations=<n>
+//                    stalls=<n>                    (this node's counters so far; on SIGUSR1)
 //   global registered <name> <owner pid> <owner node>     (each change of this node's replica
 //   global unregistered <name> <owner pid> <owner node>    of the global name table)
 //   global conflict <name> <loser pid> lost to <winner pid>
@@ -134,6 +136,15 @@ std::string member_list(const std::vector<otp::membership::Member>& members) {
   std::string line = "members " + std::to_string(items.size());
   for (const auto& i : items) line += " " + i;
   return line;
+}
+
+/// The failure detector's counters: a benchmark divides suspicions by probes with them.
+std::string membership_stats(const otp::membership::Stats& s) {
+  return "membership-stats probes=" + std::to_string(s.probes) +
+         " probes_failed=" + std::to_string(s.probes_failed) +
+         " indirect_probes=" + std::to_string(s.indirect_probes) +
+         " nacks=" + std::to_string(s.nacks_received) +
+         " refutations=" + std::to_string(s.refutations) + " stalls=" + std::to_string(s.stalls);
 }
 
 Options parse(int argc, char** argv) {
@@ -370,6 +381,7 @@ int main(int argc, char** argv) {
     auto m = events.receive(std::chrono::milliseconds(50));
     if (members_requested.exchange(false)) {
       print_line(member_list((*cluster)->members()));
+      if ((*cluster)->gossip_port()) print_line(membership_stats((*cluster)->membership_stats()));
       print_line(globals.table_line());
     }
     if (!m) continue;
