@@ -72,9 +72,11 @@ struct CombinedOptions {
   /// From both sides holding each other to on_link_up: a TCP connect and the handshake, about two
   /// round trips.
   Duration link_setup{10};
-  /// A link cut by a partition closes this long after the cut (the transport's
-  /// TransportOptions::dead_link_timeout: nothing received). 0: only membership closes links.
-  Duration dead_link_timeout{1500};
+  /// A link cut by a partition closes this long after the cut (the transport's dead-link
+  /// timeout: nothing received), unless membership closed it first. With gossip, as here, that
+  /// is ClusterOptions::gossip_dead_link_timeout, a 10 s backstop. 0: only membership closes
+  /// links.
+  Duration dead_link_timeout{10'000};
 };
 
 /// Name-table traffic, as the wire saw it (one message per receiver).

@@ -24,7 +24,7 @@ struct ScenarioOptions {
   uint64_t seed = 1;
   /// The transport's dead-link timeout (CombinedOptions::dead_link_timeout); 0: only
   /// membership closes links.
-  Duration dead_link_timeout{1500};
+  Duration dead_link_timeout{10'000};
   /// The most any step may take in virtual time before the run gives up (a problem).
   Duration step_deadline{120'000};
   /// Names the figures: otp.sim.global.<label>.* ("n<nodes>" if empty).
