@@ -330,13 +330,14 @@ int main(int argc, char** argv) {
   options.cluster.on_member_event = [](const otp::membership::Event& e) {
     print_line(describe(e));
   };
+  // Node events too: a link may come up while start() runs.
+  otp::Inbox events(node);
+  otp::distribution::monitor_nodes(node, events.pid());
   auto cluster = otp::cluster::Cluster::start(node, options.cluster);
   if (!cluster) {
     std::cerr << "otp-node: " << cluster.error() << "\n";
     return 1;
   }
-  otp::Inbox events(node);
-  otp::distribution::monitor_nodes(node, events.pid());
   GlobalLog globals(node);
   otp::global::monitor_names(node, events.pid());
   globals.snapshot();
