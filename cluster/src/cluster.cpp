@@ -34,6 +34,9 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
     Transport* t = sending_.load(std::memory_order_acquire);
     return t ? t->send(to, message) : std::optional<SendError>(SendError::nodedown);
   }
+  void close_link(const protocol::NodeId& to, const std::string& reason) override {
+    if (Transport* t = sending_.load(std::memory_order_acquire)) t->close_link(to, reason);
+  }
   std::optional<SendError> send_queued(const protocol::NodeId& to,
                                        const protocol::Message& message) override {
     Transport* t = sending_.load(std::memory_order_acquire);

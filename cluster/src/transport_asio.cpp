@@ -387,6 +387,17 @@ void AsioTransport::disconnect(const std::string& full_name) {
   for (auto& link : links) link->close("disconnected");
 }
 
+void AsioTransport::close_link(const protocol::NodeId& peer, const std::string& reason) {
+  std::shared_ptr<Link> link;
+  {
+    std::shared_lock<std::shared_mutex> lock(mx_);
+    auto it = peers_.find(NodeName{peer.name, peer.host});
+    if (it == peers_.end() || !it->second.current) return;
+    link = it->second.current;
+  }
+  if (link->peer() == peer) link->close(reason);
+}
+
 std::optional<SendError> AsioTransport::send(const protocol::NodeId& peer,
                                              const protocol::Message& message) {
   return send(peer, message, false);

@@ -64,6 +64,10 @@ std::optional<SendError> Distribution::send_to(const protocol::NodeId& to,
   return channel_->send(to, message);
 }
 
+void Distribution::close_link(const protocol::NodeId& to, const std::string& reason) {
+  if (attached()) channel_->close_link(to, reason);
+}
+
 std::optional<SendError> Distribution::send_queued_to(const protocol::NodeId& to,
                                                       const protocol::Message& message) {
   if (!attached()) return SendError::nodedown;

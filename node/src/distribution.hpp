@@ -60,6 +60,8 @@ class Distribution {
   std::optional<SendError> send(const RemoteNode& to, const protocol::Message& message);
   /// The same to a node run by its id (the global registry's traffic).
   std::optional<SendError> send_to(const protocol::NodeId& to, const protocol::Message& message);
+  /// Closes the link to `to` so that it is made anew (DistributionChannel::close_link).
+  void close_link(const protocol::NodeId& to, const std::string& reason);
   /// send_to, but only queued on this thread (DistributionChannel::send_queued).
   std::optional<SendError> send_queued_to(const protocol::NodeId& to,
                                           const protocol::Message& message);

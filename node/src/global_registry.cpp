@@ -51,6 +51,17 @@ uint64_t next_registry_serial() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+/// A claim is replicated in one message (and in one sync part): name and metadata stay small.
+constexpr size_t kMaxClaimBytes = 64 * 1024;
+
+std::optional<Error> claim_too_big(std::string_view name, std::string_view metadata) {
+  if (name.size() + metadata.size() <= kMaxClaimBytes) return std::nullopt;
+  return Error(ErrorCode::badarg,
+               "global name " + std::string(name.substr(0, 64)) + ": name and metadata take " +
+                   std::to_string(name.size() + metadata.size()) + " bytes, at most " +
+                   std::to_string(kMaxClaimBytes) + " (metadata is for a small JSON value)");
+}
+
 Error registry_down() {
   return Error(ErrorCode::noproc, "global names: this node is not distributed (start a Cluster)");
 }
@@ -102,6 +113,7 @@ bool NodeGlobalRegistry::watch(const Pid& pid) {
 Result<void> NodeGlobalRegistry::add(std::string name, const Pid& pid, std::string metadata) {
   if (!distribution_.attached()) return registry_down();
   if (name.empty()) return Error(ErrorCode::badarg, "global name: the name is empty");
+  if (auto too_big = claim_too_big(name, metadata)) return *too_big;
   if (!pid) return Error(ErrorCode::badarg, "global name " + name + ": an invalid pid");
   auto& proc = *RuntimeAccess::process(pid);
   if (proc.is_remote() || proc.node() != &distribution_.core())
@@ -147,6 +159,7 @@ Result<void> NodeGlobalRegistry::remove(std::string_view name) {
 
 Result<void> NodeGlobalRegistry::set_metadata(std::string_view name, std::string metadata) {
   if (!distribution_.attached()) return registry_down();
+  if (auto too_big = claim_too_big(name, metadata)) return *too_big;
   Deferred deferred;
   {
     std::lock_guard<std::mutex> w(writer_mx_);
@@ -385,19 +398,33 @@ void NodeGlobalRegistry::send(const protocol::NodeId& to, const global::Message&
   if (const auto* sync = std::get_if<global::Sync>(&message)) return send_sync(to, *sync);
   // Queued: a register fans out to every peer, and a write per peer on the caller's thread would
   // make its cost grow with the cluster.
-  if (auto refused = distribution_.send_queued_to(to, global::to_wire(message))) {
-    // The peer's link is going (nodedown, stale) or saturated: it resyncs when it comes back up.
-    log("warning", "update to " + to.full_name() + " not sent: " + otp::to_string(*refused));
-  }
+  if (auto refused = distribution_.send_queued_to(to, global::to_wire(message)))
+    not_sent(to, "update", *refused);
+}
+
+void NodeGlobalRegistry::not_sent(const protocol::NodeId& to, const char* what, SendError why) {
+  // nodedown / stale: the link is going, and the next one starts with a sync. overload: the link
+  // stays, but its replica would miss this change for good: close it so it is made anew (and
+  // resynced), as a link whose bytes were lost would be.
+  log("warning",
+      std::string(what) + " to " + to.full_name() + " not sent: " + otp::to_string(why) +
+          (why == SendError::overload ? " (closing the link: it resyncs when made anew)" : ""));
+  if (why == SendError::overload)
+    distribution_.close_link(to, "global names: an update was refused (overload)");
 }
 
 void NodeGlobalRegistry::send_sync(const protocol::NodeId& to, const global::Sync& sync) {
   protocol::NameSync part;
   size_t bytes = 0;
+  bool refused = false;  // then no later part: the receiver must not apply a sync with a gap
   auto flush = [&](bool last) {
     part.last = last;
-    if (auto refused = distribution_.send_queued_to(to, part))
-      log("warning", "sync to " + to.full_name() + " not sent: " + otp::to_string(*refused));
+    if (!refused) {
+      if (auto why = distribution_.send_queued_to(to, part)) {
+        refused = true;
+        not_sent(to, "sync", *why);
+      }
+    }
     part.claims.clear();
     bytes = 0;
   };

@@ -83,6 +83,8 @@ class NodeGlobalRegistry final : public GlobalRegistry,
   void handle(global::Output&& out, Deferred& deferred);
   void send(const protocol::NodeId& to, const global::Message& message);
   void send_sync(const protocol::NodeId& to, const global::Sync& sync);
+  /// A message to `to` was refused: logs it, and closes an overloaded link (see the .cpp).
+  void not_sent(const protocol::NodeId& to, const char* what, SendError why);
   void report(const global::Event& event, Deferred& deferred);
   void notify(const std::string& name, const std::optional<global::Owner>& owner);
   void notify_all(GlobalEvent event);

@@ -51,6 +51,14 @@ std::vector<std::string> changes_of(GossipNode& n, const std::string& name, size
   return found;
 }
 
+/// Keeps reading every node's output for d (their lines pile up in their processes).
+void read_for(std::vector<std::unique_ptr<GossipNode>>& nodes, std::chrono::milliseconds d) {
+  const auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    for (auto& n : nodes) n->process().wait_line("\x01", 20ms);
+  }
+}
+
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
   for (const auto& l : lines) text += "  " + l + "\n";
@@ -116,16 +124,10 @@ TEST(AddressChange, MovedMemberIsAnnouncedAtItsNewAddressWithoutFlapping) {
   // A probe sent to the old address just before the news arrived may still end in a suspicion
   // (refuted at once); then quiet: no more changes about b anywhere (before the fix it flipped
   // alive / failed every ~1.4 s, forever), and everyone lists everyone alive.
-  const auto read_for = [&](std::chrono::milliseconds d) {
-    const auto until = Clock::now() + d;
-    while (Clock::now() < until) {
-      for (auto& n : nodes) n->process().wait_line("\x01", 20ms);
-    }
-  };
-  read_for(3s);
+  read_for(nodes, 3s);
   std::vector<size_t> settled;
   for (auto& n : nodes) settled.push_back(n->process().lines().size());
-  read_for(6s);
+  read_for(nodes, 6s);
   for (size_t i : {0, 2}) {
     GossipNode& n = *nodes[i];
     const auto all = changes_of(n, name, mark[i]);
@@ -197,16 +199,10 @@ TEST(AddressChange, MemberAdvertisedByNameIsResolvedAgainWhenSuspected) {
   for (int h = 1; h <= 3; ++h) lab.set_hosts(h, hosts_file("10.231.0.102"));
   lab.change_address(2, "10.231.0.102");
 
-  const auto read_for = [&](std::chrono::milliseconds d) {
-    const auto until = Clock::now() + d;
-    while (Clock::now() < until) {
-      for (auto& n : nodes) n->process().wait_line("\x01", 20ms);
-    }
-  };
-  read_for(6s);
+  read_for(nodes, 6s);
   std::vector<size_t> settled;
   for (auto& n : nodes) settled.push_back(n->process().lines().size());
-  read_for(6s);
+  read_for(nodes, 6s);
   for (size_t i : {0, 2}) {
     GossipNode& n = *nodes[i];
     const auto all = changes_of(n, name, mark[i]);

@@ -52,10 +52,12 @@ class Counter : public otp::GenServer {
 
 /// One node of the test cluster.
 struct TestNode {
-  explicit TestNode(const std::string& name)
+  /// max_queue_bytes: the transport's bound per link (0: its default).
+  explicit TestNode(const std::string& name, size_t max_queue_bytes = 0)
       : node(otp_test::node_options("global_" + name, 2)), name(name) {
     otp::cluster::ClusterOptions config{.name = name, .cookie = "global-test"};
     config.transport.log = [](std::string_view, std::string_view) {};
+    if (max_queue_bytes > 0) config.transport.max_queue_bytes = max_queue_bytes;
     auto c = otp::cluster::Cluster::start(node, config);
     if (!c) throw std::runtime_error(c.error().to_string());
     cluster = std::move(*c);
@@ -77,8 +79,8 @@ class GlobalRegistryTest : public ::testing::Test {
     otp::register_remote_type<Crash>("global_test.crash");
   }
 
-  TestNode& add_node(const std::string& name) {
-    nodes.push_back(std::make_unique<TestNode>(name));
+  TestNode& add_node(const std::string& name, size_t max_queue_bytes = 0) {
+    nodes.push_back(std::make_unique<TestNode>(name, max_queue_bytes));
     return *nodes.back();
   }
   /// Links a and b and waits until each sees the other.
@@ -454,4 +456,46 @@ TEST_F(GlobalRegistryTest, WhereisShowsEachChangeAtOnceAndEachNodeItsOwnTable) {
   // Another name changing invalidates nothing it should not.
   ASSERT_TRUE(otp::global::register_name(a.node, "other", first.pid()));
   EXPECT_EQ(otp::global::whereis_name(a.node, "solo"), second.pid());
+}
+
+// An update that a link refuses (the peer this far behind: here a 1 KiB bound, in production
+// 64 MiB) would leave the peer's replica behind for good; the link is closed instead, made anew
+// by the dialer, and the new link's sync brings every name over.
+TEST_F(GlobalRegistryTest, AnUpdateRefusedByAnOverloadedLinkClosesItAndTheNewLinkResyncs) {
+  TestNode& a = add_node("a", 1024);
+  TestNode& b = add_node("b");
+  link(a, b);
+  otp::Inbox downs(a.node);
+  otp::distribution::monitor_nodes(a.node, downs.pid());
+  otp::Inbox holder(a.node);
+  const std::string metadata = "\"" + std::string(600, 'm') + "\"";  // over half the bound
+  constexpr int kNames = 200;
+  for (int i = 0; i < kNames; ++i)
+    ASSERT_TRUE(
+        otp::global::register_name(a.node, "q" + std::to_string(i), holder.pid(), metadata));
+  bool closed_for_overload = false;
+  while (auto e = downs.receive_as<otp::NodeDown>(kWait)) {
+    if (e->reason.find("overload") != std::string::npos) {
+      closed_for_overload = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(closed_for_overload) << "no update was refused: the test proves nothing";
+  EXPECT_TRUE(eventually(
+      [&] { return otp::global::registered_names(b.node).size() == static_cast<size_t>(kNames); },
+      kWait))
+      << otp::global::registered_names(b.node).size() << " of " << kNames << " names on b";
+  EXPECT_EQ(otp::global::lookup(b.node, "q" + std::to_string(kNames - 1))->metadata, metadata);
+}
+
+TEST_F(GlobalRegistryTest, ANameAndMetadataOver64KiBAreRefused) {
+  TestNode& a = add_node("a");
+  otp::Inbox holder(a.node);
+  auto r = otp::global::register_name(a.node, "big", holder.pid(), std::string(70'000, 'x'));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), otp::ErrorCode::badarg);
+  EXPECT_NE(r.error().context().find("at most 65536"), std::string::npos) << r.error();
+  ASSERT_TRUE(otp::global::register_name(a.node, "big", holder.pid(), "{}"));
+  EXPECT_EQ(otp::global::update_metadata(a.node, "big", std::string(70'000, 'x')).code(),
+            otp::ErrorCode::badarg);
 }

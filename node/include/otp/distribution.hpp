@@ -49,6 +49,11 @@ class DistributionChannel {
                                                const protocol::Message& message) {
     return send(to, message);
   }
+  /// Closes the link to `to` with reason (its node_down follows) so that it is made anew: the
+  /// global registry does this when an update was refused (overload), and the next link up
+  /// resyncs the names. A channel that never refuses a message may keep the default, which
+  /// does nothing.
+  virtual void close_link(const protocol::NodeId& /*to*/, const std::string& /*reason*/) {}
   /// Called once when the node stops being distributed (distribution::detach, or the node
   /// shutting down with the channel still attached): stop the transport and never touch the
   /// node again.

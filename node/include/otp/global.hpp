@@ -18,7 +18,9 @@
 // * Each node is the authority for the names of its own processes. register_name checks this
 //   node's replica: a name known to be held anywhere fails with already_registered naming the
 //   owner and its node; otherwise the name is recorded and replicated to every connected node, in
-//   order with this node's other messages to that node. whereis_name is a local read: no message,
+//   order with this node's other messages to that node (a link that refuses one, its peer 64 MiB
+//   behind, is closed and made anew, and the sync of the new link brings the peer up to date).
+//   whereis_name is a local read: no message,
 //   no lock held by writers for long. Only the owner's node changes a name (unregister_name,
 //   update_metadata on another node fail with not_owner).
 // * A name goes away on every node when its process exits (any reason), when it is unregistered,
@@ -138,13 +140,14 @@ namespace global {
 /// Registers `name` for `pid`, a process of this node, with optional metadata (a small JSON
 /// value, serialized; replicated with the name and returned by lookup). Fails with
 /// already_registered (the context names the owner and its node), noproc (pid is dead, or the
-/// node is not distributed), badarg (pid is another node's: register it there, or an empty name).
+/// node is not distributed), badarg (pid is another node's: register it there; an empty name; a
+/// name and metadata of more than 64 KiB together).
 Result<void> register_name(Node& node, std::string name, const Pid& pid, std::string metadata = {});
 /// Unregisters a name held by a process of this node. not_found: no owner; not_owner: held by
 /// another node's process (unregister it there).
 Result<void> unregister_name(Node& node, std::string_view name);
 /// Replaces the metadata of a name held by a process of this node, on every node (errors as
-/// unregister_name).
+/// unregister_name; badarg beyond 64 KiB with the name).
 Result<void> update_metadata(Node& node, std::string_view name, std::string metadata);
 /// The owner of `name` as this node's replica knows it, or nothing.
 std::optional<Pid> whereis_name(Node& node, std::string_view name);

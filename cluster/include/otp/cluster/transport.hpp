@@ -165,6 +165,10 @@ class Transport {
   /// Closes the link to peer (any creation of that name) and stops redialing the addresses that
   /// led to it (known once a handshake through them succeeded).
   virtual void disconnect(const std::string& full_name) = 0;
+  /// Closes the link to peer (that incarnation only) with reason, as a lost connection would
+  /// end: its on_node_down follows, and, unlike disconnect(), the link is redialed as after any
+  /// loss. For a user of the link that can no longer trust it (a message it needed refused).
+  virtual void close_link(const protocol::NodeId& peer, const std::string& reason) = 0;
 
   /// Queues message for peer (exact incarnation). Thread-safe, never blocks: encoding happens on
   /// the calling thread, writes on the Asio thread, many queued messages coalesce into one write.
