@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,8 +41,7 @@
 #include <vector>
 
 #include "cluster/netns.hpp"
-
-extern char** environ;
+#include "support/child_process.hpp"
 
 namespace otp_test {
 
@@ -89,34 +87,7 @@ class LabProcess {
  public:
   LabProcess(std::vector<std::string> argv, const std::string& stderr_path, bool merge_stderr)
       : stderr_path_(stderr_path) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    if (merge_stderr) {
-      posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-    } else {
-      posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(out[0]);
-      pid_ = -1;
-      throw std::runtime_error("posix_spawn " + argv[0] + " failed: error " + std::to_string(rc));
-    }
-    out_ = out[0];
+    pid_ = otp_test::spawn_in_session(argv, merge_stderr ? std::string() : stderr_path, &out_);
   }
   ~LabProcess() {
     kill_now();

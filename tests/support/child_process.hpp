@@ -34,35 +34,49 @@ extern char** environ;
 
 namespace otp_test {
 
+/// Starts argv[0] as the leader of a session of its own (so its whole group can be killed), with
+/// stdin from /dev/null, stdout into a new pipe whose read end goes to *out, and stderr into
+/// stderr_path (truncated) or, with an empty path, into the same pipe. Throws on failure.
+inline pid_t spawn_in_session(std::vector<std::string>& argv, const std::string& stderr_path,
+                              int* out) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  if (stderr_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+  }
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(pipe_fds[1]);
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    throw std::runtime_error("posix_spawn " + argv[0] + " failed: error " + std::to_string(rc));
+  }
+  *out = pipe_fds[0];
+  return pid;
+}
+
 class ChildProcess {
  public:
   explicit ChildProcess(std::vector<std::string> argv) : argv_(std::move(argv)) {
     static std::atomic<int> counter{0};
     stderr_path_ = "/tmp/otp-test-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter.fetch_add(1)) + ".stderr";
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-    std::vector<char*> args;
-    for (auto& a : argv_) args.push_back(a.data());
-    args.push_back(nullptr);
-    int rc = ::posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(out[0]);
-      throw std::runtime_error("posix_spawn " + argv_[0] + " failed: " + std::to_string(rc));
-    }
-    out_ = out[0];
+    pid_ = spawn_in_session(argv_, stderr_path_, &out_);
   }
 
   ~ChildProcess() {
