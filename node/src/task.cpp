@@ -143,6 +143,7 @@ Action await_current(Ref tag, std::chrono::milliseconds timeout,
 }
 
 void kill_task(const Pid& pid) {
+  if (current_process()) otp::unlink(pid);  // the kill must not come back through the link
   otp::exit(pid, Reason::kill());
 }
 

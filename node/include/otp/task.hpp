@@ -19,6 +19,12 @@
 // A killed task is dead at once for everyone (links, monitors, awaits); its function, which can
 // not be interrupted, finishes in the background and its result is discarded.
 //
+// Killing a task the caller gave up on (then's timeout, shutdown) first unlinks the calling
+// process from it, as Elixir's Task.shutdown does: the caller gets the timeout error (or
+// shutdown's nullopt) and keeps running; the kill never comes back to it through the link.
+// shutdown is always a brutal kill (Task.shutdown(task, :brutal_kill)): a task's function can
+// not be interrupted, so a graceful shutdown with a timeout would only delay the same kill.
+//
 // Inside a GenServer handler nothing may block: await/await_many return would_block there; use
 // otp::task::then(task, continuation) (an await Action, like GenServer::await_call).
 //
@@ -135,7 +141,8 @@ std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeo
   return detail::unpack_task<R>(std::move(*r));
 }
 
-/// Stops the task; returns its result if it had finished, nullopt otherwise.
+/// Stops the task (a brutal kill, after unlinking the calling process from it, so the caller
+/// survives); returns its result if it had finished, nullopt otherwise.
 template <class R>
 std::optional<Result<R>> shutdown(const Task<R>& t) {
   auto r = otp::detail::RuntimeAccess::task_state(t)->peek();
@@ -146,7 +153,9 @@ std::optional<Result<R>> shutdown(const Task<R>& t) {
   return std::nullopt;
 }
 
-/// Inside a GenServer handler: wait for the task without blocking (an await Action).
+/// Inside a GenServer handler: wait for the task without blocking (an await Action). On timeout
+/// the continuation gets a timeout error and the task is killed, unlinked first (the server
+/// survives).
 template <class R>
 Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
             std::chrono::milliseconds timeout = default_call_timeout) {

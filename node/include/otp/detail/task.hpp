@@ -54,7 +54,8 @@ std::shared_ptr<Process> current_process();
 /// await_tag for the running server (task::then).
 Action await_current(Ref tag, std::chrono::milliseconds timeout,
                      std::function<Action(Result<Message>)> then);
-/// Kills a task process (exit kill) and marks its state as exited.
+/// Kills a task process (exit kill). Called from a process, unlinks it from the task first (as
+/// Elixir's Task.shutdown does), so that the kill does not come back to it through the link.
 void kill_task(const Pid& pid);
 Error would_block_error(const char* what);
 
