@@ -165,6 +165,32 @@ TEST_F(TaskLinkTest, ShutdownOfALinkedTaskInsideAServerLeavesTheServerRunning) {
   }
 }
 
+TEST_F(TaskLinkTest, ALinkedTaskCrashKillsTheServerAndItsContinuationNeverRuns) {
+  for (int i = 0; i < kCrashRuns; ++i) {
+    Pid user = start_user();
+    otp::Inbox inbox(node);
+    inbox.monitor(user);
+    auto r = otp::gen_server::call<std::string>(node, user, CrashThen{false});
+    EXPECT_FALSE(r) << "run " << i << ": the continuation replied " << *r;
+    auto down = inbox.receive_as<otp::Down>(10s);
+    ASSERT_TRUE(down);
+    EXPECT_NE(down->reason.to_string().find("linked boom"), std::string::npos) << down->reason;
+  }
+  EXPECT_EQ(continued->load(), 0);
+}
+
+TEST_F(TaskLinkTest, ALinkedTaskCrashReachesATrappingServerAsAnExitAndNeverAsTheContinuation) {
+  Pid user = otp::gen_server::start<TrappingTaskUser>(node, continued).value();
+  for (int i = 0; i < kCrashRuns; ++i) {
+    auto r = otp::gen_server::call<std::string>(node, user, CrashThen{false});
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_NE(r->find("EXIT"), std::string::npos) << "run " << i << ": " << *r;
+    EXPECT_NE(r->find("linked boom"), std::string::npos) << *r;
+  }
+  EXPECT_EQ(continued->load(), 0);
+  EXPECT_TRUE(otp::alive(user));
+}
+
 TEST_F(TaskLinkTest, ANolinkTaskCrashStillComesToTheContinuation) {
   Pid user = start_user();
   for (int i = 0; i < 20; ++i) {
