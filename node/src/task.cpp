@@ -1,6 +1,8 @@
 // Tasks: a process whose function runs on the node's blocking pool, and Task.Supervisor.
 #include "otp/task.hpp"
 
+#include <algorithm>
+
 #include "node_core.hpp"
 #include "server_actor.hpp"
 
@@ -11,13 +13,14 @@ std::shared_ptr<TaskState> make_task_state(const std::shared_ptr<Process>& owner
   return std::make_shared<TaskState>(Ref::make(), owner);
 }
 
-void TaskState::complete(Result<Message> r) {
+void TaskState::complete(Result<Message> r, bool linked_exit) {
   std::shared_ptr<Endpoint> owner;
   Envelope e;
   {
     std::lock_guard<std::mutex> g(mx_);
     if (result_) return;
     result_ = r;
+    linked_exit_ = linked_exit;
     owner = std::move(owner_);
   }
   cv_.notify_all();
@@ -40,6 +43,11 @@ std::optional<Result<Message>> TaskState::wait_until(
   return result_;
 }
 
+bool TaskState::linked_exit() {
+  std::lock_guard<std::mutex> g(mx_);
+  return linked_exit_;
+}
+
 std::optional<Result<Message>> TaskState::peek() {
   std::lock_guard<std::mutex> g(mx_);
   return result_;
@@ -50,8 +58,8 @@ namespace {
 /// A task's process. It never traps exits: any non-normal exit signal ends it at once.
 class TaskProcess final : public Process {
  public:
-  TaskProcess(NodeCore* node, uint64_t id, std::shared_ptr<TaskState> state)
-      : Process(node, id), state_(std::move(state)) {}
+  TaskProcess(NodeCore* node, uint64_t id, std::shared_ptr<TaskState> state, Pid caller)
+      : Process(node, id), state_(std::move(state)), caller_(std::move(caller)) {}
 
   void deliver(Envelope&& e, bool) override {
     switch (e.kind) {
@@ -103,11 +111,27 @@ class TaskProcess final : public Process {
   }
 
  private:
+  // A caller still linked learns of the death from the link alone: the exit signal goes first
+  // and the state is marked, so that the caller's task::then never runs its continuation (the
+  // caller dies of the signal or, trapping exits, gets the EXIT message). Otherwise (no link,
+  // or unlinked since) the error goes to the state and so to await and then.
   void die(const Reason& reason) {
-    state_->complete(Error(ErrorCode::exit, "task " + pid().to_string() + " exited", reason));
+    Error err(ErrorCode::exit, "task " + pid().to_string() + " exited", reason);
+    bool via_link = false;
+    if (caller_) {
+      auto links = linked_pids();
+      via_link = std::find(links.begin(), links.end(), caller_) != links.end();
+    }
+    if (!via_link) {
+      state_->complete(std::move(err));
+      exit(reason);
+      return;
+    }
     exit(reason);
+    state_->complete(std::move(err), true);
   }
   std::shared_ptr<TaskState> state_;
+  Pid caller_;  // the process async linked the task to, if any
 };
 
 }  // namespace
@@ -115,7 +139,8 @@ class TaskProcess final : public Process {
 Pid spawn_task(Node& node, std::function<Message()> body, TaskLinks links,
                std::shared_ptr<TaskState> state) {
   auto& core = RuntimeAccess::core(node);
-  auto proc = std::make_shared<TaskProcess>(&core, core.next_process_id(), state);
+  Pid caller = links.caller ? links.caller->pid() : Pid();
+  auto proc = std::make_shared<TaskProcess>(&core, core.next_process_id(), state, caller);
   proc->label = "Task";
   Pid pid = proc->pid();
   if (core.shutting_down()) {
@@ -143,6 +168,7 @@ Action await_current(Ref tag, std::chrono::milliseconds timeout,
 }
 
 void kill_task(const Pid& pid) {
+  if (current_process()) otp::unlink(pid);  // the kill must not come back through the link
   otp::exit(pid, Reason::kill());
 }
 

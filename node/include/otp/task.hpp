@@ -19,8 +19,24 @@
 // A killed task is dead at once for everyone (links, monitors, awaits); its function, which can
 // not be interrupted, finishes in the background and its result is discarded.
 //
+// Killing a task the caller gave up on (then's timeout, shutdown) first unlinks the calling
+// process from it, as Elixir's Task.shutdown does: the caller gets the timeout error (or
+// shutdown's nullopt) and keeps running; the kill never comes back to it through the link.
+// shutdown is always a brutal kill (Task.shutdown(task, :brutal_kill)): a task's function can
+// not be interrupted, so a graceful shutdown with a timeout would only delay the same kill.
+//
 // Inside a GenServer handler nothing may block: await/await_many return would_block there; use
 // otp::task::then(task, continuation) (an await Action, like GenServer::await_call).
+//
+// A linked task (task::async or task_supervisor::async from a process) that dies (a throw, an
+// exit signal) while still linked to its caller tells the caller by the link only, as in
+// Elixir, where a caller linked to a crashed task never continues: the exit signal is sent
+// before the task's state records the error, and then's continuation never runs for that
+// outcome. A caller that does not trap exits dies of the signal; one that traps exits gets the
+// EXIT message (ExitSignal in handle_info) and the pending then ends without running its
+// continuation (in a handle_call, answer the caller from handle_info with a saved From, or let
+// it time out). async_nolink tasks, and tasks the caller unlinked, keep delivering their error
+// to the continuation (and to await).
 //
 // async_stream(node, inputs, fn, {.max_concurrency = n}) runs fn over inputs with at most n
 // tasks at once and yields results in input order; it starts a new task only when the consumer
@@ -135,7 +151,8 @@ std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeo
   return detail::unpack_task<R>(std::move(*r));
 }
 
-/// Stops the task; returns its result if it had finished, nullopt otherwise.
+/// Stops the task (a brutal kill, after unlinking the calling process from it, so the caller
+/// survives); returns its result if it had finished, nullopt otherwise.
 template <class R>
 std::optional<Result<R>> shutdown(const Task<R>& t) {
   auto r = otp::detail::RuntimeAccess::task_state(t)->peek();
@@ -146,14 +163,22 @@ std::optional<Result<R>> shutdown(const Task<R>& t) {
   return std::nullopt;
 }
 
-/// Inside a GenServer handler: wait for the task without blocking (an await Action).
+/// Inside a GenServer handler: wait for the task without blocking (an await Action). On timeout
+/// the continuation gets a timeout error and the task is killed, unlinked first (the server
+/// survives). Never runs k for the death of a task still linked to the caller (see above).
 template <class R>
 Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
             std::chrono::milliseconds timeout = default_call_timeout) {
-  if (auto r = otp::detail::RuntimeAccess::task_state(t)->peek())
+  const auto& state = otp::detail::RuntimeAccess::task_state(t);
+  // A linked task's death reaches the caller by the link's exit signal, sent before the state
+  // says so: the continuation must not run for it (see the header comment).
+  if (auto r = state->peek()) {
+    if (state->linked_exit()) return noreply();
     return k(detail::unpack_task<R>(std::move(*r)));
+  }
   Pid pid = t.pid();
-  return detail::await_current(t.ref(), timeout, [pid, k = std::move(k)](Result<Message> r) {
+  return detail::await_current(t.ref(), timeout, [pid, state, k = std::move(k)](Result<Message> r) {
+    if (state->linked_exit()) return noreply();
     if (!r && r.code() == ErrorCode::timeout) detail::kill_task(pid);
     return k(detail::unpack_task<R>(std::move(r)));
   });

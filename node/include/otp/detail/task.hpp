@@ -26,8 +26,12 @@ class TaskState {
   explicit TaskState(Ref ref, std::shared_ptr<Endpoint> owner)
       : ref_(ref), owner_(std::move(owner)) {}
   const Ref& ref() const { return ref_; }
-  /// First completion wins: the result, or the exit that ended the task.
-  void complete(Result<Message> r);
+  /// First completion wins: the result, or the exit that ended the task. linked_exit: the task
+  /// died while linked to its caller, which learns of it from the link's exit signal (sent
+  /// before this), so task::then never runs its continuation for this outcome.
+  void complete(Result<Message> r, bool linked_exit = false);
+  /// The task died while linked to its caller (see complete).
+  bool linked_exit();
   std::optional<Result<Message>> wait_until(std::chrono::steady_clock::time_point deadline);
   std::optional<Result<Message>> peek();
 
@@ -37,6 +41,7 @@ class TaskState {
   std::mutex mx_;
   std::condition_variable cv_;
   std::optional<Result<Message>> result_;
+  bool linked_exit_ = false;
 };
 
 struct TaskLinks {
@@ -54,7 +59,8 @@ std::shared_ptr<Process> current_process();
 /// await_tag for the running server (task::then).
 Action await_current(Ref tag, std::chrono::milliseconds timeout,
                      std::function<Action(Result<Message>)> then);
-/// Kills a task process (exit kill) and marks its state as exited.
+/// Kills a task process (exit kill). Called from a process, unlinks it from the task first (as
+/// Elixir's Task.shutdown does), so that the kill does not come back to it through the link.
 void kill_task(const Pid& pid);
 Error would_block_error(const char* what);
 
