@@ -59,13 +59,7 @@ struct Node {
   ~Node() { kill_now(); }
 
   void kill_now() {
-    if (pid > 0) {
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-      pid = -1;
-    }
+    otp_test::kill_session(pid);
     if (out >= 0) ::close(out);
     out = -1;
   }

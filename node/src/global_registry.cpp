@@ -416,21 +416,18 @@ void NodeGlobalRegistry::not_sent(const protocol::NodeId& to, const char* what, 
 void NodeGlobalRegistry::send_sync(const protocol::NodeId& to, const global::Sync& sync) {
   protocol::NameSync part;
   size_t bytes = 0;
-  bool refused = false;  // then no later part: the receiver must not apply a sync with a gap
+  // A refused part ends the sync: the receiver must not apply one with a gap.
   auto flush = [&](bool last) {
     part.last = last;
-    if (!refused) {
-      if (auto why = distribution_.send_queued_to(to, part)) {
-        refused = true;
-        not_sent(to, "sync", *why);
-      }
-    }
+    auto why = distribution_.send_queued_to(to, part);
+    if (why) not_sent(to, "sync", *why);
     part.claims.clear();
     bytes = 0;
+    return !why;
   };
   for (const auto& c : sync.claims) {
     const size_t cost = c.name.size() + c.metadata.size() + kClaimOverheadBytes;
-    if (!part.claims.empty() && bytes + cost > kSyncPartBytes) flush(false);
+    if (!part.claims.empty() && bytes + cost > kSyncPartBytes && !flush(false)) return;
     part.claims.push_back(
         protocol::NameClaim{c.name, c.owner.id, c.stamp.physical_ms, c.stamp.logical, c.metadata});
     bytes += cost;

@@ -59,6 +59,17 @@ void read_for(std::vector<std::unique_ptr<GossipNode>>& nodes, std::chrono::mill
   }
 }
 
+/// Every node lists every node (itself too) alive.
+void expect_everyone_alive_everywhere(std::vector<std::unique_ptr<GossipNode>>& nodes) {
+  for (auto& n : nodes) {
+    auto listed = n->members(Clock::now() + 5s);
+    ASSERT_TRUE(listed) << n->full_name() << " did not list its members";
+    for (auto& other : nodes) {
+      EXPECT_EQ((*listed)[other->full_name()], "alive") << "as seen by " << n->full_name();
+    }
+  }
+}
+
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
   for (const auto& l : lines) text += "  " + l + "\n";
@@ -144,13 +155,7 @@ TEST(AddressChange, MovedMemberIsAnnouncedAtItsNewAddressWithoutFlapping) {
         << joined(changes_of(n, name, settled[i]));
     EXPECT_FALSE(has_line(n.process(), "nodedown " + name, settled[i])) << all_lines(n.process());
   }
-  for (auto& n : nodes) {
-    auto listed = n->members(Clock::now() + 5s);
-    ASSERT_TRUE(listed) << n->full_name() << " did not list its members";
-    for (auto& other : nodes) {
-      EXPECT_EQ((*listed)[other->full_name()], "alive") << "as seen by " << n->full_name();
-    }
-  }
+  expect_everyone_alive_everywhere(nodes);
 }
 
 }  // namespace
@@ -217,13 +222,7 @@ TEST(AddressChange, MemberAdvertisedByNameIsResolvedAgainWhenSuspected) {
         << n.full_name() << " still changes its view of " << name << ":\n"
         << joined(changes_of(n, name, settled[i]));
   }
-  for (auto& n : nodes) {
-    auto listed = n->members(Clock::now() + 5s);
-    ASSERT_TRUE(listed) << n->full_name() << " did not list its members";
-    for (auto& other : nodes) {
-      EXPECT_EQ((*listed)[other->full_name()], "alive") << "as seen by " << n->full_name();
-    }
-  }
+  expect_everyone_alive_everywhere(nodes);
 }
 
 }  // namespace

@@ -98,14 +98,7 @@ class LabProcess {
   LabProcess& operator=(const LabProcess&) = delete;
 
   /// SIGKILL to the whole group (the agent and anything it started), then reaps it. Idempotent.
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void kill_now() { otp_test::kill_session(pid_); }
 
   pid_t pid() const { return pid_; }
   int out() const { return out_; }

@@ -70,6 +70,17 @@ inline pid_t spawn_in_session(std::vector<std::string>& argv, const std::string&
   return pid;
 }
 
+/// SIGKILL to the session spawn_in_session started (the program and anything it started), then
+/// reaps the program; sets pid to -1. Does nothing for a pid <= 0, so it may be called twice.
+inline void kill_session(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  pid = -1;
+}
+
 class ChildProcess {
  public:
   explicit ChildProcess(std::vector<std::string> argv) : argv_(std::move(argv)) {
@@ -95,14 +106,7 @@ class ChildProcess {
   }
 
   /// SIGKILL to the whole group, then reaps the process. Idempotent.
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void kill_now() { kill_session(pid_); }
 
   /// The next stdout line that starts with prefix (earlier lines are kept in lines()), or
   /// nullopt when the deadline passes or the process closes its stdout first.
