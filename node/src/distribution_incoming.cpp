@@ -249,8 +249,10 @@ void Distribution::on_reply(RemoteNode& from, protocol::Reply&& m) {
     case C::bad_payload:
       break;
   }
+  // A bad_call carries the server's exit reason when the unmatched call crashed it.
   w.watcher->deliver(
-      error_envelope(tag, Error(ErrorCode::bad_call, err.detail.empty() ? context() : err.detail)),
+      error_envelope(tag, Error(ErrorCode::bad_call, err.detail.empty() ? context() : err.detail,
+                                reason_from_wire(err.reason))),
       false);
 }
 

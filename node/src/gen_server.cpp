@@ -22,7 +22,7 @@ detail::ServerActor& runtime_of(detail::ServerActor* r) {
 }
 }  // namespace
 
-// -- default callbacks (Elixir's `use GenServer` defaults, made non-fatal for bad input) --
+// -- default callbacks (Elixir's `use GenServer` defaults: see otp/gen_server.hpp) --
 
 Action GenServer::handle_call(const Message& request, const From&) {
   return Unmatched{request};

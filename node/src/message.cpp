@@ -1,8 +1,9 @@
-// Message's out-of-line parts: readable type names and the bad-type exception.
+// Message's out-of-line parts: readable type names, the bad-type exception, match's errors.
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "otp/message.hpp"
@@ -22,6 +23,13 @@ std::string type_name(const std::type_info& type) {
 
 BadMessageType::BadMessageType(std::string expected, std::string actual)
     : what_("bad message type: expected " + expected + ", got " + actual) {}
+
+namespace detail {
+void throw_void_clause(const std::type_info& type) {
+  throw std::logic_error("Message::match: the clause for " + otp::type_name(type) +
+                         " returned nothing (a clause that returns void must throw)");
+}
+}  // namespace detail
 
 std::string Message::type_name() const {
   return value_ ? otp::type_name(value_->type()) : std::string("empty");

@@ -233,6 +233,8 @@ class ServerActor final : public caf::resumable {
   template <class F>
   std::optional<Action> invoke(F&& f);
   void apply(Phase phase, const From& from, Action&& a);
+  /// A handler's match took no clause for m: crash or carry on (see otp/gen_server.hpp).
+  void unmatched(Phase phase, const From& from, const Message& m);
   void resolve_await(Result<Message> r);
   /// An empty spec for an await: the one the last await left, or a new one.
   std::shared_ptr<AwaitSpec> new_await_spec();

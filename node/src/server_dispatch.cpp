@@ -261,6 +261,28 @@ void ServerActor::handle_user(Envelope& e) {
   }
 }
 
+void ServerActor::unmatched(Phase phase, const From& from, const Message& m) {
+  // See otp/gen_server.hpp: calls and casts crash the server as in OTP, unless it tolerates
+  // them; infos are logged and dropped as Elixir's default handle_info does.
+  bool tolerate = server_->tolerate_unmatched_;
+  if (phase == Phase::call) {
+    std::string what = "no handle_call clause for " + m.type_name();
+    Reason reason = tolerate ? Reason() : Reason::error("bad_call: " + what);
+    Error err(ErrorCode::bad_call, "call to " + describe() + ": " + what, reason);
+    if (tolerate) node_.log("warning", err.to_string());
+    gen_server::reply(from, std::move(err));  // before the exit: the caller sees bad_call
+    if (!tolerate) crash(std::move(reason));
+  } else if (phase == Phase::info || (phase == Phase::cast && tolerate)) {
+    node_.log("warning", describe() + " " + phase_name(static_cast<int>(phase)) +
+                             ": unexpected message " + m.type_name() + " (dropped)");
+  } else if (phase == Phase::cast) {
+    crash(Reason::error("bad_cast: no handle_cast clause for " + m.type_name()));
+  } else {
+    crash(Reason::error(std::string("bad_return_value: an unmatched message from ") +
+                        phase_name(static_cast<int>(phase))));
+  }
+}
+
 void ServerActor::apply(Phase phase, const From& from, Action&& a) {
   auto bad_return = [&](const char* what) {
     crash(Reason::error(std::string("bad_return_value: ") + what + " from " +
@@ -275,23 +297,7 @@ void ServerActor::apply(Phase phase, const From& from, Action&& a) {
           arm_await_check(*RuntimeAccess::await_spec(a)->deadline);
         return;
       case Action::Kind::unmatched:
-        if (phase == Phase::call) {
-          Error err(ErrorCode::bad_call, "call to " + describe() + ": no handle_call clause for " +
-                                             RuntimeAccess::message(a).type_name());
-          node_.log("warning", err.to_string());
-          Envelope r;
-          r.kind = EnvelopeKind::reply_error;
-          r.ref = from.tag();
-          r.payload = std::move(err);
-          if (from.valid()) RuntimeAccess::endpoint(from)->deliver(std::move(r), false);
-        } else if (phase == Phase::cast || phase == Phase::info) {
-          node_.log("warning", describe() + " " + phase_name(static_cast<int>(phase)) +
-                                   ": unexpected message " + RuntimeAccess::message(a).type_name() +
-                                   " (dropped)");
-        } else {
-          bad_return("an unmatched message");
-        }
-        return;
+        return unmatched(phase, from, RuntimeAccess::message(a));
       case Action::Kind::ignore:
         if (phase == Phase::init) {
           init_failed(Reason::normal(), ErrorCode::ignored);

@@ -22,8 +22,12 @@ struct TryAgainRestart {
 
 class SupervisorBase : public GenServer {
  protected:
+  // A stray call or cast does not bring the tree down: OTP's supervisor logs an unexpected cast
+  // and keeps running too.
   SupervisorBase(int max_restarts, std::chrono::milliseconds max_time)
-      : intensity_(max_restarts, max_time) {}
+      : intensity_(max_restarts, max_time) {
+    tolerate_unmatched();
+  }
 
   Action init() override;
 

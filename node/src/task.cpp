@@ -190,6 +190,7 @@ struct WhichTasks {};
 /// every task it supervises when it stops.
 class TaskSupervisorServer final : public GenServer {
  public:
+  TaskSupervisorServer() { tolerate_unmatched(); }  // as a supervisor does
   Action init() override {
     trap_exit(true);
     return ok();

@@ -265,6 +265,43 @@ TEST_F(DistributionTest, MonitorOfARemoteProcessFiresWithItsExitReason) {
   EXPECT_EQ(down->reason.kind(), otp::Reason::Kind::killed);
 }
 
+TEST_F(DistributionTest, AShutdownReasonWithADetailCrossesNodesIntact) {
+  otp::Pid echo = remote_pid(a, b, "echo");
+  otp::Inbox watcher(a.node);
+  otp::Ref ref = watcher.monitor(echo);
+  otp::Inbox linked(a.node);
+  linked.link(echo);
+  // The Monitor and Link reached b before the exit: a round trip on the same link proves it.
+  ASSERT_TRUE(otp::gen_server::call<nlohmann::json>(a.node, echo, nlohmann::json(1)));
+  otp::exit(echo, otp::Reason::shutdown("closed"));
+  auto down = watcher.receive_as<otp::Down>(kLong);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->reason, otp::Reason::shutdown("closed"));
+  auto x = linked.receive_as<otp::ExitSignal>(kLong);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->reason, otp::Reason::shutdown("closed"));
+}
+
+TEST_F(DistributionTest, AnUnmatchedRemoteCallIsBadCallNamingTheExitAndTheServerRestarts) {
+  otp::Pid echo = remote_pid(a, b, "echo");
+  otp::Inbox watcher(a.node);
+  watcher.monitor(echo);
+  auto r = otp::gen_server::call<int>(a.node, echo, services::Relay{b.full_name(), "echo", 0});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), otp::ErrorCode::bad_call) << r.error();
+  EXPECT_NE(r.error().reason().detail().find("bad_call"), std::string::npos) << r.error();
+  auto down = watcher.receive_as<otp::Down>(kLong);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, r.error().reason());
+  // b's supervisor restarted it.
+  EXPECT_TRUE(otp_test::eventually([&] {
+    auto again = otp::gen_server::call<otp::Pid>(a.node, otp::remote_name("echo", b.full_name()),
+                                                 services::WhoAmI{});
+    return again && *again != echo;
+  }));
+}
+
 TEST_F(DistributionTest, MonitorOfARemoteProcessFiresWithNoconnectionWhenTheNodeGoesDown) {
   otp::Pid echo = remote_pid(a, b, "echo");
   otp::Inbox watcher(a.node);

@@ -628,6 +628,20 @@ TEST(ProcessLink, TrapExitTurnsALinkedCrashIntoAnExitSignal) {
   EXPECT_TRUE(otp::gen_server::call<Pong>(node, a, Ping{}));
 }
 
+TEST(ProcessLink, ATrappingServerSeesAShutdownReasonWithItsDetailIntact) {
+  otp::Node node(config(2));
+  otp::Inbox inbox(node);
+  auto a = start_probe(node, inbox, /*trap=*/true);
+  auto b = start_probe(node, inbox);
+  ASSERT_TRUE(otp::gen_server::call<Ok>(node, a, LinkTo{b}));
+  otp::gen_server::cast(node, b, StopWith{Reason::shutdown("closed")});
+  auto signal = handled<otp::ExitSignal>(inbox);
+  ASSERT_TRUE(signal);
+  EXPECT_EQ(signal->reason, Reason::shutdown("closed"));
+  EXPECT_EQ(signal->reason.to_string(), "{shutdown, closed}");
+  EXPECT_TRUE(signal->reason.is_clean());
+}
+
 TEST(ProcessLink, ATrappingServerGetsAnExitSignalForANormalExitToo) {
   otp::Node node(config(2));
   otp::Inbox inbox(node);

@@ -220,6 +220,38 @@ TEST_P(SupervisorTest, TransientChildIsNotRestartedAfterANormalExitButIsAfterACr
   EXPECT_EQ(log->count("start:t"), 2u);
 }
 
+TEST_P(SupervisorTest, TransientChildStoppingWithShutdownDetailIsNotRestartedNorReported) {
+  log_reports();
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("t", log).restart(otp::Restart::transient)}, {})
+                .value();
+  auto before = pids_of(*node, sup);
+  CapturedStderr err;
+  otp::Inbox inbox(*node);
+  inbox.monitor(before["t"]);
+  otp::gen_server::cast(*node, before["t"], StopWith{otp::Reason::shutdown("closed")});
+  auto down = inbox.receive_as<otp::Down>(10s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, otp::Reason::shutdown("closed"));  // {shutdown, closed}, intact
+  ASSERT_TRUE(eventually([&] { return otp::supervisor::count_children(*node, sup)->active == 0; }));
+  EXPECT_FALSE(pids_of(*node, sup)["t"]);
+  EXPECT_EQ(log->count("start:t"), 1u);
+  EXPECT_EQ(err.take().find("closed"), std::string::npos) << "a clean exit is not reported";
+}
+
+TEST_P(SupervisorTest, TransientChildStoppingWithAnErrorReasonIsRestartedAndReported) {
+  log_reports();
+  Pid sup = otp::supervisor::start_link(
+                *node, {worker_spec("t", log).restart(otp::Restart::transient)}, {})
+                .value();
+  auto before = pids_of(*node, sup);
+  CapturedStderr err;
+  otp::gen_server::cast(*node, before["t"], StopWith{otp::Reason::error("closed")});
+  await_restarted(*node, sup, before, {"t"});
+  EXPECT_EQ(log->count("start:t"), 2u);
+  EXPECT_NE(err.take().find("error: closed"), std::string::npos);
+}
+
 TEST_P(SupervisorTest, TemporaryChildIsNeverRestartedAndItsSpecIsDropped) {
   Pid sup =
       otp::supervisor::start_link(

@@ -41,6 +41,9 @@ class EventLog {
 
 struct Crash {};
 struct StopNormal {};
+struct StopWith {  // cast: the worker stops with this reason
+  otp::Reason reason;
+};
 struct Hang {};  // await a reply that never comes, so stop requests wait behind it
 struct Ping {};
 
@@ -74,6 +77,7 @@ class Worker : public otp::GenServer {
   otp::Action handle_cast(const otp::Message& m) override {
     return m.match([&](const Crash&) -> otp::Action { throw std::runtime_error("crash " + id_); },
                    [&](const StopNormal&) { return otp::stop(otp::Reason::normal()); },
+                   [&](const StopWith& s) { return otp::stop(s.reason); },
                    [&](const Hang&) {
                      return await_call(
                          "black_hole", Ping{},

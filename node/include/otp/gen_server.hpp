@@ -37,8 +37,22 @@
 //   handle_cast / handle_info / handle_continue:  noreply() | stop(reason)
 //   any handler:    await_call(...) — call another server without blocking a scheduler thread
 // clang-format on
-// Message::match with no matching clause gives "unmatched": a call then fails with bad_call for
-// its caller, a cast or info is logged and dropped; the server keeps running either way.
+// Message::match with no matching clause gives "unmatched" (so do the default handle_call and
+// handle_cast). As in OTP, where an unmatched clause raises FunctionClauseError:
+//   handle_call: the server exits with Reason::error("bad_call: no handle_call clause for T")
+//                (terminate runs, links and monitors see that reason, a supervisor restarts it);
+//                its caller's call returns ErrorCode::bad_call, whose reason() is that exit
+//                reason (where Elixir's caller exits with {{:function_clause, ...}, {GenServer,
+//                :call, ...}}). The error reply goes before the exit, so the caller never sees
+//                exit or noproc for it; an await_call's continuation gets the same bad_call.
+//   handle_cast: the server exits with Reason::error("bad_cast: no handle_cast clause for T"),
+//                as Elixir's default handle_cast raises.
+//   handle_info: the message is logged and dropped and the server keeps running, as Elixir's
+//                default handle_info does (stray messages, late replies and old monitors' Downs
+//                are routine there); a handle_info whose match misses does the same.
+// A server that calls tolerate_unmatched() in its constructor keeps running instead: an
+// unmatched call fails its caller with bad_call, an unmatched cast is logged and dropped.
+// Supervisors, task supervisors and agents tolerate unmatched requests.
 //
 // Guarantees: start_link returns after init ran (its error if init failed); call times out after
 // default_call_timeout (5 s) unless told otherwise and fails at once with noproc for a dead or
@@ -247,10 +261,10 @@ class GenServer {
   /// Runs in the new process before start_link returns. The default returns ok(). stop(reason)
   /// makes start_link fail with init_failed; ignore() with ignored; a throw is a stop.
   virtual Action init() { return ok(); }
-  /// A gen_server::call (or await_call) request; from identifies the caller. The default fails
-  /// the call with bad_call (the request is "unmatched") and the server keeps running.
+  /// A gen_server::call (or await_call) request; from identifies the caller. The default returns
+  /// "unmatched": the caller gets bad_call and the server exits (see the header comment).
   virtual Action handle_call(const Message& request, const From& from);
-  /// A gen_server::cast request. The default logs and drops it.
+  /// A gen_server::cast request. The default returns "unmatched": the server exits.
   virtual Action handle_cast(const Message& request);
   /// Any other message: otp::send, Down, ExitSignal (when trapping exits), Timeout. The default
   /// drops Down, ExitSignal and Timeout silently and logs and drops anything else.
@@ -263,6 +277,10 @@ class GenServer {
   virtual void terminate(const Reason& reason);
 
  protected:
+  /// Call in the constructor: a call or cast that matches no clause no longer crashes this server
+  /// (see the header comment); the caller gets bad_call, a cast is logged and dropped.
+  void tolerate_unmatched(bool on = true) { tolerate_unmatched_ = on; }
+
   /// This server's pid. Only valid while the server runs (from init on).
   const Pid& self() const;
   /// The node this server runs on.
@@ -277,7 +295,10 @@ class GenServer {
   Action await_call(const ServerRef& target, Message request,
                     std::function<Action(Result<Message>)> then,
                     std::chrono::milliseconds timeout = default_call_timeout);
-  /// The same, with the reply unpacked as an R (bad_reply when it holds another type).
+  /// The same, with the reply unpacked as an R (bad_reply when it holds another type). R is
+  /// deduced from the continuation's parameter:
+  ///   return await_call("db", Get{id}, [this](Result<User> u) { return reply(*u); });
+  /// (a generic lambda takes Result<Message>; await_call<R>(...) names R explicitly).
   template <class R>
   Action await_call(const ServerRef& target, Message request, std::function<Action(Result<R>)> then,
                     std::chrono::milliseconds timeout = default_call_timeout) {
@@ -287,6 +308,14 @@ class GenServer {
           return then(detail::unpack_reply<R>(std::move(r), "await_call"));
         },
         timeout);
+  }
+  /// await_call with R deduced from then's parameter, Result<R> (see above).
+  template <class F, class R = detail::result_value_t<detail::first_arg_t<F>>,
+            class = std::enable_if_t<!std::is_same_v<R, Message>>>
+  Action await_call(const ServerRef& target, Message request, F&& then,
+                    std::chrono::milliseconds timeout = default_call_timeout) {
+    return await_call<R>(target, std::move(request),
+                         std::function<Action(Result<R>)>(std::forward<F>(then)), timeout);
   }
 
   /// Runtime hook: the parent (or gen_server::stop, or node shutdown) asks this server to stop.
@@ -304,6 +333,7 @@ class GenServer {
  private:
   friend class detail::ServerActor;
   detail::ServerActor* runtime_ = nullptr;
+  bool tolerate_unmatched_ = false;
 };
 
 }  // namespace otp

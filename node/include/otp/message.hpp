@@ -83,10 +83,13 @@ class Message {
   }
 
   /// Calls the first handler whose parameter type matches the held value and returns its result.
-  /// When none matches, returns `R(otp::Unmatched{*this})`: the handlers' result type must be
+  /// When none matches, returns `R(otp::Unmatched{*this})`: the result type R must be
   /// constructible from otp::Unmatched (otp::Action is; the runtime then treats the message as
-  /// unmatched, see otp/gen_server.hpp).
-  template <class... Fs>
+  /// unmatched, see otp/gen_server.hpp). R is the common type of the handlers' results (so a
+  /// handler may return anything that converts to the others', an otp::Action); handlers that
+  /// return void are left out of it: they must throw (one that returns throws
+  /// std::logic_error). match<R>(...) names R when no handler's result gives it.
+  template <class R = detail::DeduceResult, class... Fs>
   auto match(Fs&&... fs) const;
 
   /// The held type's readable name, or "empty".
@@ -109,17 +112,24 @@ struct Ok {
   friend bool operator==(const Ok&, const Ok&) = default;
 };
 
-template <class... Fs>
+template <class Given, class... Fs>
 auto Message::match(Fs&&... fs) const {
-  using First = std::tuple_element_t<0, std::tuple<Fs...>>;
-  using R = std::invoke_result_t<First, const detail::first_arg_t<First>&>;
+  using R = std::conditional_t<std::is_same_v<Given, detail::DeduceResult>,
+                               detail::match_result_t<Fs...>, Given>;
+  static_assert(!std::is_void_v<R>,
+                "every match clause returns void: name the result type, match<otp::Action>(...)");
   R result = R(Unmatched{*this});
   bool done = false;
   auto try_one = [&](auto&& f) {
     using A = detail::first_arg_t<decltype(f)>;
     if (!done) {
       if (const A* v = get_if<A>()) {
-        result = f(*v);
+        if constexpr (std::is_void_v<std::invoke_result_t<decltype(f), const A&>>) {
+          f(*v);
+          detail::throw_void_clause(typeid(A));
+        } else {
+          result = f(*v);
+        }
         done = true;
       }
     }

@@ -33,7 +33,10 @@ class Reason {
 
   /// The process finished its work: not propagated over links, no restart of a transient child.
   static Reason normal() { return {Kind::normal}; }
-  /// Ordered to stop; with a detail it prints as {shutdown, detail}. Clean, like normal.
+  /// Ordered to stop; with a detail it prints as {shutdown, detail}. Clean, like normal: the
+  /// custom stop reason for a server that ends on purpose, as Elixir's {:shutdown, :closed} is
+  /// `stop(Reason::shutdown("closed"))` (a transient child is not restarted, nothing is logged,
+  /// links and monitors, remote ones too, get the detail intact).
   static Reason shutdown(std::string detail = {}) { return {Kind::shutdown, std::move(detail)}; }
   /// The untrappable exit signal; a process killed by it exits with killed().
   static Reason kill() { return {Kind::kill}; }
@@ -43,7 +46,8 @@ class Reason {
   static Reason noproc() { return {Kind::noproc}; }
   /// The node hosting the process became unreachable.
   static Reason noconnection() { return {Kind::noconnection}; }
-  /// A custom reason, e.g. Reason::error("bad_config") or the description of a crash.
+  /// A custom reason, e.g. Reason::error("bad_config") or the description of a crash: an
+  /// abnormal exit (restarted, logged, propagated over links).
   static Reason error(std::string what) { return {Kind::error, std::move(what)}; }
 
   /// What kind of exit it is.

@@ -22,7 +22,8 @@ struct AgentCastOp {
 template <class T>
 class AgentServer final : public GenServer {
  public:
-  explicit AgentServer(std::function<T()> init) : init_(std::move(init)) {}
+  // A request for another T is the caller's mistake: it gets bad_call, the state survives.
+  explicit AgentServer(std::function<T()> init) : init_(std::move(init)) { tolerate_unmatched(); }
   Action init() override {
     state_.emplace(init_());
     return ok();

@@ -55,6 +55,16 @@ Result<R> unpack_reply(Result<Message> r, const char* what) {
   }
 }
 
+/// R for a Result<R>; no type otherwise (so an overload taking it drops out).
+template <class T>
+struct ResultValue;
+template <class R>
+struct ResultValue<Result<R>> {
+  using type = R;
+};
+template <class T>
+using result_value_t = typename ResultValue<T>::type;
+
 struct StartOptions {
   std::optional<ServerRef> name;
   bool link = false;

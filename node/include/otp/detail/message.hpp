@@ -57,6 +57,46 @@ struct FirstArg<R (C::*)(A)> {
 template <class F>
 using first_arg_t = typename FirstArg<decltype(&std::remove_cvref_t<F>::operator())>::type;
 
+/// What Message::match returns unless told: the first clause's result type that every other
+/// clause's result converts to (else their common type), leaving out the clauses that return void
+/// (a clause that only throws). void when every clause does.
+template <class A, class B>
+struct CombineResults {
+  using type = typename std::conditional_t<
+      std::is_convertible_v<B, A>, std::type_identity<A>,
+      std::conditional_t<std::is_convertible_v<A, B>, std::type_identity<std::decay_t<B>>,
+                         std::common_type<A, B>>>::type;
+};
+template <class A>
+struct CombineResults<A, void> {
+  using type = A;
+};
+template <class B>
+struct CombineResults<void, B> {
+  using type = std::decay_t<B>;
+};
+template <>
+struct CombineResults<void, void> {
+  using type = void;
+};
+template <class Acc, class... Ts>
+struct MatchResult {
+  using type = Acc;
+};
+template <class Acc, class T, class... Ts>
+struct MatchResult<Acc, T, Ts...> {
+  using type = typename MatchResult<typename CombineResults<Acc, T>::type, Ts...>::type;
+};
+template <class... Fs>
+using match_result_t =
+    typename MatchResult<void, std::invoke_result_t<Fs, const first_arg_t<Fs>&>...>::type;
+
+/// Message::match's result type when not given explicitly.
+struct DeduceResult {};
+
+/// Thrown when a match clause that returns void returns (see Message::match).
+[[noreturn]] void throw_void_clause(const std::type_info& type);
+
 }  // namespace detail
 
 }  // namespace otp
