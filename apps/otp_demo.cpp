@@ -228,11 +228,10 @@ void data_fetcher(otp::Node& node) {
 void my_app_task_supervisor(otp::Node& node) {
   section("MyApp.TaskSupervisor (Task.Supervisor async / async_nolink)");
   using TS = my_app::TaskSupervisor;
-  auto task = TS::run_task(node, [] { return std::string("expensive result"); }).value();
+  auto task = TS::run_task(node, [] { return std::string("expensive result"); });
   say("Task.await(run_task(expensive_operation)) => \"" + otp::task::await(task).value() + "\"");
-  auto nolink = TS::run_task_nolink(node, []() -> std::string {
-                  throw std::runtime_error("nolink task failed");
-                }).value();
+  auto nolink = TS::run_task_nolink(
+      node, []() -> std::string { throw std::runtime_error("nolink task failed"); });
   auto r = otp::task::await(nolink);
   say("Task.await(run_task_nolink(crash)) => " + (r ? *r : r.error().to_string()) +
       "; the caller carries on");

@@ -7,13 +7,20 @@
 //   d.users;  // => {"user1", "user2", "user3"}
 //
 // Like Task.await_many, fetch_all blocks its caller: call it from main, a test or a task, not from
-// a GenServer handler (there it returns would_block at once; use otp::task::then).
+// a GenServer handler (there it returns would_block at once). Inside a process, DataFetcher::Server
+// does the same without blocking: its handler starts the three tasks and collects them with
+// otp::task::then_many, one continuation for all three results.
+//
+//   auto pid = otp::gen_server::start_link<seed::DataFetcher::Server>(node).value();
+//   auto d = otp::gen_server::call<seed::DataFetcher::Data>(node, pid,
+//   seed::DataFetcher::FetchAll{});
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "otp/otp.hpp"
@@ -46,18 +53,49 @@ struct DataFetcher {
                                      const Sources& from) {
     if (otp::self())  // refuse before starting tasks nobody could wait for
       return otp::Error(otp::ErrorCode::would_block,
-                        "DataFetcher.fetch_all inside a GenServer handler would block a scheduler "
-                        "thread; start the tasks and use otp::task::then");
-    std::vector<otp::Task<List>> tasks = {
-        otp::task::async(node, from.users),
-        otp::task::async(node, from.posts),
-        otp::task::async(node, from.comments),
-    };
-    auto results = otp::task::await_many(tasks, timeout);
+                        "DataFetcher::fetch_all inside a handler would block the process: use "
+                        "DataFetcher::Server, or start the tasks and use otp::task::then_many");
+    auto users = otp::task::async(node, from.users);
+    auto posts = otp::task::async(node, from.posts);
+    auto comments = otp::task::async(node, from.comments);
+    auto results = otp::task::await_many(std::tuple{users, posts, comments}, timeout);
     if (!results) return results.error();
-    auto& r = *results;
-    return Data{std::move(r.at(0)), std::move(r.at(1)), std::move(r.at(2))};
+    auto& [u, p, c] = *results;
+    return Data{std::move(u), std::move(p), std::move(c)};
   }
+
+  /// The request DataFetcher::Server answers with a Data (or the error fetch_all would return).
+  struct FetchAll {
+    std::chrono::milliseconds timeout = std::chrono::seconds(5);
+  };
+
+  /// fetch_all inside a GenServer: the handler starts the tasks (linked to the server) and
+  /// returns task::then_many, which parks the server until all three results are in, or the
+  /// timeout (the unfinished tasks are then killed, unlinked first, and the caller gets the
+  /// timeout error; the server carries on).
+  class Server : public otp::GenServer {
+   public:
+    explicit Server(Sources from = {fetch_users, fetch_posts, fetch_comments})
+        : from_(std::move(from)) {}
+    otp::Action handle_call(const otp::Message& m, const otp::From&) override {
+      return m.match([&](const FetchAll& f) {
+        auto users = otp::task::async(node(), from_.users);
+        auto posts = otp::task::async(node(), from_.posts);
+        auto comments = otp::task::async(node(), from_.comments);
+        return otp::task::then_many(
+            std::tuple{users, posts, comments},
+            [](otp::Result<std::tuple<List, List, List>> r) {
+              if (!r) return otp::reply(r.error());
+              auto& [u, p, c] = *r;
+              return otp::reply(Data{std::move(u), std::move(p), std::move(c)});
+            },
+            f.timeout);
+      });
+    }
+
+   private:
+    Sources from_;
+  };
 
   // The simulated API calls (defp in the seed). Task functions may block: they run on the
   // node's blocking pool, not on a scheduler thread.

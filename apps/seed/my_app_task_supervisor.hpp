@@ -7,7 +7,7 @@
 // Either way the result is collected with otp::task::await (or then), and a task still running
 // when the supervisor stops is killed with it.
 //
-//   auto task = seed::my_app::TaskSupervisor::run_task(node, [] { return expensive(); }).value();
+//   auto task = seed::my_app::TaskSupervisor::run_task(node, [] { return expensive(); });
 //   auto result = otp::task::await(task);
 #pragma once
 
@@ -26,7 +26,7 @@ struct TaskSupervisor {
   /// `{Task.Supervisor, name: MyApp.TaskSupervisor}` in application.ex.
   static otp::ChildSpec child_spec() { return otp::task_supervisor::spec(kName, kName); }
 
-  /// Errors: noproc when the supervisor is not running.
+  /// An otp::Task; when the supervisor is not running, await (or then) gives noproc.
   template <class F>
   static auto run_task(otp::Node& node, F fn) {
     return otp::task_supervisor::async(node, kName, std::move(fn));

@@ -9,11 +9,12 @@ namespace otp {
 namespace {
 constexpr auto kForever = std::chrono::hours(24 * 365);
 
-Error would_block(const char* what) {
-  return Error(ErrorCode::would_block,
-               std::string(what) +
-                   " from inside a process handler would block a scheduler thread; use "
-                   "GenServer::await_call, or start children under a supervisor");
+// A blocking function called inside a handler: the message names the non-blocking one to use.
+Error would_block(const char* what, const char* instead) {
+  return Error(ErrorCode::would_block, std::string(what) +
+                                           " inside a handler would block the process (and a "
+                                           "scheduler thread): use " +
+                                           instead);
 }
 
 detail::ServerActor& runtime_of(detail::ServerActor* r) {
@@ -45,8 +46,8 @@ void GenServer::terminate(const Reason&) {}
 const Pid& GenServer::self() const {
   return runtime_of(runtime_).self_pid();
 }
-Node& GenServer::node() const {
-  return runtime_of(runtime_).node_core().owner();
+HandlerNode GenServer::node() const {
+  return HandlerNode(runtime_of(runtime_).node_core().owner());
 }
 bool GenServer::trap_exit(bool on) {
   return runtime_of(runtime_).set_trap_exit(on);
@@ -76,7 +77,13 @@ namespace detail {
 Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options) {
   auto& core = RuntimeAccess::core(node);
   if (core.shutting_down()) return Error(ErrorCode::shutting_down, "start: node is stopping");
-  if (current_server()) return would_block("gen_server start");
+  if (current_server())
+    return would_block(
+        "a blocking start (gen_server::start_link / start, supervisor::start_link, "
+        "agent::start_link, ...)",
+        "GenServer::await_call(sup, supervisor::StartChild{spec} or "
+        "dynamic_supervisor::StartChild{spec}, continuation), which starts it as a "
+        "supervisor's child");
   auto slot = ReplySlot::take();
   SpawnInfo info{std::move(options.name), nullptr, slot, Ref::make(), {}};
   spawn_server(core, std::move(factory), std::move(info));
@@ -88,7 +95,9 @@ Result<Pid> start_server(Node& node, ServerFactory factory, StartOptions options
 
 Result<Message> call(Node& node, const ServerRef& target, Message request,
                      std::chrono::milliseconds timeout) {
-  if (current_server()) return would_block("gen_server::call");
+  if (current_server())
+    return would_block("gen_server::call (or a blocking call built on it: agent, supervisor, ...)",
+                       "GenServer::await_call(target, request, continuation, timeout)");
   auto pid = resolve(RuntimeAccess::core(node), target, "call to");
   if (!pid) return pid.error();
   auto slot = ReplySlot::take();
@@ -139,7 +148,10 @@ void reply(const From& from, Message value) {
 
 Result<void> stop(Node& node, const ServerRef& target, Reason reason,
                   std::chrono::milliseconds timeout) {
-  if (detail::current_server()) return would_block("gen_server::stop");
+  if (detail::current_server())
+    return would_block("gen_server::stop",
+                       "otp::monitor(pid) and otp::exit(pid, reason); the Down comes to "
+                       "handle_info once it has exited");
   auto pid = detail::resolve(RuntimeAccess::core(node), target, "stop of");
   if (!pid) return pid.error();
   auto slot = std::make_shared<detail::ReplySlot>();

@@ -172,11 +172,26 @@ void kill_task(const Pid& pid) {
   otp::exit(pid, Reason::kill());
 }
 
-Error would_block_error(const char* what) {
-  return Error(ErrorCode::would_block,
-               std::string(what) +
-                   " inside a process handler would block a scheduler thread; "
-                   "use otp::task::then");
+Action await_current_group(std::vector<Ref> tags, std::chrono::milliseconds timeout,
+                           std::function<Action(Result<Message>)> then) {
+  auto* s = current_server();
+  if (!s) throw std::logic_error("otp::task::then_many is for use inside a GenServer handler");
+  auto a = s->await_tag(Ref(), timeout, std::move(then));
+  RuntimeAccess::await_spec(a)->group = std::move(tags);
+  return a;
+}
+
+Error would_block_error(const char* what, const char* instead) {
+  return Error(ErrorCode::would_block, std::string(what) +
+                                           " inside a handler would block the process (and a "
+                                           "scheduler thread): use " +
+                                           instead);
+}
+
+std::shared_ptr<TaskState> failed_task_state(Error error) {
+  auto state = make_task_state(nullptr);
+  state->complete(std::move(error));
+  return state;
 }
 
 }  // namespace detail

@@ -62,7 +62,7 @@ class TaskUser : public otp::GenServer {
         },
         [&](const CrashThen& q) {
           auto boom = []() -> int { throw std::runtime_error("linked boom"); };
-          auto t = q.nolink ? otp::task_supervisor::async_nolink(node(), "tasks", boom).value()
+          auto t = q.nolink ? otp::task_supervisor::async_nolink(node(), "tasks", boom)
                             : otp::task::async(node(), boom);
           return otp::task::then<int>(t, [continued = continued_](otp::Result<int> r) {
             ++*continued;
@@ -78,7 +78,7 @@ class TaskUser : public otp::GenServer {
       release->wait(10s);
       return 1;
     };
-    if (supervised) return otp::task_supervisor::async(node(), "tasks", body).value();
+    if (supervised) return otp::task_supervisor::async(node(), "tasks", body);
     return otp::task::async(node(), body);
   }
   std::shared_ptr<Latch> release_;

@@ -31,9 +31,8 @@ class TaskOwner : public otp::GenServer {
           return otp::task::then<int>(t, [](otp::Result<int> r) { return otp::reply(*r); });
         },
         [&](const RunNolink&) {
-          auto t = otp::task_supervisor::async_nolink(node(), "tasks", []() -> int {
-                     throw std::runtime_error("nolink boom");
-                   }).value();
+          auto t = otp::task_supervisor::async_nolink(
+              node(), "tasks", []() -> int { throw std::runtime_error("nolink boom"); });
           return otp::task::then<int>(t, [](otp::Result<int> r) {
             return otp::reply(r ? std::string("ok") : r.error().to_string());
           });
@@ -192,7 +191,7 @@ TEST_F(TaskTest, TaskSupervisorNolinkCrashLeavesTheCallerRunningWithAnError) {
 
 TEST_F(TaskTest, TaskSupervisorAsyncStartChildAndChildren) {
   Pid sup = otp::task_supervisor::start_link(node, otp::name("tasks")).value();
-  auto t = otp::task_supervisor::async(node, "tasks", [] { return std::string("done"); }).value();
+  auto t = otp::task_supervisor::async(node, "tasks", [] { return std::string("done"); });
   EXPECT_EQ(otp::task::await(t).value(), "done");
   auto release = std::make_shared<Latch>(1);
   Pid child =

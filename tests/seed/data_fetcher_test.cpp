@@ -1,6 +1,7 @@
 // The seed's DataFetcher: three tasks (100, 200, 150 ms) collected with await_many. They run in
 // parallel (checked with sources that wait for each other, not with a clock); past its timeout
-// fetch_all returns a timeout error and leaves no task behind.
+// fetch_all returns a timeout error and leaves no task behind. DataFetcher::Server does the same
+// inside a GenServer with task::then_many.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -112,4 +113,59 @@ TEST(SeedDataFetcher, TheSimulatedCallsTakeTheirTime) {
   auto started = Clock::now();
   ASSERT_TRUE(DataFetcher::fetch_all(node));
   EXPECT_GE(Clock::now() - started, 200ms);
+}
+
+// -- DataFetcher::Server: the same inside a GenServer, with task::then_many --
+
+TEST(SeedDataFetcher, TheServerFetchesEveryListWithoutBlockingItsProcess) {
+  otp::Node node({.name = "fetch", .scheduler_threads = 2});
+  auto server = otp::gen_server::start<DataFetcher::Server>(node).value();
+  auto data = otp::gen_server::call<DataFetcher::Data>(node, server, DataFetcher::FetchAll{}, 20s);
+  ASSERT_TRUE(data) << data.error();
+  EXPECT_EQ(data->users, (List{"user1", "user2", "user3"}));
+  EXPECT_EQ(data->posts, (List{"post1", "post2"}));
+  EXPECT_EQ(data->comments, (List{"comment1", "comment2", "comment3"}));
+}
+
+TEST(SeedDataFetcher, TheServersTasksRunInParallel) {
+  otp::Node node({.name = "fetch", .scheduler_threads = 2});
+  auto sources = all_at_once(std::make_shared<otp_test::Latch>(3));
+  auto server = otp::gen_server::start<DataFetcher::Server>(node, sources).value();
+  auto data =
+      otp::gen_server::call<DataFetcher::Data>(node, server, DataFetcher::FetchAll{60s}, 70s);
+  ASSERT_TRUE(data) << data.error();
+  EXPECT_EQ(data->users, (List{"user1"}));
+  EXPECT_EQ(data->posts, (List{"post1"}));
+  EXPECT_EQ(data->comments, (List{"comment1"}));
+}
+
+TEST(SeedDataFetcher, TheServersTimeoutKillsTheUnfinishedTasksAndTheServerCarriesOn) {
+  otp::Node node({.name = "fetch", .scheduler_threads = 2});
+  auto release = std::make_shared<otp_test::Latch>(1);
+  otp_test::ReleaseOnExit release_at_exit(*release);
+  auto server = otp::gen_server::start<DataFetcher::Server>(node, held(release, true)).value();
+  auto data = otp::gen_server::call<DataFetcher::Data>(node, server, DataFetcher::FetchAll{50ms});
+  ASSERT_FALSE(data);
+  EXPECT_EQ(data.code(), otp::ErrorCode::timeout);
+  EXPECT_NE(data.error().to_string().find("2 of 3 tasks unfinished"), std::string::npos)
+      << data.error();
+  // The two unfinished tasks were killed (the server was unlinked from them first): only the
+  // server is left, and it still answers.
+  EXPECT_TRUE(otp_test::eventually([&] { return node.process_count() == 1; }));
+  EXPECT_TRUE(otp::alive(server));
+  release->count_down();
+  EXPECT_TRUE(otp::gen_server::call<DataFetcher::Data>(node, server, DataFetcher::FetchAll{}, 20s));
+}
+
+TEST(SeedDataFetcher, FetchAllInsideAHandlerNamesTheNonBlockingForm) {
+  struct Misuser : otp::GenServer {
+    otp::Action handle_call(const otp::Message&, const otp::From&) override {
+      auto r = DataFetcher::fetch_all(node());
+      return otp::reply(r ? std::string("fetched") : r.error().to_string());
+    }
+  };
+  otp::Node node({.name = "fetch", .scheduler_threads = 2});
+  auto pid = otp::gen_server::start<Misuser>(node).value();
+  auto r = otp::gen_server::call<std::string>(node, pid, 0).value();
+  EXPECT_NE(r.find("use DataFetcher::Server"), std::string::npos) << r;
 }

@@ -98,11 +98,10 @@ TEST_F(SeedApp, EveryServiceWorksInTheTree) {
   EXPECT_EQ(CacheServer::get(node, "k").value(), "v");
 
   EXPECT_EQ(DataFetcher::fetch_all(node).value().posts, (DataFetcher::List{"post1", "post2"}));
-  auto task = my_app::TaskSupervisor::run_task(node, [] { return 1 + 1; }).value();
+  auto task = my_app::TaskSupervisor::run_task(node, [] { return 1 + 1; });
   EXPECT_EQ(otp::task::await(task).value(), 2);
-  auto nolink = my_app::TaskSupervisor::run_task_nolink(node, []() -> int {
-                  throw std::runtime_error("boom");
-                }).value();
+  auto nolink = my_app::TaskSupervisor::run_task_nolink(
+      node, []() -> int { throw std::runtime_error("boom"); });
   EXPECT_EQ(otp::task::await(nolink).code(), otp::ErrorCode::exit);
 
   ASSERT_TRUE(UserSession::start_supervised(node, 42));

@@ -70,6 +70,7 @@
 
 #include "otp/detail/gen_server.hpp"
 #include "otp/error.hpp"
+#include "otp/handler_node.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
 #include "otp/pid.hpp"
@@ -283,8 +284,9 @@ class GenServer {
 
   /// This server's pid. Only valid while the server runs (from init on).
   const Pid& self() const;
-  /// The node this server runs on.
-  Node& node() const;
+  /// The node this server runs on, as a HandlerNode (it converts to Node&): the blocking client
+  /// functions (gen_server::call, start_link, ...) do not compile when given it (handler_node.hpp).
+  HandlerNode node() const;
   /// Turns exit trapping on/off for this server (links then deliver ExitSignal to handle_info).
   bool trap_exit(bool on);
 

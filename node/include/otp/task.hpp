@@ -2,10 +2,12 @@
 // otp::task_supervisor, Task.Supervisor. The seed's DataFetcher:
 //
 // clang-format off
-//   auto users    = otp::task::async(node, [] { return fetch_users(); });
-//   auto posts    = otp::task::async(node, [] { return fetch_posts(); });
-//   auto comments = otp::task::async(node, [] { return fetch_comments(); });
-//   auto u = otp::task::await(users, 5s);      // Result<std::vector<std::string>>
+//   auto users    = otp::task::async(node, [] { return fetch_users(); });     // Task<Users>
+//   auto posts    = otp::task::async(node, [] { return fetch_posts(); });     // Task<Posts>
+//   auto comments = otp::task::async(node, [] { return fetch_comments(); });  // Task<Comments>
+//   auto all = otp::task::await_many(std::tuple{users, posts, comments}, 5s);
+//   // Result<std::tuple<Users, Posts, Comments>>; inside a GenServer handler, the same with
+//   // otp::task::then_many(std::tuple{...}, continuation, 5s) (see then_many below)
 // clang-format on
 //
 // A task is a process (it has a pid; it can be linked, monitored, killed) whose function runs on
@@ -25,8 +27,18 @@
 // shutdown is always a brutal kill (Task.shutdown(task, :brutal_kill)): a task's function can
 // not be interrupted, so a graceful shutdown with a timeout would only delay the same kill.
 //
-// Inside a GenServer handler nothing may block: await/await_many return would_block there; use
-// otp::task::then(task, continuation) (an await Action, like GenServer::await_call).
+// Inside a GenServer handler nothing may block: await, await_many and yield with a timeout
+// return would_block there (the message names the function to use). Use the non-blocking
+// forms, Actions that park the server (like GenServer::await_call) until the results are in:
+// task::then(task, continuation, timeout) for one task, task::then_many(tasks, continuation,
+// timeout) for several (Task.await_many's form inside a handler: one continuation gets every
+// result, a vector or, for tasks of different types, a tuple).
+//
+// Starting a task never fails: task::async and task_supervisor::async / async_nolink all return
+// a Task<R>. A start that can not happen (the task supervisor is not running: noproc; the node is
+// stopping: shutting_down) gives a task already finished with that error, reported where every
+// other task error is, by await, await_many, then, then_many and shutdown. One place to handle
+// errors instead of two; Elixir's Task.Supervisor.async exits the caller in that case instead.
 //
 // A linked task (task::async or task_supervisor::async from a process) that dies (a throw, an
 // exit signal) while still linked to its caller tells the caller by the link only, as in
@@ -78,6 +90,45 @@ class Task {
   std::shared_ptr<detail::TaskState> state_;
 };
 
+namespace detail {
+
+template <class Tasks>
+Result<typename TaskGroup<Tasks>::Values> await_group(const Tasks& tasks,
+                                                      std::chrono::milliseconds timeout) {
+  if (current_process())
+    return would_block_error("task::await_many", "task::then_many(tasks, continuation, timeout)");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  TaskGroup<Tasks>::each(tasks, [&](const std::shared_ptr<TaskState>& state, const Pid&) {
+    state->wait_until(deadline);
+  });
+  return collect_group(tasks, "await_many");
+}
+
+template <class Tasks, class K>
+Action then_group(const Tasks& tasks, K k, std::chrono::milliseconds timeout) {
+  using Values = typename TaskGroup<Tasks>::Values;
+  static_assert(std::is_invocable_v<K&, Result<Values>>,
+                "task::then_many: the continuation must take a Result of the tasks' results "
+                "(Result<std::vector<R>> for a vector of tasks, Result<std::tuple<...>> for a "
+                "tuple)");
+  static_assert(std::is_convertible_v<std::invoke_result_t<K&, Result<Values>>, Action>,
+                "task::then_many: the continuation must return an otp::Action");
+  std::vector<Ref> pending;
+  TaskGroup<Tasks>::each(tasks, [&](const std::shared_ptr<TaskState>& state, const Pid&) {
+    if (!state->peek()) pending.push_back(state->ref());
+  });
+  auto finish = [tasks, k = std::move(k)](Result<Message>) mutable -> Action {
+    bool linked_exit = false;
+    auto values = collect_group(tasks, "then_many", &linked_exit);
+    if (linked_exit) return noreply();
+    return k(std::move(values));
+  };
+  if (pending.empty()) return finish(Message());
+  return await_current_group(std::move(pending), timeout, std::move(finish));
+}
+
+}  // namespace detail
+
 namespace task {
 
 /// Runs fn() on the node's blocking pool as a new process; from a process, linked to it. Never
@@ -91,10 +142,12 @@ Task<detail::task_result_t<F>> async(Node& node, F fn) {
                                                                          std::move(state));
 }
 
-/// The task's result; timeout -> timeout error and the task is killed.
+/// The task's result; timeout -> timeout error and the task is killed. Blocks: outside
+/// processes only (inside a handler it returns would_block; use then).
 template <class R>
 Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = default_call_timeout) {
-  if (detail::current_process()) return detail::would_block_error("task::await");
+  if (detail::current_process())
+    return detail::would_block_error("task::await", "task::then(task, continuation, timeout)");
   auto r = otp::detail::RuntimeAccess::task_state(t)->wait_until(std::chrono::steady_clock::now() +
                                                                  timeout);
   if (!r) {
@@ -104,35 +157,22 @@ Result<R> await(const Task<R>& t, std::chrono::milliseconds timeout = default_ca
   return detail::unpack_task<R>(std::move(*r));
 }
 
-/// Every task's result, in order, within one overall timeout; on timeout every unfinished task
-/// is killed and the error says how many were missing.
+/// Every task's result, in task order, within one overall timeout (Task.await_many). On timeout
+/// every unfinished task is killed (unlinked first) and the error says how many were missing;
+/// otherwise the first task error in task order. A void task's result is std::monostate.
+/// Blocks: outside processes only (inside a handler it returns would_block; use then_many).
 template <class R>
-Result<std::vector<R>> await_many(const std::vector<Task<R>>& tasks,
-                                  std::chrono::milliseconds timeout = default_call_timeout) {
-  if (detail::current_process()) return detail::would_block_error("task::await_many");
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<R> out;
-  size_t missing = 0;
-  std::optional<Error> first_error;
-  for (auto& t : tasks) {
-    auto r = otp::detail::RuntimeAccess::task_state(t)->wait_until(deadline);
-    if (!r) {
-      ++missing;
-      detail::kill_task(t.pid());
-      continue;
-    }
-    auto v = detail::unpack_task<R>(std::move(*r));
-    if (!v) {
-      if (!first_error) first_error = v.error();
-      continue;
-    }
-    if (!missing && !first_error) out.push_back(std::move(v).value());
-  }
-  if (missing)
-    return Error(ErrorCode::timeout, "await_many: " + std::to_string(missing) + " of " +
-                                         std::to_string(tasks.size()) + " tasks unfinished");
-  if (first_error) return *first_error;
-  return out;
+Result<std::vector<detail::task_value_t<R>>> await_many(
+    const std::vector<Task<R>>& tasks, std::chrono::milliseconds timeout = default_call_timeout) {
+  return detail::await_group(tasks, timeout);
+}
+/// The same for tasks of different result types: a tuple of results, in task order.
+///   auto [u, p] = otp::task::await_many(std::tuple{users, posts}, 5s).value();
+template <class... Rs>
+Result<std::tuple<detail::task_value_t<Rs>...>> await_many(
+    const std::tuple<Task<Rs>...>& tasks,
+    std::chrono::milliseconds timeout = default_call_timeout) {
+  return detail::await_group(tasks, timeout);
 }
 
 /// Waits up to timeout; nullopt if the task is still running (it keeps running).
@@ -143,7 +183,8 @@ std::optional<Result<R>> yield(const Task<R>& t, std::chrono::milliseconds timeo
     r = otp::detail::RuntimeAccess::task_state(t)->peek();
   } else {
     if (detail::current_process())
-      return Result<R>(detail::would_block_error("task::yield with a timeout"));
+      return Result<R>(detail::would_block_error("task::yield with a timeout",
+                                                 "task::yield(task, 0ms) to poll, or task::then"));
     r = otp::detail::RuntimeAccess::task_state(t)->wait_until(std::chrono::steady_clock::now() +
                                                               timeout);
   }
@@ -163,12 +204,18 @@ std::optional<Result<R>> shutdown(const Task<R>& t) {
   return std::nullopt;
 }
 
-/// Inside a GenServer handler: wait for the task without blocking (an await Action). On timeout
-/// the continuation gets a timeout error and the task is killed, unlinked first (the server
-/// survives). Never runs k for the death of a task still linked to the caller (see above).
-template <class R>
-Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
-            std::chrono::milliseconds timeout = default_call_timeout) {
+/// Inside a GenServer handler: wait for the task without blocking (an await Action, like
+/// GenServer::await_call: the server handles no other message until k has run). k takes a
+/// Result<R> and returns an Action (R is deduced from the task). On timeout k gets a timeout
+/// error and the task is killed, unlinked first (the server survives). Never runs k for the
+/// death of a task still linked to the caller (see above).
+///   return otp::task::then(t, [](otp::Result<int> r) { return otp::reply(*r); }, 2s);
+template <class R, class K>
+Action then(const Task<R>& t, K k, std::chrono::milliseconds timeout = default_call_timeout) {
+  static_assert(std::is_invocable_v<K&, Result<R>>,
+                "task::then: the continuation must take the task's Result<R>");
+  static_assert(std::is_convertible_v<std::invoke_result_t<K&, Result<R>>, Action>,
+                "task::then: the continuation must return an otp::Action (reply, noreply, ...)");
   const auto& state = otp::detail::RuntimeAccess::task_state(t);
   // A linked task's death reaches the caller by the link's exit signal, sent before the state
   // says so: the continuation must not run for it (see the header comment).
@@ -177,11 +224,40 @@ Action then(const Task<R>& t, std::function<Action(Result<R>)> k,
     return k(detail::unpack_task<R>(std::move(*r)));
   }
   Pid pid = t.pid();
-  return detail::await_current(t.ref(), timeout, [pid, state, k = std::move(k)](Result<Message> r) {
-    if (state->linked_exit()) return noreply();
-    if (!r && r.code() == ErrorCode::timeout) detail::kill_task(pid);
-    return k(detail::unpack_task<R>(std::move(r)));
-  });
+  return detail::await_current(t.ref(), timeout,
+                               [pid, state, k = std::move(k)](Result<Message> r) mutable -> Action {
+                                 if (state->linked_exit()) return noreply();
+                                 if (!r && r.code() == ErrorCode::timeout) detail::kill_task(pid);
+                                 return k(detail::unpack_task<R>(std::move(r)));
+                               });
+}
+
+/// then over several tasks: Task.await_many inside a handler, without blocking. k runs once,
+/// when every task has finished or at the timeout, with what await_many would return: the
+/// results in task order (a std::vector for a vector of tasks, a std::tuple for a tuple of tasks
+/// of different types), or the first task error, or, at the timeout, a timeout error saying how
+/// many were unfinished, those being killed (unlinked first: the server survives). As for then,
+/// k never runs if a task linked to the caller died: the exit signal takes the caller down (or,
+/// trapping exits, the EXIT message arrives and this wait ends without k once the others are
+/// done). The seed's DataFetcher inside a GenServer:
+///   auto users = otp::task::async(node(), fetch_users);  // Task<std::vector<std::string>>
+///   auto count = otp::task::async(node(), count_posts);  // Task<int>
+///   return otp::task::then_many(std::tuple{users, count},
+///       [](otp::Result<std::tuple<std::vector<std::string>, int>> r) {
+///         if (!r) return otp::reply(r.error());
+///         auto& [u, n] = *r;
+///         return otp::reply(Summary{u, n});
+///       }, 5s);
+template <class R, class K>
+Action then_many(const std::vector<Task<R>>& tasks, K k,
+                 std::chrono::milliseconds timeout = default_call_timeout) {
+  return detail::then_group(tasks, std::move(k), timeout);
+}
+/// The same for a tuple of tasks (std::tuple{t1, t2, t3}): k gets a Result of a tuple.
+template <class... Rs, class K>
+Action then_many(const std::tuple<Task<Rs>...>& tasks, K k,
+                 std::chrono::milliseconds timeout = default_call_timeout) {
+  return detail::then_group(tasks, std::move(k), timeout);
 }
 
 /// How async_stream runs its tasks.
@@ -260,29 +336,36 @@ ChildSpec spec(std::string id, std::optional<ServerRef> name = std::nullopt);
 /// The tasks it supervises right now.
 Result<std::vector<Pid>> children(Node& node, const ServerRef& sup);
 
-/// A supervised task linked to the caller too (a crash reaches the calling process).
+/// A supervised task linked to the caller too (a crash reaches the calling process). Returns a
+/// Task, as task::async does: when the supervisor is not running the task is born finished with
+/// a noproc error, which await, then and shutdown report (see the header comment).
 template <class F>
-Result<Task<otp::detail::task_result_t<F>>> async(Node& node, const ServerRef& sup, F fn) {
+Task<otp::detail::task_result_t<F>> async(Node& node, const ServerRef& sup, F fn) {
+  using R = otp::detail::task_result_t<F>;
   auto s = detail::resolve_supervisor(node, sup);
-  if (!s) return s.error();
+  if (!s)
+    return otp::detail::RuntimeAccess::make_task<R>(Pid(),
+                                                    otp::detail::failed_task_state(s.error()));
   auto owner = otp::detail::current_process();
   auto state = otp::detail::make_task_state(owner);
   Pid pid =
       otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {owner, *s}, state);
-  return otp::detail::RuntimeAccess::make_task<otp::detail::task_result_t<F>>(std::move(pid),
-                                                                              std::move(state));
+  return otp::detail::RuntimeAccess::make_task<R>(std::move(pid), std::move(state));
 }
 
-/// A supervised task not linked to the caller: a crash comes back as an error from await.
+/// A supervised task not linked to the caller: a crash comes back as an error from await (and
+/// then). A missing supervisor as for async.
 template <class F>
-Result<Task<otp::detail::task_result_t<F>>> async_nolink(Node& node, const ServerRef& sup, F fn) {
+Task<otp::detail::task_result_t<F>> async_nolink(Node& node, const ServerRef& sup, F fn) {
+  using R = otp::detail::task_result_t<F>;
   auto s = detail::resolve_supervisor(node, sup);
-  if (!s) return s.error();
+  if (!s)
+    return otp::detail::RuntimeAccess::make_task<R>(Pid(),
+                                                    otp::detail::failed_task_state(s.error()));
   auto state = otp::detail::make_task_state(otp::detail::current_process());
   Pid pid =
       otp::detail::spawn_task(node, otp::detail::wrap_body(std::move(fn)), {nullptr, *s}, state);
-  return otp::detail::RuntimeAccess::make_task<otp::detail::task_result_t<F>>(std::move(pid),
-                                                                              std::move(state));
+  return otp::detail::RuntimeAccess::make_task<R>(std::move(pid), std::move(state));
 }
 
 /// Fire and forget: a supervised task whose result nobody awaits.

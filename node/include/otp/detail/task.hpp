@@ -8,9 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <type_traits>
+#include <variant>
+#include <vector>
 
 #include "otp/detail/gen_server.hpp"
+#include "otp/detail/runtime_access.hpp"
 #include "otp/error.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
@@ -18,6 +23,10 @@
 #include "otp/server_ref.hpp"
 
 namespace otp {
+
+template <class R>
+class Task;
+
 namespace detail {
 
 /// Where a task's outcome lands; shared by the task process and every handle to it.
@@ -59,10 +68,17 @@ std::shared_ptr<Process> current_process();
 /// await_tag for the running server (task::then).
 Action await_current(Ref tag, std::chrono::milliseconds timeout,
                      std::function<Action(Result<Message>)> then);
+/// The same for several tags at once (task::then_many): then runs when every tag's reply has
+/// come (with an empty Message) or at the deadline (with a timeout error).
+Action await_current_group(std::vector<Ref> tags, std::chrono::milliseconds timeout,
+                           std::function<Action(Result<Message>)> then);
 /// Kills a task process (exit kill). Called from a process, unlinks it from the task first (as
 /// Elixir's Task.shutdown does), so that the kill does not come back to it through the link.
 void kill_task(const Pid& pid);
-Error would_block_error(const char* what);
+/// would_block for a blocking task function called inside a handler; names the one to use.
+Error would_block_error(const char* what, const char* instead);
+/// The state of a task that could not start (its supervisor is gone): finished with error.
+std::shared_ptr<TaskState> failed_task_state(Error error);
 
 template <class F>
 using task_result_t = std::invoke_result_t<F>;
@@ -75,6 +91,89 @@ Result<R> unpack_task(Result<Message> r) {
   } else {
     return unpack_reply<R>(std::move(r), "task");
   }
+}
+
+/// What a task returning R yields inside a tuple or vector of results (void: std::monostate).
+template <class R>
+using task_value_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+
+template <class R>
+Result<task_value_t<R>> unpack_task_value(Result<Message> r) {
+  if constexpr (std::is_void_v<R>) {
+    if (!r) return r.error();
+    return std::monostate{};
+  } else {
+    return unpack_task<R>(std::move(r));
+  }
+}
+
+/// Several tasks awaited as one (await_many, then_many): a vector of tasks of one result type,
+/// or a tuple of tasks of any result types.
+template <class Tasks>
+struct TaskGroup;
+
+template <class R>
+struct TaskGroup<std::vector<Task<R>>> {
+  using Values = std::vector<task_value_t<R>>;
+  template <class F>
+  static void each(const std::vector<Task<R>>& tasks, F&& f) {
+    for (const auto& t : tasks) f(RuntimeAccess::task_state(t), t.pid());
+  }
+  /// Every task has finished: the results in task order, or the first error in that order.
+  static Result<Values> values(const std::vector<Task<R>>& tasks) {
+    Values out;
+    out.reserve(tasks.size());
+    for (const auto& t : tasks) {
+      auto v = unpack_task_value<R>(*RuntimeAccess::task_state(t)->peek());
+      if (!v) return v.error();
+      out.push_back(std::move(v).value());
+    }
+    return out;
+  }
+};
+
+template <class... Rs>
+struct TaskGroup<std::tuple<Task<Rs>...>> {
+  using Values = std::tuple<task_value_t<Rs>...>;
+  template <class F>
+  static void each(const std::tuple<Task<Rs>...>& tasks, F&& f) {
+    std::apply([&](const auto&... t) { (f(RuntimeAccess::task_state(t), t.pid()), ...); }, tasks);
+  }
+  static Result<Values> values(const std::tuple<Task<Rs>...>& tasks) {
+    auto results = std::apply(
+        [](const auto&... t) {
+          return std::tuple<Result<task_value_t<Rs>>...>{
+              unpack_task_value<Rs>(*RuntimeAccess::task_state(t)->peek())...};
+        },
+        tasks);
+    std::optional<Error> first;
+    std::apply([&](const auto&... r) { ((first || r ? void() : void(first = r.error())), ...); },
+               results);
+    if (first) return *first;
+    return std::apply([](auto&... r) { return Values(std::move(r).value()...); }, results);
+  }
+};
+
+/// After waiting for a group (every task finished, or the deadline passed): kills the tasks
+/// still running (each unlinked from the calling process first) and fails with timeout saying
+/// how many; otherwise the results. linked_exit (when given) is set if a task died while linked
+/// to its caller (task::then_many then never runs its continuation).
+template <class Tasks>
+Result<typename TaskGroup<Tasks>::Values> collect_group(const Tasks& tasks, const char* what,
+                                                        bool* linked_exit = nullptr) {
+  size_t missing = 0;
+  size_t n = 0;
+  TaskGroup<Tasks>::each(tasks, [&](const std::shared_ptr<TaskState>& state, const Pid& pid) {
+    ++n;
+    if (linked_exit && state->linked_exit()) *linked_exit = true;
+    if (state->peek()) return;
+    ++missing;
+    kill_task(pid);
+  });
+  if (missing)
+    return Error(ErrorCode::timeout, std::string(what) + ": " + std::to_string(missing) + " of " +
+                                         std::to_string(n) + " tasks unfinished");
+  return TaskGroup<Tasks>::values(tasks);
 }
 
 template <class F>
