@@ -252,11 +252,12 @@ void user_session(otp::Node& node) {
   section("UserSession (GenServer named via MyApp.Registry)");
   for (int id : {1, 2}) {
     otp::Pid s = UserSession::start_supervised(node, id).value();
-    say("start user_session:" + std::to_string(id) + " under " + UserSession::kSupervisor + " => " +
-        str(s));
+    say("start {user_session, " + std::to_string(id) + "} under " + UserSession::kSupervisor +
+        " => " + str(s));
   }
-  auto found = otp::Registry::find(node, UserSession::kRegistry)->lookup(UserSession::key(1));
-  say("Registry.lookup(MyApp.Registry, user_session:1) => [" + str(found.at(0).pid) + "]");
+  auto found =
+      otp::Registry::find(node, UserSession::kRegistry).value()->lookup(UserSession::key(1));
+  say("Registry.lookup(MyApp.Registry, {user_session, 1}) => [" + str(found.at(0).pid) + "]");
   (void)UserSession::send_message(node, 1, "hello");
   (void)UserSession::send_message(node, 1, "how are you?");
   (void)UserSession::send_message(node, 2, "hi two");

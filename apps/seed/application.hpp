@@ -30,13 +30,11 @@ inline std::vector<otp::ChildSpec> children(const Puts& puts) {
       UserCache::child_spec(),
       otp::supervisor::spec(kCriticalSupervisor,
                             {Database::child_spec(puts), Cache::child_spec(puts)},
-                            {.strategy = Strategy::one_for_all})
-          .named(kCriticalSupervisor),
+                            {.strategy = Strategy::one_for_all}, otp::name(kCriticalSupervisor)),
       otp::supervisor::spec(kOrderedSupervisor,
                             {ConfigLoader::child_spec(puts), DatabasePool::child_spec(puts),
                              WebServer::child_spec(puts)},
-                            {.strategy = Strategy::rest_for_one})
-          .named(kOrderedSupervisor),
+                            {.strategy = Strategy::rest_for_one}, otp::name(kOrderedSupervisor)),
   };
 }
 

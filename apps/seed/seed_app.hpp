@@ -44,15 +44,14 @@ inline std::vector<otp::ChildSpec> children(const Options& options) {
   using otp::Strategy;
   std::vector<otp::ChildSpec> kids;
   kids.push_back(otp::supervisor::spec(my_app::kSupervisor, my_app::children(options.puts),
-                                       {.strategy = Strategy::one_for_one})
-                     .named(my_app::kSupervisor));
+                                       {.strategy = Strategy::one_for_one},
+                                       otp::name(my_app::kSupervisor)));
   kids.push_back(
-      otp::supervisor::spec(
-          kSessions,
-          {UserSession::registry_spec(),
-           otp::dynamic_supervisor::spec(UserSession::kSupervisor).named(UserSession::kSupervisor)},
-          {.strategy = Strategy::rest_for_one})
-          .named(kSessions));
+      otp::supervisor::spec(kSessions,
+                            {UserSession::registry_spec(),
+                             otp::dynamic_supervisor::spec(UserSession::kSupervisor, {},
+                                                           otp::name(UserSession::kSupervisor))},
+                            {.strategy = Strategy::rest_for_one}, otp::name(kSessions)));
   kids.push_back(my_app::TaskSupervisor::child_spec());
   kids.push_back(SimpleCounter::child_spec(0));
   kids.push_back(CacheServer::child_spec());

@@ -20,9 +20,10 @@ class TaskRunner : public otp::GenServer {
                                           const Puts& puts = stdout_puts()) {
     return otp::gen_server::start_link<TaskRunner>(node, task_id, puts);
   }
-  /// {TaskRunner, task_id}: a permanent worker, as `use GenServer` makes it.
+  /// {TaskRunner, task_id}: a permanent worker, as `use GenServer` makes it, for the
+  /// TaskSupervisor (a DynamicSupervisor): without an id, which it would ignore.
   static otp::ChildSpec child_spec(int task_id, const Puts& puts = stdout_puts()) {
-    return otp::worker<TaskRunner>("task_runner", task_id, puts);
+    return otp::dynamic_supervisor::child<TaskRunner>(task_id, puts);
   }
 
   // -- server callbacks --

@@ -1,5 +1,6 @@
 // UserSession: the seed's "Registry for Process Lookup". One GenServer per user, named through
-// the unique-key Registry "MyApp.Registry" under "user_session:<id>" (a via name), holding
+// the unique-key Registry "MyApp.Registry" under the key {"user_session", id} (a via name with a
+// tuple key, as the seed's {:user_session, user_id}), holding
 // {user_id, messages}. send_message finds the session with Registry::lookup and casts the message
 // to it, or returns not_found when the user has no session. A session that dies is gone from the
 // registry, so it can be started again under the same name.
@@ -14,37 +15,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "otp/otp.hpp"
 
 namespace seed {
-
-/// {:via, Registry, {name, key}} with the registry named rather than held: it is looked up by
-/// name each time the via name is used, so a child spec built before the registry (re)started
-/// still registers with, and resolves through, the registry running now.
-class RegistryByName final : public otp::ViaRegistry {
- public:
-  RegistryByName(otp::Node& node, std::string name) : node_(&node), name_(std::move(name)) {}
-
-  otp::Result<void> register_name(const std::string& key, const otp::Pid& pid) override {
-    auto reg = otp::Registry::find(*node_, name_);
-    if (!reg) return otp::Error(otp::ErrorCode::not_found, describe() + " is not running");
-    return reg->register_name(key, pid);
-  }
-  void unregister_name(const std::string& key) override {
-    if (auto reg = otp::Registry::find(*node_, name_)) reg->unregister_name(key);
-  }
-  std::optional<otp::Pid> whereis_name(const std::string& key) override {
-    auto reg = otp::Registry::find(*node_, name_);
-    return reg ? reg->whereis_name(key) : std::nullopt;
-  }
-  std::string describe() const override { return "Registry " + name_; }
-
- private:
-  otp::Node* node_;
-  std::string name_;
-};
 
 class UserSession : public otp::GenServer {
  public:
@@ -68,18 +44,23 @@ class UserSession : public otp::GenServer {
     return otp::Registry::child_spec(kRegistry,
                                      {.keys = otp::Registry::Keys::unique, .name = kRegistry});
   }
-  static std::string key(UserId user_id) { return "user_session:" + std::to_string(user_id); }
-  static otp::ServerRef via_tuple(otp::Node& node, UserId user_id) {
-    return otp::via(std::make_shared<RegistryByName>(node, kRegistry), key(user_id));
+  /// {:user_session, user_id}.
+  using Key = std::tuple<std::string, UserId>;
+  static Key key(UserId user_id) { return {"user_session", user_id}; }
+  /// {:via, Registry, {MyApp.Registry, {:user_session, user_id}}}: the registry is named rather
+  /// than held, looked up at each use, so a child spec built before the registry (re)started
+  /// still registers with, and resolves through, the registry running now.
+  static otp::ServerRef via_tuple(otp::Node&, UserId user_id) {
+    return otp::via(kRegistry, key(user_id));
   }
 
-  /// Errors: already_started when the user has a session; not_found without the registry.
+  /// Errors: already_started when the user has a session; noproc without the registry.
   static otp::Result<otp::Pid> start_link(otp::Node& node, UserId user_id) {
     return otp::gen_server::start_link<UserSession>(node, otp::name(via_tuple(node, user_id)),
                                                     user_id);
   }
   static otp::ChildSpec child_spec(otp::Node& node, UserId user_id) {
-    return otp::worker<UserSession>(key(user_id), user_id).named(via_tuple(node, user_id));
+    return otp::dynamic_supervisor::child<UserSession>(user_id).named(via_tuple(node, user_id));
   }
   /// Starts a session under MyApp.SessionSupervisor (the application tree's).
   static otp::Result<otp::Pid> start_supervised(otp::Node& node, UserId user_id) {
@@ -89,7 +70,7 @@ class UserSession : public otp::GenServer {
   /// Casts the message to the user's session; not_found when there is none.
   static otp::Result<void> send_message(otp::Node& node, UserId user_id, std::string message) {
     auto registry = otp::Registry::find(node, kRegistry);
-    auto found = registry ? registry->lookup(key(user_id)) : std::vector<otp::Registry::Entry>{};
+    auto found = registry ? (*registry)->lookup(key(user_id)) : std::vector<otp::Registry::Entry>{};
     if (found.empty())  // []
       return otp::Error(otp::ErrorCode::not_found,
                         "send_message: no session for user " + std::to_string(user_id));

@@ -101,9 +101,9 @@ class DynamicSupervisorServer final : public detail::SupervisorBase {
       } else if (name_taken(r.error())) {
         report_name_taken(spec.id, r.error(), "removed");
       } else if (r.code() != ErrorCode::ignored) {
-        report(
-            "restart of child " + spec.id + " failed: " + r.error().to_string() + "; trying again",
-            "error");
+        report("restart of child " + (spec.id.empty() ? "" : spec.id + " ") +
+                   "failed: " + r.error().to_string() + "; trying again",
+               "error");
         uint64_t key = ++next_retry_;
         otp::send(self(), detail::TryAgainRestart{key, spec.id});
         retries_.emplace(key, std::move(spec));
@@ -157,9 +157,10 @@ Result<Pid> start_link(Node& node, DynamicSupervisorOptions flags, std::optional
                               {std::move(ref), true});
 }
 
-ChildSpec spec(std::string id, DynamicSupervisorOptions flags) {
+ChildSpec spec(std::string id, DynamicSupervisorOptions flags, std::optional<Name> name) {
   ChildSpec s;
   s.id = std::move(id);
+  if (name) s.name = std::move(name->ref);
   s.start = detail::make_factory<DynamicSupervisorServer>(flags);
   s.type = ChildType::supervisor;
   s.shutdown_type = Shutdown::infinity();

@@ -24,19 +24,23 @@ Error not_distributed(std::string_view name) {
 // -- GlobalRegistry as a ViaRegistry
 // ----------------------------------------------------------------
 
-Result<void> GlobalRegistry::register_name(const std::string& key, const Pid& pid) {
-  auto r = add(key, pid, {});
+Result<void> GlobalRegistry::register_name(const RegistryKey& key, const Pid& pid) {
+  const std::string* name = key.get_if<std::string>();
+  if (!name) return Error(ErrorCode::badarg, "global names are strings, not " + key.to_string());
+  auto r = add(*name, pid, {});
   if (!r && r.code() == ErrorCode::already_registered)
     return Error(ErrorCode::already_started, r.error().context());
   return r;
 }
 
-void GlobalRegistry::unregister_name(const std::string& key) {
-  (void)remove(key);
+void GlobalRegistry::unregister_name(const RegistryKey& key) {
+  if (const std::string* name = key.get_if<std::string>()) (void)remove(*name);
 }
 
-std::optional<Pid> GlobalRegistry::whereis_name(const std::string& key) {
-  auto owner = find(key);
+std::optional<Pid> GlobalRegistry::whereis_name(const RegistryKey& key) {
+  const std::string* name = key.get_if<std::string>();
+  if (!name) return std::nullopt;
+  auto owner = find(*name);
   if (!owner) return std::nullopt;
   return owner->pid;
 }

@@ -15,11 +15,11 @@ namespace otp {
 struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Registry::Impl> {
   struct Partition {
     mutable std::shared_mutex mx;
-    std::unordered_map<std::string, std::vector<Entry>> by_key;
+    std::unordered_map<RegistryKey, std::vector<Entry>> by_key;
   };
   struct Registered {
     Ref monitor;
-    std::vector<std::string> keys;
+    std::vector<RegistryKey> keys;
   };
 
   detail::NodeCore* node;
@@ -31,9 +31,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
   Ref owner_monitor;                // the process that created a named registry
   const void* published = nullptr;  // the Registry object in the node's name table
 
-  Partition& part(const std::string& key) const {
-    return *parts[std::hash<std::string>{}(key) % parts.size()];
-  }
+  Partition& part(const RegistryKey& key) const { return *parts[key.hash() % parts.size()]; }
 
   // A registered process died: drop all its entries.
   void deliver(detail::Envelope&& e, bool) override {
@@ -49,7 +47,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
     by_pid.erase(it);
   }
 
-  void erase_entries(const std::string& key, const Pid& pid) {
+  void erase_entries(const RegistryKey& key, const Pid& pid) {
     Partition& p = part(key);
     std::unique_lock<std::shared_mutex> w(p.mx);
     auto found = p.by_key.find(key);
@@ -58,7 +56,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
     if (found->second.empty()) p.by_key.erase(found);
   }
 
-  Result<void> add(const Pid& pid, const std::string& key, Message value) {
+  Result<void> add(const Pid& pid, const RegistryKey& key, Message value) {
     if (!pid) return Error(ErrorCode::badarg, "Registry " + name + ": register of an invalid pid");
     std::lock_guard<std::mutex> g(writers_mx);
     Partition& p = part(key);
@@ -66,7 +64,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
       std::shared_lock<std::shared_mutex> r(p.mx);
       auto found = p.by_key.find(key);
       if (keys == Keys::unique && found != p.by_key.end() && !found->second.empty())
-        return Error(ErrorCode::already_started, "Registry " + name + " key " + key +
+        return Error(ErrorCode::already_started, "Registry " + name + " key " + key.to_string() +
                                                      " already registered to " +
                                                      found->second.front().pid.to_string());
     }
@@ -84,7 +82,7 @@ struct Registry::Impl final : detail::Endpoint, std::enable_shared_from_this<Reg
     return {};
   }
 
-  void remove(const Pid& pid, const std::string& key) {
+  void remove(const Pid& pid, const RegistryKey& key) {
     std::lock_guard<std::mutex> g(writers_mx);
     auto it = by_pid.find(pid.id());
     if (it == by_pid.end()) return;
@@ -150,9 +148,10 @@ Result<std::shared_ptr<Registry>> Registry::start(Node& node, RegistryOptions op
   return reg;
 }
 
-std::shared_ptr<Registry> Registry::find(Node& node, const std::string& name) {
-  return std::static_pointer_cast<Registry>(
-      RuntimeAccess::core(node).get_resource(resource_key(name)));
+Result<std::shared_ptr<Registry>> Registry::find(Node& node, const std::string& name) {
+  auto found = RuntimeAccess::core(node).get_resource(resource_key(name));
+  if (!found) return Error(ErrorCode::not_found, "Registry " + name + ": no such registry");
+  return std::static_pointer_cast<Registry>(std::move(found));
 }
 
 ChildSpec Registry::child_spec(std::string id, RegistryOptions options) {
@@ -171,20 +170,20 @@ const std::string& Registry::name() const {
   return impl_->name;
 }
 
-Result<void> Registry::register_key(const std::string& key, Message value) {
+Result<void> Registry::register_key(const RegistryKey& key, Message value) {
   return impl_->add(caller("register_key"), key, std::move(value));
 }
-Result<void> Registry::register_pid(const Pid& pid, const std::string& key, Message value) {
+Result<void> Registry::register_pid(const Pid& pid, const RegistryKey& key, Message value) {
   return impl_->add(pid, key, std::move(value));
 }
-void Registry::unregister(const std::string& key) {
+void Registry::unregister(const RegistryKey& key) {
   impl_->remove(caller("unregister"), key);
 }
-void Registry::unregister_pid(const Pid& pid, const std::string& key) {
+void Registry::unregister_pid(const Pid& pid, const RegistryKey& key) {
   impl_->remove(pid, key);
 }
 
-std::vector<Registry::Entry> Registry::lookup(const std::string& key) const {
+std::vector<Registry::Entry> Registry::lookup(const RegistryKey& key) const {
   auto& p = impl_->part(key);
   std::shared_lock<std::shared_mutex> r(p.mx);
   auto found = p.by_key.find(key);
@@ -192,7 +191,7 @@ std::vector<Registry::Entry> Registry::lookup(const std::string& key) const {
   return found->second;
 }
 
-void Registry::dispatch(const std::string& key,
+void Registry::dispatch(const RegistryKey& key,
                         const std::function<void(const std::vector<Entry>&)>& fn) const {
   auto entries = lookup(key);
   if (!entries.empty()) fn(entries);
@@ -207,38 +206,38 @@ size_t Registry::count() const {
   return n;
 }
 
-size_t Registry::count(const std::string& key) const {
+size_t Registry::count(const RegistryKey& key) const {
   auto& p = impl_->part(key);
   std::shared_lock<std::shared_mutex> r(p.mx);
   auto found = p.by_key.find(key);
   return found == p.by_key.end() ? 0 : found->second.size();
 }
 
-std::vector<std::string> Registry::keys_of(const Pid& pid) const {
+std::vector<RegistryKey> Registry::keys_of(const Pid& pid) const {
   std::lock_guard<std::mutex> g(impl_->writers_mx);
   auto it = impl_->by_pid.find(pid.id());
   if (it == impl_->by_pid.end()) return {};
   return it->second.keys;
 }
 
-std::vector<Message> Registry::values(const std::string& key, const Pid& pid) const {
+std::vector<Message> Registry::values(const RegistryKey& key, const Pid& pid) const {
   std::vector<Message> out;
   for (auto& e : lookup(key))
     if (e.pid == pid) out.push_back(e.value);
   return out;
 }
 
-Result<void> Registry::register_name(const std::string& key, const Pid& pid) {
+Result<void> Registry::register_name(const RegistryKey& key, const Pid& pid) {
   if (impl_->keys != Keys::unique)
     return Error(ErrorCode::badarg, "Registry " + impl_->name + ": via names need unique keys");
   return impl_->add(pid, key, Message());
 }
 
-void Registry::unregister_name(const std::string& key) {
+void Registry::unregister_name(const RegistryKey& key) {
   for (auto& e : lookup(key)) impl_->remove(e.pid, key);
 }
 
-std::optional<Pid> Registry::whereis_name(const std::string& key) {
+std::optional<Pid> Registry::whereis_name(const RegistryKey& key) {
   auto& p = impl_->part(key);
   std::shared_lock<std::shared_mutex> r(p.mx);
   auto found = p.by_key.find(key);

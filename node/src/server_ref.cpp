@@ -12,7 +12,7 @@ std::string ServerRef::to_string() const {
   if (const GlobalName* g = global_name()) return "{global, " + g->name + "}";
   const ViaName& v = *via_name();
   return "{via, " + (v.registry ? v.registry->describe() : "Registry " + v.registry_name) + ", " +
-         v.key + "}";
+         v.key.to_string() + "}";
 }
 
 }  // namespace otp

@@ -73,7 +73,8 @@ Spawned spawn_server(NodeCore& node, ServerFactory factory, SpawnInfo info) {
 
 std::shared_ptr<ViaRegistry> via_registry(NodeCore& node, const ViaName& via) {
   if (via.registry) return via.registry;
-  return Registry::find(node.owner(), via.registry_name);
+  auto found = Registry::find(node.owner(), via.registry_name);
+  return found ? *found : nullptr;
 }
 
 Result<Pid> resolve(NodeCore& node, const ServerRef& ref, const char* operation) {

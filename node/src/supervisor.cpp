@@ -270,9 +270,11 @@ Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorOp
                               {std::move(ref), true});
 }
 
-ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags) {
+ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags,
+               std::optional<Name> name) {
   ChildSpec s;
   s.id = std::move(id);
+  if (name) s.name = std::move(name->ref);
   s.start = detail::make_factory<SupervisorServer>(std::move(children), flags);
   s.type = ChildType::supervisor;
   s.shutdown_type = Shutdown::infinity();

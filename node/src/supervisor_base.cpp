@@ -158,7 +158,8 @@ void SupervisorBase::report_child_exit(const std::string& id, const Pid& pid, co
 
 void SupervisorBase::report_name_taken(const std::string& id, const Error& error,
                                        const char* afterwards) {
-  report("restart of child " + id + " failed: " + error.to_string() +
+  report("restart of child " + (id.empty() ? std::string() : id + " ") +
+             "failed: " + error.to_string() +
              "; its name is held by another process, so it is not retried; " + afterwards,
          "error");
 }

@@ -36,6 +36,25 @@ TEST_P(DynamicSupervisorTest, StartChildBeyondMaxChildrenFails) {
   EXPECT_EQ(active(*node, sup), 2u);
 }
 
+TEST_P(DynamicSupervisorTest, ChildrenNeedNoIdAndAreRestartedWithout) {
+  Pid sup = otp::dynamic_supervisor::start_link(*node).value();
+  otp::ChildSpec spec = otp::dynamic_supervisor::child<Worker>("w1", log, true, false);
+  EXPECT_TRUE(spec.id.empty());
+  Pid w = otp::dynamic_supervisor::start_child(*node, sup, std::move(spec)).value();
+  Pid named =
+      otp::dynamic_supervisor::start_child(
+          *node, sup, otp::dynamic_supervisor::child<Worker>("w2", log, true, false).named("w2"))
+          .value();
+  EXPECT_EQ(node->whereis("w2"), named);
+  auto kids = otp::dynamic_supervisor::which_children(*node, sup).value();
+  ASSERT_EQ(kids.size(), 2u);
+  EXPECT_EQ(kids[0].pid, w);
+  EXPECT_EQ(kids[0].id, "");
+  otp::gen_server::cast(*node, w, Crash{});
+  ASSERT_TRUE(eventually([&] { return log->count("start:w1") == 2; }));
+  ASSERT_TRUE(eventually([&] { return active(*node, sup) == 2; }));
+}
+
 TEST_P(DynamicSupervisorTest, StartChildReturnsTheChildsInitError) {
   Pid sup = otp::dynamic_supervisor::start_link(*node).value();
   auto r = otp::dynamic_supervisor::start_child(*node, sup,

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "support/eventually.hpp"
@@ -406,20 +407,20 @@ TEST(GenServerInit, ThenContinueRunsHandleContinueBeforeAnyOtherMessage) {
 /// A minimal via registry: a map, which forgets dead owners lazily.
 class MapRegistry : public otp::ViaRegistry {
  public:
-  otp::Result<void> register_name(const std::string& key, const otp::Pid& pid) override {
+  otp::Result<void> register_name(const otp::RegistryKey& key, const otp::Pid& pid) override {
     std::lock_guard<std::mutex> g(mx_);
     auto it = names_.find(key);
     if (it != names_.end() && otp::alive(it->second) && it->second != pid)
       return otp::Error(ErrorCode::already_started,
-                        "register " + key + ": taken by " + it->second.to_string());
+                        "register " + key.to_string() + ": taken by " + it->second.to_string());
     names_[key] = pid;
     return {};
   }
-  void unregister_name(const std::string& key) override {
+  void unregister_name(const otp::RegistryKey& key) override {
     std::lock_guard<std::mutex> g(mx_);
     names_.erase(key);
   }
-  std::optional<otp::Pid> whereis_name(const std::string& key) override {
+  std::optional<otp::Pid> whereis_name(const otp::RegistryKey& key) override {
     std::lock_guard<std::mutex> g(mx_);
     auto it = names_.find(key);
     if (it == names_.end()) return std::nullopt;
@@ -429,7 +430,7 @@ class MapRegistry : public otp::ViaRegistry {
 
  private:
   std::mutex mx_;
-  std::map<std::string, otp::Pid> names_;
+  std::unordered_map<otp::RegistryKey, otp::Pid> names_;
 };
 
 TEST(GenServerViaName, ATakenViaNameFailsWithAlreadyStarted) {

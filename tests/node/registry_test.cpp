@@ -133,7 +133,7 @@ TEST_F(RegistryTest, KeysValuesAndUnregister) {
   ASSERT_TRUE(reg->register_pid(in.pid(), "b", otp::Message(2)));
   ASSERT_TRUE(reg->register_pid(in.pid(), "a", otp::Message(3)));
   auto keys = reg->keys_of(in.pid());
-  EXPECT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys, (std::vector<otp::RegistryKey>{"a", "b", "a"}));
   auto vals = reg->values("a", in.pid());
   ASSERT_EQ(vals.size(), 2u);
   EXPECT_EQ(vals[0].get<int>(), 1);
@@ -147,7 +147,7 @@ TEST_F(RegistryTest, ViaNamesWorkForStartCallCastAndSend) {
   auto reg =
       otp::Registry::start(node, {.keys = otp::Registry::Keys::unique, .name = "MyApp.Registry"})
           .value();
-  EXPECT_EQ(otp::Registry::find(node, "MyApp.Registry"), reg);
+  EXPECT_EQ(otp::Registry::find(node, "MyApp.Registry").value(), reg);
   auto via = otp::via(reg, "worker:1");
   Pid w = otp::gen_server::start<Worker>(node, otp::name(via), "w1", log, true, false).value();
   EXPECT_EQ(reg->whereis_name("worker:1"), w);
@@ -176,5 +176,107 @@ TEST_F(RegistryTest, ChildSpecOwnsANamedRegistryUnderASupervisor) {
                 .value();
   ASSERT_TRUE(otp::Registry::find(node, "Sup.Registry"));
   ASSERT_TRUE(otp::gen_server::stop(node, sup, otp::Reason::shutdown(), 10s));
-  EXPECT_FALSE(otp::Registry::find(node, "Sup.Registry"));
+  EXPECT_EQ(otp::Registry::find(node, "Sup.Registry").code(), ErrorCode::not_found);
+}
+
+// -- keys of any hashable, comparable type ---------------------------------------------------
+
+namespace {
+struct Coord {
+  int x, y;
+  bool operator==(const Coord&) const = default;
+};
+struct NoHash {
+  bool operator==(const NoHash&) const = default;
+};
+}  // namespace
+template <>
+struct std::hash<Coord> {
+  size_t operator()(const Coord& c) const { return std::hash<int>{}(c.x * 31 + c.y); }
+};
+
+static_assert(otp::RegistryKeyType<std::tuple<std::string, int>>);
+static_assert(otp::RegistryKeyType<std::pair<int, Coord>>);
+static_assert(!otp::RegistryKeyType<NoHash>);
+static_assert(!otp::RegistryKeyType<std::tuple<int, NoHash>>);
+static_assert(!std::is_constructible_v<otp::RegistryKey, std::vector<int>>);
+
+TEST(RegistryKey, TuplesHashByTheirElementsInOrder) {
+  using K = std::tuple<std::string, int>;
+  EXPECT_EQ(otp::KeyHash<K>{}({"a", 1}), otp::KeyHash<K>{}({std::string("a"), 1}));
+  EXPECT_NE((otp::KeyHash<std::pair<int, int>>{}({1, 2})),
+            (otp::KeyHash<std::pair<int, int>>{}({2, 1})));
+}
+
+TEST(RegistryKey, EqualWhenOfOneTypeAndEqualCharacterPointersCompareByCharacters) {
+  std::string user = "user_session";
+  EXPECT_EQ(otp::RegistryKey(std::tuple{"user_session", 42}),
+            otp::RegistryKey(std::tuple{user, 42}));
+  EXPECT_NE(otp::RegistryKey(std::tuple{"user_session", 42}),
+            otp::RegistryKey(std::tuple{user, 43}));
+  EXPECT_NE(otp::RegistryKey(42), otp::RegistryKey(42L));
+  EXPECT_NE(otp::RegistryKey(42), otp::RegistryKey("42"));
+  EXPECT_NE(otp::RegistryKey(std::pair{"a", 1}), otp::RegistryKey(std::tuple{"a", 1}));
+  EXPECT_EQ(otp::RegistryKey(std::string_view("k")), otp::RegistryKey("k"));
+  EXPECT_EQ(otp::RegistryKey(std::tuple{"user_session", 42}).to_string(), "{user_session, 42}");
+  auto* held = otp::RegistryKey(std::tuple{"s", 1}).get_if<std::tuple<std::string, int>>();
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(std::get<0>(*held), "s");
+}
+
+TEST_F(RegistryTest, TupleIntegerAndStructKeysAreKeptAsTheyAre) {
+  auto reg = otp::Registry::start(node, {.keys = otp::Registry::Keys::unique}).value();
+  otp::Inbox a(node), b(node);
+  ASSERT_TRUE(reg->register_pid(a.pid(), std::tuple{"user_session", 42}, otp::Message(1)));
+  ASSERT_TRUE(reg->register_pid(b.pid(), 42));
+  ASSERT_TRUE(reg->register_pid(b.pid(), Coord{1, 2}));
+  ASSERT_TRUE(reg->register_pid(b.pid(), "user_session:42"));
+  EXPECT_EQ(reg->count(), 4u);
+
+  auto found = reg->lookup(std::tuple{std::string("user_session"), 42});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].pid, a.pid());
+  EXPECT_EQ(reg->whereis_name(42), b.pid());
+  EXPECT_EQ(reg->whereis_name(Coord{1, 2}), b.pid());
+  EXPECT_FALSE(reg->whereis_name(Coord{2, 1}));
+  EXPECT_FALSE(reg->whereis_name(std::tuple{"user_session", 43}));
+
+  auto taken = reg->register_pid(b.pid(), std::tuple{"user_session", 42});
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.code(), ErrorCode::already_started);
+  EXPECT_NE(taken.error().to_string().find("{user_session, 42}"), std::string::npos)
+      << taken.error();
+
+  reg->unregister_pid(b.pid(), 42);
+  EXPECT_FALSE(reg->whereis_name(42));
+  EXPECT_EQ(reg->keys_of(b.pid()), (std::vector<otp::RegistryKey>{Coord{1, 2}, "user_session:42"}));
+}
+
+TEST_F(RegistryTest, ViaNamesWithTupleKeysWorkForStartCallAndLookup) {
+  auto reg =
+      otp::Registry::start(node, {.keys = otp::Registry::Keys::unique, .name = "Tuple.Registry"})
+          .value();
+  auto key = std::tuple{"worker", 7};
+  Pid w =
+      otp::gen_server::start<Worker>(node, otp::name(otp::via(reg, key)), "w7", log, true, false)
+          .value();
+  EXPECT_EQ(reg->whereis_name(key), w);
+  EXPECT_EQ(otp::gen_server::call<std::string>(node, otp::via(reg, key), Ping{}).value(),
+            "pong:w7");
+  // Through the registry's name, looked up at each use.
+  auto by_name = otp::via("Tuple.Registry", std::tuple{"worker", 7});
+  EXPECT_EQ(otp::gen_server::call<std::string>(node, by_name, Ping{}).value(), "pong:w7");
+  EXPECT_EQ(otp::ServerRef(by_name).to_string(), "{via, Registry Tuple.Registry, {worker, 7}}");
+  auto again = otp::gen_server::start<Worker>(node, otp::name(by_name), "w8", log, true, false);
+  EXPECT_EQ(again.code(), ErrorCode::already_started);
+  EXPECT_EQ(otp::gen_server::call<std::string>(node, otp::via(reg, std::tuple{"worker", 8}), Ping{})
+                .code(),
+            ErrorCode::noproc);
+}
+
+TEST_F(RegistryTest, FindOfAMissingRegistryIsNotFound) {
+  auto r = otp::Registry::find(node, "Nobody.Registry");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.code(), ErrorCode::not_found);
+  EXPECT_NE(r.error().to_string().find("Nobody.Registry"), std::string::npos) << r.error();
 }

@@ -200,6 +200,28 @@ TEST_P(SupervisorTest, NestedSupervisorBeyondItsIntensityIsRestartedByItsParent)
   EXPECT_EQ(log->count("start:x"), 2u);
 }
 
+TEST_P(SupervisorTest, ANestedSupervisorSpecTakesANameAndKeepsItAcrossRestarts) {
+  auto inner = otp::supervisor::spec("inner", {worker_spec("x", log)},
+                                     {.strategy = otp::Strategy::one_for_one, .max_restarts = 0},
+                                     otp::name("inner_sup"));
+  otp::supervisor::start_link(*node, {std::move(inner), worker_spec("y", log)}, {},
+                              otp::name("outer"))
+      .value();
+  auto before = pids_of(*node, "outer");
+  ASSERT_EQ(node->whereis("inner_sup"), before["inner"]);
+  auto x = otp::supervisor::which_children(*node, "inner_sup").value().at(0).pid;
+  otp::gen_server::cast(*node, x, Crash{});  // beyond its intensity: the parent restarts it
+  auto after = await_restarted(*node, "outer", before, {"inner"});
+  EXPECT_EQ(node->whereis("inner_sup"), after["inner"]);
+}
+
+TEST_P(SupervisorTest, ANestedDynamicSupervisorSpecTakesAName) {
+  otp::supervisor::start_link(*node,
+                              {otp::dynamic_supervisor::spec("dyn", {}, otp::name("dyn_sup"))}, {})
+      .value();
+  EXPECT_TRUE(otp::dynamic_supervisor::start_child(*node, "dyn_sup", worker_spec("w", log)));
+}
+
 // -- restart types ------------------------------------------------------------------------------
 
 TEST_P(SupervisorTest, TransientChildIsNotRestartedAfterANormalExitButIsAfterACrash) {

@@ -419,9 +419,9 @@ TEST(Ref, MakeGivesDistinctValidRefs) {
 
 class NamedRegistry : public otp::ViaRegistry {
  public:
-  otp::Result<void> register_name(const std::string&, const otp::Pid&) override { return {}; }
-  void unregister_name(const std::string&) override {}
-  std::optional<otp::Pid> whereis_name(const std::string&) override { return std::nullopt; }
+  otp::Result<void> register_name(const otp::RegistryKey&, const otp::Pid&) override { return {}; }
+  void unregister_name(const otp::RegistryKey&) override {}
+  std::optional<otp::Pid> whereis_name(const otp::RegistryKey&) override { return std::nullopt; }
   std::string describe() const override { return "Registry MyApp.Registry"; }
 };
 

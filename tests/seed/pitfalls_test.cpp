@@ -57,6 +57,7 @@ TEST(SeedPitfalls, ADeadProcessIsGoneFromTheRegistrySoNobodyTalksToAStalePid) {
   otp::gen_server::cast(node, remembered, seed::UserSession::Deliver{"lost"});
   // The registry knows: the entry went with the process, before its Down was delivered.
   EXPECT_TRUE(otp::Registry::find(node, seed::UserSession::kRegistry)
+                  .value()
                   ->lookup(seed::UserSession::key(1))
                   .empty());
   EXPECT_EQ(seed::UserSession::send_message(node, 1, "hello?").code(), otp::ErrorCode::not_found);

@@ -158,6 +158,6 @@ TEST_F(SeedApp, NodeShutdownStopsEverythingInReverseOrderAndClosesTheFile) {
                          "FileWatcher closed " + path, "WebServer stopped (shutdown)",
                          "DatabasePool stopped (shutdown)", "ConfigLoader stopped (shutdown)",
                          "Cache stopped (shutdown)", "Database stopped (shutdown)"}));
-  EXPECT_FALSE(otp::Registry::find(node, UserSession::kRegistry));
+  EXPECT_EQ(otp::Registry::find(node, UserSession::kRegistry).code(), otp::ErrorCode::not_found);
   EXPECT_FALSE(CacheServer::Table::find(node, CacheServer::kName));
 }

@@ -1,5 +1,6 @@
 // The seed's SimpleCounter: an Agent registered as "simple_counter"; increment, decrement and
-// reset update its value, value reads it.
+// reset update its value, value reads it, all through a typed Agent<int> handle.
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,4 +82,21 @@ TEST(SeedSimpleCounter, UnderASupervisorAKilledCounterRestartsFromItsInitialValu
     return now && *now != before;
   }));
   EXPECT_EQ(SimpleCounter::value(node), 3);
+}
+
+namespace {
+template <class A, class F>
+concept Updates = requires(const A& a, F f) { a.update(f); };
+auto of_string = [](std::string s) { return s; };
+auto of_int = [](int n) { return n; };
+}  // namespace
+
+TEST(SeedSimpleCounter, ItsAgentHandleIsTypedSoOnlyFunctionsOfIntCompile) {
+  otp::Node node({.name = "agent", .scheduler_threads = 2});
+  ASSERT_TRUE(SimpleCounter::start_link(node, 3));
+  otp::Agent<int> counter = SimpleCounter::agent(node);
+  static_assert(!Updates<decltype(counter), decltype(of_string)>);
+  static_assert(Updates<decltype(counter), decltype(of_int)>);
+  EXPECT_EQ(counter.get().value(), 3);
+  EXPECT_EQ(counter.pid().value(), node.whereis(SimpleCounter::kName).value());
 }

@@ -1,7 +1,8 @@
-// The seed's UserSession: one GenServer per user, named via MyApp.Registry under
-// "user_session:<id>". send_message finds it with Registry.lookup and casts the message, or
+// The seed's UserSession: one GenServer per user, named via MyApp.Registry under the tuple key
+// {"user_session", id}. send_message finds it with Registry.lookup and casts the message, or
 // returns not_found for an unknown user; the messages accumulate in its state.
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "seed/user_session.hpp"
@@ -17,8 +18,7 @@ class SeedUserSession : public ::testing::Test {
   void SetUp() override {
     // {Registry, keys: :unique, name: MyApp.Registry} in application.ex
     ASSERT_TRUE(otp::supervisor::start_link(node, {UserSession::registry_spec()}));
-    registry = otp::Registry::find(node, UserSession::kRegistry);
-    ASSERT_TRUE(registry);
+    registry = otp::Registry::find(node, UserSession::kRegistry).value();
   }
   otp::Node node{{.name = "sessions", .scheduler_threads = 2, .log_crashes = false}};
   std::shared_ptr<otp::Registry> registry;
@@ -27,12 +27,14 @@ class SeedUserSession : public ::testing::Test {
 
 TEST_F(SeedUserSession, StartLinkRegistersItThroughTheRegistry) {
   otp::Pid pid = UserSession::start_link(node, 42).value();
-  auto found = registry->lookup("user_session:42");  // [{pid, _}]
+  auto found = registry->lookup(std::tuple{"user_session", 42});  // [{pid, _}]
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].pid, pid);
   EXPECT_EQ(registry->whereis_name(UserSession::key(42)), pid);
   EXPECT_EQ(otp::whereis(node, UserSession::via_tuple(node, 42)).value(), pid);
-  EXPECT_FALSE(node.whereis("user_session:42"));  // named in the registry, not the node
+  EXPECT_FALSE(node.whereis("user_session:42"));             // named in the registry, not the node
+  EXPECT_TRUE(registry->lookup("user_session:42").empty());  // the key is a tuple, not a string
+  EXPECT_TRUE(registry->lookup(std::tuple{"user_session", 42L}).empty());  // nor {_, long}
 
   auto state = UserSession::state(node, 42).value();  // init: %{user_id: 42, messages: []}
   EXPECT_EQ(state.user_id, 42);
@@ -100,7 +102,7 @@ TEST(SeedUserSessionSupervised, CrashedSessionsComeBackUnderTheirNameAndFollowTh
           .value();
   auto lookup = [&](UserSession::UserId id) {
     auto reg = otp::Registry::find(node, UserSession::kRegistry);
-    auto found = reg ? reg->lookup(UserSession::key(id)) : std::vector<otp::Registry::Entry>{};
+    auto found = reg ? (*reg)->lookup(UserSession::key(id)) : std::vector<otp::Registry::Entry>{};
     return found.empty() ? otp::Pid() : found[0].pid;
   };
   otp::Pid s1 = UserSession::start_supervised(node, 1).value();
@@ -118,7 +120,7 @@ TEST(SeedUserSessionSupervised, CrashedSessionsComeBackUnderTheirNameAndFollowTh
 
   // The registry restarts: rest_for_one restarts the sessions' supervisor after it, so no
   // session is left registered in the registry that went away; sessions start again in the new.
-  auto old_registry = otp::Registry::find(node, UserSession::kRegistry);
+  auto old_registry = otp::Registry::find(node, UserSession::kRegistry).value();
   otp::Pid owner = otp::supervisor::which_children(node, root).value().at(0).pid;
   otp::Inbox inbox(node);
   inbox.monitor(s1b);
@@ -128,7 +130,7 @@ TEST(SeedUserSessionSupervised, CrashedSessionsComeBackUnderTheirNameAndFollowTh
   EXPECT_EQ(down->reason, otp::Reason::shutdown());
   ASSERT_TRUE(otp_test::eventually([&] {
     auto reg = otp::Registry::find(node, UserSession::kRegistry);
-    return reg && reg != old_registry && otp::whereis(node, UserSession::kSupervisor).ok();
+    return reg && *reg != old_registry && otp::whereis(node, UserSession::kSupervisor).ok();
   }));
   EXPECT_EQ(UserSession::send_message(node, 1, "b").code(), otp::ErrorCode::not_found);
   otp::Pid s1c = UserSession::start_supervised(node, 1).value();

@@ -7,7 +7,10 @@
 //     .shutdown(otp::Shutdown::timeout(2s));               // stop: shutdown, kill after 2 s
 // clang-format on
 //
-// Defaults follow OTP: permanent; workers get 5 s to stop, supervisors infinity.
+// Defaults follow OTP: permanent; workers get 5 s to stop, supervisors infinity. The chained
+// setters (named, restart, shutdown) work on every ChildSpec, whatever built it (worker,
+// supervisor::spec, dynamic_supervisor::spec and child, agent::spec, Registry::child_spec...);
+// named(ref) registers the child under ref (a local, via or global name) at every (re)start.
 #pragma once
 
 #include <chrono>
@@ -57,6 +60,7 @@ class Shutdown {
 /// One child of a supervisor; build it with otp::worker<S>(id, args...) or a module's spec().
 struct ChildSpec {
   /// Unique among the supervisor's children; names the child in errors and which_children.
+  /// A DynamicSupervisor ignores it (its children are known by pid): it may stay empty there.
   std::string id;
   /// Builds a fresh server for every (re)start.
   detail::ServerFactory start;
@@ -69,7 +73,8 @@ struct ChildSpec {
   /// worker or supervisor.
   ChildType type = ChildType::worker;
 
-  /// Sets name.
+  /// Sets name: the child is registered under n (a local name, otp::via(...), otp::global_name)
+  /// at every (re)start, as start_link's name would register it.
   ChildSpec&& named(ServerRef n) && {
     name = std::move(n);
     return std::move(*this);

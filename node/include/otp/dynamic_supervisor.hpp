@@ -1,11 +1,14 @@
 // otp::dynamic_supervisor: Elixir's DynamicSupervisor. Starts no children at first; children are
-// added with start_child and have no ids (a pid names them). Strategy one_for_one; restart
-// intensity as for supervisors; max_children bounds how many run at once. The seed's TaskRunner:
+// added with start_child and have no ids (a pid names them): build their specs with
+// dynamic_supervisor::child<S>(args...), which sets none; a spec that has an id (worker<S>(id,
+// ...), a module's child_spec) is taken as well and its id ignored, as Elixir's
+// DynamicSupervisor ignores it. Strategy one_for_one; restart intensity as for supervisors;
+// max_children bounds how many run at once. The seed's TaskRunner:
 //
 // clang-format off
 //   auto sup = dynamic_supervisor::start_link(node, {}, name("TaskSupervisor")).value();
 //   Pid pid = dynamic_supervisor::start_child(node, "TaskSupervisor",
-//                                             worker<TaskRunner>("task", 1)).value();
+//                                             dynamic_supervisor::child<TaskRunner>(1)).value();
 //   dynamic_supervisor::terminate_child(node, "TaskSupervisor", pid);
 // clang-format on
 //
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "otp/child_spec.hpp"
@@ -55,10 +59,22 @@ struct CountChildren {};
 /// would_block inside a handler (nest it with spec instead).
 Result<Pid> start_link(Node& node, DynamicSupervisorOptions flags = {},
                        std::optional<Name> name = std::nullopt);
-/// A DynamicSupervisor as a child of a supervisor.
-ChildSpec spec(std::string id, DynamicSupervisorOptions flags = {});
+/// A DynamicSupervisor as a child of a supervisor, registered under name at every (re)start
+/// when one is given (the same as chaining .named(name)).
+ChildSpec spec(std::string id, DynamicSupervisorOptions flags = {},
+               std::optional<Name> name = std::nullopt);
 
-/// Starts a child. Errors: max_children, the child's own start error (init_failed, ignored...).
+/// A child spec without an id for start_child: GenServer S constructed from args, a permanent
+/// worker; chain .named(), .restart(), .shutdown() as on any ChildSpec.
+template <class S, class... Args>
+ChildSpec child(Args&&... args) {
+  ChildSpec spec;
+  spec.start = detail::make_factory<S>(std::forward<Args>(args)...);
+  return spec;
+}
+
+/// Starts a child; the spec's id, if any, is ignored (logs name the child by it). Errors:
+/// max_children, the child's own start error (init_failed, ignored...).
 Result<Pid> start_child(Node& node, const ServerRef& sup, ChildSpec spec);
 /// Stops a child by its shutdown spec. Errors: not_found.
 Result<void> terminate_child(Node& node, const ServerRef& sup, const Pid& child);

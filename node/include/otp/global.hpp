@@ -125,12 +125,14 @@ class GlobalRegistry : public ViaRegistry {
   virtual void demonitor(Ref ref) = 0;
 
   // -- ViaRegistry --
+  // Global names are strings: a key of another type fails register_name with badarg and is
+  // never found.
   /// add(key, pid, ""), failing with already_started (OTP's start_link contract) when taken.
-  Result<void> register_name(const std::string& key, const Pid& pid) override;
+  Result<void> register_name(const RegistryKey& key, const Pid& pid) override;
   /// remove(key), ignoring errors.
-  void unregister_name(const std::string& key) override;
+  void unregister_name(const RegistryKey& key) override;
   /// find(key)'s pid.
-  std::optional<Pid> whereis_name(const std::string& key) override;
+  std::optional<Pid> whereis_name(const RegistryKey& key) override;
   /// "global".
   std::string describe() const override { return "global"; }
 };

@@ -5,8 +5,10 @@
 // clang-format off
 //   auto reg = otp::Registry::start(node, {.keys = otp::Registry::Keys::unique,
 //                                          .name = "MyApp.Registry"}).value();
-//   otp::gen_server::start_link<UserSession>(node, otp::name(otp::via(reg, "user:42")), 42);
-//   auto found = reg->lookup("user:42");                  // [{pid, metadata}] or []
+//   auto key = std::tuple{"user_session", 42};             // {:user_session, 42}
+//   otp::gen_server::start_link<UserSession>(node, otp::name(otp::via(reg, key)), 42);
+//   auto found = reg->lookup(key);                         // [{pid, metadata}] or []
+//   auto same = otp::Registry::find(node, "MyApp.Registry");  // Result: not_found without it
 // clang-format on
 //
 // Reads never go through a process: entries live in partitions, each behind its own
@@ -15,7 +17,11 @@
 // the dying process removes its entries itself before any Down it sends is delivered, so once
 // anyone has seen a process die, the registry no longer lists it.
 //
-// Keys are strings (compose them: "user_session:42"); metadata is any otp::Message.
+// Keys are otp::RegistryKey (registry_key.hpp): strings, or values of any hashable, comparable
+// type — numbers, std::tuple and std::pair of such, enums and structs with std::hash and ==
+// — kept as they are, not formatted into strings; keys of different types never match. Metadata
+// is any otp::Message. Lookups: Registry::find returns a Result (not_found), as Table::find
+// does; lookup returns the entries (empty when none, as Elixir's []); whereis_name an optional.
 #pragma once
 
 #include <functional>
@@ -29,6 +35,7 @@
 #include "otp/message.hpp"
 #include "otp/node.hpp"
 #include "otp/pid.hpp"
+#include "otp/registry_key.hpp"
 #include "otp/server_ref.hpp"
 
 namespace otp {
@@ -60,8 +67,9 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
   /// Creates a registry. With a name that is taken: already_started. A named registry created
   /// inside a process belongs to it: its name goes when that process dies (as a named ETS table).
   static Result<std::shared_ptr<Registry>> start(Node& node, RegistryOptions options);
-  /// The registry registered under name, or nullptr.
-  static std::shared_ptr<Registry> find(Node& node, const std::string& name);
+  /// The registry registered under name; not_found when there is none (a Result, as
+  /// Table<K, V>::find returns).
+  static Result<std::shared_ptr<Registry>> find(Node& node, const std::string& name);
   /// A child spec that owns a registry for the lifetime of a supervised process (the seed's
   /// `{Registry, keys: :unique, name: MyApp.Registry}`); the registry is found by name.
   static ChildSpec child_spec(std::string id, RegistryOptions options);
@@ -76,36 +84,36 @@ class Registry : public ViaRegistry, public std::enable_shared_from_this<Registr
 
   /// Registers the running process (self()) under key. Unique keys: fails with already_started
   /// naming the owner when the key is taken (exactly one of concurrent registrations wins).
-  Result<void> register_key(const std::string& key, Message value = {});
+  Result<void> register_key(const RegistryKey& key, Message value = {});
   /// The same for an explicit pid (an Inbox, or on behalf of another process).
-  Result<void> register_pid(const Pid& pid, const std::string& key, Message value = {});
+  Result<void> register_pid(const Pid& pid, const RegistryKey& key, Message value = {});
   /// Removes the running process's (or pid's) entries under key.
-  void unregister(const std::string& key);
+  void unregister(const RegistryKey& key);
   /// Removes pid's entries under key.
-  void unregister_pid(const Pid& pid, const std::string& key);
+  void unregister_pid(const Pid& pid, const RegistryKey& key);
 
   /// Entries under key (one at most for unique keys), in registration order.
-  std::vector<Entry> lookup(const std::string& key) const;
+  std::vector<Entry> lookup(const RegistryKey& key) const;
   /// Calls fn with the entries under key (only if there are some), outside any lock: pub/sub.
-  void dispatch(const std::string& key,
+  void dispatch(const RegistryKey& key,
                 const std::function<void(const std::vector<Entry>&)>& fn) const;
   /// Number of keys registered (all processes).
   size_t count() const;
   /// Number of entries under key.
-  size_t count(const std::string& key) const;
+  size_t count(const RegistryKey& key) const;
   /// Keys pid has registered.
-  std::vector<std::string> keys_of(const Pid& pid) const;
+  std::vector<RegistryKey> keys_of(const Pid& pid) const;
   /// pid's values under key.
-  std::vector<Message> values(const std::string& key, const Pid& pid) const;
+  std::vector<Message> values(const RegistryKey& key, const Pid& pid) const;
 
   // -- ViaRegistry (unique registries) --
   /// register_pid without a value (the via contract: otp::name(otp::via(reg, key)) uses it).
   /// Errors: badarg for a duplicate-keys registry, already_started when key is taken.
-  Result<void> register_name(const std::string& key, const Pid& pid) override;
+  Result<void> register_name(const RegistryKey& key, const Pid& pid) override;
   /// Removes key's entries.
-  void unregister_name(const std::string& key) override;
+  void unregister_name(const RegistryKey& key) override;
   /// The pid under key (the first one for duplicate keys), or nullopt.
-  std::optional<Pid> whereis_name(const std::string& key) override;
+  std::optional<Pid> whereis_name(const RegistryKey& key) override;
   /// "Registry <name>", for errors and logs.
   std::string describe() const override;
 

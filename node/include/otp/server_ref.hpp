@@ -22,21 +22,24 @@
 #include "otp/error.hpp"
 #include "otp/message.hpp"
 #include "otp/pid.hpp"
+#include "otp/registry_key.hpp"
 
 namespace otp {
 
 /// The via contract (OTP's register_name / unregister_name / whereis_name / send). A registry
 /// that implements it can name processes everywhere a server is addressed. The registry is
-/// responsible for forgetting a name when its process dies (it may monitor the pid).
+/// responsible for forgetting a name when its process dies (it may monitor the pid). Keys are
+/// otp::RegistryKey: a string, or any hashable, comparable value (a registry that takes only
+/// some kinds, as global names are strings, fails register_name for the others with badarg).
 class ViaRegistry {
  public:
   virtual ~ViaRegistry() = default;
   /// Binds key to pid; fails with already_started (the message names the owner) when taken.
-  virtual Result<void> register_name(const std::string& key, const Pid& pid) = 0;
+  virtual Result<void> register_name(const RegistryKey& key, const Pid& pid) = 0;
   /// Removes key (nothing if it is not registered).
-  virtual void unregister_name(const std::string& key) = 0;
+  virtual void unregister_name(const RegistryKey& key) = 0;
   /// The pid registered under key, or nullopt.
-  virtual std::optional<Pid> whereis_name(const std::string& key) = 0;
+  virtual std::optional<Pid> whereis_name(const RegistryKey& key) = 0;
   /// Short name used in logs and errors ("Registry MyApp.Registry").
   virtual std::string describe() const = 0;
 };
@@ -45,17 +48,18 @@ class ViaRegistry {
 struct ViaName {
   std::shared_ptr<ViaRegistry> registry;  // this registry object, or
   std::string registry_name;              // the otp::Registry of that name, found at each use
-  std::string key;
+  RegistryKey key;
 };
 
-/// `{via, Registry, Key}` through this registry object.
-inline ViaName via(std::shared_ptr<ViaRegistry> registry, std::string key) {
+/// `{via, Registry, Key}` through this registry object; key is a string or any RegistryKeyType
+/// (`otp::via(reg, std::tuple{"user_session", 42})`).
+inline ViaName via(std::shared_ptr<ViaRegistry> registry, RegistryKey key) {
   return ViaName{std::move(registry), {}, std::move(key)};
 }
 /// `{via, Registry, {MyApp.Registry, Key}}`: through the otp::Registry named registry_name on the
 /// node where it is used, looked up at each use, so the name keeps working after the registry
 /// is restarted by its supervisor.
-inline ViaName via(std::string registry_name, std::string key) {
+inline ViaName via(std::string registry_name, RegistryKey key) {
   return ViaName{nullptr, std::move(registry_name), std::move(key)};
 }
 

@@ -10,7 +10,7 @@
 //                        {.strategy = Strategy::one_for_all}),
 //       supervisor::spec("ordered", {worker<ConfigLoader>("config"), worker<DatabasePool>("pool"),
 //                                    worker<WebServer>("web")},
-//                        {.strategy = Strategy::rest_for_one}),
+//                        {.strategy = Strategy::rest_for_one}, name("MyApp.Ordered")),
 //     }, {.strategy = Strategy::one_for_one}, name("MyApp.Supervisor")).value();
 // clang-format on
 //
@@ -96,8 +96,11 @@ struct CountChildren {};
 Result<Pid> start_link(Node& node, std::vector<ChildSpec> children, SupervisorOptions flags = {},
                        std::optional<Name> name = std::nullopt);
 
-/// A nested supervisor as a child spec (type supervisor, shutdown infinity).
-ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags = {});
+/// A nested supervisor as a child spec (type supervisor, shutdown infinity), registered under
+/// name at every (re)start when one is given (as start_link's name). The same as chaining
+/// `.named(name)` on the spec, which works on every ChildSpec (see child_spec.hpp).
+ChildSpec spec(std::string id, std::vector<ChildSpec> children, SupervisorOptions flags = {},
+               std::optional<Name> name = std::nullopt);
 
 /// Adds and starts a child. Errors: already_started (a running child has this id: the message
 /// names its pid), badarg (a stopped child has this id), the child's own start error.

@@ -4,11 +4,18 @@
 
 #include <functional>
 #include <optional>
+#include <type_traits>
 
 #include "otp/gen_server.hpp"
 
 namespace otp {
 namespace detail {
+
+/// The default T of agent::start_link<T> / spec<T>: what init returns.
+struct AgentValueFromInit {};
+template <class T, class Init>
+using agent_value_t = std::conditional_t<std::is_same_v<T, AgentValueFromInit>,
+                                         std::decay_t<std::invoke_result_t<Init&>>, T>;
 
 template <class T>
 struct AgentOp {
