@@ -210,3 +210,34 @@ TEST_F(OtpCtlTest, UsageErrorsExitWithTwo) {
 }
 
 }  // namespace
+
+namespace {
+
+// otp-node's container defaults, seen from outside: no --name and no --host (the host name, and
+// --listen's host), the cookie from a file, and the loopback warning for a non-loopback seed;
+// otp-ctl reads the same cookie file.
+TEST(OtpNodeDefaultsTest, NameFromTheHostNameCookieFromAFileAndALoopbackWarning) {
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  const std::string cookie_file = "/tmp/otp-node-test-cookie-" + std::to_string(::getpid());
+  std::ofstream(cookie_file) << "  file-cookie  \nignored\n";
+  otp_test::ChildProcess n({OTP_NODE_BIN, "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0",
+                            "--seeds", "unresolvable-seed.invalid:7100", "--cookie-file",
+                            cookie_file, "--threads", "1", "--max-seconds", "60"});
+  auto ready = n.wait_line("ready ", otp_test::kGossipNodeStart);
+  ASSERT_TRUE(ready) << n.stderr_text();
+  const std::string self = std::string(host) + "@127.0.0.1";
+  EXPECT_EQ(ready->rfind("ready " + self + "#", 0), 0u) << *ready;
+  EXPECT_NE(n.stderr_text().find("warning: this node advertises the loopback address 127.0.0.1"),
+            std::string::npos)
+      << n.stderr_text();
+  const auto port = ready->substr(ready->find(" port=") + 6);
+  auto ping = run_program({OTP_CTL_BIN, "--node", "127.0.0.1:" + port.substr(0, port.find(' ')),
+                           "--cookie-file", cookie_file, "ping"},
+                          kRun);
+  EXPECT_EQ(ping.status, 0) << ping.err;
+  EXPECT_EQ(ping.out, "pong " + self + "\n");
+  std::remove(cookie_file.c_str());
+}
+
+}  // namespace
