@@ -27,14 +27,18 @@ std::optional<Slot> Membership::Core::next_probe_target(Time now) {
   }
   for (size_t scanned = 0; scanned <= probe_list_.size();) {
     if (probe_index_ >= probe_list_.size()) {
-      // End of a round: forget reaped members, then a new random order (SWIM's round-robin over
-      // a shuffled list bounds the time to the next probe of any member to two rounds).
+      // End of a round: forget reaped members and start over in the same order. The list was
+      // shuffled once (new members go to a random place), so each node probes in an order of
+      // its own; keeping it makes the gap between two probes of a member exactly one round.
+      // SWIM reshuffles every round, which bounds that gap by two rounds only: a member probed
+      // first in one round and last in the next waits 2N - 3 periods, and a node that stops
+      // answering was first probed (so first suspected) up to 1 s after it stopped on five
+      // nodes, 0.6 s at the 90th percentile (tests/membership/detection_test.cpp).
       std::erase_if(probe_list_, [this](Slot s) {
         if (entries_[s].info) return false;
         entries_[s].in_probe_list = false;
         return true;
       });
-      std::shuffle(probe_list_.begin(), probe_list_.end(), rng_);
       probe_index_ = 0;
       if (probe_list_.empty()) return std::nullopt;
     }
