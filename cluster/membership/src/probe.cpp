@@ -65,6 +65,15 @@ void Membership::Core::run_probe(Time now, Output& out) {
   }
   if (probe_) {
     if (!probe_->indirect_sent && now >= probe_->indirect_at) send_indirect_probes(out);
+    if (probe_->indirect_sent && !probe_->retried && now >= probe_->retry_at &&
+        now < probe_->deadline) {
+      // A third direct ping, halfway between the indirect probes and the deadline: under random
+      // loss the direct path is still the likeliest to work (memberlist ends with a ping over
+      // TCP, which retransmits). At 10 % loss it cuts false suspicions about 5x, for one packet
+      // on the ~19 % of probes that missed their first ack.
+      probe_->retried = true;
+      send_ping(out);
+    }
     if (now >= probe_->deadline) finish_failed_probe(now, out);
   }
   if (!probe_ && now >= next_probe_at_) start_probe(now, out);
@@ -84,6 +93,7 @@ void Membership::Core::start_probe(Time now, Output& out) {
   p.indirect_seq = ++seq_;
   p.indirect_at = now + awareness_.scale(config_.probe_timeout);
   p.deadline = now + awareness_.scale(config_.probe_interval);
+  p.retry_at = p.indirect_at + (p.deadline - p.indirect_at) / 2;
   next_probe_at_ = p.deadline;
   ++stats_.probes;
   probe_ = std::move(p);
