@@ -9,7 +9,8 @@
 //                length, and in <scenario>.<side>_missed_runs); `failed` reports after the heal;
 //                from the heal until every host saw every other alive
 //   in20         the same for 20 s (INPUT drops)
-//   loss         10 % random INPUT loss on every host for OTP_PART_LOSS_S (60) s: failed reports,
+//   loss         10 % random INPUT loss on every host for OTP_PART_LOSS_S (60) s (the agents then
+//                live that long and 2 minutes more): failed reports,
 //                nodedowns (otp), failed probes (each raised a suspicion) per minute and per probe
 //                (otp: counted probes; Serf: one probe per host per second, its interval), and for
 //                otp distinct suspicions ((member, incarnation) pairs) per minute and per probe
@@ -233,6 +234,11 @@ int main() {
         try {
           otp_test::LabOptions o = base;
           o.agent = agent;
+          // Every agent is bounded in time (LabOptions::max_seconds, 300 s): a longer loss phase
+          // needs them to outlive it, or they exit in the middle of it (a nodedown each).
+          if (scenario == "loss") {
+            o.max_seconds = std::max<int>(o.max_seconds, static_cast<int>(loss_s.count()) + 120);
+          }
           otp_test::LabCluster c(o);
           if (auto why = c.start(60s)) {
             std::cerr << "# " << p << " rep " << rep << ": " << *why;

@@ -207,9 +207,8 @@ TEST(StarvedNode, PauseCyclesOfTwoHundredMillisecondsMakeNobodyElseFailed) {
 // -- suspicions per probe at 10% loss -----------------------------------------------------------
 
 TEST(TenPercentLoss, FewSuspicionsPerProbeAndNoFalseFailureOverTenMinutes) {
-  // Serf (memberlist LAN defaults, probing once a second) showed 2 distinct suspicions per
-  // minute on 5 nodes at 10% loss: 5 probes a second, so ~0.0067 per probe. We probe 5x as often,
-  // so per probe is the fair comparison.
+  // Serf (memberlist LAN defaults) probes once a second, we probe 5x as often, so per probe is
+  // the fair comparison.
   uint64_t probes = 0;
   uint64_t raised = 0;
   Duration ran{0};
@@ -239,7 +238,10 @@ TEST(TenPercentLoss, FewSuspicionsPerProbeAndNoFalseFailureOverTenMinutes) {
       static_cast<unsigned long long>(raised), static_cast<unsigned long long>(probes), per_probe,
       per_minute);
   EXPECT_GT(probes, 0u);
-  EXPECT_LT(per_probe, 2.0 / 300.0);  // Serf's rate
+  // Serf's rate on five real hosts (two loss phases of 5 and 9 minutes): 10 failed probes in
+  // ~4,150, ~0.0024 per probe. Ours was 0.0016 here with two direct pings per probe, 0.0004 with
+  // the third.
+  EXPECT_LT(per_probe, 0.001);
 }
 
 }  // namespace

@@ -215,7 +215,13 @@ Time Membership::Core::next_deadline() const {
   Time t = kNever;
   if (!leaving_) {
     if (probe_) {
-      t = probe_->indirect_sent ? probe_->deadline : probe_->indirect_at;
+      if (!probe_->indirect_sent) {
+        t = probe_->indirect_at;
+      } else if (!probe_->retried && probe_->retry_at < probe_->deadline) {
+        t = probe_->retry_at;
+      } else {
+        t = probe_->deadline;
+      }
     } else {
       t = next_probe_at_;
     }

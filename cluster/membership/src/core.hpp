@@ -89,8 +89,10 @@ class Membership::Core {
     uint32_t seq = 0;           // of our own pings: its ack is direct evidence
     uint32_t indirect_seq = 0;  // of the ping_reqs: acks forwarded by helpers, and their nacks
     Time indirect_at{};         // no ack by then: ask others
+    Time retry_at{};            // still no ack by then: a third direct ping
     Time deadline{};            // no ack by then: suspect
     bool indirect_sent = false;
+    bool retried = false;
     uint32_t expected_nacks = 0;
     uint32_t nacks = 0;
   };

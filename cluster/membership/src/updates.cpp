@@ -157,7 +157,11 @@ Time Membership::Core::suspicion_deadline(const Suspicion& s) const {
       s.declared_elsewhere
           ? s.start + s.min
           : s.start + suspicion_timeout(confirmations, expected_confirmations_now(s), s.min, s.max);
-  return std::max(timer, s.held_until);
+  const Time verdict = std::max(timer, s.held_until);
+  // The last call goes out one probe timeout before the verdict is due, so that its answer is
+  // in by then: it costs the verdict no time (it used to add that timeout to every verdict).
+  if (s.last_call == 0) return verdict - awareness_.scale(config_.probe_timeout);
+  return verdict;
 }
 
 void Membership::Core::heard_from(Slot slot) {
@@ -204,12 +208,13 @@ void Membership::Core::expire_suspicions(Time now, Output& out) {
   std::sort(expired.begin(), expired.end());
   for (const Slot slot : last_calls) {
     // The last call: one ping, carrying the suspicion, answered within a probe timeout by a
-    // member that is reachable now. It costs every verdict that much time, and makes sure that
-    // a member reachable at the moment of the verdict is not declared failed by us (e.g. just
-    // after a partition healed, before its refutation reached us).
+    // member that is reachable now. Sent that timeout before the verdict is due (see
+    // suspicion_deadline), it makes sure that a member reachable at the moment of the verdict
+    // is not declared failed by us (e.g. just after a partition healed, before its refutation
+    // reached us).
     Suspicion& s = suspicions_.at(slot);
     s.last_call = ++seq_;
-    s.held_until = now + awareness_.scale(config_.probe_timeout);
+    s.held_until = std::max(s.held_until, now + awareness_.scale(config_.probe_timeout));
     last_calls_[s.last_call] = slot;
     std::vector<gossip::Update> first;
     if (auto u = update_about(slot, s.accusers.front())) first.push_back(std::move(*u));
