@@ -10,6 +10,8 @@
 //   otp-node --name b --listen 127.0.0.1:7002 --gossip 7102 --seeds 127.0.0.1:7101 --cookie secret
 //   # a counter any node calls as otp::global_name("gc"), restarted (name and all) on a crash
 //   otp-node --name c --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --global-counter gc
+//   # one counter kept alive in the cluster: every node runs a standby for the name
+//   otp-node --name d --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --standby-counter counter
 //
 // stdout, one line per event, flushed at once (tests and benchmarks timestamp them):
 //   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>]
@@ -22,7 +24,7 @@
 //   global unregistered <name> <owner pid> <owner node>    of the global name table)
 //   global conflict <name> <loser pid> lost to <winner pid>
 //   globals <count> <name>=<owner pid> ...        (this node's replica, sorted; on SIGUSR1)
-//   supervisor <services|global> down <reason>    (a supervisor of this node exited)
+//   supervisor <services|global|standby> down <reason>    (a supervisor of this node exited)
 //   stopped
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
 // remote pid), so the lines of different nodes compare as text.
@@ -43,6 +45,7 @@
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
+#include "services/counter_standby.hpp"
 
 namespace {
 
@@ -55,6 +58,12 @@ void on_signal(int) {
 void on_usr1(int) {
   members_requested = true;
 }
+
+/// The flags of this node's supervisors: generous, so a test crashing a service again and again
+/// does not take the node down.
+const otp::SupervisorOptions kSupervisorFlags{.strategy = otp::Strategy::one_for_one,
+                                              .max_restarts = 100,
+                                              .max_time = std::chrono::seconds(10)};
 
 /// stdout lines come from the main thread and the membership thread: one lock, whole lines.
 std::mutex out_mx;
@@ -71,6 +80,7 @@ struct Options {
   std::chrono::microseconds scheduler_spin = otp::NodeOptions{}.scheduler_spin;
   std::vector<std::string> global_counters;
   otp::Restart global_restart = otp::Restart::permanent;
+  std::vector<std::string> standby_counters;
 };
 
 const char* kUsage =
@@ -84,6 +94,7 @@ const char* kUsage =
     "                [--push-pull-ms N] [--reconnect-ms N] [--leave-timeout-ms N]\n"
     "                [--gossip-dead-link-ms N] [--address-check-ms N]\n"
     "                [--global-counter NAME]... [--global-restart permanent|transient]\n"
+    "                [--standby-counter NAME]...\n"
     "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n"
     "  --scheduler-spin-us: how long an idle scheduler thread spins before it sleeps\n"
     "  (default 100; 0 saves CPU on an idle node, at the cost of latency).\n"
@@ -96,7 +107,11 @@ const char* kUsage =
     "  otp::global_name(NAME), a child of a supervisor of its own; a crash restarts it and the\n"
     "  name comes back. Its value outlives the restarts. If the name is held elsewhere it is\n"
     "  not started (stderr says so). --global-restart is its restart type (default permanent;\n"
-    "  transient: not restarted after a clean exit, such as losing a name conflict).\n";
+    "  transient: not restarted after a clean exit, such as losing a name conflict).\n"
+    "  --standby-counter runs a standby that keeps one counter alive in the cluster under\n"
+    "  otp::global_name(NAME): when no node holds the name, one standby starts a counter on\n"
+    "  its node (from 0) and registers it (apps/services/counter_standby.hpp). Run it on\n"
+    "  every node.\n";
 
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "otp-node: " << why << "\n" << kUsage;
@@ -221,6 +236,9 @@ Options parse(int argc, char** argv) {
     } else if (flag == "--global-counter") {
       if (v.empty()) usage_error("--global-counter needs a name");
       o.global_counters.push_back(v);
+    } else if (flag == "--standby-counter") {
+      if (v.empty()) usage_error("--standby-counter needs a name");
+      o.standby_counters.push_back(v);
     } else if (flag == "--global-restart") {
       if (v == "permanent") {
         o.global_restart = otp::Restart::permanent;
@@ -317,10 +335,7 @@ int main(int argc, char** argv) {
   otp::Node node({.name = options.cluster.name,
                   .scheduler_threads = options.threads,
                   .scheduler_spin = options.scheduler_spin});
-  auto sup = otp::supervisor::start_link(node, services::child_specs(),
-                                         {.strategy = otp::Strategy::one_for_one,
-                                          .max_restarts = 100,
-                                          .max_time = std::chrono::seconds(10)});
+  auto sup = otp::supervisor::start_link(node, services::child_specs(), kSupervisorFlags);
   if (!sup) {
     std::cerr << "otp-node: services did not start: " << sup.error() << "\n";
     return 1;
@@ -346,10 +361,7 @@ int main(int argc, char** argv) {
   if (!options.global_counters.empty()) {
     // After the Cluster: a global name needs the node distributed. Children are added one by one
     // so a name held elsewhere (already_started) leaves the others and the node running.
-    auto started = otp::supervisor::start_link(node, {},
-                                               {.strategy = otp::Strategy::one_for_one,
-                                                .max_restarts = 100,
-                                                .max_time = std::chrono::seconds(10)});
+    auto started = otp::supervisor::start_link(node, {}, kSupervisorFlags);
     if (!started) {
       std::cerr << "otp-node: the global supervisor did not start: " << started.error() << "\n";
       return 1;
@@ -363,6 +375,20 @@ int main(int argc, char** argv) {
         std::cerr << "otp-node: global counter " << name << " not started: " << child.error()
                   << "\n";
     }
+  }
+  std::optional<otp::Pid> standby_sup;
+  if (!options.standby_counters.empty()) {
+    // After the Cluster too: the standbys watch and register global names.
+    std::vector<otp::ChildSpec> standbys;
+    for (const auto& name : options.standby_counters)
+      standbys.push_back(services::counter_standby(name));
+    auto started = otp::supervisor::start_link(node, std::move(standbys), kSupervisorFlags);
+    if (!started) {
+      std::cerr << "otp-node: the counter standbys did not start: " << started.error() << "\n";
+      return 1;
+    }
+    standby_sup = *started;
+    events.monitor(*standby_sup);
   }
   for (const auto& peer : options.connect) {
     if (auto r = (*cluster)->connect(peer); !r) {
@@ -393,8 +419,10 @@ int main(int argc, char** argv) {
     } else if (const auto* e = m->get_if<otp::GlobalEvent>()) {
       globals.on_event(*e);
     } else if (const auto* gone = m->get_if<otp::Down>()) {
-      print_line(std::string("supervisor ") + (gone->pid == *sup ? "services" : "global") +
-                 " down " + gone->reason.to_string());
+      const char* which = gone->pid == *sup                          ? "services"
+                          : standby_sup && gone->pid == *standby_sup ? "standby"
+                                                                     : "global";
+      print_line(std::string("supervisor ") + which + " down " + gone->reason.to_string());
     }
   }
   (*cluster)->stop();
