@@ -134,7 +134,7 @@ owner=$(owner_seen_by n1)
 for name in n2 n3; do
   # Every replica agrees (a conflict between standbys that claimed at once settles first).
   deadline=$(($(now_ms) + 20000))
-  until [[ $(owner_seen_by "$name") == "$owner" && $(owner_seen_by n1) == "$owner" ]]; do
+  until [[ -n $owner && $(owner_seen_by "$name") == "$owner" && $(owner_seen_by n1) == "$owner" ]]; do
     (($(now_ms) < deadline)) || { echo "demo: the nodes disagree on the counter's owner" >&2; exit 1; }
     sleep 0.05
     owner=$(owner_seen_by n1)
