@@ -15,7 +15,7 @@
 //   otp-node --name d --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --standby-counter counter
 //
 // stdout, one line per event, flushed at once (tests and benchmarks timestamp them):
-//   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>]
+//   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>] [http=<port>]
 //   nodeup <node> / nodedown <node> <reason>
 //   member <joined|suspect|alive|failed|left|updated> <name@host> inc=<n> gossip=<h:p> data=<h:p>
 //   members <count> <name@host>=<state> ...       (self included; on SIGUSR1)
@@ -28,14 +28,21 @@
 //   supervisor <services|global|standby> down <reason>    (a supervisor of this node exited)
 //   stopped
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
-// remote pid), so the lines of different nodes compare as text.
-// Logs (rejected links, send errors and why) go to stderr.
+// remote pid), so the lines of different nodes compare as text. With --http the ready line ends
+// in http=<port>.
 //
 // Defaults for containers (replicas of one command line): --name is the host name, --host the
 // address of --listen's host, or (no host, or 0.0.0.0) this host's own non-loopback address
 // (apps/cli/defaults.hpp); a node that advertises a loopback address while a seed or --connect
 // target is not on loopback says so on stderr. The cookie: --cookie, else --cookie-file (its
 // first line), else $OTP_COOKIE_FILE, else $OTP_COOKIE.
+//
+// stderr: the same events, one line each, as text or JSON (--log-format), with node, peer and
+// reason fields, and the transport's and membership's warnings (rejected links, send errors,
+// bad gossip input and why) as event "log" (otp/cluster/event_log.hpp).
+//
+// --http [HOST:]PORT serves GET /health and /metrics (otp/cluster/http_endpoint.hpp); /health
+// says 503 from the moment SIGTERM starts the graceful leave.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -54,6 +61,8 @@
 #include "cli/defaults.hpp"
 #include "cli/parse.hpp"
 #include "otp/cluster/cluster.hpp"
+#include "otp/cluster/event_log.hpp"
+#include "otp/cluster/http_endpoint.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
 #include "services/control_service.hpp"
@@ -84,6 +93,17 @@ void print_line(const std::string& line) {
   std::cout << line << "\n" << std::flush;
 }
 
+/// The stderr event log (--log-format); set once in main before any thread uses it.
+const otp::cluster::EventLog* event_log = nullptr;
+
+/// A stdout line and its stderr event: event name and fields (node is added by the log).
+void print_event(const std::string& line, std::string_view event,
+                 std::initializer_list<otp::cluster::LogField> fields,
+                 std::string_view level = "info") {
+  print_line(line);
+  if (event_log) event_log->write(level, event, fields);
+}
+
 struct Options {
   otp::cluster::ClusterOptions cluster;
   std::vector<std::string> connect;
@@ -93,6 +113,8 @@ struct Options {
   std::vector<std::string> global_counters;
   otp::Restart global_restart = otp::Restart::permanent;
   std::vector<std::string> standby_counters;
+  std::optional<otp::cluster::HttpOptions> http;
+  otp::cluster::LogFormat log_format = otp::cluster::LogFormat::text;
 };
 
 // The flag reference beyond each flag's own line (otp-node --help prints it after them).
@@ -111,6 +133,11 @@ const char* kFooter =
     "--standby-counter runs a standby that keeps one counter alive in the cluster under\n"
     "otp::global_name(NAME): when no node holds the name, one standby starts a counter on its\n"
     "node (from 0) and registers it (apps/services/counter_standby.hpp). Run it on every node.\n"
+    "--http serves GET /health (200 while serving, 503 while leaving) and GET /metrics\n"
+    "(Prometheus text; docs/operations.md) on [HOST:]PORT; HOST defaults to the --listen host, "
+    "and\n"
+    "with port 0 the ready line ends in http=<port>. --log-format: stderr lines as text or json,\n"
+    "one per event, with node, peer and reason fields.\n"
     "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.\n";
 
 /// The gossip section, created by the first gossip flag.
@@ -297,6 +324,18 @@ Options parse(int argc, char** argv) {
           {"permanent", otp::Restart::permanent}, {"transient", otp::Restart::transient}}));
   add_names(app, "--standby-counter", o.standby_counters,
             "keep one counter alive in the cluster under this global name");
+  app.add_option_function<std::string>(
+         "--http",
+         [&](const std::string& v) {
+           auto [host, port] = host_port("--http", v);
+           o.http = otp::cluster::HttpOptions{.host = host, .port = port};
+         },
+         "serve /health and /metrics here (HOST: the --listen host)")
+      ->type_name("[HOST:]PORT");
+  app.add_option("--log-format", o.log_format, "stderr event lines: text (default) or json")
+      ->type_name("text|json")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, otp::cluster::LogFormat>{
+          {"text", otp::cluster::LogFormat::text}, {"json", otp::cluster::LogFormat::json}}));
   cli::parse_or_exit(app, argc, argv);
   auto cookie_value = cli::resolve_cookie(o.cluster.cookie, cookie_file);
   if (!cookie_value) cli::usage_error(app, cookie_value.error().context());
@@ -308,6 +347,9 @@ Options parse(int argc, char** argv) {
     const bool wildcard =
         listen.empty() || listen == "0.0.0.0" || listen == "::" || listen == "[::]";
     o.cluster.host = wildcard ? cli::default_host() : listen;
+  }
+  if (o.http && o.http->host.empty()) {
+    o.http->host = o.cluster.listen_host.empty() ? o.cluster.host : o.cluster.listen_host;
   }
   return o;
 }
@@ -335,12 +377,17 @@ class GlobalLog {
         // Only an owner that was printed: one printed by no line came and went before snapshot.
         auto it = shown_.find(e.name);
         if (it == shown_.end() || it->second != pid(e.owner)) break;
-        print_line("global unregistered " + e.name + " " + it->second + " " + node_of(e.owner));
+        print_event("global unregistered " + e.name + " " + it->second + " " + node_of(e.owner),
+                    "global_unregistered",
+                    {{"name", e.name}, {"owner", it->second}, {"peer", node_of(e.owner)}});
         shown_.erase(it);
         break;
       }
       case otp::GlobalEvent::Kind::conflict:
-        print_line("global conflict " + e.name + " " + pid(e.owner) + " lost to " + pid(e.winner));
+        print_event("global conflict " + e.name + " " + pid(e.owner) + " lost to " + pid(e.winner),
+                    "global_conflict",
+                    {{"name", e.name}, {"owner", pid(e.owner)}, {"winner", pid(e.winner)}},
+                    "warning");
         break;
     }
   }
@@ -365,7 +412,8 @@ class GlobalLog {
     auto [it, fresh] = shown_.try_emplace(name, p);
     if (!fresh && it->second == p) return;  // the snapshot printed it already
     it->second = p;
-    print_line("global registered " + name + " " + p + " " + node_of(owner));
+    print_event("global registered " + name + " " + p + " " + node_of(owner), "global_registered",
+                {{"name", name}, {"owner", p}, {"peer", node_of(owner)}});
   }
   std::string node_of(const otp::Pid& p) { return otp::distribution::node_of(node_, p); }
   /// <name@host.N.0> for every pid, local ones included.
@@ -396,6 +444,13 @@ int main(int argc, char** argv) {
   std::signal(SIGUSR1, on_usr1);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Named as the cluster will name it (name@host): transport and membership log through it from
+  // their first line on.
+  const otp::cluster::EventLog log(options.log_format,
+                                   options.cluster.name + "@" + options.cluster.host);
+  event_log = &log;
+  options.cluster.transport.log = log.hook();
+
   services::register_types();
   services::register_control_types();
   otp::Node node({.name = options.cluster.name,
@@ -409,7 +464,14 @@ int main(int argc, char** argv) {
   // Membership events are printed on the membership thread, as they happen, from the first one
   // (a node joining through a seed learns members while start() runs).
   options.cluster.on_member_event = [](const otp::membership::Event& e) {
-    print_line(describe(e));
+    const auto& m = e.member;
+    print_event(describe(e), "member",
+                {{"kind", otp::membership::to_string(e.kind)},
+                 {"peer", m.id.full_name()},
+                 {"incarnation", std::to_string(m.incarnation)},
+                 {"gossip", m.gossip.to_string()},
+                 {"data", m.meta.data.to_string()}},
+                e.kind == otp::membership::EventKind::failed ? "warning" : "info");
   };
   // Node events too: a link may come up while start() runs.
   otp::Inbox events(node);
@@ -468,10 +530,29 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::string ready =
-      "ready " + (*cluster)->self().to_string() + " port=" + std::to_string((*cluster)->port());
-  if (auto g = (*cluster)->gossip_port()) ready += " gossip=" + std::to_string(*g);
-  print_line(ready);
+  std::unique_ptr<otp::cluster::HttpEndpoint> http;
+  if (options.http) {
+    auto started = otp::cluster::HttpEndpoint::start(*options.http, node, **cluster);
+    if (!started) {
+      std::cerr << "otp-node: " << started.error() << "\n";
+      return 1;
+    }
+    http = std::move(started).value();
+  }
+  const std::string port = std::to_string((*cluster)->port());
+  std::string ready = "ready " + (*cluster)->self().to_string() + " port=" + port;
+  std::string gossip_port;
+  if (auto g = (*cluster)->gossip_port()) {
+    gossip_port = std::to_string(*g);
+    ready += " gossip=" + gossip_port;
+  }
+  const std::string http_port = http ? std::to_string(http->port()) : "";
+  if (http) ready += " http=" + http_port;
+  print_event(ready, "ready",
+              {{"creation", std::to_string((*cluster)->self().creation)},
+               {"port", port},
+               {"gossip", gossip_port},
+               {"http", http_port}});
 
   auto deadline = options.max_run ? std::chrono::steady_clock::now() + *options.max_run
                                   : std::chrono::steady_clock::time_point::max();
@@ -485,20 +566,25 @@ int main(int argc, char** argv) {
     }
     if (!m) continue;
     if (const auto* up = m->get_if<otp::NodeUp>()) {
-      print_line("nodeup " + up->node);
+      print_event("nodeup " + up->node, "nodeup", {{"peer", up->node}});
     } else if (const auto* down = m->get_if<otp::NodeDown>()) {
-      print_line("nodedown " + down->node + " " + down->reason);
+      print_event("nodedown " + down->node + " " + down->reason, "nodedown",
+                  {{"peer", down->node}, {"reason", down->reason}});
     } else if (const auto* e = m->get_if<otp::GlobalEvent>()) {
       globals.on_event(*e);
     } else if (const auto* gone = m->get_if<otp::Down>()) {
       const char* which = gone->pid == *sup                          ? "services"
                           : standby_sup && gone->pid == *standby_sup ? "standby"
                                                                      : "global";
-      print_line(std::string("supervisor ") + which + " down " + gone->reason.to_string());
+      print_event(std::string("supervisor ") + which + " down " + gone->reason.to_string(),
+                  "supervisor_down", {{"supervisor", which}, {"reason", gone->reason.to_string()}},
+                  "error");
     }
   }
-  (*cluster)->stop();
+  log.write("info", "leaving");
+  (*cluster)->stop();  // /health says 503 from its first step on
+  if (http) http->stop();
   node.shutdown();
-  print_line("stopped");
+  print_event("stopped", "stopped", {});
   return 0;
 }

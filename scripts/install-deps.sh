@@ -20,6 +20,7 @@ PACKAGES=(
   libboost-system-dev                            # cluster/: Boost.Asio (TCP transport, UDP gossip)
   iproute2 iptables                              # tests/cluster: network namespaces, partitions
   libcli11-dev                                   # apps/: otp-node's and otp-ctl's command lines
+  prometheus                                     # tests: promtool checks our /metrics text
 )
 
 missing=()

@@ -286,6 +286,10 @@ void Cluster::unsubscribe(SubscriptionId id) {
   if (bridge_->membership_ && id != 0) bridge_->membership_->unsubscribe(id);
 }
 
+bool Cluster::leaving() const {
+  return bridge_->stopped_.load(std::memory_order_acquire);
+}
+
 void Cluster::stop() {
   // When the node shut down first, it detached and stopped us already: it may be gone now.
   if (bridge_->shut()) distribution::detach(bridge_->node_);

@@ -1,6 +1,7 @@
 // MembershipDriver: lifecycle, the core's steps, its timer, UDP datagrams, events and logging.
 #include <boost/asio/post.hpp>
 #include <iostream>
+#include <iterator>
 #include <random>
 
 #include "membership_driver_impl.hpp"
@@ -13,6 +14,25 @@ uint64_t random_seed() {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
+
+/// A reason the core drops a packet for: its counter in membership::Stats and what it means.
+struct DropReason {
+  const char* name;
+  uint64_t membership::Stats::*counter;
+  const char* meaning;
+};
+constexpr DropReason kDropReasons[] = {
+    {"oversized", &membership::Stats::dropped_oversized, "over the size limit"},
+    {"malformed", &membership::Stats::dropped_malformed, "does not decode"},
+    {"unsupported_version", &membership::Stats::dropped_unsupported_version,
+     "another gossip version"},
+    {"other_cluster", &membership::Stats::dropped_other_cluster, "another cluster's"},
+    {"bad_mac", &membership::Stats::dropped_bad_mac, "wrong cookie, or tampered with"},
+    {"wrong_channel", &membership::Stats::dropped_wrong_channel,
+     "push-pull as a datagram, or a probe on a stream"},
+    {"wrong_target", &membership::Stats::dropped_wrong_target,
+     "a probe for another node or run of it"},
+};
 
 asio::ip::address unmapped(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {
@@ -353,11 +373,15 @@ std::vector<std::vector<uint8_t>> MembershipDriver::Impl::on_stream_message(
     const membership::Address& from, std::vector<uint8_t> bytes, bool may_reply) {
   membership::Output out;
   bool refuted = false;
+  int dropped = -1;
   {
     std::lock_guard<std::mutex> g(core_mx_);
+    const membership::Stats before = core_->stats();
     out = core_->on_packet(from, bytes, membership::Channel::stream, now());
+    dropped = drop_reason(before, core_->stats());
     refuted = raised_incarnation();
   }
+  log_drop(dropped, from, membership::Channel::stream);
   std::vector<std::vector<uint8_t>> replies;
   if (may_reply) {
     std::erase_if(out.packets, [&](membership::Outgoing& p) {
@@ -451,10 +475,15 @@ void MembershipDriver::Impl::receive_datagram() {
         } else {
           ++counters.datagrams_received;
           const membership::Address from{unmapped(from_.address()).to_string(), from_.port()};
+          int dropped = -1;
           step([&](membership::Membership& core) {
-            return core.on_packet(from, std::span<const uint8_t>(datagram_.data(), n),
-                                  membership::Channel::datagram, now());
+            const membership::Stats before = core.stats();
+            auto out = core.on_packet(from, std::span<const uint8_t>(datagram_.data(), n),
+                                      membership::Channel::datagram, now());
+            dropped = drop_reason(before, core.stats());
+            return out;
           });
+          log_drop(dropped, from, membership::Channel::datagram);
         }
         receive_datagram();
       });
@@ -470,7 +499,31 @@ void MembershipDriver::Impl::log(std::string_view level, const std::string& text
   }
 }
 
-void MembershipDriver::Impl::log_throttled(const std::string& peer, const std::string& text) {
+int MembershipDriver::Impl::drop_reason(const membership::Stats& before,
+                                        const membership::Stats& after) {
+  for (size_t i = 0; i < std::size(kDropReasons); ++i) {
+    if (after.*kDropReasons[i].counter != before.*kDropReasons[i].counter)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void MembershipDriver::Impl::log_drop(int reason, const membership::Address& from,
+                                      membership::Channel channel) {
+  if (reason < 0) return;
+  const DropReason& r = kDropReasons[reason];
+  // Throttled per reason, not per sender: a flood from many addresses is still one line per
+  // interval.
+  const std::string what = std::string("gossip packets dropped as ") + r.name;
+  log_throttled(what,
+                std::string(channel == membership::Channel::datagram ? "gossip datagram"
+                                                                     : "push-pull message") +
+                    " from " + from.to_string() + " dropped: " + r.name + " (" + r.meaning + ")",
+                what);
+}
+
+void MembershipDriver::Impl::log_throttled(const std::string& peer, const std::string& text,
+                                           std::string_view suppressed) {
   if (stopping_) return;
   const auto t = std::chrono::steady_clock::now();
   if (throttles_.size() > 4096) throttles_.clear();  // bounded whatever peers come and go
@@ -482,8 +535,9 @@ void MembershipDriver::Impl::log_throttled(const std::string& peer, const std::s
   }
   std::string line = text;
   if (th.suppressed > 0) {
-    line +=
-        " (" + std::to_string(th.suppressed) + " more about " + peer + " since the last report)";
+    line += " (" + std::to_string(th.suppressed) + " more " +
+            (suppressed.empty() ? "about " + peer : std::string(suppressed)) +
+            " since the last report)";
   }
   th.last = t;
   th.suppressed = 0;

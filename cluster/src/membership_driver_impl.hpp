@@ -89,7 +89,16 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
                                                       std::vector<uint8_t> bytes, bool may_reply);
   void log(std::string_view level, const std::string& text);
   /// Log a failure about peer unless one was logged less than send_error_log_interval ago.
-  void log_throttled(const std::string& peer, const std::string& text);
+  /// The next line logged says how many were not: "(3 more about <peer> ...)", or, with
+  /// `suppressed` set, "(3 more <suppressed> ...)".
+  void log_throttled(const std::string& peer, const std::string& text,
+                     std::string_view suppressed = {});
+  /// Why the core dropped the packet it was just given (its stats before and after), as an
+  /// index for log_drop; -1 when it was not dropped.
+  static int drop_reason(const membership::Stats& before, const membership::Stats& after);
+  /// Logs a dropped packet (drop_reason >= 0), throttled per reason. Not under core_mx_: the
+  /// log hook may read the driver.
+  void log_drop(int reason, const membership::Address& from, membership::Channel channel);
   /// An endpoint for a member's address: IP literals at once, names from the cache (a miss
   /// starts a lookup and returns nullopt; the packet is dropped, the core retries).
   std::optional<asio::ip::address> lookup(const std::string& host);

@@ -454,7 +454,13 @@ TransportStats AsioTransport::stats() const {
     std::shared_lock<std::shared_mutex> lock(mx_);
     s.connections = links_.size();
     for (const auto& [_, link] : links_) s.queued_bytes += link->queued_bytes();
+    for (const auto& [_, entry] : peers_) {
+      if (entry.current && entry.current == entry.owner) s.links.push_back(entry.current->stats());
+    }
   }
+  std::sort(s.links.begin(), s.links.end(), [](const LinkStats& a, const LinkStats& b) {
+    return a.peer.full_name() < b.peer.full_name();
+  });
   auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   s.links_up = counters_.links_up.load(std::memory_order_relaxed);
   s.accepted = get(counters_.accepted);

@@ -158,12 +158,25 @@ size_t Link::write_now(const QueuedFrame& frame) {
     n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   // EAGAIN: the strand waits for room. Another error: the strand's write reports it.
-  return n < 0 ? 0 : static_cast<size_t>(n);
+  if (n <= 0) return 0;
+  bytes_out_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+  return static_cast<size_t>(n);
 }
 
 size_t Link::queued_bytes() const {
   std::lock_guard<std::mutex> lock(queue_mx_);
   return queued_bytes_;
+}
+
+LinkStats Link::stats() const {
+  LinkStats s;
+  s.peer = peer_;
+  s.bytes_in = bytes_in_.load(std::memory_order_relaxed);
+  s.bytes_out = bytes_out_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(queue_mx_);
+  s.queued_bytes = queued_bytes_;
+  s.queued_messages = queue_.size();
+  return s;
 }
 
 // -- reading ------------------------------------------------------------------------------------
@@ -185,6 +198,7 @@ void Link::on_read(const boost::system::error_code& ec, size_t n) {
     return;
   }
   last_read_ = Clock::now();
+  bytes_in_.store(bytes_in_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   decoder_.feed(std::span<const uint8_t>(read_buffer_.data(), n));
   process_frames();
   if (state_ == State::handshaking && decoder_.buffered() > kHandshakeMaxBuffered) {
@@ -379,7 +393,8 @@ void Link::write_queued() {
   writing_ = true;
   TransportCounters::bump(transport_.counters().writes);
   asio::async_write(socket_, buffers_,
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->bytes_out_.fetch_add(n, std::memory_order_relaxed);
                       self->on_written(ec);
                     });
 }

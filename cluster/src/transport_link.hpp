@@ -72,6 +72,8 @@ class Link : public std::enable_shared_from_this<Link> {
   const std::shared_ptr<Dialer>& dialer() const { return dialer_; }
   /// Bytes queued and not yet written.
   size_t queued_bytes() const;
+  /// This link's traffic and queue now (any thread).
+  LinkStats stats() const;
 
  private:
   enum class State { handshaking, parked, up, flushing, closed };
@@ -152,6 +154,10 @@ class Link : public std::enable_shared_from_this<Link> {
   /// When the last direct write happened (steady_clock ticks); written under queue_mx_, read
   /// by the strand's heartbeat (a direct write is a write: no Ping needed).
   std::atomic<std::chrono::steady_clock::rep> last_direct_write_{0};
+  /// Socket bytes: in written by the strand only (load + store), out by the strand and the
+  /// direct write.
+  std::atomic<uint64_t> bytes_in_{0};
+  std::atomic<uint64_t> bytes_out_{0};
 };
 
 }  // namespace otp::cluster::detail

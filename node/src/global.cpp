@@ -106,6 +106,12 @@ void demonitor_name(Node& node, Ref ref) {
   if (auto reg = registry_of(node)) reg->demonitor(ref);
 }
 
+RegistryStats stats(Node& node) {
+  // The last attach's registry, even after a detach: its counters stay meaningful.
+  auto* reg = RuntimeAccess::core(node).distribution().global();
+  return reg ? reg->stats() : RegistryStats{};
+}
+
 std::shared_ptr<GlobalRegistry> registry(Node& node) {
   auto* reg = registry_of(node);
   return reg ? reg->shared_from_this() : nullptr;

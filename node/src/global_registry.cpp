@@ -238,9 +238,11 @@ std::vector<std::string> NodeGlobalRegistry::names() {
   return table_.registered_names();
 }
 
-global::Stats NodeGlobalRegistry::stats() {
+global::RegistryStats NodeGlobalRegistry::stats() {
   std::shared_lock<ReadMostlyLock> r(read_lock_);
-  return table_.stats();
+  return global::RegistryStats{.names = table_.size(),
+                               .local_names = table_.local_claim_count(),
+                               .counters = table_.stats()};
 }
 
 // -- name monitors --------------------------------------------------------------------------------

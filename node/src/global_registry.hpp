@@ -62,8 +62,8 @@ class NodeGlobalRegistry final : public GlobalRegistry,
   /// Endpoint: a watched local process exited (a down envelope).
   void deliver(Envelope&& e, bool urgent) override;
 
-  /// The table's counters.
-  global::Stats stats();
+  /// The table's sizes and counters.
+  global::RegistryStats stats();
 
  private:
   struct NameMonitor {

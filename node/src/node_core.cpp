@@ -77,6 +77,26 @@ void NodeCore::remove_process(uint64_t id) {
   if (empty) table_cv_.notify_all();
 }
 
+WorkerCounters& NodeCore::register_worker() {
+  const auto me = std::this_thread::get_id();
+  std::lock_guard<std::mutex> g(workers_mx_);
+  for (auto& [id, counters] : workers_) {
+    if (id == me) return *counters;
+  }
+  workers_.emplace_back(me, std::make_unique<WorkerCounters>());
+  return *workers_.back().second;
+}
+
+std::pair<uint64_t, uint64_t> NodeCore::handled() const {
+  std::lock_guard<std::mutex> g(workers_mx_);
+  std::pair<uint64_t, uint64_t> sum{0, 0};
+  for (const auto& [_, c] : workers_) {
+    sum.first += c->messages.load(std::memory_order_relaxed);
+    sum.second += c->calls.load(std::memory_order_relaxed);
+  }
+  return sum;
+}
+
 size_t NodeCore::process_count() const {
   std::lock_guard<std::mutex> g(table_mx_);
   return table_.size();
@@ -227,6 +247,11 @@ std::optional<Pid> Node::whereis(const std::string& name) const {
 }
 size_t Node::process_count() const {
   return core_->process_count();
+}
+NodeStats Node::stats() const {
+  const auto [messages, calls] = core_->handled();
+  return NodeStats{
+      .processes = core_->process_count(), .messages_handled = messages, .calls_handled = calls};
 }
 void Node::shutdown() {
   core_->shutdown();

@@ -76,12 +76,14 @@ ServerActor::Ran ServerActor::run_mailbox() {
   // worker get their turn during a long burst.
   constexpr int kBatch = 256;
   CurrentScope scope(this, unit_);
+  WorkerCounters& counters = node_.worker_counters();
   for (int budget = kBatch; budget > 0 && !finished_;) {
     // Exit signals first, checked before every envelope, so that kill overtakes queued messages.
     if (proc_->urgent_pending()) {
       MailNode* u = proc_->take_urgent();
       while (u) {
         MailNode* next = u->next;
+        WorkerCounters::bump(counters.messages);
         if (!finished_) on_envelope(u->env());
         u->env().~Envelope();
         delete u;  // rare: not worth recycling
@@ -99,6 +101,7 @@ ServerActor::Ran ServerActor::run_mailbox() {
     }
     MailNode* n = taken_;
     taken_ = n->next;
+    WorkerCounters::bump(counters.messages);
     on_envelope(n->env());
     n->env().~Envelope();
     if (finished_) {
@@ -236,6 +239,7 @@ void ServerActor::drain() {
 void ServerActor::handle_user(Envelope& e) {
   switch (e.kind) {
     case EnvelopeKind::call: {
+      WorkerCounters::bump(node_.worker_counters().calls);
       From from = RuntimeAccess::make_from(std::move(e.reply_to), e.ref);
       auto a = invoke([&] { return server_->handle_call(e.payload, from); });
       if (a) apply(Phase::call, from, std::move(*a));

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "otp/error.hpp"
+#include "otp/global/name_table.hpp"
 #include "otp/node.hpp"
 #include "otp/pid.hpp"
 #include "otp/reason.hpp"
@@ -169,6 +170,15 @@ Ref monitor_name(Node& node, const Pid& watcher, std::string name);
 Ref monitor_names(Node& node, const Pid& watcher);
 /// Ends a monitor of monitor_name or monitor_names: nothing for it is sent afterwards.
 void demonitor_name(Node& node, Ref ref);
+/// What this node's replica of the name table holds and has counted, for metrics.
+struct RegistryStats {
+  size_t names = 0;        // names with an owner, cluster-wide, as this replica knows them
+  size_t local_names = 0;  // claims held by this node's processes
+  Stats counters{};        // updates, syncs, conflicts, dropped input (otp/global/name_table.hpp)
+};
+/// The replica's sizes and counters; zeros when the node is not distributed.
+RegistryStats stats(Node& node);
+
 /// The node's registry as an otp::ViaRegistry (for otp::via), or null when not distributed.
 std::shared_ptr<GlobalRegistry> registry(Node& node);
 

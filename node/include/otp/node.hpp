@@ -50,6 +50,15 @@ struct NodeOptions {
   bool log_crashes = true;
 };
 
+/// What a node counts about itself (Node::stats()), for metrics and operators.
+struct NodeStats {
+  size_t processes = 0;  // live processes now
+  /// Envelopes processes took from their mailboxes since start: messages, calls, replies, exit
+  /// signals and monitor notices.
+  uint64_t messages_handled = 0;
+  uint64_t calls_handled = 0;  // handle_call invocations since start
+};
+
 /// One node: start it, start processes on it, shut it down (or let the destructor do it).
 class Node {
  public:
@@ -76,6 +85,9 @@ class Node {
 
   /// Number of live processes on this node.
   size_t process_count() const;
+  /// Processes, messages and calls handled (see NodeStats). Thread-safe; the counts of the
+  /// handlers running meanwhile may or may not be in it.
+  NodeStats stats() const;
 
   /// Stops every process (see above) and the actor system. Idempotent; the destructor calls it.
   void shutdown();

@@ -151,6 +151,9 @@ class Cluster {
   /// link (remote monitors and links fire with noconnection) and detaches the node. Idempotent;
   /// the destructor calls it.
   void stop();
+  /// Whether stop() began: true from its first step on (before the leave is announced), so a
+  /// health check reports the node as leaving while it still gossips its goodbye.
+  bool leaving() const;
 
   /// The implementation (cluster.cpp): the transport's listener and the node's distribution
   /// channel. Not for users.

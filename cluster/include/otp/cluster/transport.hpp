@@ -99,6 +99,15 @@ struct TransportOptions {
 std::chrono::milliseconds reconnect_delay(const TransportOptions& config, unsigned attempt,
                                           double u);
 
+/// One established link's traffic and send queue (TransportStats::links).
+struct LinkStats {
+  protocol::NodeId peer;
+  uint64_t bytes_in = 0;       // read from its socket since it opened, frame headers included
+  uint64_t bytes_out = 0;      // written to its socket since it opened
+  size_t queued_bytes = 0;     // as max_queue_bytes counts them
+  size_t queued_messages = 0;  // frames waiting for the socket (not those being written)
+};
+
 /// Counters since start(), for tests, metrics and operators.
 struct TransportStats {
   size_t links_up = 0;      // links whose on_node_up was called and on_node_down not yet
@@ -120,6 +129,8 @@ struct TransportStats {
   uint64_t messages_sent = 0;       // messages queued by send()
   uint64_t writes = 0;              // socket writes started: queued frames coalesce into one
   uint64_t messages_received = 0;   // messages handed to on_message
+  /// The links up now (one per peer), sorted by peer name.
+  std::vector<LinkStats> links;
 };
 
 /// Receives the transport's events, on an Asio thread. Must not block and should not throw (an

@@ -298,6 +298,8 @@ class NameTable {
   size_t size() const { return names_.size(); }
   /// Claims held, visible or not.
   size_t claim_count() const { return claim_count_; }
+  /// Claims held by this node's processes (visible or not).
+  size_t local_claim_count() const { return nodes_[kSelf].names.size(); }
   /// Nodes this table holds an id for: itself and every node with a claim in it.
   size_t known_nodes() const { return node_refs_.size(); }
   /// Peers linked up, sorted.
