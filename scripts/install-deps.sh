@@ -19,6 +19,8 @@ PACKAGES=(
   libclang-rt-14-dev                             # tests/fuzz: the libFuzzer + sanitizer runtimes
   libboost-system-dev                            # cluster/: Boost.Asio (TCP transport, UDP gossip)
   iproute2 iptables                              # tests/cluster: network namespaces, partitions
+  docker.io docker-compose                       # docker/: images, make test-compose (its own dockerd)
+  prometheus                                     # docker/: the Prometheus image (no registry)
 )
 
 missing=()
