@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` runs the main job, `make test` runs every test.
 # Both install missing Debian packages first (scripts/install-deps.sh is the only installer).
 .PHONY: deps build demo test test-sanitize fuzz bench bench-compare bench-partitions format \
-	format-check clean
+	format-check clean docker-programs docker-image test-compose
 
 JOBS ?= $(shell nproc)
 
@@ -25,6 +25,18 @@ test-sanitize: deps
 
 fuzz: deps
 	@bash tests/fuzz/run.sh
+
+# The compose cluster (docker/): images built without any registry, and its black-box suite,
+# which starts a Docker daemon of its own when none answers (scripts/dockerd.sh).
+docker-programs: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target otp-node otp-ctl
+
+docker-image: docker-programs
+	@bash scripts/docker-image.sh
+
+test-compose: docker-programs
+	@bash tests/compose/compose_test.sh
 
 bench: build
 	@bash bench/run.sh
