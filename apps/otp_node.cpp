@@ -27,11 +27,13 @@
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
 // remote pid), so the lines of different nodes compare as text.
 // Logs (rejected links, send errors and why) go to stderr.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -73,51 +75,42 @@ struct Options {
   otp::Restart global_restart = otp::Restart::permanent;
 };
 
-const char* kUsage =
-    "usage: otp-node --name NAME [--host HOST] [--listen [HOST:]PORT] --cookie SECRET\n"
-    "                [--cluster NAME] [--connect HOST:PORT]... [--threads N]\n"
-    "                [--scheduler-spin-us N]\n"
-    "                [--heartbeat-ms N] [--dead-link-ms N] [--handshake-timeout-ms N]\n"
-    "                [--max-frame-bytes N] [--max-seconds N]\n"
-    "                [--gossip [HOST:]PORT] [--seeds HOST:PORT,...] [--probe-interval-ms N]\n"
-    "                [--probe-timeout-ms N] [--suspicion-mult N] [--gossip-interval-ms N]\n"
-    "                [--push-pull-ms N] [--reconnect-ms N] [--leave-timeout-ms N]\n"
-    "                [--gossip-dead-link-ms N] [--address-check-ms N]\n"
-    "                [--global-counter NAME]... [--global-restart permanent|transient]\n"
-    "  --cookie defaults to $OTP_COOKIE. --max-seconds bounds the run (tests).\n"
-    "  --scheduler-spin-us: how long an idle scheduler thread spins before it sleeps\n"
-    "  (default 100; 0 saves CPU on an idle node, at the cost of latency).\n"
-    "  --gossip runs SWIM membership on that UDP+TCP port (0: any); --seeds are host:port\n"
-    "  (DNS names allowed, re-resolved). The timing flags override membership defaults\n"
-    "  (otp/membership/options.hpp). SIGUSR1 prints the member list and the global names.\n"
-    "  With --gossip, membership closes the links and --dead-link-ms is replaced by\n"
-    "  --gossip-dead-link-ms (default 10000), a backstop (otp/cluster/cluster.hpp).\n"
-    "  --global-counter runs a counter (the counter service's calls, plus call Crash) as\n"
-    "  otp::global_name(NAME), a child of a supervisor of its own; a crash restarts it and the\n"
-    "  name comes back. Its value outlives the restarts. If the name is held elsewhere it is\n"
-    "  not started (stderr says so). --global-restart is its restart type (default permanent;\n"
-    "  transient: not restarted after a clean exit, such as losing a name conflict).\n";
-
-[[noreturn]] void usage_error(const std::string& why) {
-  std::cerr << "otp-node: " << why << "\n" << kUsage;
-  std::exit(2);
-}
-
-long number(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    long n = std::stol(v, &used);
-    if (used != v.size() || n < 0) throw std::invalid_argument(v);
-    return n;
-  } catch (const std::exception&) {
-    usage_error(flag + " needs a non-negative number, got '" + v + "'");
-  }
-}
+// The flag reference beyond each flag's own line (otp-node --help prints it after them).
+const char* kFooter =
+    "--scheduler-spin-us: how long an idle scheduler thread spins before it sleeps (0 saves CPU\n"
+    "on an idle node, at the cost of latency). --gossip runs SWIM membership on that UDP+TCP port\n"
+    "(0: any); --seeds are host:port (DNS names allowed, re-resolved). The timing flags override\n"
+    "membership defaults (otp/membership/options.hpp). SIGUSR1 prints the member list and the\n"
+    "global names. With --gossip, membership closes the links and --dead-link-ms is replaced by\n"
+    "--gossip-dead-link-ms (default 10000), a backstop (otp/cluster/cluster.hpp).\n"
+    "--global-counter runs a counter (the counter service's calls, plus call Crash) as\n"
+    "otp::global_name(NAME), a child of a supervisor of its own; a crash restarts it and the name\n"
+    "comes back. Its value outlives the restarts. If the name is held elsewhere it is not started\n"
+    "(stderr says so). --global-restart is its restart type (transient: not restarted after a\n"
+    "clean exit, such as losing a name conflict).\n"
+    "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.\n";
 
 /// The gossip section, created by the first gossip flag.
 otp::cluster::GossipOptions& gossip(Options& o) {
   if (!o.cluster.gossip) o.cluster.gossip.emplace();
   return *o.cluster.gossip;
+}
+
+/// "[HOST:]PORT" -> the host part (empty when absent) and the port; throws CLI::ValidationError.
+std::pair<std::string, uint16_t> host_port(const std::string& flag, const std::string& v) {
+  auto colon = v.rfind(':');
+  std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
+  std::string port = colon == std::string::npos ? v : v.substr(colon + 1);
+  size_t used = 0;
+  long n = -1;
+  try {
+    n = std::stol(port, &used);
+  } catch (const std::exception&) {
+  }
+  if (port.empty() || used != port.size() || n < 0 || n > 65535) {
+    throw CLI::ValidationError(flag, "needs [HOST:]PORT with a port 0..65535, got '" + v + "'");
+  }
+  return {host, static_cast<uint16_t>(n)};
 }
 
 std::string describe(const otp::membership::Event& e) {
@@ -147,94 +140,137 @@ std::string membership_stats(const otp::membership::Stats& s) {
          " refutations=" + std::to_string(s.refutations) + " stalls=" + std::to_string(s.stalls);
 }
 
+/// A whole number >= 0 (CLI11's NonNegativeNumber says "not in range 0 to 1.79e308").
+const CLI::Validator kNonNegative(
+    [](std::string& v) -> std::string {
+      try {
+        size_t used = 0;
+        if (std::stol(v, &used) >= 0 && used == v.size()) return "";
+      } catch (const std::exception&) {
+      }
+      return "needs a whole number >= 0, got '" + v + "'";
+    },
+    "N>=0");
+
+/// A non-negative number of milliseconds, handed to `set`.
+void add_ms(CLI::App& app, const std::string& flag, const std::string& what,
+            std::function<void(std::chrono::milliseconds)> set) {
+  app.add_option_function<long>(
+         flag, [set](long v) { set(std::chrono::milliseconds(v)); }, what)
+      ->type_name("MS")
+      ->check(kNonNegative);
+}
+
+/// Parses the command line; a usage error prints one line saying why and exits with 2.
 Options parse(int argc, char** argv) {
   Options o;
   o.cluster.name.clear();
-  if (const char* c = std::getenv("OTP_COOKIE")) o.cluster.cookie = c;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    if (i + 1 >= argc) usage_error(flag + " needs a value");
-    std::string v = argv[++i];
-    auto& t = o.cluster.transport;
-    if (flag == "--name") {
-      o.cluster.name = v;
-    } else if (flag == "--host") {
-      o.cluster.host = v;
-    } else if (flag == "--listen") {
-      auto colon = v.rfind(':');
-      if (colon != std::string::npos) o.cluster.listen_host = v.substr(0, colon);
-      o.cluster.port =
-          static_cast<uint16_t>(number(flag, colon == std::string::npos ? v : v.substr(colon + 1)));
-    } else if (flag == "--cookie") {
-      o.cluster.cookie = v;
-    } else if (flag == "--cluster") {
-      o.cluster.cluster = v;
-    } else if (flag == "--connect") {
-      o.connect.push_back(v);
-    } else if (flag == "--threads") {
-      o.threads = static_cast<size_t>(number(flag, v));
-    } else if (flag == "--scheduler-spin-us") {
-      o.scheduler_spin = std::chrono::microseconds(number(flag, v));
-    } else if (flag == "--heartbeat-ms") {
-      t.heartbeat_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--dead-link-ms") {
-      t.dead_link_timeout = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--handshake-timeout-ms") {
-      t.handshake_timeout = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--max-frame-bytes") {
-      t.max_frame_size = static_cast<uint32_t>(number(flag, v));
-    } else if (flag == "--max-seconds") {
-      o.max_run = std::chrono::seconds(number(flag, v));
-    } else if (flag == "--gossip") {
-      auto& g = gossip(o);
-      auto colon = v.rfind(':');
-      if (colon != std::string::npos) g.listen_host = v.substr(0, colon);
-      g.port =
-          static_cast<uint16_t>(number(flag, colon == std::string::npos ? v : v.substr(colon + 1)));
-    } else if (flag == "--seeds") {
-      std::stringstream list(v);
-      for (std::string seed; std::getline(list, seed, ',');) {
-        if (!seed.empty()) gossip(o).seeds.push_back(seed);
-      }
-    } else if (flag == "--probe-interval-ms") {
-      gossip(o).membership.probe_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--probe-timeout-ms") {
-      gossip(o).membership.probe_timeout = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--suspicion-mult") {
-      gossip(o).membership.suspicion_mult = static_cast<uint32_t>(number(flag, v));
-    } else if (flag == "--gossip-interval-ms") {
-      gossip(o).membership.gossip_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--push-pull-ms") {
-      gossip(o).membership.push_pull_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--reconnect-ms") {
-      gossip(o).membership.reconnect_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--address-check-ms") {
-      gossip(o).address_check_interval = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--gossip-dead-link-ms") {
-      o.cluster.gossip_dead_link_timeout = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--leave-timeout-ms") {
-      gossip(o).leave_timeout = std::chrono::milliseconds(number(flag, v));
-    } else if (flag == "--global-counter") {
-      if (v.empty()) usage_error("--global-counter needs a name");
-      o.global_counters.push_back(v);
-    } else if (flag == "--global-restart") {
-      if (v == "permanent") {
-        o.global_restart = otp::Restart::permanent;
-      } else if (v == "transient") {
-        o.global_restart = otp::Restart::transient;
-      } else {
-        usage_error("--global-restart is permanent or transient, got '" + v + "'");
-      }
-    } else {
-      usage_error("unknown option " + flag);
-    }
+  auto& t = o.cluster.transport;
+  CLI::App app("otp-node: one distributed node running the cluster services.", "otp-node");
+  app.footer(kFooter);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.get_formatter()->column_width(34);
+
+  app.add_option("--name", o.cluster.name, "this node's name (NAME@HOST)")->required();
+  app.add_option("--host", o.cluster.host, "the host part of the node name others dial")
+      ->default_str(o.cluster.host);
+  app.add_option_function<std::string>(
+         "--listen",
+         [&](const std::string& v) {
+           auto [host, port] = host_port("--listen", v);
+           if (!host.empty()) o.cluster.listen_host = host;
+           o.cluster.port = port;
+         },
+         "the TCP data port (0: any) and the address it binds")
+      ->type_name("[HOST:]PORT");
+  app.add_option("--cookie", o.cluster.cookie, "the cluster secret (required)")
+      ->envname("OTP_COOKIE")
+      ->required();
+  app.add_option("--cluster", o.cluster.cluster,
+                 "the cluster's name (nodes of others are refused)");
+  app.add_option("--connect", o.connect, "dial this node (and redial it while it is down)")
+      ->type_name("HOST:PORT")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--threads", o.threads, "scheduler threads (0: one per core)")
+      ->check(kNonNegative);
+  app.add_option_function<long>(
+         "--scheduler-spin-us", [&](long v) { o.scheduler_spin = std::chrono::microseconds(v); },
+         "idle scheduler spin before sleeping (default 100)")
+      ->type_name("US")
+      ->check(kNonNegative);
+  add_ms(app, "--heartbeat-ms", "link heartbeat interval",
+         [&](auto v) { t.heartbeat_interval = v; });
+  add_ms(app, "--dead-link-ms", "a link silent this long is closed",
+         [&](auto v) { t.dead_link_timeout = v; });
+  add_ms(app, "--handshake-timeout-ms", "bound on a link's handshake",
+         [&](auto v) { t.handshake_timeout = v; });
+  app.add_option("--max-frame-bytes", t.max_frame_size, "largest frame a link accepts")
+      ->check(kNonNegative);
+  app.add_option_function<long>(
+         "--max-seconds", [&](long v) { o.max_run = std::chrono::seconds(v); },
+         "stop after this many seconds (tests)")
+      ->type_name("S")
+      ->check(kNonNegative);
+  app.add_option_function<std::string>(
+         "--gossip",
+         [&](const std::string& v) {
+           auto [host, port] = host_port("--gossip", v);
+           auto& g = gossip(o);
+           if (!host.empty()) g.listen_host = host;
+           g.port = port;
+         },
+         "run SWIM membership on this UDP+TCP port (0: any)")
+      ->type_name("[HOST:]PORT");
+  app.add_option_function<std::vector<std::string>>(
+         "--seeds",
+         [&](const std::vector<std::string>& seeds) {
+           for (const auto& seed : seeds) {
+             if (!seed.empty()) gossip(o).seeds.push_back(seed);
+           }
+         },
+         "members to join through (DNS names allowed, re-resolved)")
+      ->type_name("HOST:PORT,...")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_ms(app, "--probe-interval-ms", "SWIM probe interval",
+         [&](auto v) { gossip(o).membership.probe_interval = v; });
+  add_ms(app, "--probe-timeout-ms", "SWIM probe timeout",
+         [&](auto v) { gossip(o).membership.probe_timeout = v; });
+  app.add_option_function<long>(
+         "--suspicion-mult",
+         [&](long v) { gossip(o).membership.suspicion_mult = static_cast<uint32_t>(v); },
+         "SWIM suspicion timeout multiplier")
+      ->type_name("N")
+      ->check(kNonNegative);
+  add_ms(app, "--gossip-interval-ms", "SWIM gossip interval",
+         [&](auto v) { gossip(o).membership.gossip_interval = v; });
+  add_ms(app, "--push-pull-ms", "SWIM full state exchange interval",
+         [&](auto v) { gossip(o).membership.push_pull_interval = v; });
+  add_ms(app, "--reconnect-ms", "how often a failed member is dialled again",
+         [&](auto v) { gossip(o).membership.reconnect_interval = v; });
+  add_ms(app, "--leave-timeout-ms", "bound on the graceful leave at stop",
+         [&](auto v) { gossip(o).leave_timeout = v; });
+  add_ms(app, "--gossip-dead-link-ms", "the link backstop under gossip (default 10000)",
+         [&](auto v) { o.cluster.gossip_dead_link_timeout = v; });
+  add_ms(app, "--address-check-ms", "how often this host's address is checked for a change",
+         [&](auto v) { gossip(o).address_check_interval = v; });
+  app.add_option("--global-counter", o.global_counters, "run a counter under this global name")
+      ->type_name("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check([](const std::string& v) { return v.empty() ? std::string("needs a name") : ""; });
+  app.add_option("--global-restart", o.global_restart, "the global counters' restart type")
+      ->type_name("permanent|transient")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, otp::Restart>{
+          {"permanent", otp::Restart::permanent}, {"transient", otp::Restart::transient}}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "otp-node: " << e.what() << " (otp-node --help lists the flags)\n";
+    std::exit(2);
   }
-  if (o.cluster.name.empty()) usage_error("--name is required");
-  if (o.cluster.cookie.empty()) usage_error("--cookie (or $OTP_COOKIE) is required");
   return o;
 }
 

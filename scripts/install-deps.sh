@@ -19,6 +19,7 @@ PACKAGES=(
   libclang-rt-14-dev                             # tests/fuzz: the libFuzzer + sanitizer runtimes
   libboost-system-dev                            # cluster/: Boost.Asio (TCP transport, UDP gossip)
   iproute2 iptables                              # tests/cluster: network namespaces, partitions
+  libcli11-dev                                   # apps/: otp-node's and otp-ctl's command lines
   docker.io docker-compose                       # docker/: images, make test-compose (its own dockerd)
   prometheus                                     # docker/: the Prometheus image (no registry)
 )
