@@ -10,6 +10,8 @@
 //   otp-node --name b --listen 127.0.0.1:7002 --gossip 7102 --seeds 127.0.0.1:7101 --cookie secret
 //   # a counter any node calls as otp::global_name("gc"), restarted (name and all) on a crash
 //   otp-node --name c --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --global-counter gc
+//   # one counter kept alive in the cluster: every node runs a standby for the name
+//   otp-node --name d --gossip 0 --seeds 127.0.0.1:7101 --cookie secret --standby-counter counter
 //
 // stdout, one line per event, flushed at once (tests and benchmarks timestamp them):
 //   ready a@127.0.0.1#<creation> port=<port> [gossip=<port>]
@@ -22,7 +24,7 @@
 //   global unregistered <name> <owner pid> <owner node>    of the global name table)
 //   global conflict <name> <loser pid> lost to <winner pid>
 //   globals <count> <name>=<owner pid> ...        (this node's replica, sorted; on SIGUSR1)
-//   supervisor <services|global> down <reason>    (a supervisor of this node exited)
+//   supervisor <services|global|standby> down <reason>    (a supervisor of this node exited)
 //   stopped
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
 // remote pid), so the lines of different nodes compare as text.
@@ -45,6 +47,7 @@
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
+#include "services/counter_standby.hpp"
 
 namespace {
 
@@ -57,6 +60,12 @@ void on_signal(int) {
 void on_usr1(int) {
   members_requested = true;
 }
+
+/// The flags of this node's supervisors: generous, so a test crashing a service again and again
+/// does not take the node down.
+const otp::SupervisorOptions kSupervisorFlags{.strategy = otp::Strategy::one_for_one,
+                                              .max_restarts = 100,
+                                              .max_time = std::chrono::seconds(10)};
 
 /// stdout lines come from the main thread and the membership thread: one lock, whole lines.
 std::mutex out_mx;
@@ -73,6 +82,7 @@ struct Options {
   std::chrono::microseconds scheduler_spin = otp::NodeOptions{}.scheduler_spin;
   std::vector<std::string> global_counters;
   otp::Restart global_restart = otp::Restart::permanent;
+  std::vector<std::string> standby_counters;
 };
 
 // The flag reference beyond each flag's own line (otp-node --help prints it after them).
@@ -88,6 +98,10 @@ const char* kFooter =
     "comes back. Its value outlives the restarts. If the name is held elsewhere it is not started\n"
     "(stderr says so). --global-restart is its restart type (transient: not restarted after a\n"
     "clean exit, such as losing a name conflict).\n"
+    "--standby-counter runs a standby that keeps one counter alive in the cluster under\n"
+    "otp::global_name(NAME): when no node holds the name, one standby starts a counter on its "
+    "node\n"
+    "(from 0) and registers it (apps/services/counter_standby.hpp). Run it on every node.\n"
     "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.\n";
 
 /// The gossip section, created by the first gossip flag.
@@ -159,6 +173,15 @@ void add_ms(CLI::App& app, const std::string& flag, const std::string& what,
          flag, [set](long v) { set(std::chrono::milliseconds(v)); }, what)
       ->type_name("MS")
       ->check(kNonNegative);
+}
+
+/// A flag given once per (non-empty) global name.
+void add_names(CLI::App& app, const std::string& flag, std::vector<std::string>& names,
+               const std::string& what) {
+  app.add_option(flag, names, what)
+      ->type_name("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check([](const std::string& v) { return v.empty() ? std::string("needs a name") : ""; });
 }
 
 /// Parses the command line; a usage error prints one line saying why and exits with 2.
@@ -254,14 +277,13 @@ Options parse(int argc, char** argv) {
          [&](auto v) { o.cluster.gossip_dead_link_timeout = v; });
   add_ms(app, "--address-check-ms", "how often this host's address is checked for a change",
          [&](auto v) { gossip(o).address_check_interval = v; });
-  app.add_option("--global-counter", o.global_counters, "run a counter under this global name")
-      ->type_name("NAME")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->check([](const std::string& v) { return v.empty() ? std::string("needs a name") : ""; });
+  add_names(app, "--global-counter", o.global_counters, "run a counter under this global name");
   app.add_option("--global-restart", o.global_restart, "the global counters' restart type")
       ->type_name("permanent|transient")
       ->transform(CLI::CheckedTransformer(std::map<std::string, otp::Restart>{
           {"permanent", otp::Restart::permanent}, {"transient", otp::Restart::transient}}));
+  add_names(app, "--standby-counter", o.standby_counters,
+            "keep one counter alive in the cluster under this global name");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -353,10 +375,7 @@ int main(int argc, char** argv) {
   otp::Node node({.name = options.cluster.name,
                   .scheduler_threads = options.threads,
                   .scheduler_spin = options.scheduler_spin});
-  auto sup = otp::supervisor::start_link(node, services::child_specs(),
-                                         {.strategy = otp::Strategy::one_for_one,
-                                          .max_restarts = 100,
-                                          .max_time = std::chrono::seconds(10)});
+  auto sup = otp::supervisor::start_link(node, services::child_specs(), kSupervisorFlags);
   if (!sup) {
     std::cerr << "otp-node: services did not start: " << sup.error() << "\n";
     return 1;
@@ -382,10 +401,7 @@ int main(int argc, char** argv) {
   if (!options.global_counters.empty()) {
     // After the Cluster: a global name needs the node distributed. Children are added one by one
     // so a name held elsewhere (already_started) leaves the others and the node running.
-    auto started = otp::supervisor::start_link(node, {},
-                                               {.strategy = otp::Strategy::one_for_one,
-                                                .max_restarts = 100,
-                                                .max_time = std::chrono::seconds(10)});
+    auto started = otp::supervisor::start_link(node, {}, kSupervisorFlags);
     if (!started) {
       std::cerr << "otp-node: the global supervisor did not start: " << started.error() << "\n";
       return 1;
@@ -399,6 +415,20 @@ int main(int argc, char** argv) {
         std::cerr << "otp-node: global counter " << name << " not started: " << child.error()
                   << "\n";
     }
+  }
+  std::optional<otp::Pid> standby_sup;
+  if (!options.standby_counters.empty()) {
+    // After the Cluster too: the standbys watch and register global names.
+    std::vector<otp::ChildSpec> standbys;
+    for (const auto& name : options.standby_counters)
+      standbys.push_back(services::counter_standby(name));
+    auto started = otp::supervisor::start_link(node, std::move(standbys), kSupervisorFlags);
+    if (!started) {
+      std::cerr << "otp-node: the counter standbys did not start: " << started.error() << "\n";
+      return 1;
+    }
+    standby_sup = *started;
+    events.monitor(*standby_sup);
   }
   for (const auto& peer : options.connect) {
     if (auto r = (*cluster)->connect(peer); !r) {
@@ -429,8 +459,10 @@ int main(int argc, char** argv) {
     } else if (const auto* e = m->get_if<otp::GlobalEvent>()) {
       globals.on_event(*e);
     } else if (const auto* gone = m->get_if<otp::Down>()) {
-      print_line(std::string("supervisor ") + (gone->pid == *sup ? "services" : "global") +
-                 " down " + gone->reason.to_string());
+      const char* which = gone->pid == *sup                          ? "services"
+                          : standby_sup && gone->pid == *standby_sup ? "standby"
+                                                                     : "global";
+      print_line(std::string("supervisor ") + which + " down " + gone->reason.to_string());
     }
   }
   (*cluster)->stop();
