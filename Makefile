@@ -1,7 +1,11 @@
 # The two commands a newcomer needs: `make demo` runs the main job, `make test` runs every test.
 # Both install missing Debian packages first (scripts/install-deps.sh is the only installer).
-.PHONY: deps build demo test test-sanitize fuzz bench bench-compare bench-partitions format \
-	format-check clean docker-programs docker-image test-compose
+# `make demo` builds only otp-node and otp-ctl, then runs scripts/demo-cluster.sh: three nodes on
+# loopback find each other by gossip, a client calls the global `counter` through each of them,
+# the owner's node is killed and the counter answers again from another node (the time printed);
+# everything it started is stopped. `make demo-seed` is the seed's single-node tour (otp-demo).
+.PHONY: deps build demo demo-seed test test-sanitize fuzz bench bench-compare bench-partitions \
+	format format-check clean docker-programs docker-image test-compose
 
 JOBS ?= $(shell nproc)
 
@@ -12,7 +16,14 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-demo: build
+demo: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target otp-node otp-ctl
+	@bash scripts/demo-cluster.sh
+
+demo-seed: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target otp-demo
 	@./build/release/apps/otp-demo
 
 test: build
