@@ -207,7 +207,7 @@ pass "images built"
 
 # --- 2. five nodes, one membership ----------------------------------------------------------
 t_up="$(now)"
-compose up -d --scale node=5 >/dev/null 2>&1 || fail "compose up: $(compose up -d --scale node=5 2>&1 | tail -5)"
+out="$(compose up -d --scale node=5 2>&1)" || fail "compose up: $(tail -5 <<<"$out")"
 wait_for "5 node containers running" 60 running_nodes 5
 mapfile -t NODES < <(node_containers)
 wait_for "5 healthy nodes, each listing the 5 as alive" 120 one_membership "${NODES[@]}"
@@ -239,7 +239,7 @@ until counter_answers "$caller" && one_counter_owner "$caller" && [ "$OWNER" != 
   sleep 0.2
 done
 FIG_FAILOVER="$(elapsed "$t_kill" "$(now)")"
-pass "docker kill of the owner $killed_host: counter answers $VALUE from $OWNER after $FIG_FAILOVER s (figure)"
+pass "docker kill of the owner $killed_host: counter answers $VALUE from $OWNER after $FIG_FAILOVER s (figure; each try is a docker exec of otp-ctl)"
 wait_for "the others mark $killed_host failed" 60 marked "$killed_host" failed "${SURVIVORS[@]}"
 wait_for "one owner of counter among the survivors" 60 one_counter_owner "${SURVIVORS[@]}"
 for c in "${SURVIVORS[@]}"; do
@@ -294,7 +294,7 @@ pass "compose down leaves no container and no network"
 
 # --- 9. ten nodes ---------------------------------------------------------------------------
 t_up="$(now)"
-compose up -d --scale node=10 >/dev/null 2>&1 || fail "compose up --scale node=10"
+out="$(compose up -d --scale node=10 2>&1)" || fail "compose up --scale node=10: $(tail -5 <<<"$out")"
 wait_for "10 node containers running" 90 running_nodes 10
 mapfile -t NODES < <(node_containers)
 wait_for "10 healthy nodes, each listing the 10 as alive" 240 one_membership "${NODES[@]}"
