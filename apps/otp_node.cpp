@@ -1,7 +1,8 @@
-// otp-node: one distributed node running the cluster services (counter, echo, relay) under a
-// supervisor, and optionally counters under global names (otp/global.hpp) under a second one. It
-// prints one line when it is ready to be talked to, logs node, membership and global name events,
-// and stops cleanly on SIGTERM / SIGINT (leaving the membership gracefully).
+// otp-node: one distributed node running the cluster services (counter, echo, relay, and the
+// control service otp-ctl talks to) under a supervisor, and optionally counters under global names
+// (otp/global.hpp) under a second one. It prints one line when it is ready to be talked to, logs
+// node, membership and global name events, and stops cleanly on SIGTERM / SIGINT (leaving the
+// membership gracefully).
 //
 //   otp-node --name a --listen 127.0.0.1:7001 --cookie secret
 //   otp-node --name b --listen 127.0.0.1:7002 --cookie secret --connect 127.0.0.1:7001
@@ -29,6 +30,12 @@
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
 // remote pid), so the lines of different nodes compare as text.
 // Logs (rejected links, send errors and why) go to stderr.
+//
+// Defaults for containers (replicas of one command line): --name is the host name, --host the
+// address of --listen's host, or (no host, or 0.0.0.0) this host's own non-loopback address
+// (apps/cli/defaults.hpp); a node that advertises a loopback address while a seed or --connect
+// target is not on loopback says so on stderr. The cookie: --cookie, else --cookie-file (its
+// first line), else $OTP_COOKIE_FILE, else $OTP_COOKIE.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -44,10 +51,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/defaults.hpp"
+#include "cli/parse.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
 #include "services/counter_standby.hpp"
+#include "services/control_service.hpp"
 
 namespace {
 
@@ -194,9 +204,10 @@ Options parse(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.get_formatter()->column_width(34);
 
-  app.add_option("--name", o.cluster.name, "this node's name (NAME@HOST)")->required();
-  app.add_option("--host", o.cluster.host, "the host part of the node name others dial")
-      ->default_str(o.cluster.host);
+  app.add_option("--name", o.cluster.name, "this node's name (NAME@HOST); default: the host name");
+  auto* host = app.add_option("--host", o.cluster.host,
+                              "the address others dial (the HOST of NAME@HOST); default: "
+                              "--listen's host, else this host's own address");
   app.add_option_function<std::string>(
          "--listen",
          [&](const std::string& v) {
@@ -206,9 +217,12 @@ Options parse(int argc, char** argv) {
          },
          "the TCP data port (0: any) and the address it binds")
       ->type_name("[HOST:]PORT");
-  app.add_option("--cookie", o.cluster.cookie, "the cluster secret (required)")
-      ->envname("OTP_COOKIE")
-      ->required();
+  std::string cookie_file;
+  auto* cookie =
+      app.add_option("--cookie", o.cluster.cookie, "the cluster secret")->type_name("SECRET");
+  app.add_option("--cookie-file", cookie_file, "a file whose first line is the cluster secret")
+      ->type_name("FILE")
+      ->excludes(cookie);
   app.add_option("--cluster", o.cluster.cluster,
                  "the cluster's name (nodes of others are refused)");
   app.add_option("--connect", o.connect, "dial this node (and redial it while it is down)")
@@ -284,14 +298,17 @@ Options parse(int argc, char** argv) {
           {"permanent", otp::Restart::permanent}, {"transient", otp::Restart::transient}}));
   add_names(app, "--standby-counter", o.standby_counters,
             "keep one counter alive in the cluster under this global name");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "otp-node: " << e.what() << " (otp-node --help lists the flags)\n";
-    std::exit(2);
+  cli::parse_or_exit(app, argc, argv);
+  auto cookie_value = cli::resolve_cookie(o.cluster.cookie, cookie_file);
+  if (!cookie_value) cli::usage_error(app, cookie_value.error().context());
+  o.cluster.cookie = std::move(cookie_value).value();
+  // Replicas of one command line (a compose service) must become distinct, reachable nodes.
+  if (o.cluster.name.empty()) o.cluster.name = cli::default_name();
+  if (host->count() == 0) {
+    const std::string& listen = o.cluster.listen_host;
+    const bool wildcard =
+        listen.empty() || listen == "0.0.0.0" || listen == "::" || listen == "[::]";
+    o.cluster.host = wildcard ? cli::default_host() : listen;
   }
   return o;
 }
@@ -366,12 +383,22 @@ class GlobalLog {
 
 int main(int argc, char** argv) {
   Options options = parse(argc, argv);
+  {
+    std::vector<std::string> targets = options.connect;
+    if (options.cluster.gossip) {
+      const auto& seeds = options.cluster.gossip->seeds;
+      targets.insert(targets.end(), seeds.begin(), seeds.end());
+    }
+    if (auto warning = cli::loopback_warning(options.cluster.host, targets))
+      std::cerr << "otp-node: " << *warning << "\n";
+  }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGUSR1, on_usr1);
   std::signal(SIGPIPE, SIG_IGN);
 
   services::register_types();
+  services::register_control_types();
   otp::Node node({.name = options.cluster.name,
                   .scheduler_threads = options.threads,
                   .scheduler_spin = options.scheduler_spin});
@@ -391,6 +418,12 @@ int main(int argc, char** argv) {
   auto cluster = otp::cluster::Cluster::start(node, options.cluster);
   if (!cluster) {
     std::cerr << "otp-node: " << cluster.error() << "\n";
+    return 1;
+  }
+  // otp-ctl's counterpart (apps/services/control_service.hpp), beside the other services.
+  if (auto ctl = otp::supervisor::start_child(node, *sup, services::control_service(**cluster));
+      !ctl) {
+    std::cerr << "otp-node: the control service did not start: " << ctl.error() << "\n";
     return 1;
   }
   GlobalLog globals(node);

@@ -57,11 +57,14 @@ class GossipNode {
     const auto g = ready->find(" gossip=");
     if (g == std::string::npos) throw std::runtime_error("no gossip port in: " + *ready);
     gossip_port_ = static_cast<uint16_t>(std::stoi(ready->substr(g + 8)));
+    port_ = static_cast<uint16_t>(std::stoi(ready->substr(ready->find(" port=") + 6)));
   }
 
   std::string full_name() const { return name_ + "@" + host_; }
   std::string gossip_address() const { return host_ + ":" + std::to_string(gossip_port_); }
   uint16_t gossip_port() const { return gossip_port_; }
+  /// The transport (data) address: what --connect and otp-ctl --node take.
+  std::string data_address() const { return host_ + ":" + std::to_string(port_); }
   ChildProcess& process() { return process_; }
 
   /// The node's own member list (SIGUSR1 -> "members <n> name=state ..."): name -> state.
@@ -125,6 +128,7 @@ class GossipNode {
   std::string host_;
   ChildProcess process_;
   uint16_t gossip_port_ = 0;
+  uint16_t port_ = 0;
 };
 
 }  // namespace otp_test
