@@ -56,8 +56,8 @@
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 #include "services/cluster_services.hpp"
-#include "services/counter_standby.hpp"
 #include "services/control_service.hpp"
+#include "services/counter_standby.hpp"
 
 namespace {
 
