@@ -5,7 +5,7 @@
 # the owner's node is killed and the counter answers again from another node (the time printed);
 # everything it started is stopped. `make demo-seed` is the seed's single-node tour (otp-demo).
 .PHONY: deps build demo demo-seed test test-sanitize fuzz bench bench-compare bench-partitions \
-	format format-check clean
+	format format-check clean docker-programs docker-image test-compose
 
 JOBS ?= $(shell nproc)
 
@@ -36,6 +36,18 @@ test-sanitize: deps
 
 fuzz: deps
 	@bash tests/fuzz/run.sh
+
+# The compose cluster (docker/): images built without any registry, and its black-box suite,
+# which starts a Docker daemon of its own when none answers (scripts/dockerd.sh).
+docker-programs: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target otp-node otp-ctl
+
+docker-image: docker-programs
+	@bash scripts/docker-image.sh
+
+test-compose: docker-programs
+	@bash tests/compose/compose_test.sh
 
 bench: build
 	@bash bench/run.sh

@@ -20,7 +20,8 @@ PACKAGES=(
   libboost-system-dev                            # cluster/: Boost.Asio (TCP transport, UDP gossip)
   iproute2 iptables                              # tests/cluster: network namespaces, partitions
   libcli11-dev                                   # apps/: otp-node's and otp-ctl's command lines
-  prometheus                                     # tests: promtool checks our /metrics text
+  docker.io docker-compose                       # docker/: images, make test-compose (its own dockerd)
+  prometheus                                     # promtool checks /metrics; the Prometheus image
 )
 
 missing=()
