@@ -302,7 +302,13 @@ int run(const Options& o) {
   } else if (o.command == "info") {
     emit(session.request("ctl.info", json::object()), [](const json& info) {
       for (const auto& [key, value] : info.items()) {
-        if (value.is_array()) {
+        if (key == "links") {  // one line per link: its peer, bytes and queue
+          for (const auto& l : value) {
+            std::cout << "link " << text_of(l["peer"]) << " bytes_in=" << l["bytes_in"]
+                      << " bytes_out=" << l["bytes_out"] << " queued_bytes=" << l["queued_bytes"]
+                      << " queued_messages=" << l["queued_messages"] << "\n";
+          }
+        } else if (value.is_array()) {
           std::string items;
           for (const auto& v : value) items += (items.empty() ? "" : " ") + text_of(v);
           std::cout << key << " " << items << "\n";

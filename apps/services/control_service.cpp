@@ -1,10 +1,10 @@
 #include "services/control_service.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <string>
 
+#include "otp/cluster/stats_snapshot.hpp"
 #include "otp/remote_payload.hpp"
 
 namespace services {
@@ -16,15 +16,6 @@ using nlohmann::json;
 std::string pid_text(otp::Node& node, const otp::Pid& p) {
   if (p.remote()) return p.to_string();
   return "<" + otp::distribution::node_of(node, p) + "." + std::to_string(p.id()) + ".0>";
-}
-
-/// This process's resident memory, from /proc (0 where there is none).
-uint64_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
 }
 
 /// {"type","value"} -> the wire payload otp-ctl sent; nullopt when the shape is wrong.
@@ -82,20 +73,28 @@ class ControlServer : public otp::GenServer {
   }
 
   json info() {
-    const auto stats = cluster_.stats();
+    const auto s = otp::cluster::take_snapshot(node(), cluster_);
     json links = json::array();
-    for (const auto& peer : otp::distribution::nodes(node())) links.push_back(peer);
-    return {{"node", cluster_.self().full_name()},
-            {"processes", node().process_count()},
-            {"scheduler_threads", node().scheduler_threads()},
-            {"memory_bytes", resident_bytes()},
-            {"links_up", stats.links_up},
+    for (const auto& l : s.transport.links) {
+      links.push_back({{"peer", l.peer.full_name()},
+                       {"bytes_in", l.bytes_in},
+                       {"bytes_out", l.bytes_out},
+                       {"queued_bytes", l.queued_bytes},
+                       {"queued_messages", l.queued_messages}});
+    }
+    return {{"node", s.node},
+            {"processes", s.runtime.processes},
+            {"messages_handled", s.runtime.messages_handled},
+            {"calls_handled", s.runtime.calls_handled},
+            {"scheduler_threads", node()->scheduler_threads()},
+            {"memory_bytes", s.resident_bytes},
+            {"links_up", s.transport.links_up},
             {"links", links},
-            {"link_queued_bytes", stats.queued_bytes},
-            {"messages_sent", stats.messages_sent},
-            {"messages_received", stats.messages_received},
+            {"link_queued_bytes", s.transport.queued_bytes},
+            {"messages_sent", s.transport.messages_sent},
+            {"messages_received", s.transport.messages_received},
             {"members", cluster_.members().size()},
-            {"global_names", otp::global::registered_names(node()).size()}};
+            {"global_names", s.global_names.names}};
   }
 
   /// The global owner of name, else the process registered as name here.
@@ -104,7 +103,7 @@ class ControlServer : public otp::GenServer {
     auto pid = otp::global::whereis_name(node(), name);
     if (!pid) {
       scope = "local";
-      pid = node().whereis(name);
+      pid = node()->whereis(name);
     }
     if (!pid) return std::nullopt;
     return json{{"name", name},
@@ -114,7 +113,7 @@ class ControlServer : public otp::GenServer {
   }
   std::optional<otp::Pid> resolve(const std::string& name) {
     if (auto pid = otp::global::whereis_name(node(), name)) return pid;
-    return node().whereis(name);
+    return node()->whereis(name);
   }
 
   otp::Error unknown_name(const std::string& name) {

@@ -134,6 +134,18 @@ TEST_F(OtpCtlTest, PingMembersNodesNamesWhereisAndInfo) {
   EXPECT_EQ(info_json["node"], "n2@127.0.0.1");
   EXPECT_GT(info_json["processes"].get<int>(), 0);
   EXPECT_GT(info_json["memory_bytes"].get<uint64_t>(), 0u);
+  // Each link with its bytes and queue: n2 has talked to n1 (gossip joined them, names synced).
+  bool saw_n1 = false;
+  for (const auto& link : info_json["links"]) {
+    if (link["peer"] != "n1@127.0.0.1") continue;
+    saw_n1 = true;
+    EXPECT_GT(link["bytes_out"].get<uint64_t>(), 0u);
+    EXPECT_GT(link["bytes_in"].get<uint64_t>(), 0u);
+  }
+  EXPECT_TRUE(saw_n1) << info.out;
+  auto info_text = ctl(n2, {"info"});
+  ASSERT_EQ(info_text.status, 0) << info_text.err;
+  EXPECT_NE(info_text.out.find("link n1@127.0.0.1 bytes_in="), std::string::npos) << info_text.out;
 }
 
 TEST_F(OtpCtlTest, CallAndCastTheGlobalCounterByNameFromEveryNode) {

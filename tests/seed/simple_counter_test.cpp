@@ -86,7 +86,9 @@ TEST(SeedSimpleCounter, UnderASupervisorAKilledCounterRestartsFromItsInitialValu
 
 namespace {
 template <class A, class F>
-concept Updates = requires(const A& a, F f) { a.update(f); };
+concept Updates = requires(const A& a, F f) {
+  a.update(f);
+};
 auto of_string = [](std::string s) { return s; };
 auto of_int = [](int n) { return n; };
 }  // namespace
