@@ -219,7 +219,8 @@ TEST(RegistryKey, EqualWhenOfOneTypeAndEqualCharacterPointersCompareByCharacters
   EXPECT_NE(otp::RegistryKey(std::pair{"a", 1}), otp::RegistryKey(std::tuple{"a", 1}));
   EXPECT_EQ(otp::RegistryKey(std::string_view("k")), otp::RegistryKey("k"));
   EXPECT_EQ(otp::RegistryKey(std::tuple{"user_session", 42}).to_string(), "{user_session, 42}");
-  auto* held = otp::RegistryKey(std::tuple{"s", 1}).get_if<std::tuple<std::string, int>>();
+  const otp::RegistryKey key(std::tuple{"s", 1});
+  auto* held = key.get_if<std::tuple<std::string, int>>();
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(std::get<0>(*held), "s");
 }

@@ -51,7 +51,7 @@ TEST(HttpEndpoint, ASilentClientAndAGarbageClientDoNotHoldUpOthers) {
   ASSERT_TRUE(http);
   const int silent = otp_test::connect_loopback((*http)->port());  // connects, sends nothing
   ASSERT_GE(silent, 0);
-  auto garbage = http_exchange((*http)->port(), std::string("\x01\x02 not http\r\n\r\n", 17));
+  auto garbage = http_exchange((*http)->port(), std::string("\x01\x02 not http\r\n\r\n"));
   EXPECT_FALSE(garbage && garbage->status == 200);
   auto r = http_get((*http)->port(), "/health");
   ASSERT_TRUE(r);
