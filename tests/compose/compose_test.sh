@@ -129,6 +129,18 @@ running_nodes() {
   [ "$n" -eq "$1" ]
 }
 
+# up N replicas and wait (deadlines: RUNNING s for the containers, HEALTHY s for one membership);
+# sets NODES and FIG_UP, the seconds from up to N healthy nodes each listing the N as alive
+up_cluster() {
+  local n="$1" running="$2" healthy="$3" t_up out
+  t_up="$(now)"
+  out="$(compose up -d --scale node="$n" 2>&1)" || fail "compose up --scale node=$n: $(tail -5 <<<"$out")"
+  wait_for "$n node containers running" "$running" running_nodes "$n"
+  mapfile -t NODES < <(node_containers)
+  wait_for "$n healthy nodes, each listing the $n as alive" "$healthy" one_membership "${NODES[@]}"
+  FIG_UP="$(elapsed "$t_up" "$(now)")"
+}
+
 # every given container's name table holds counter once, at the same node; sets OWNER
 one_counter_owner() {
   local c owners="" ok=0
@@ -206,12 +218,8 @@ bash "$ROOT/scripts/docker-image.sh" || fail "make docker-image failed"
 pass "images built"
 
 # --- 2. five nodes, one membership ----------------------------------------------------------
-t_up="$(now)"
-out="$(compose up -d --scale node=5 2>&1)" || fail "compose up: $(tail -5 <<<"$out")"
-wait_for "5 node containers running" 60 running_nodes 5
-mapfile -t NODES < <(node_containers)
-wait_for "5 healthy nodes, each listing the 5 as alive" 120 one_membership "${NODES[@]}"
-FIG_UP5="$(elapsed "$t_up" "$(now)")"
+up_cluster 5 60 120
+FIG_UP5="$FIG_UP"
 pass "5 healthy nodes in one membership, $FIG_UP5 s after up (figure)"
 log "nodes: $(for c in "${NODES[@]}"; do printf '%s@%s ' "$(host_of "$c")" "$(ip_of "$c")"; done)"
 
@@ -293,12 +301,8 @@ left="$(project_containers | tr '\n' ' ')"
 pass "compose down leaves no container and no network"
 
 # --- 9. ten nodes ---------------------------------------------------------------------------
-t_up="$(now)"
-out="$(compose up -d --scale node=10 2>&1)" || fail "compose up --scale node=10: $(tail -5 <<<"$out")"
-wait_for "10 node containers running" 90 running_nodes 10
-mapfile -t NODES < <(node_containers)
-wait_for "10 healthy nodes, each listing the 10 as alive" 240 one_membership "${NODES[@]}"
-FIG_UP10="$(elapsed "$t_up" "$(now)")"
+up_cluster 10 90 240
+FIG_UP10="$FIG_UP"
 pass "10 healthy nodes in one membership, $FIG_UP10 s after up (figure)"
 compose down --volumes --timeout 10 >/dev/null 2>&1 || fail "compose down"
 [ -z "$(project_containers)" ] || fail "containers left after down"
