@@ -295,7 +295,7 @@ void AsioTransport::link_closed(const std::shared_ptr<Link>& link, bool was_up,
     }
   }
   if (promoted) promoted->activate();
-  if (link->dialer()) link->dialer()->link_closed(established);
+  if (link->dialer()) link->dialer()->link_closed(established, link->handshake_failure());
   for (auto& dialer : to_wake) dialer->peer_down();
 }
 
