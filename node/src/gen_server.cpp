@@ -168,8 +168,9 @@ Result<void> stop(Node& node, const ServerRef& target, Reason reason,
   proc.remove_monitor(tag);
   if (!answer)
     return Error(ErrorCode::timeout, "stop of " + target.to_string() + ": still running");
-  // A remote process's Down may say it was never there, or that its node went away first.
-  if (answer->kind == detail::EnvelopeKind::down) {
+  // A remote process's Down may say it was never there, or that its node went away first (a
+  // local one's is its exit reason: add_monitor already said whether it was there).
+  if (proc.is_remote() && answer->kind == detail::EnvelopeKind::down) {
     if (answer->reason().kind() == Reason::Kind::noproc)
       return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
     if (answer->reason().kind() == Reason::Kind::noconnection)
