@@ -295,7 +295,7 @@ void AsioTransport::link_closed(const std::shared_ptr<Link>& link, bool was_up,
     }
   }
   if (promoted) promoted->activate();
-  if (link->dialer()) link->dialer()->link_closed(established);
+  if (link->dialer()) link->dialer()->link_closed(established, link->handshake_failure());
   for (auto& dialer : to_wake) dialer->peer_down();
 }
 
@@ -369,13 +369,24 @@ Result<void> AsioTransport::connect(const std::string& host_port) {
   return {};
 }
 
-void AsioTransport::disconnect(const std::string& full_name) {
+void AsioTransport::disconnect(const std::string& name_or_address) {
   std::vector<std::shared_ptr<Dialer>> dialers;
   std::vector<std::shared_ptr<Link>> links;
   {
     std::unique_lock<std::shared_mutex> lock(mx_);
-    dialers = take_dialers(full_name);
-    auto it = peers_.find(full_name);
+    std::string full_name = name_or_address;
+    if (name_or_address.find('@') == std::string::npos) {
+      // "host:port" as given to connect(): its dialer, which may never have reached a node (a
+      // wrong cookie, nobody listening), and the link to the node it reached, if any.
+      auto dialer = dialers_.find(name_or_address);
+      if (dialer == dialers_.end()) return;
+      full_name = dialer->second->learned_name;
+      dialers.push_back(std::move(dialer->second));
+      dialers_.erase(dialer);
+    } else {
+      dialers = take_dialers(full_name);
+    }
+    auto it = full_name.empty() ? peers_.end() : peers_.find(full_name);
     if (it != peers_.end()) {
       if (it->second.current) links.push_back(it->second.current);
       if (it->second.owner && it->second.owner != it->second.current) {

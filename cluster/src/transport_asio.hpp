@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "otp/cluster/transport.hpp"
+#include "refusal_log.hpp"
 
 namespace otp::cluster::detail {
 
@@ -86,7 +87,7 @@ class AsioTransport final : public Transport {
   uint16_t port() const override { return port_; }
   const protocol::NodeId& self() const override { return config_.self; }
   Result<void> connect(const std::string& host_port) override;
-  void disconnect(const std::string& full_name) override;
+  void disconnect(const std::string& name_or_address) override;
   void close_link(const protocol::NodeId& peer, const std::string& reason) override;
   std::optional<SendError> send(const protocol::NodeId& peer,
                                 const protocol::Message& message) override;
@@ -104,6 +105,8 @@ class AsioTransport final : public Transport {
   TransportCounters& counters() { return counters_; }
   void log(std::string_view level, const std::string& text) const { config_.log(level, text); }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  /// The refused handshakes of accepted links, per remote host (which to log).
+  RefusalLog& refusals() { return refusals_; }
 
   /// Tracks a new connection and starts it; false (and the socket is dropped) when stopping.
   bool add_link(const std::shared_ptr<Link>& link);
@@ -153,6 +156,7 @@ class AsioTransport final : public Transport {
   TransportOptions config_;
   TransportListener& listener_;
   TransportCounters counters_;
+  RefusalLog refusals_;
   uint16_t port_ = 0;
 
   // Declared first among the Asio objects: destroyed last, after every socket and timer.

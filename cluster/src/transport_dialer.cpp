@@ -43,17 +43,24 @@ void Dialer::stop() {
 
 void Dialer::established(std::string full_name) {
   asio::post(strand_, [self = shared_from_this(), name = std::move(full_name)]() mutable {
-    self->peer_name_ = std::move(name);
     self->attempt_ = 0;
-    self->failures_in_a_row_ = 0;
+    if (const uint64_t tries = self->failures_.reset(); tries > 0) {
+      self->transport_.log("info", "dialing " + self->address_ + " reached " + name + " after " +
+                                       std::to_string(tries) + " failed tries");
+    }
+    self->peer_name_ = std::move(name);
   });
 }
 
-void Dialer::link_closed(bool established) {
-  asio::post(strand_, [self = shared_from_this(), established] {
+void Dialer::link_closed(bool established, HandshakeFailure failure) {
+  asio::post(strand_, [self = shared_from_this(), established, failure = std::move(failure)] {
     if (self->state_ != State::linked) return;
-    if (established) self->attempt_ = 0;
-    self->retry_later();
+    if (established || failure.key.empty()) {
+      if (established) self->attempt_ = 0;
+      self->retry_later();
+      return;
+    }
+    self->retry_after(failure);
   });
 }
 
@@ -133,11 +140,16 @@ void Dialer::on_resolved(const boost::system::error_code& ec,
 
 void Dialer::failed(const std::string& what) {
   TransportCounters::bump(transport_.counters().dial_failures);
+  retry_after({what, what});
+}
+
+void Dialer::retry_after(const HandshakeFailure& failure) {
   const auto delay = retry_later();
-  // A peer that stays away would fill the log: the first failure of a streak is a warning.
-  transport_.log(failures_in_a_row_++ == 0 ? "warning" : "debug",
-                 "dialing " + address_ + " failed: " + what + "; retrying in " +
-                     std::to_string(delay.count()) + " ms");
+  // A peer that stays away (or keeps refusing us) would fill the log: see the header.
+  const auto verdict = failures_.failed(failure.key, std::chrono::steady_clock::now());
+  transport_.log(verdict.log ? "warning" : "debug",
+                 "dialing " + address_ + " failed: " + failure.text + repeat_suffix(verdict) +
+                     "; retrying in " + std::to_string(delay.count()) + " ms");
 }
 
 std::chrono::milliseconds Dialer::retry_later() {

@@ -5,6 +5,12 @@
 // handshake; while that node is linked through any link (e.g. the one it dialed us on), it does
 // not dial, and the transport wakes it when that link goes down. It does not dial a node that
 // the fault seam (TransportOptions::faults) cuts off. Runs on its own strand.
+//
+// A failed try (no connection, or a handshake refused: wrong cookie, another cluster, no common
+// version) backs off like any other: the peer's answer will not change between two tries. Each
+// try is logged at debug level; a warning only for the first failure of a streak, each change
+// of reason, and once a minute while it lasts (RefusalStreak), and an info line when a link
+// finally gets through.
 #pragma once
 
 #include <atomic>
@@ -15,6 +21,8 @@
 #include <memory>
 #include <random>
 #include <string>
+
+#include "refusal_log.hpp"
 
 namespace otp::cluster::detail {
 
@@ -33,8 +41,9 @@ class Dialer : public std::enable_shared_from_this<Dialer> {
   void stop();
   /// A link this dialer made finished its handshake with node `full_name`.
   void established(std::string full_name);
-  /// A link this dialer made closed; established: it had finished its handshake.
-  void link_closed(bool established);
+  /// A link this dialer made closed; established: it had finished its handshake; failure: why
+  /// it did not (empty key when it had, or when it closed for a stop).
+  void link_closed(bool established, HandshakeFailure failure);
   /// The last link to the node behind this address went down (whoever dialed it).
   void peer_down();
 
@@ -62,7 +71,10 @@ class Dialer : public std::enable_shared_from_this<Dialer> {
   void on_resolved(const boost::system::error_code& ec,
                    const boost::asio::ip::tcp::resolver::results_type& endpoints);
   void on_connected(const boost::system::error_code& ec);
+  /// A connection that could not be made: counted, retried later.
   void failed(const std::string& what);
+  /// Arms the timer for the next dial after a failed try and logs the try (see above).
+  void retry_after(const HandshakeFailure& failure);
   /// Arms the timer for the next dial; returns the delay.
   std::chrono::milliseconds retry_later();
 
@@ -78,8 +90,8 @@ class Dialer : public std::enable_shared_from_this<Dialer> {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   unsigned attempt_ = 0;
-  unsigned failures_in_a_row_ = 0;
-  std::string peer_name_;  // strand copy of learned_name
+  RefusalStreak failures_;  // the failed tries since the last handshake that got through
+  std::string peer_name_;   // strand copy of learned_name
   std::minstd_rand random_;
   bool timed_out_ = false;  // the connect attempt was cancelled by the timer
 

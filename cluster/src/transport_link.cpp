@@ -86,7 +86,7 @@ void Link::start() {
       auto step = self->handshake_->start();
       for (const auto& m : step.send) self->send_control(m);
       if (step.outcome.state == protocol::HandshakeState::rejected) {
-        self->close_after_flush("handshake " + step.outcome.to_string());
+        self->refused(step.outcome);
         return;
       }
     }
@@ -285,17 +285,9 @@ void Link::on_handshake_frame(Result<protocol::Message> message) {
   switch (step.outcome.state) {
     case protocol::HandshakeState::in_progress:
       return;
-    case protocol::HandshakeState::rejected: {
-      const auto reason = static_cast<size_t>(step.outcome.reason);
-      if (reason < transport_.counters().rejected.size()) transport_.counters().rejected[reason]++;
-      std::string text = "handshake " + step.outcome.to_string();
-      if (step.outcome.by_peer) {
-        do_close(text, "warning");
-      } else {
-        close_after_flush(std::move(text));  // our Reject tells the peer why
-      }
+    case protocol::HandshakeState::rejected:
+      refused(step.outcome);
       return;
-    }
     case protocol::HandshakeState::established:
       on_established();
       return;
@@ -339,6 +331,32 @@ void Link::on_established() {
     case AsioTransport::Verdict::refused:
       do_close("stop", "debug");
       return;
+  }
+}
+
+void Link::refused(const protocol::HandshakeOutcome& outcome) {
+  const auto reason = static_cast<size_t>(outcome.reason);
+  if (reason < transport_.counters().rejected.size()) transport_.counters().rejected[reason]++;
+  std::string text = "handshake " + outcome.to_string();
+  std::string_view level = "warning";
+  if (dialer_) {
+    // Its Dialer logs the streak (do_close below records it).
+    handshake_failure_.key = std::string(outcome.by_peer ? "rejected by peer: " : "rejected: ") +
+                             protocol::to_string(outcome.reason);
+  } else {
+    // A peer dialing with a wrong cookie comes back every few seconds from a new port: one line
+    // per reason and host, then one a minute with the count.
+    const auto host = address_.substr(0, address_.rfind(':'));
+    const auto verdict =
+        transport_.refusals().refused(host, protocol::to_string(outcome.reason), Clock::now());
+    if (!verdict.log) level = "debug";
+    text += verdict.repeated ? repeat_suffix(verdict)
+                             : " (repeats from " + host + " are logged once a minute)";
+  }
+  if (outcome.by_peer) {
+    do_close(text, level);
+  } else {
+    close_after_flush(std::move(text), level);  // our Reject tells the peer why
   }
 }
 
@@ -613,6 +631,12 @@ void Link::close_after_flush(std::string reason, std::string_view level) {
 void Link::do_close(const std::string& reason, std::string_view level) {
   if (state_ == State::closed) return;
   const std::string subject = who();
+  if (peer_.name.empty() && dialer_) {
+    // A dialed link that failed its handshake: its Dialer logs the streak, once per reason.
+    if (handshake_failure_.key.empty()) handshake_failure_.key = reason;
+    handshake_failure_.text = reason;
+    level = "debug";
+  }
   state_ = State::closed;
   {
     std::lock_guard<std::mutex> lock(queue_mx_);

@@ -44,6 +44,7 @@
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/framing.hpp"
 #include "otp/protocol/handshake.hpp"
+#include "refusal_log.hpp"
 
 namespace otp::cluster::detail {
 
@@ -75,6 +76,9 @@ class Link : public std::enable_shared_from_this<Link> {
   const protocol::NodeId& peer() const { return peer_; }
   Role role() const { return role_; }
   const std::shared_ptr<Dialer>& dialer() const { return dialer_; }
+  /// Why this link closed before its handshake succeeded (empty key otherwise). Set on the strand
+  /// before the transport hears of the close; for a dialed link, the Dialer logs it.
+  const HandshakeFailure& handshake_failure() const { return handshake_failure_; }
   /// Bytes queued and not yet written.
   size_t queued_bytes() const;
   /// This link's traffic and queue now (any thread).
@@ -125,6 +129,9 @@ class Link : public std::enable_shared_from_this<Link> {
   void do_close(const std::string& reason, std::string_view level);
   /// "b@h#2 (127.0.0.1:7002)", or the address alone before the handshake.
   std::string who() const;
+  /// A refused handshake: closes the link (after sending our Reject, if we refused) and logs it
+  /// once per streak: a dialed link's by its Dialer, an accepted one's per remote host.
+  void refused(const protocol::HandshakeOutcome& outcome);
 
   struct QueuedFrame {
     std::array<uint8_t, protocol::kFrameHeaderSize> header;
@@ -154,6 +161,7 @@ class Link : public std::enable_shared_from_this<Link> {
   bool up_reported_ = false;
   std::string flush_reason_;
   std::string_view flush_level_ = "warning";  // always a literal
+  HandshakeFailure handshake_failure_;
   protocol::FrameDecoder decoder_;
   boost::asio::steady_timer handshake_timer_;
   boost::asio::steady_timer heartbeat_timer_;

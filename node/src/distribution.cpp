@@ -11,6 +11,7 @@
 #include "node_core.hpp"
 #include "otp/process.hpp"
 #include "remote_envelopes.hpp"
+#include "system_messages.hpp"
 
 namespace otp {
 namespace detail {
@@ -26,7 +27,9 @@ class DeadProcess final : public Process {
 
 }  // namespace
 
-Distribution::Distribution(NodeCore& core) : core_(core) {}
+Distribution::Distribution(NodeCore& core) : core_(core) {
+  register_system_messages();
+}
 
 void Distribution::attach(protocol::NodeId self, std::shared_ptr<DistributionChannel> channel,
                           global::Resolver resolver) {

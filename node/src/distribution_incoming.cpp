@@ -8,6 +8,7 @@
 #include "node_core.hpp"
 #include "remote_envelopes.hpp"
 #include "remote_types.hpp"
+#include "system_messages.hpp"
 
 namespace otp::detail {
 
@@ -161,6 +162,11 @@ void Distribution::on_send(RemoteNode& from, protocol::Send&& m, EnvelopeKind ki
     core_.log("warning", msg.error().to_string() + " (message dropped)");
     return;
   }
+  if (const auto* stop = msg->get_if<StopRequest>()) {
+    // gen_server::stop from another node: the stop request a local one makes.
+    target->deliver(Envelope::make_signal(EnvelopeKind::stop_request, Pid(), stop->reason), false);
+    return;
+  }
   Envelope e;
   e.kind = kind;
   e.payload = std::move(msg).value();
@@ -181,6 +187,13 @@ void Distribution::on_call(const std::shared_ptr<RemoteNode>& from, protocol::Ca
   auto target = local_target(m.to);
   if (!target || !target->alive())
     return answer_error(protocol::CallErrorCode::noproc, context() + ": no such process");
+  if (m.request.type == kWhereisRequestType) {
+    // otp::whereis of {name, node} on another node: the answer is the pid, not the server's.
+    auto pid = encode(Message(target->pid()), context);
+    if (!pid) return answer_error(protocol::CallErrorCode::noproc, pid.error().to_string());
+    send(*from, protocol::Reply{.to = m.from, .ref = m.ref, .result = std::move(pid).value()});
+    return;
+  }
   auto request = decode(m.request, context);
   if (!request) {
     core_.log("warning", request.error().to_string() + " (call refused)");

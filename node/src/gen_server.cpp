@@ -154,13 +154,11 @@ Result<void> stop(Node& node, const ServerRef& target, Reason reason,
                        "handle_info once it has exited");
   auto pid = detail::resolve(RuntimeAccess::core(node), target, "stop of");
   if (!pid) return pid.error();
+  // As Erlang's: monitor, ask, wait for the Down. On another node the monitor and the request
+  // cross the link in that order (system_messages.hpp), and the Down comes back over it.
   auto slot = std::make_shared<detail::ReplySlot>();
   Ref tag = Ref::make();
   detail::Process& proc = *RuntimeAccess::process(*pid);
-  if (proc.is_remote())
-    return Error(ErrorCode::badarg, "stop of " + target.to_string() +
-                                        ": a process on another node can not be stopped "
-                                        "synchronously; send it a request or exit(pid, reason)");
   if (!proc.add_monitor(tag, slot))
     return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
   proc.deliver(
@@ -170,6 +168,15 @@ Result<void> stop(Node& node, const ServerRef& target, Reason reason,
   proc.remove_monitor(tag);
   if (!answer)
     return Error(ErrorCode::timeout, "stop of " + target.to_string() + ": still running");
+  // A remote process's Down may say it was never there, or that its node went away first (a
+  // local one's is its exit reason: add_monitor already said whether it was there).
+  if (proc.is_remote() && answer->kind == detail::EnvelopeKind::down) {
+    if (answer->reason().kind() == Reason::Kind::noproc)
+      return Error(ErrorCode::noproc, "stop of " + target.to_string() + ": no such process");
+    if (answer->reason().kind() == Reason::Kind::noconnection)
+      return Error(ErrorCode::nodedown, "stop of " + target.to_string() + ": node down",
+                   answer->reason());
+  }
   return {};
 }
 

@@ -5,8 +5,10 @@
 #include <unordered_set>
 
 #include "node_core.hpp"
+#include "otp/gen_server.hpp"
 #include "otp/process.hpp"
 #include "server_actor.hpp"
+#include "system_messages.hpp"
 
 namespace otp {
 
@@ -50,8 +52,28 @@ Result<void> send(Node& node, const ServerRef& to, Message msg) {
   return {};
 }
 
-Result<Pid> whereis(Node& node, const ServerRef& ref) {
-  return detail::resolve(RuntimeAccess::core(node), ref, "whereis");
+Result<Pid> whereis(Node& node, const ServerRef& ref, std::chrono::milliseconds timeout) {
+  auto pid = detail::resolve(RuntimeAccess::core(node), ref, "whereis");
+  // {name, node} of another node resolves to a proxy that looks the name up there at each use:
+  // ask that node for the pid itself (system_messages.hpp), as Erlang's rpc to erlang:whereis.
+  if (!ref.remote_name() || !pid || !RuntimeAccess::process(*pid)->is_remote()) return pid;
+  if (detail::current_server())
+    return Error(ErrorCode::would_block,
+                 "otp::whereis of " + ref.to_string() +
+                     " inside a handler would block the process (and a scheduler thread) for a "
+                     "round trip: use GenServer::await_call on the name itself (it is looked up "
+                     "on its node), or otp::monitor(node, name)");
+  auto found = detail::call(node, *pid, Message(detail::WhereisRequest{}), timeout);
+  if (!found) {
+    const Error& e = found.error();
+    if (e.code() == ErrorCode::noproc)
+      return Error(ErrorCode::noproc, "whereis " + ref.to_string() + ": no such process");
+    return Error(e.code(), "whereis " + ref.to_string() + ": " + e.context(), e.reason());
+  }
+  if (!found->is<Pid>())
+    return Error(ErrorCode::bad_reply, "whereis " + ref.to_string() + ": the node answered " +
+                                           found->type_name() + ", not a pid");
+  return found->get<Pid>();
 }
 
 Ref send_after(Node& node, const Pid& to, Message msg, std::chrono::milliseconds delay) {

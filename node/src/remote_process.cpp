@@ -6,6 +6,7 @@
 #include "node_core.hpp"
 #include "otp/process.hpp"
 #include "remote_envelopes.hpp"
+#include "system_messages.hpp"
 
 namespace otp::detail {
 
@@ -65,6 +66,20 @@ void RemoteProcess::deliver(Envelope&& e, bool) {
                                        .to = wire_pid(),
                                        .reason = reason_to_wire(e.reason()),
                                        .link = e.via_link()});
+      return;
+    }
+    case EnvelopeKind::stop_request: {
+      // gen_server::stop: a Send the other node turns back into a stop request.
+      auto payload =
+          dist.encode(Message(StopRequest{e.reason()}), [this] { return "stop of " + label; });
+      if (!payload) {
+        dist.core().log("error", payload.error().to_string() + " (stop request dropped)");
+        return;
+      }
+      auto from = dist.to_wire(otp::self()).value_or(protocol::Pid{dist.self(), 0});
+      dist.send(*node_, protocol::Send{.from = std::move(from),
+                                       .to = target(),
+                                       .message = std::move(payload).value()});
       return;
     }
     default:

@@ -6,9 +6,7 @@
 
 #include <chrono>
 
-#include "distribution/memory_link.hpp"
-#include "otp/distributed.hpp"
-#include "services/cluster_services.hpp"
+#include "distribution/service_nodes.hpp"
 #include "support/eventually.hpp"
 
 namespace {
@@ -54,26 +52,14 @@ class FailsWith : public otp::GenServer {
   }
 };
 
-class DistributionTest : public ::testing::Test {
+class DistributionTest : public otp_test::ServiceNodesTest {
  protected:
-  void SetUp() override {
-    services::register_types();
-    for (auto* n : {&a, &b}) {
-      auto sup = otp::supervisor::start_link(n->node, services::child_specs(), {});
-      ASSERT_TRUE(sup) << sup.error();
-    }
-    otp_test::connect(a, b);
-  }
-
   otp::Pid remote_pid(MemoryNode& from, MemoryNode& on, const std::string& name) {
     auto pid = otp::gen_server::call<otp::Pid>(from.node, otp::remote_name(name, on.full_name()),
                                                services::WhoAmI{});
     EXPECT_TRUE(pid) << pid.error();
     return pid ? *pid : otp::Pid();
   }
-
-  MemoryNode a{"a", 1};
-  MemoryNode b{"b", 2};
 };
 
 TEST_F(DistributionTest, CallByNameOnAnotherNode) {
@@ -450,13 +436,6 @@ TEST_F(DistributionTest, ThreeNodesRouteByPid) {
   EXPECT_EQ(otp::gen_server::call<nlohmann::json>(a.node, echo, nlohmann::json(3)).value(), 3);
   otp_test::disconnect(a, c);
   otp_test::disconnect(b, c);
-}
-
-TEST_F(DistributionTest, StopOfARemoteProcessIsRefusedWithAClearError) {
-  otp::Pid echo = remote_pid(a, b, "echo");
-  auto r = otp::gen_server::stop(a.node, echo);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code(), otp::ErrorCode::badarg);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // flow in order, one link per pair, restarts, disconnect, stop, and send()'s errors.
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "transport_fixture.hpp"
@@ -361,6 +363,65 @@ TEST(TransportLink, DisconnectClosesTheLinkOnBothSidesAndStopsRedialing) {
   // Several reconnect_max periods pass without a new link.
   EXPECT_FALSE(pa.wait_for(Kind::up, 2, std::nullopt, 600ms)) << pa.log_text();
   EXPECT_EQ(a->stats().dialed, 1u);
+}
+
+/// How many tries the dialer of address made that failed (its "dialing <address> failed" lines,
+/// debug ones included).
+size_t failed_tries(Probe& probe, const std::string& address) {
+  size_t n = 0;
+  const std::string needle = "dialing " + address + " failed";
+  std::istringstream text(probe.log_text());
+  for (std::string line; std::getline(text, line);) n += line.find(needle) != line.npos;
+  return n;
+}
+
+TEST(TransportLink, DisconnectOfAnAddressStopsADialerThatNeverCompletedAHandshake) {
+  // b refuses a's cookie, so a never learns b's name: only the address can name that dialer.
+  // c refuses it too and keeps being redialed: the clock this test waits on.
+  Hub hub;
+  Probe pa(hub), pb(hub), pc(hub);
+  auto ca = config("a", 1, pa);
+  ca.reconnect_max = 40ms;
+  auto a = start(ca, pa);
+  auto b = start(config("b", 1, pb, "guess"), pb);
+  auto c = start(config("c", 1, pc, "guess"), pc);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(a->connect(address(*b)));
+  ASSERT_TRUE(a->connect(address(*c)));
+  ASSERT_TRUE(hub.wait([&] { return failed_tries(pa, address(*b)) >= 2; })) << pa.log_text();
+
+  a->disconnect("b@127.0.0.1");  // the name is not known to the transport: nothing stops
+  ASSERT_TRUE(hub.wait([&] { return failed_tries(pa, address(*b)) >= 3; })) << pa.log_text();
+
+  a->disconnect(address(*b));
+  // A try already under way when disconnect() came may still end and say so, but no later one.
+  const size_t tries_b = failed_tries(pa, address(*b)) + 1;
+  const size_t tries_c = failed_tries(pa, address(*c));
+  ASSERT_TRUE(hub.wait([&] { return failed_tries(pa, address(*c)) >= tries_c + 5; }, 10s))
+      << pa.log_text();
+  EXPECT_LE(failed_tries(pa, address(*b)), tries_b) << pa.log_text();
+  EXPECT_EQ(pa.count(Kind::up), 0u);
+}
+
+TEST(TransportLink, DisconnectOfAnAddressClosesTheLinkItMadeAndStopsRedialingIt) {
+  Hub hub;
+  Probe pa(hub), pb(hub), pc(hub);
+  auto ca = config("a", 1, pa);
+  ca.reconnect_max = 40ms;
+  auto a = start(ca, pa);
+  auto b = start(config("b", 1, pb), pb);
+  auto c = start(config("c", 1, pc, "guess"), pc);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(a->connect(address(*b)));
+  ASSERT_TRUE(pa.wait_for(Kind::up) && pb.wait_for(Kind::up));
+
+  a->disconnect(address(*b));
+  ASSERT_TRUE(pa.wait_for(Kind::down) && pb.wait_for(Kind::down)) << pa.log_text();
+  EXPECT_EQ(pa.events().back().reason, "disconnected");
+  // c's refusals are the clock: several of its redials pass without a new link to b.
+  ASSERT_TRUE(a->connect(address(*c)));
+  ASSERT_TRUE(hub.wait([&] { return failed_tries(pa, address(*c)) >= 5; }, 10s)) << pa.log_text();
+  EXPECT_EQ(pa.count(Kind::up), 1u) << pa.log_text();
 }
 
 // -- stop ---------------------------------------------------------------------------------------

@@ -153,8 +153,10 @@ void cast(Node& node, const Pid& target, Message request);
 /// otp::Error (here or with otp::reply) makes the caller's call return that error.
 void reply(const From& from, Message value);
 
-/// Asks the server to stop with reason (terminate runs) and waits until it has exited. Errors:
-/// noproc, timeout (the server is then still running), would_block inside a handler.
+/// Asks the server to stop with reason (terminate runs) and waits until it has exited; a server
+/// on another node too (as Erlang's, it monitors the server, asks, and waits for the Down).
+/// Errors: noproc, nodedown (its node is not connected, or went down before the server had
+/// exited), timeout (the server is then still running), would_block inside a handler.
 Result<void> stop(Node& node, const ServerRef& target, Reason reason = Reason::normal(),
                   std::chrono::milliseconds timeout = std::chrono::hours(24));
 

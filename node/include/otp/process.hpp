@@ -58,8 +58,14 @@ bool alive(const Pid& pid);
 void send(const Pid& to, Message msg);
 /// Sends to a name; fails with noproc when the name is not registered.
 Result<void> send(Node& node, const ServerRef& to, Message msg);
-/// Resolves a ServerRef to a live pid, or noproc.
-Result<Pid> whereis(Node& node, const ServerRef& ref);
+/// Resolves a ServerRef to a live pid, or noproc. A `{name, node}` of another node
+/// (otp::remote_name) is looked up on that node, as Erlang's rpc to erlang:whereis: the pid
+/// registered there under name (which then addresses that process, whatever the name later
+/// stands for), noproc when none, nodedown when the node is not connected (or goes down
+/// meanwhile), timeout after timeout; would_block inside a handler (a round trip would block
+/// it). Every other ref is resolved here, without waiting (the timeout does not apply).
+Result<Pid> whereis(Node& node, const ServerRef& ref,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 /// Delivers msg to `to` after `delay`; the returned Ref cancels it.
 Ref send_after(Node& node, const Pid& to, Message msg, std::chrono::milliseconds delay);

@@ -178,9 +178,13 @@ class Transport {
   /// address already being kept up does nothing more; while the node there is linked (whoever
   /// dialed), it is not redialed. An address that turns out to be this node is dropped.
   virtual Result<void> connect(const std::string& host_port) = 0;
-  /// Closes the link to peer (any creation of that name) and stops redialing the addresses that
-  /// led to it (known once a handshake through them succeeded).
-  virtual void disconnect(const std::string& full_name) = 0;
+  /// Undoes connect(). Given a node's "name@host": closes the link to it (any creation of that
+  /// name) and stops redialing the addresses that led to it (known once a handshake through them
+  /// succeeded). Given a "host:port" exactly as passed to connect(): stops redialing that
+  /// address, also when it never reached a node (nobody listening, a wrong cookie: the name is
+  /// then unknown), and closes the link to the node it reached, if any. Anything else does
+  /// nothing.
+  virtual void disconnect(const std::string& name_or_address) = 0;
   /// Closes the link to peer (that incarnation only) with reason, as a lost connection would
   /// end: its on_node_down follows, and, unlike disconnect(), the link is redialed as after any
   /// loss. For a user of the link that can no longer trust it (a message it needed refused).
