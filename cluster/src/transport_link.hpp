@@ -68,6 +68,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
   /// The peer's NodeId. Set on the strand before the transport admits the link, constant after.
   const protocol::NodeId& peer() const { return peer_; }
+  /// Whether the link is hidden (either end is a hidden node); set and constant as peer().
+  bool hidden() const { return hidden_; }
   Role role() const { return role_; }
   const std::shared_ptr<Dialer>& dialer() const { return dialer_; }
   /// Bytes queued and not yet written.
@@ -128,6 +130,7 @@ class Link : public std::enable_shared_from_this<Link> {
   State state_ = State::handshaking;
   std::optional<protocol::Handshake> handshake_;
   protocol::NodeId peer_;
+  bool hidden_ = false;
   bool up_reported_ = false;
   std::string flush_reason_;
   std::string_view flush_level_ = "warning";  // always a literal
