@@ -83,7 +83,7 @@ HandshakeStep Handshake::start() {
   auto challenge = config_.challenges ? config_.challenges() : std::nullopt;
   if (!challenge) return reject(RejectReason::internal_error, "no randomness for a challenge");
   mine_ = *challenge;
-  return step({hello()});
+  return step({own_hello()});
 }
 
 HandshakeStep Handshake::on_decode_error(const Error& error) {
@@ -145,7 +145,7 @@ HandshakeStep Handshake::on_hello(const Hello& hello) {
     if (mine_ == theirs_) {
       return reject(RejectReason::malformed, "the peer's challenge equals ours: a reflection?");
     }
-    return step({hello()});
+    return step({own_hello()});
   }
   // Initiator: the acceptor introduced itself; prove we know the cookie.
   if (mine_ == theirs_) {
@@ -179,7 +179,7 @@ HandshakeStep Handshake::on_proof(const Proof& proof) {
   return step(std::move(send));
 }
 
-Hello Handshake::hello() const {
+Hello Handshake::own_hello() const {
   return Hello{config_.min_version, config_.max_version, config_.cluster, config_.self, mine_,
                config_.hidden};
 }

@@ -54,7 +54,7 @@ struct NodeOptions {
   /// registry's and the distribution's warnings. Called with a level ("error", "warning",
   /// "info") and the text, from any thread, possibly concurrently. Empty: stderr, as
   /// "[name] level: text". otp-node routes them through its --log-format.
-  std::function<void(std::string_view level, std::string_view text)> log;
+  std::function<void(std::string_view level, std::string_view text)> log = {};
 };
 
 /// What a node counts about itself (Node::stats()), for metrics and operators.

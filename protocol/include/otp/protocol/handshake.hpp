@@ -131,7 +131,7 @@ class Handshake {
   std::optional<Reject> check_hello(const Hello& hello) const;
   std::optional<Mac> proof_of(Role prover) const;
   /// This side's Hello (with mine_ as its challenge).
-  Hello hello() const;
+  Hello own_hello() const;
 
   Role role_;
   HandshakeOptions config_;
