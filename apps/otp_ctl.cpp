@@ -2,8 +2,8 @@
 // cluster's cookie through the TCP transport alone (no Node: it joins no membership and owns no
 // global names) and asks that node's control service (apps/services/control_service.hpp,
 // registered as "otp_ctl") what the command needs, in Calls whose payloads it writes as JSON by
-// type name. (Until the handshake carries a hidden flag, the node sees it as a linked node for
-// the few milliseconds it is connected: a nodeup / nodedown pair in otp-node's output.)
+// type name. Its transport is hidden (the handshake says so): the node lists it in no `nodes`,
+// reports no nodeup / nodedown for it and shares no global names with it.
 //
 //   otp-ctl --node 127.0.0.1:7001 --cookie secret ping           # pong a@127.0.0.1
 //   otp-ctl members                                              # a table, one member a line
@@ -43,7 +43,7 @@ struct Failure {
 /// The transport's events, for the one thread waiting on them.
 class Link final : public otp::cluster::TransportListener {
  public:
-  void on_node_up(const protocol::NodeId& peer) override {
+  void on_node_up(const protocol::NodeId& peer, bool /*hidden: always, we are*/) override {
     std::lock_guard<std::mutex> g(mx_);
     peer_ = peer;
     cv_.notify_all();
@@ -115,6 +115,7 @@ class Session {
     t.cookie = options_.cookie;
     t.self = {"otp-ctl-" + std::to_string(::getpid()), cli::default_name(),
               protocol::new_creation()};
+    t.hidden = true;              // a tool, not a member
     t.listen_host = "127.0.0.1";  // nobody dials otp-ctl: the port only exists
     t.handshake_timeout = std::max(std::chrono::milliseconds(1), remaining());
     t.log = [this](std::string_view level, std::string_view text) { link_.log(level, text); };
@@ -306,7 +307,8 @@ int run(const Options& o) {
           for (const auto& l : value) {
             std::cout << "link " << text_of(l["peer"]) << " bytes_in=" << l["bytes_in"]
                       << " bytes_out=" << l["bytes_out"] << " queued_bytes=" << l["queued_bytes"]
-                      << " queued_messages=" << l["queued_messages"] << "\n";
+                      << " queued_messages=" << l["queued_messages"]
+                      << (l.value("hidden", false) ? " hidden" : "") << "\n";
           }
         } else if (value.is_array()) {
           std::string items;
@@ -370,7 +372,7 @@ Options parse(int argc, char** argv) {
     sub->add_option("JSON", o.message, R"(the message: {"type":"<registered type>","value":...})")
         ->required();
   }
-  command("info", "the node's processes, memory and links");
+  command("info", "the node's processes, run queue, memory and links");
   cli::parse_or_exit(app, argc, argv);
   auto cookie_value = cli::resolve_cookie(o.cookie, o.cookie_file);
   if (!cookie_value) cli::usage_error(app, cookie_value.error().context());

@@ -453,9 +453,11 @@ int main(int argc, char** argv) {
 
   services::register_types();
   services::register_control_types();
+  // Crash and supervisor reports, the global registry's lines: through --log-format too.
   otp::Node node({.name = options.cluster.name,
                   .scheduler_threads = options.threads,
-                  .scheduler_spin = options.scheduler_spin});
+                  .scheduler_spin = options.scheduler_spin,
+                  .log = log.hook()});
   auto sup = otp::supervisor::start_link(node, services::child_specs(), kSupervisorFlags);
   if (!sup) {
     std::cerr << "otp-node: services did not start: " << sup.error() << "\n";
@@ -515,7 +517,7 @@ int main(int argc, char** argv) {
     // After the Cluster too: the standbys watch and register global names.
     std::vector<otp::ChildSpec> standbys;
     for (const auto& name : options.standby_counters)
-      standbys.push_back(services::counter_standby(name));
+      standbys.push_back(services::counter_standby(name, **cluster));
     auto started = otp::supervisor::start_link(node, std::move(standbys), kSupervisorFlags);
     if (!started) {
       std::cerr << "otp-node: the counter standbys did not start: " << started.error() << "\n";

@@ -77,6 +77,7 @@ class ControlServer : public otp::GenServer {
     json links = json::array();
     for (const auto& l : s.transport.links) {
       links.push_back({{"peer", l.peer.full_name()},
+                       {"hidden", l.hidden},
                        {"bytes_in", l.bytes_in},
                        {"bytes_out", l.bytes_out},
                        {"queued_bytes", l.queued_bytes},
@@ -86,9 +87,11 @@ class ControlServer : public otp::GenServer {
             {"processes", s.runtime.processes},
             {"messages_handled", s.runtime.messages_handled},
             {"calls_handled", s.runtime.calls_handled},
+            {"run_queue", s.runtime.run_queue},
             {"scheduler_threads", node()->scheduler_threads()},
             {"memory_bytes", s.resident_bytes},
             {"links_up", s.transport.links_up},
+            {"hidden_nodes", otp::distribution::hidden_nodes(node())},
             {"links", links},
             {"link_queued_bytes", s.transport.queued_bytes},
             {"messages_sent", s.transport.messages_sent},

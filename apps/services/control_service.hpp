@@ -4,14 +4,16 @@
 // value (registered type "json"), or a call error whose text says why.
 //
 //   "ctl.members"  {}                      -> [{"name","address","gossip","state","incarnation"}]
-//   "ctl.nodes"    {}                      -> ["name@host", ...]  (distribution::nodes)
+//   "ctl.nodes"    {}                      -> ["name@host", ...]  (distribution::nodes: hidden
+//                                             nodes, otp-ctl itself among them, left out)
 //   "ctl.names"    {}                      -> [{"name","pid","node"}]   (the global name table)
 //   "ctl.whereis"  {"name"}                -> {"name","pid","node","scope":"global"|"local"}
 //   "ctl.call"     {"name","message":{"type","value"},"timeout_ms"}
 //                                          -> {"type","value"}: the server's reply, as it would
 //                                             cross nodes
 //   "ctl.cast"     {"name","message":{"type","value"}} -> {} once the message is cast
-//   "ctl.info"     {}                      -> {"node","processes","memory_bytes",...}
+//   "ctl.info"     {}                      -> {"node","processes","run_queue","memory_bytes",
+//                                             "hidden_nodes","links":[{"peer","hidden",...}],...}
 //
 // NAME is a global name (otp/global.hpp) if one is registered, else a name registered on this
 // node. An unknown name, a message type this node does not know or a value that does not decode

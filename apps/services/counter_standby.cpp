@@ -16,8 +16,12 @@ struct FirstClaimDelayOver {};
 /// dynamic supervisor of this node) registered under it.
 class CounterStandby : public otp::GenServer {
  public:
-  CounterStandby(std::string name, std::string owners, std::chrono::milliseconds first_claim_delay)
-      : name_(std::move(name)), owners_(std::move(owners)), first_claim_delay_(first_claim_delay) {}
+  CounterStandby(std::string name, std::string owners, const otp::cluster::Cluster* cluster,
+                 std::chrono::milliseconds first_claim_delay)
+      : name_(std::move(name)),
+        owners_(std::move(owners)),
+        cluster_(*cluster),
+        first_claim_delay_(first_claim_delay) {}
 
   otp::Action init() override {
     if (!otp::global::registry(node()))
@@ -41,11 +45,11 @@ class CounterStandby : public otp::GenServer {
   }
 
  private:
-  /// Starts a counter registered under the name, unless the name has an owner by now or a
-  /// counter of this node still runs (one that crashed is being restarted by the owners'
-  /// supervisor and registers the name again, with its value).
+  /// Starts a counter registered under the name, unless the node is leaving, the name has an
+  /// owner by now or a counter of this node still runs (one that crashed is being restarted by
+  /// the owners' supervisor and registers the name again, with its value).
   otp::Action claim() {
-    if (otp::global::whereis_name(node(), name_)) return otp::noreply();
+    if (cluster_.leaving() || otp::global::whereis_name(node(), name_)) return otp::noreply();
     return await_call<otp::ChildCounts>(owners_, otp::dynamic_supervisor::CountChildren{},
                                         [this](otp::Result<otp::ChildCounts> counts) {
                                           if (!counts || counts->active > 0) return otp::noreply();
@@ -55,7 +59,7 @@ class CounterStandby : public otp::GenServer {
 
   /// The owners' supervisor answers once the counter's init ran (the name registered) or failed.
   otp::Action start_counter() {
-    if (otp::global::whereis_name(node(), name_)) return otp::noreply();
+    if (cluster_.leaving() || otp::global::whereis_name(node(), name_)) return otp::noreply();
     return await_call<otp::Pid>(
         owners_,
         otp::dynamic_supervisor::StartChild{global_counter(name_, otp::Restart::transient)},
@@ -72,13 +76,14 @@ class CounterStandby : public otp::GenServer {
 
   std::string name_;
   std::string owners_;  // local name of the dynamic supervisor the counter runs under
+  const otp::cluster::Cluster& cluster_;
   std::chrono::milliseconds first_claim_delay_;
   bool may_claim_ = false;
 };
 
 }  // namespace
 
-otp::ChildSpec counter_standby(const std::string& name,
+otp::ChildSpec counter_standby(const std::string& name, const otp::cluster::Cluster& cluster,
                                std::chrono::milliseconds first_claim_delay) {
   // rest_for_one: the owners' supervisor going down restarts the standby (which claims again);
   // the standby going down leaves a running counter alone.
@@ -88,7 +93,7 @@ otp::ChildSpec counter_standby(const std::string& name,
       {otp::dynamic_supervisor::spec("owners",
                                      {.max_restarts = 100, .max_time = std::chrono::seconds(10)})
            .named(owners),
-       otp::worker<CounterStandby>("standby", name, owners, first_claim_delay)},
+       otp::worker<CounterStandby>("standby", name, owners, &cluster, first_claim_delay)},
       {.strategy = otp::Strategy::rest_for_one,
        .max_restarts = 100,
        .max_time = std::chrono::seconds(10)});

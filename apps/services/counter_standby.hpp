@@ -7,7 +7,7 @@
 // at once the registry's conflict rule keeps one (the losing counters exit with
 // name_conflict_reason() and are not restarted; their standbys wait for the next change).
 //
-//   otp::supervisor::start_link(node, {services::counter_standby("counter")}, {});
+//   otp::supervisor::start_link(node, {services::counter_standby("counter", *cluster)}, {});
 //   otp::gen_server::call<int>(node, otp::global_name("counter"), services::Add{1});
 //
 // The counter answers the counter service's calls (see cluster_services.hpp). A crash of it is
@@ -17,11 +17,16 @@
 // A standby that has just started waits first_claim_delay before it registers a free name, so a
 // node joining a cluster learns the names its peers hold (the links come up and sync) instead of
 // registering a second counter that loses the conflict at once. Later claims are immediate.
+//
+// A node that is leaving (Cluster::stop() began: otp-node's SIGTERM) claims nothing: the links
+// to the others close one by one while it announces its leave, each taking the names of that
+// peer out of this node's replica, and a counter registered then would move again in a moment.
 #pragma once
 
 #include <chrono>
 #include <string>
 
+#include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
 
 namespace services {
@@ -31,8 +36,10 @@ inline constexpr std::chrono::milliseconds kStandbyFirstClaimDelay{1000};
 
 /// A supervisor (id "standby:<name>", rest_for_one) of the node's counter for `name`, when it owns
 /// it (a dynamic supervisor), and of the standby that starts it. Needs a distributed node (start
-/// it after otp::cluster::Cluster::start): otherwise the standby fails to start (noproc).
+/// it after otp::cluster::Cluster::start): otherwise the standby fails to start (noproc). The
+/// cluster (the node's) must outlive the standby: it says when the node is leaving.
 otp::ChildSpec counter_standby(
-    const std::string& name, std::chrono::milliseconds first_claim_delay = kStandbyFirstClaimDelay);
+    const std::string& name, const otp::cluster::Cluster& cluster,
+    std::chrono::milliseconds first_claim_delay = kStandbyFirstClaimDelay);
 
 }  // namespace services

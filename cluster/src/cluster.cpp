@@ -19,7 +19,9 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
  public:
   explicit Bridge(Node& node) : node_(node) {}
 
-  void on_node_up(const protocol::NodeId& peer) override { distribution::node_up(node_, peer); }
+  void on_node_up(const protocol::NodeId& peer, bool hidden) override {
+    distribution::node_up(node_, peer, hidden);
+  }
   void on_node_down(const protocol::NodeId& peer, const std::string& reason) override {
     distribution::node_down(node_, peer, reason);
   }
@@ -135,6 +137,8 @@ Result<std::unique_ptr<MembershipDriver>> start_membership(
 
 Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions config) {
   if (config.cookie.empty()) return Error(ErrorCode::badarg, "cluster start: a cookie is required");
+  if (config.transport.hidden && config.gossip)
+    return Error(ErrorCode::badarg, "cluster start: a hidden node joins no membership (no gossip)");
   if (distribution::self(node))
     return Error(ErrorCode::already_started,
                  "cluster start: node " + node.name() + " is already distributed");
@@ -239,6 +243,10 @@ Result<void> Cluster::connect(const std::string& host_port) {
 
 std::vector<std::string> Cluster::nodes() const {
   return distribution::nodes(bridge_->node_);
+}
+
+std::vector<std::string> Cluster::hidden_nodes() const {
+  return distribution::hidden_nodes(bridge_->node_);
 }
 
 TransportStats Cluster::stats() const {

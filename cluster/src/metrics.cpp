@@ -86,6 +86,9 @@ void runtime(Writer& w, const StatsSnapshot& s) {
   w.single("otp_leaving", "gauge", "1 while the node leaves the cluster (stopping), else 0.",
            s.leaving ? 1 : 0);
   w.single("otp_processes", "gauge", "Live processes on this node.", s.runtime.processes);
+  w.single("otp_run_queue", "gauge",
+           "Processes ready to run and waiting for a scheduler thread (the run queue).",
+           s.runtime.run_queue);
   w.single("otp_messages_handled_total", "counter",
            "Envelopes processes took from their mailboxes (messages, calls, replies, signals).",
            s.runtime.messages_handled);

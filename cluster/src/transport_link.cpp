@@ -73,8 +73,10 @@ void Link::start() {
     if (self->state_ != State::handshaking) return;
     const auto& config = self->transport_.config();
     self->last_read_ = self->last_write_ = Clock::now();
-    protocol::HandshakeOptions hs{
-        .cluster = config.cluster, .self = config.self, .cookie = config.cookie};
+    protocol::HandshakeOptions hs{.cluster = config.cluster,
+                                  .self = config.self,
+                                  .cookie = config.cookie,
+                                  .hidden = config.hidden};
     self->handshake_.emplace(self->role_ == Role::initiator
                                  ? protocol::Handshake::initiator(std::move(hs))
                                  : protocol::Handshake::acceptor(std::move(hs)));
@@ -186,6 +188,7 @@ size_t Link::queued_bytes() const {
 LinkStats Link::stats() const {
   LinkStats s;
   s.peer = peer_;
+  s.hidden = hidden_;
   s.bytes_in = bytes_in_.load(std::memory_order_relaxed);
   s.bytes_out = bytes_out_.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(queue_mx_);
@@ -209,7 +212,11 @@ void Link::on_read(const boost::system::error_code& ec, size_t n) {
     std::string reason =
         ec == asio::error::eof ? "connection closed by the peer" : "read failed: " + ec.message();
     if (handshaking) reason += " during the handshake";
-    do_close(reason, handshaking || state_ == State::up ? "warning" : "info");
+    // A hidden peer (otp-ctl) closing its link is how its session ends: no news either.
+    const bool session_over = hidden_ && state_ == State::up && ec == asio::error::eof;
+    do_close(reason, session_over                         ? "debug"
+                     : handshaking || state_ == State::up ? "warning"
+                                                          : "info");
     return;
   }
   last_read_ = Clock::now();
@@ -298,6 +305,7 @@ void Link::on_established() {
   // Closing here goes through close_after_flush: the acceptor's Proof is still queued, and the
   // initiator must see the handshake succeed (to learn whom it reached) before the close.
   peer_ = handshake_->outcome().peer;
+  hidden_ = handshake_->outcome().peer_hidden || transport_.config().hidden;
   const auto& self = transport_.config().self;
   if (dialer_) transport_.dialer_reached(dialer_, peer_.full_name());
   if (peer_.full_name() == self.full_name()) {
@@ -365,9 +373,11 @@ void Link::report_up() {
   up_reported_ = true;
   last_read_ = last_write_ = Clock::now();
   transport_.counters().links_up.fetch_add(1, std::memory_order_relaxed);
-  transport_.log(
-      "info", who() + " up (" + (role_ == Role::initiator ? "we dialed" : "the peer dialed") + ")");
-  transport_.listener().on_node_up(peer_);
+  // A hidden peer (otp-ctl, every few seconds from a healthcheck) is no news: debug only.
+  transport_.log(hidden_ ? "debug" : "info",
+                 who() + (hidden_ ? " up, hidden (" : " up (") +
+                     (role_ == Role::initiator ? "we dialed" : "the peer dialed") + ")");
+  transport_.listener().on_node_up(peer_, hidden_);
   arm_heartbeat();
 }
 

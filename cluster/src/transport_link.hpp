@@ -74,6 +74,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
   /// The peer's NodeId. Set on the strand before the transport admits the link, constant after.
   const protocol::NodeId& peer() const { return peer_; }
+  /// Whether the link is hidden (either end is a hidden node); set and constant as peer().
+  bool hidden() const { return hidden_; }
   Role role() const { return role_; }
   const std::shared_ptr<Dialer>& dialer() const { return dialer_; }
   /// Why this link closed before its handshake succeeded (empty key otherwise). Set on the strand
@@ -158,6 +160,7 @@ class Link : public std::enable_shared_from_this<Link> {
   State state_ = State::handshaking;
   std::optional<protocol::Handshake> handshake_;
   protocol::NodeId peer_;
+  bool hidden_ = false;
   bool up_reported_ = false;
   std::string flush_reason_;
   std::string_view flush_level_ = "warning";  // always a literal

@@ -148,7 +148,7 @@ std::shared_ptr<Process> Distribution::local_target(const protocol::Target& targ
   return core_.find_process(pid.id);
 }
 
-void Distribution::node_up(const protocol::NodeId& peer) {
+void Distribution::node_up(const protocol::NodeId& peer, bool hidden) {
   auto node = node_for(peer);
   std::vector<std::shared_ptr<RemoteNode>> older;
   {
@@ -165,7 +165,9 @@ void Distribution::node_up(const protocol::NodeId& peer) {
     std::lock_guard<std::mutex> g(node->mx);
     node->up = true;
     node->superseded = false;
+    node->hidden = hidden;
   }
+  if (hidden) return;                        // a tool, not a member: no names, no nodeup
   if (auto* g = global()) g->link_up(peer);  // before any message of the peer's run
   notify_node_monitors(NodeUp{peer.full_name()});
 }
@@ -176,10 +178,12 @@ void Distribution::node_down(const protocol::NodeId& peer, const std::string& re
   std::unordered_map<uint64_t, RemoteNode::Watch> watches;
   std::set<std::pair<Pid, uint64_t>> links;
   std::unordered_map<uint64_t, RemoteNode::IncomingMonitor> incoming;
+  bool hidden = false;
   {
     std::lock_guard<std::mutex> g(node->mx);
     if (!node->up) return;
     node->up = false;
+    hidden = node->hidden;
     watches.swap(node->watches);
     links.swap(node->links);
     incoming.swap(node->incoming);
@@ -193,16 +197,17 @@ void Distribution::node_down(const protocol::NodeId& peer, const std::string& re
                                            true);
   }
   for (auto& [id, m] : incoming) RuntimeAccess::process(m.target)->remove_monitor(m.ref);
+  if (hidden) return;
   if (auto* g = global()) g->link_down(peer);
   notify_node_monitors(NodeDown{peer.full_name(), reason});
 }
 
-std::vector<std::string> Distribution::nodes() const {
+std::vector<std::string> Distribution::nodes(bool hidden) const {
   std::vector<std::string> out;
   std::lock_guard<std::mutex> g(mx_);
   for (auto& [name, n] : current_) {
     std::lock_guard<std::mutex> gn(n->mx);
-    if (n->up) out.push_back(name);
+    if (n->up && n->hidden == hidden) out.push_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -242,8 +247,8 @@ std::optional<protocol::NodeId> self(Node& node) {
   if (!d.attached()) return std::nullopt;
   return d.self();
 }
-void node_up(Node& node, const protocol::NodeId& peer) {
-  RuntimeAccess::core(node).distribution().node_up(peer);
+void node_up(Node& node, const protocol::NodeId& peer, bool hidden) {
+  RuntimeAccess::core(node).distribution().node_up(peer, hidden);
 }
 void node_down(Node& node, const protocol::NodeId& peer, const std::string& reason) {
   RuntimeAccess::core(node).distribution().node_down(peer, reason);
@@ -252,7 +257,10 @@ void receive(Node& node, const protocol::NodeId& peer, protocol::Message&& messa
   RuntimeAccess::core(node).distribution().receive(peer, std::move(message));
 }
 std::vector<std::string> nodes(Node& node) {
-  return RuntimeAccess::core(node).distribution().nodes();
+  return RuntimeAccess::core(node).distribution().nodes(false);
+}
+std::vector<std::string> hidden_nodes(Node& node) {
+  return RuntimeAccess::core(node).distribution().nodes(true);
 }
 void monitor_nodes(Node& node, const Pid& pid) {
   RuntimeAccess::core(node).distribution().monitor_nodes(pid);

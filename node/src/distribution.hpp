@@ -49,11 +49,12 @@ class Distribution {
   Result<Pid> name_proxy(const RemoteName& name, const char* operation);
 
   // -- transport events --
-  void node_up(const protocol::NodeId& peer);
+  void node_up(const protocol::NodeId& peer, bool hidden);
   void node_down(const protocol::NodeId& peer, const std::string& reason);
   void receive(const protocol::NodeId& peer, protocol::Message&& message);
 
-  std::vector<std::string> nodes() const;
+  /// The connected nodes, hidden ones (true) or the others (false).
+  std::vector<std::string> nodes(bool hidden) const;
   void monitor_nodes(const Pid& pid);
 
   /// Sends on the channel; nodedown when detached.

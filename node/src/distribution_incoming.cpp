@@ -146,7 +146,18 @@ void Distribution::receive(const protocol::NodeId& peer, protocol::Message&& mes
           on_exit(*node, m);
         } else if constexpr (std::is_same_v<M, protocol::NameUpdate> ||
                              std::is_same_v<M, protocol::NameSync>) {
-          if (auto* g = global()) g->receive(peer, std::move(m));
+          bool hidden = false;
+          {
+            std::lock_guard<std::mutex> g(node->mx);
+            hidden = node->hidden;
+          }
+          if (hidden) {
+            core_.log("warning", "dropped a " + std::string(protocol::to_string(M::kType)) +
+                                     " from hidden node " + node->label +
+                                     ": hidden nodes hold no global names");
+          } else if (auto* g = global()) {
+            g->receive(peer, std::move(m));
+          }
         }
         // Handshake messages and heartbeats are the transport's.
       },

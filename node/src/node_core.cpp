@@ -49,6 +49,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions config)
   // spawned into it, and ~actor_system waits for those references: drop ours, so a Node can be
   // destroyed on any thread while the threads that used it live on.
   caf::logger::set_current_actor_system(nullptr);
+  scheduler_ = &system_->scheduler();
   distribution_ = std::make_unique<Distribution>(*this);
 }
 
@@ -95,6 +96,11 @@ std::pair<uint64_t, uint64_t> NodeCore::handled() const {
     sum.second += c->calls.load(std::memory_order_relaxed);
   }
   return sum;
+}
+
+size_t NodeCore::run_queue() const {
+  std::shared_lock<std::shared_mutex> g(scheduler_mx_);
+  return scheduler_ ? run_queue_length(static_cast<Scheduler&>(*scheduler_)) : 0;
 }
 
 size_t NodeCore::process_count() const {
@@ -159,6 +165,10 @@ void NodeCore::erase_resource(const std::string& key, const void* object) {
 }
 
 void NodeCore::log(const char* level, const std::string& text) const {
+  if (config_.log) {
+    config_.log(level, text);
+    return;
+  }
   std::string line = "[" + config_.name + "] " + level + ": " + text + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
@@ -212,6 +222,10 @@ void NodeCore::shutdown() {
     std::lock_guard<std::mutex> g(resources_mx_);
     resources_.clear();
   }
+  {
+    std::unique_lock<std::shared_mutex> g(scheduler_mx_);
+    scheduler_ = nullptr;
+  }
   // No CAF actors to wait for (servers are plain jobs, all finished above): this joins the workers.
   system_.reset();
   shut_down_ = true;
@@ -250,8 +264,10 @@ size_t Node::process_count() const {
 }
 NodeStats Node::stats() const {
   const auto [messages, calls] = core_->handled();
-  return NodeStats{
-      .processes = core_->process_count(), .messages_handled = messages, .calls_handled = calls};
+  return NodeStats{.processes = core_->process_count(),
+                   .messages_handled = messages,
+                   .calls_handled = calls,
+                   .run_queue = core_->run_queue()};
 }
 void Node::shutdown() {
   core_->shutdown();

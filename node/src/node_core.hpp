@@ -87,8 +87,10 @@ class NodeCore {
   }
   /// Every thread's counters summed: (messages, calls).
   std::pair<uint64_t, uint64_t> handled() const;
+  /// Jobs waiting in the scheduler's queues (NodeStats::run_queue); 0 once shut down.
+  size_t run_queue() const;
 
-  /// One line to stderr: "[node] level: text".
+  /// One line to NodeOptions::log, else to stderr: "[node] level: text".
   void log(const char* level, const std::string& text) const;
 
  private:
@@ -97,6 +99,10 @@ class NodeCore {
   uint32_t serial_;
   std::unique_ptr<caf::actor_system_config> caf_config_;  // outlives system_ (declared first)
   std::unique_ptr<caf::actor_system> system_;
+  /// The scheduler while system_ runs: run_queue() reads it under the shared lock, shutdown()
+  /// clears it under the exclusive one before system_ goes.
+  mutable std::shared_mutex scheduler_mx_;
+  caf::scheduler::abstract_coordinator* scheduler_ = nullptr;
   TimerService timers_;
   BlockingPool pool_;
   std::unique_ptr<Distribution> distribution_;

@@ -48,6 +48,7 @@ struct RemoteNode {
   std::mutex mx;
   bool up = false;          // a link to this incarnation is established
   bool superseded = false;  // a newer incarnation of this name came up: it is gone for good
+  bool hidden = false;      // linked as a hidden node (distribution.hpp): no node events
   std::unordered_map<uint64_t, Watch> watches;             // our ref -> watcher
   std::set<std::pair<Pid, uint64_t>> links;                // (our pid, its process id)
   std::unordered_map<uint64_t, IncomingMonitor> incoming;  // its ref id -> our monitor

@@ -63,6 +63,8 @@ class JobQueue {
     size_.store(n + 1, std::memory_order_relaxed);
     unlock();
   }
+  /// Jobs queued now (a moment's reading: workers add and take jobs meanwhile).
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
   caf::resumable* pop_front() { return pop(true); }
   caf::resumable* pop_back() { return pop(false); }
 
@@ -267,6 +269,15 @@ class SpinThenPark : public caf::policy::unprofiled {
 
 /// The coordinator (CAF's scheduler module) that runs SpinThenPark.
 using Scheduler = caf::scheduler::coordinator<SpinThenPark>;
+
+/// The run queue: jobs (processes with messages to handle, timers, tasks) waiting in the workers'
+/// queues for a worker to run them, summed over the workers. Those being run are not counted.
+inline size_t run_queue_length(Scheduler& scheduler) {
+  size_t n = 0;
+  for (size_t i = 0; i < scheduler.num_workers(); ++i)
+    n += scheduler.worker_by_id(i)->data().queue.size();
+  return n;
+}
 
 }  // namespace otp::detail
 

@@ -1,5 +1,7 @@
 // The field lists of every wire struct, written once and used by both the tree writer and the
 // tree reader (tree.hpp). Order matters: it is the MessagePack layout. ONLY APPEND fields.
+// optional_field: always written; a reader that does not find it keeps the default (a field a
+// newer version appended, read from an older peer's message: Hello's hidden).
 #pragma once
 
 #include <concepts>
@@ -51,6 +53,7 @@ void describe(V& v, S& x) {
   v.field("cluster", x.cluster);
   v.field("node", x.node);
   v.field("challenge", x.challenge);
+  v.optional_field("hidden", x.hidden);
 }
 template <class V, Is<Proof> S>
 void describe(V& v, S& x) {
@@ -144,6 +147,8 @@ void describe(V& v, S& x) {
 struct DescribeProbe {
   template <class F>
   void field(const char*, F&) {}
+  template <class F>
+  void optional_field(const char*, F&) {}
 };
 
 template <class T>

@@ -42,7 +42,8 @@ std::string HandshakeOutcome::to_string() const {
     case HandshakeState::in_progress:
       return "in progress";
     case HandshakeState::established:
-      return "established with " + peer.to_string() + " (version " + std::to_string(version) + ")";
+      return "established with " + peer.to_string() + (peer_hidden ? ", hidden" : "") +
+             " (version " + std::to_string(version) + ")";
     case HandshakeState::rejected:
       return std::string(by_peer ? "rejected by peer: " : "rejected: ") +
              protocol::to_string(reason) + (detail.empty() ? "" : ": " + detail);
@@ -82,8 +83,7 @@ HandshakeStep Handshake::start() {
   auto challenge = config_.challenges ? config_.challenges() : std::nullopt;
   if (!challenge) return reject(RejectReason::internal_error, "no randomness for a challenge");
   mine_ = *challenge;
-  return step(
-      {Hello{config_.min_version, config_.max_version, config_.cluster, config_.self, mine_}});
+  return step({own_hello()});
 }
 
 HandshakeStep Handshake::on_decode_error(const Error& error) {
@@ -134,6 +134,7 @@ std::optional<Reject> Handshake::check_hello(const Hello& hello) const {
 HandshakeStep Handshake::on_hello(const Hello& hello) {
   if (auto r = check_hello(hello)) return reject(r->reason, std::move(r->detail));
   peer_ = hello.node;
+  peer_hidden_ = hello.hidden;
   theirs_ = hello.challenge;
   version_ = std::min(config_.max_version, hello.max_version);
   phase_ = Phase::await_proof;
@@ -144,8 +145,7 @@ HandshakeStep Handshake::on_hello(const Hello& hello) {
     if (mine_ == theirs_) {
       return reject(RejectReason::malformed, "the peer's challenge equals ours: a reflection?");
     }
-    return step(
-        {Hello{config_.min_version, config_.max_version, config_.cluster, config_.self, mine_}});
+    return step({own_hello()});
   }
   // Initiator: the acceptor introduced itself; prove we know the cookie.
   if (mine_ == theirs_) {
@@ -175,7 +175,13 @@ HandshakeStep Handshake::on_proof(const Proof& proof) {
   outcome_.state = HandshakeState::established;
   outcome_.peer = peer_;
   outcome_.version = version_;
+  outcome_.peer_hidden = peer_hidden_;
   return step(std::move(send));
+}
+
+Hello Handshake::own_hello() const {
+  return Hello{config_.min_version, config_.max_version, config_.cluster, config_.self, mine_,
+               config_.hidden};
 }
 
 std::optional<Mac> Handshake::proof_of(Role prover) const {
@@ -184,6 +190,8 @@ std::optional<Mac> Handshake::proof_of(Role prover) const {
   const NodeId& acceptor = we_initiated ? peer_ : config_.self;
   const Challenge& c_init = we_initiated ? mine_ : theirs_;
   const Challenge& c_acc = we_initiated ? theirs_ : mine_;
+  const bool h_init = we_initiated ? config_.hidden : peer_hidden_;
+  const bool h_acc = we_initiated ? peer_hidden_ : config_.hidden;
   std::vector<uint8_t> t;
   put(t, prover == Role::initiator ? "otp-cluster handshake: initiator"
                                    : "otp-cluster handshake: acceptor");
@@ -193,6 +201,8 @@ std::optional<Mac> Handshake::proof_of(Role prover) const {
   put(t, acceptor.to_string());
   put(t, c_init);
   put(t, c_acc);
+  put(t, h_init ? "hidden" : "visible");
+  put(t, h_acc ? "hidden" : "visible");
   return detail::hmac_sha256(config_.cookie, t);
 }
 

@@ -73,6 +73,10 @@ struct FieldWriter {
       out[name] = to_tree(value, layout);
     }
   }
+  template <class F>
+  void optional_field(const char* name, const F& value) {
+    field(name, value);
+  }
 };
 
 template <class T>
@@ -123,6 +127,10 @@ struct FieldCounter {
   void field(const char*, const F&) {
     ++n;
   }
+  template <class F>
+  void optional_field(const char*, const F&) {
+    ++n;
+  }
 };
 
 class MsgpackWriter {
@@ -134,6 +142,10 @@ class MsgpackWriter {
 
   template <class F>
   void field(const char*, const F& value) {
+    write(value);
+  }
+  template <class F>
+  void optional_field(const char*, const F& value) {
     write(value);
   }
 
@@ -286,6 +298,16 @@ struct FieldReader {
       r.fail("missing");
     }
     r.pop();
+  }
+  /// A field an older version did not send: absent, value keeps its default.
+  template <class F>
+  void optional_field(const char* name, F& value) {
+    const bool present = r.layout() == Layout::positional ? index < in.size() : in.contains(name);
+    if (present) {
+      field(name, value);
+    } else {
+      ++index;
+    }
   }
 };
 

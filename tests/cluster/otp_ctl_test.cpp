@@ -1,9 +1,12 @@
 // otp-ctl against real otp-node processes with gossip membership on loopback: every command's
 // output, the global counter called and cast by name through the node's control service, and the
-// failures (exit 1 with one line saying why; exit 2 on usage). otp-ctl joins no membership:
-// `members` does not list it. Every process is bounded (--max-seconds, run_program's deadline)
+// failures (exit 1 with one line saying why; exit 2 on usage). otp-ctl is a hidden node: it joins
+// no membership (`members` does not list it), the node does not list it in `nodes` and prints no
+// nodeup / nodedown for it. Every process is bounded (--max-seconds, run_program's deadline)
 // and killed by PID at the end; waits read lines against deadlines, and no bound is asserted on
 // how long anything took.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
@@ -104,9 +108,8 @@ TEST_F(OtpCtlTest, PingMembersNodesNamesWhereisAndInfo) {
 
   auto listed = ctl(n2, {"nodes"});
   ASSERT_EQ(listed.status, 0) << listed.err;
-  // n2's links; otp-ctl's own link is there too while it asks (no hidden flag yet).
-  EXPECT_EQ(listed.out.find("n1@127.0.0.1\n"), 0u) << listed.out;
-  EXPECT_NE(listed.out.find("n3@127.0.0.1\n"), std::string::npos) << listed.out;
+  // n2's links to the members; otp-ctl's own link is hidden.
+  EXPECT_EQ(listed.out, "n1@127.0.0.1\nn3@127.0.0.1\n");
 
   auto names = ctl(n2, {"names"});
   ASSERT_EQ(names.status, 0) << names.err;
@@ -143,9 +146,44 @@ TEST_F(OtpCtlTest, PingMembersNodesNamesWhereisAndInfo) {
     EXPECT_GT(link["bytes_in"].get<uint64_t>(), 0u);
   }
   EXPECT_TRUE(saw_n1) << info.out;
+  // The run queue (processes waiting for a scheduler thread), and otp-ctl as the hidden node.
+  ASSERT_TRUE(info_json["run_queue"].is_number_unsigned()) << info.out;
+  ASSERT_EQ(info_json["hidden_nodes"].size(), 1u) << info.out;
+  EXPECT_EQ(info_json["hidden_nodes"][0].get<std::string>().rfind("otp-ctl-", 0), 0u) << info.out;
   auto info_text = ctl(n2, {"info"});
   ASSERT_EQ(info_text.status, 0) << info_text.err;
   EXPECT_NE(info_text.out.find("link n1@127.0.0.1 bytes_in="), std::string::npos) << info_text.out;
+  EXPECT_NE(info_text.out.find("\nrun_queue "), std::string::npos) << info_text.out;
+  EXPECT_NE(info_text.out.find(" hidden\n"), std::string::npos) << info_text.out;
+  // Eight otp-ctl sessions later, the node printed a nodeup / nodedown for none of them (read
+  // its output up to the lines SIGUSR1 prints now).
+  n2.process().signal(SIGUSR1);
+  ASSERT_TRUE(otp_test::wait_for_line(n2.process(), "globals ", Clock::now() + kConverge))
+      << n2.output();
+  for (const auto& l : n2.process().lines())
+    EXPECT_EQ(l.find("otp-ctl"), std::string::npos) << n2.output();
+}
+
+TEST_F(OtpCtlTest, EveryStderrLineOfAJsonLogNodeIsJsonCrashReportsIncluded) {
+  otp_test::GossipNode n(
+      kShared, {.name = "n1", .extra = {"--log-format", "json", "--global-counter", "gc"}});
+  ASSERT_TRUE(
+      otp_test::wait_for_line(n.process(), "global registered gc ", Clock::now() + kConverge))
+      << n.output();
+  // The echo service crashes (the supervisor restarts it): a crash report and a supervisor
+  // report, both the runtime's own lines.
+  auto crash = ctl(n, {"call", "echo", R"({"type":"svc.crash"})"});
+  EXPECT_EQ(crash.status, 1) << crash.out;
+  const auto deadline = Clock::now() + kConverge;
+  while (n.process().stderr_text().find("exited") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::string err = n.process().stderr_text();
+  ASSERT_NE(err.find("exited"), std::string::npos) << n.output();
+  for (const auto& line : lines_of(err)) {
+    auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
+    EXPECT_EQ(parsed["node"], "n1@127.0.0.1") << line;
+  }
 }
 
 TEST_F(OtpCtlTest, CallAndCastTheGlobalCounterByNameFromEveryNode) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_config.hpp"
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/version.hpp"
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   const Payload pl{"counter.get", {{"k", {1, 2.5, "x", nullptr, true}}}};
   const std::vector<Message> all = {
       Hello{kProtocolVersion, kProtocolVersion, "c", n, Challenge{1}},
+      Hello{kProtocolVersion, kProtocolVersion, "c", n, Challenge{1}, true},  // a hidden node
       Proof{Mac{2}},
       Reject{RejectReason::bad_mac, "no"},
       Send{p, std::string("counter"), pl},
@@ -114,6 +117,28 @@ int main(int argc, char** argv) {
   then_names.push_back(NameUpdate{NameUpdateKind::add, {"a", 1, 1, 0, ""}});
   write(hs, "initiator-happy-then-names", 1, frames(then_names));
   write(hs, "acceptor-garbage", 0, Bytes{0, 0, 0, 3, 0xc1, 0xc1, 0xc1});
+  // A hidden initiator's happy path (otp-ctl's), and a version 3 Hello (no hidden field).
+  {
+    auto hidden_config = fuzz::config(true);
+    hidden_config.hidden = true;
+    auto h = Handshake::initiator(hidden_config);
+    auto acc = Handshake::acceptor(fuzz::config(false));
+    std::vector<Message> to_acc;
+    auto step = h.start();
+    to_acc.insert(to_acc.end(), step.send.begin(), step.send.end());
+    step = h.on_message(acc.on_message(to_acc.back()).send.at(0));
+    to_acc.insert(to_acc.end(), step.send.begin(), step.send.end());
+    if (acc.on_message(to_acc.back()).outcome.state != HandshakeState::established ||
+        !acc.outcome().peer_hidden) {
+      std::cerr << "hidden handshake did not establish: " << acc.outcome().to_string() << "\n";
+      return 1;
+    }
+    write(hs, "acceptor-hidden-happy", 0, frames(to_acc));
+    auto v3 = nlohmann::json::parse(
+        to_json_text(Hello{3, 3, "fuzz", NodeId{"init", "host", 1}, Challenge{7}}));
+    v3.erase("hidden");
+    write(hs, "acceptor-version-3", 0, frames({from_json_text(v3.dump()).value()}));
+  }
   std::cout << "wrote corpus to " << root << "\n";
   return 0;
 }

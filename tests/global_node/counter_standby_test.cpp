@@ -30,20 +30,26 @@ const std::string kOwners = std::string("counter_standby_owners:") + kName;
 
 /// One node: a Cluster on a loopback port and the standby's supervisor.
 struct StandbyNode {
-  StandbyNode(const std::string& name, std::chrono::milliseconds first_claim_delay)
+  /// gossip: membership too (the links then follow it), else links only where connect() asks.
+  StandbyNode(const std::string& name, std::chrono::milliseconds first_claim_delay,
+              std::optional<otp::cluster::GossipOptions> gossip = std::nullopt)
       : node(otp_test::node_options("standby_" + name, 2)) {
     otp::cluster::ClusterOptions config{.name = name, .cookie = "standby-test"};
     config.transport.log = [](std::string_view, std::string_view) {};
+    config.gossip = std::move(gossip);
     auto c = otp::cluster::Cluster::start(node, config);
     if (!c) throw std::runtime_error(c.error().to_string());
     cluster = std::move(*c);
-    auto s = otp::supervisor::start_link(node,
-                                         {services::counter_standby(kName, first_claim_delay)}, {});
+    auto s = otp::supervisor::start_link(
+        node, {services::counter_standby(kName, *cluster, first_claim_delay)}, {});
     if (!s) throw std::runtime_error(s.error().to_string());
     sup = *s;
   }
   ~StandbyNode() { cluster->stop(); }
   std::string address() const { return "127.0.0.1:" + std::to_string(cluster->port()); }
+  std::string gossip_address() const {
+    return "127.0.0.1:" + std::to_string(cluster->gossip_port().value_or(0));
+  }
   std::string full_name() const { return cluster->self().full_name(); }
   /// Counters running on this node under its standby (-1: the owners' supervisor is not there).
   int running_counters() {
@@ -65,8 +71,9 @@ class CounterStandby : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { services::register_types(); }
 
-  StandbyNode& add_node(const std::string& name, std::chrono::milliseconds first_claim_delay) {
-    nodes.push_back(std::make_unique<StandbyNode>(name, first_claim_delay));
+  StandbyNode& add_node(const std::string& name, std::chrono::milliseconds first_claim_delay,
+                        std::optional<otp::cluster::GossipOptions> gossip = std::nullopt) {
+    nodes.push_back(std::make_unique<StandbyNode>(name, first_claim_delay, std::move(gossip)));
     return *nodes.back();
   }
   /// Links every pair of nodes and waits until each sees every other.
@@ -186,6 +193,31 @@ TEST_F(CounterStandby, WhenTheOwnersNodeGoesAnotherNodeOwnsTheCounter) {
   EXPECT_EQ(one_owner(), next);
   EXPECT_EQ(add(*nodes[2], 1), 3);
   expect_supervisors_up();
+}
+
+/// A node that leaves (Cluster::stop(); otp-node's SIGTERM) announces it by gossip for a while;
+/// meanwhile the others hear of it and close their links, and each closed link takes that peer's
+/// names out of the leaving node's replica, the counter's among them. The leaving node's standby
+/// must not register the counter again then (it would move once more a moment later).
+TEST_F(CounterStandby, ALeavingNodesStandbyDoesNotClaimTheName) {
+  StandbyNode& a = add_node("a", 0ms, otp::cluster::GossipOptions{});
+  ASSERT_TRUE(eventually([&] { return a.owner_node() == a.full_name(); }, kWait));
+  StandbyNode& b = add_node("b", 0ms, otp::cluster::GossipOptions{.seeds = {a.gossip_address()}});
+  ASSERT_EQ(one_owner(), a.full_name());
+  otp::Inbox names(b.node);
+  otp::global::monitor_names(b.node, names.pid());
+
+  b.cluster->stop();  // returns once its leave went out: a closed its link by then
+  ASSERT_TRUE(eventually([&] { return a.cluster->nodes().empty(); }, kWait));
+  // Every change b's replica saw while it left: none gave the counter to a process of b.
+  while (auto m = names.receive(0ms)) {
+    const auto* e = m->get_if<otp::GlobalEvent>();
+    if (e == nullptr || e->kind != otp::GlobalEvent::Kind::registered) continue;
+    EXPECT_NE(otp::distribution::node_of(b.node, e->owner), b.full_name())
+        << "the leaving node registered " << e->name;
+  }
+  EXPECT_EQ(b.running_counters(), 0);
+  EXPECT_EQ(a.owner_node(), a.full_name());
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace {
 StatsSnapshot example() {
   StatsSnapshot s;
   s.node = "a@127.0.0.1";
-  s.runtime = NodeStats{.processes = 3, .messages_handled = 10, .calls_handled = 4};
+  s.runtime = NodeStats{.processes = 3, .messages_handled = 10, .calls_handled = 4, .run_queue = 2};
   s.transport.links_up = 1;
   s.transport.rejected[static_cast<size_t>(protocol::RejectReason::bad_mac)] = 2;
   s.transport.handshake_timeouts = 1;
@@ -64,6 +64,7 @@ TEST(RenderMetrics, CarriesEveryLayersValuesWithTheirLabels) {
            "otp_processes 3",
            "otp_messages_handled_total 10",
            "otp_calls_handled_total 4",
+           "otp_run_queue 2",
            "otp_links_up 1",
            "otp_link_bytes_received_total{peer=\"b@127.0.0.1\"} 200",
            "otp_link_bytes_sent_total{peer=\"b@127.0.0.1\"} 100",

@@ -182,7 +182,8 @@ struct Arbitrary<otp::protocol::Message> {
     return gen::oneOf(
         as_message(gen::build<Hello>(gen::set(&Hello::min_version), gen::set(&Hello::max_version),
                                      gen::set(&Hello::cluster, test_gen::utf8()),
-                                     gen::set(&Hello::node), gen::set(&Hello::challenge))),
+                                     gen::set(&Hello::node), gen::set(&Hello::challenge),
+                                     gen::set(&Hello::hidden))),
         as_message(gen::build<Proof>(gen::set(&Proof::mac, challenge))),
         as_message(gen::build<Reject>(
             gen::set(&Reject::reason, gen::map(gen::inRange(0, 5),

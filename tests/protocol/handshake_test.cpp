@@ -3,7 +3,9 @@
 #include <rapidcheck/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "generators.hpp"
 #include "otp/protocol/codec.hpp"
@@ -31,13 +33,14 @@ HandshakeOptions config(std::string name, uint8_t seed, std::string cookie = "se
 }
 
 /// Shuttles messages (through the MessagePack codec, as the transport will) until both sides are
-/// done or nothing is left to deliver.
-void run(Handshake& a, Handshake& b) {
+/// done or nothing is left to deliver. on_the_way (a man in the middle) may change each message.
+void run(Handshake& a, Handshake& b, const std::function<void(Message&)>& on_the_way = {}) {
   std::deque<std::pair<Handshake*, Message>> wire;
   auto post = [&](Handshake* to, const HandshakeStep& s) {
     for (const auto& m : s.send) {
       auto decoded = decode(encode(m, Codec::msgpack), Codec::msgpack);
       ASSERT_TRUE(decoded.ok()) << decoded.error();
+      if (on_the_way) on_the_way(decoded.value());
       wire.emplace_back(to, decoded.value());
     }
   };
@@ -107,6 +110,47 @@ TEST(Handshake, TheInitiatorAlsoChecksTheAcceptorsVersion) {
   EXPECT_EQ(step.outcome.reason, RejectReason::version_mismatch);
   ASSERT_EQ(step.send.size(), 1u);
   EXPECT_EQ(std::get<Reject>(step.send[0]).reason, RejectReason::version_mismatch);
+}
+
+TEST(Handshake, AVersion3PeerIsRefusedForItsVersionNotAsMalformed) {
+  // A version 3 Hello has no hidden field: it still decodes (hidden absent: false), so the
+  // refusal names the versions.
+  auto v3 = nlohmann::json::parse(
+      to_json_text(Hello{3, 3, "prod", NodeId{"a", "host", 1}, Challenge{9}}));
+  v3.erase("hidden");
+  auto hello = from_json_text(v3.dump());
+  ASSERT_TRUE(hello.ok()) << hello.error();
+  auto packed = nlohmann::json::to_msgpack(nlohmann::json::array(
+      {1, 3, 3, "prod", {"a", "host", 1}, nlohmann::json(std::string(64, '9'))}));
+  auto hello_packed = decode(Bytes(packed.begin(), packed.end()), Codec::msgpack);
+  ASSERT_TRUE(hello_packed.ok()) << hello_packed.error();
+  EXPECT_FALSE(std::get<Hello>(hello_packed.value()).hidden);
+  auto b = Handshake::acceptor(config("b", 100));
+  b.start();
+  auto step = b.on_message(hello.value());
+  EXPECT_EQ(step.outcome.reason, RejectReason::version_mismatch);
+  EXPECT_EQ(step.outcome.detail, "we speak versions 4..4, the peer 3..3");
+}
+
+TEST(Handshake, AHiddenFlagFlippedOnTheWayIsRejectedAsBadMac) {
+  // A man in the middle turns a hidden node into a member (or a member into a hidden node, so
+  // that a node drops its names): the flag is in both proofs' transcript, so neither matches.
+  for (const bool hidden_initiator : {true, false}) {
+    SCOPED_TRACE(hidden_initiator ? "the initiator's Hello" : "the acceptor's Hello");
+    auto ca = config("a", 1);
+    ca.hidden = hidden_initiator;
+    auto a = Handshake::initiator(ca);
+    auto b = Handshake::acceptor(config("b", 100));
+    const std::string flipped_sender = hidden_initiator ? "a" : "b";
+    run(a, b, [&](Message& m) {
+      if (auto* hello = std::get_if<Hello>(&m); hello && hello->node.name == flipped_sender)
+        hello->hidden = !hello->hidden;
+    });
+    EXPECT_EQ(a.outcome().state, HandshakeState::rejected) << a.outcome().to_string();
+    EXPECT_EQ(b.outcome().state, HandshakeState::rejected) << b.outcome().to_string();
+    EXPECT_EQ(b.outcome().reason, RejectReason::bad_mac);
+    EXPECT_EQ(a.outcome().reason, RejectReason::bad_mac);
+  }
 }
 
 TEST(Handshake, AnotherClusterIsRejected) {
@@ -227,6 +271,28 @@ TEST(Handshake, SameCookieAndClusterEstablishesBothSidesWithEachOthersIdentity) 
   EXPECT_EQ(a.outcome().version, kProtocolVersion);
   EXPECT_EQ(a.outcome().to_string(),
             "established with b@host#1 (version " + std::to_string(kProtocolVersion) + ")");
+}
+
+TEST(Handshake, EachSideLearnsWhetherThePeerIsHidden) {
+  auto ca = config("ctl", 1);
+  ca.hidden = true;
+  auto a = Handshake::initiator(ca);
+  auto b = Handshake::acceptor(config("b", 100));
+  run(a, b);
+  ASSERT_EQ(b.outcome().state, HandshakeState::established) << b.outcome().to_string();
+  EXPECT_TRUE(b.outcome().peer_hidden);
+  EXPECT_FALSE(a.outcome().peer_hidden);
+  EXPECT_EQ(b.outcome().to_string(), "established with ctl@host#1, hidden (version " +
+                                         std::to_string(kProtocolVersion) + ")");
+  // Two hidden nodes may talk too.
+  auto cb = config("b", 100);
+  cb.hidden = true;
+  auto a2 = Handshake::initiator(ca);
+  auto b2 = Handshake::acceptor(cb);
+  run(a2, b2);
+  ASSERT_EQ(a2.outcome().state, HandshakeState::established) << a2.outcome().to_string();
+  EXPECT_TRUE(a2.outcome().peer_hidden);
+  EXPECT_TRUE(b2.outcome().peer_hidden);
 }
 
 TEST(Handshake, NegotiatesTheHighestCommonVersion) {

@@ -93,6 +93,7 @@ class Probe : public TransportListener {
     NodeId peer;
     std::string reason;                     // down
     std::optional<protocol::Message> body;  // message
+    bool hidden = false;                    // up: the link is hidden
   };
 
   explicit Probe(Hub& hub) : hub_(hub) {}
@@ -101,8 +102,8 @@ class Probe : public TransportListener {
   std::function<void(Event::Kind, const NodeId&)> on_up_down;
 
   // -- TransportListener --
-  void on_node_up(const NodeId& peer) override {
-    hub_.update([&] { record({Event::up, peer, {}, {}}); });
+  void on_node_up(const NodeId& peer, bool hidden) override {
+    hub_.update([&] { record({Event::up, peer, {}, {}, hidden}); });
     if (on_up_down) on_up_down(Event::up, peer);
   }
   void on_node_down(const NodeId& peer, const std::string& reason) override {

@@ -8,7 +8,7 @@
 //   class Channel : public otp::DistributionChannel { ... transport->send(...) ... };
 //   otp::distribution::attach(node, self_id, channel);
 //   // from the transport's thread:
-//   otp::distribution::node_up(node, peer);
+//   otp::distribution::node_up(node, peer, hidden);
 //   otp::distribution::receive(node, peer, std::move(message));
 //   otp::distribution::node_down(node, peer, "heartbeat timeout");
 // clang-format on
@@ -19,6 +19,11 @@
 // exit signals with reason noconnection. A pid of an earlier incarnation of a node (it was
 // restarted: new creation) is never delivered to the new one: calls fail with noproc, monitors
 // fire with noproc.
+//
+// A hidden peer (a tool such as otp-ctl; the transport's link says so) is linked for messages
+// only: calls, casts, sends, monitors and links to and from it work as above, but it is not in
+// nodes() (hidden_nodes() lists it), node monitors get no NodeUp / NodeDown for it, and the
+// global name registry neither syncs names with it nor takes its name messages.
 #pragma once
 
 #include <memory>
@@ -85,16 +90,19 @@ void detach(Node& node);
 /// This node's identity; nullopt before attach.
 std::optional<protocol::NodeId> self(Node& node);
 
-/// Transport events, from any thread. node_up: a link to peer is ready (NodeUp goes out).
-void node_up(Node& node, const protocol::NodeId& peer);
+/// Transport events, from any thread. node_up: a link to peer is ready (NodeUp goes out, and the
+/// global registry syncs its names with peer, unless the link is hidden: see above).
+void node_up(Node& node, const protocol::NodeId& peer, bool hidden = false);
 /// The link to peer is gone: calls in flight fail with nodedown, monitors and links fire with
-/// noconnection, NodeDown goes out with reason.
+/// noconnection, NodeDown goes out with reason (not for a hidden peer).
 void node_down(Node& node, const protocol::NodeId& peer, const std::string& reason);
 /// A message arrived from peer (in order per peer); a malformed one is logged and dropped.
 void receive(Node& node, const protocol::NodeId& peer, protocol::Message&& message);
 
-/// The connected nodes ("name@host").
+/// The connected nodes ("name@host"), hidden ones left out.
 std::vector<std::string> nodes(Node& node);
+/// The connected hidden nodes ("name@host"), like Erlang's nodes(hidden).
+std::vector<std::string> hidden_nodes(Node& node);
 /// Sends NodeUp / NodeDown messages to pid until it exits (net_kernel:monitor_nodes).
 void monitor_nodes(Node& node, const Pid& pid);
 

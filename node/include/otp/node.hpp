@@ -18,9 +18,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "otp/error.hpp"
 #include "otp/pid.hpp"
@@ -46,8 +48,13 @@ struct NodeOptions {
   std::chrono::microseconds scheduler_spin{100};
   /// How long shutdown waits for processes to stop cleanly before killing the rest.
   std::chrono::milliseconds shutdown_timeout{10'000};
-  /// Log process crashes and supervisor reports to stderr (Erlang's error_logger).
+  /// Log process crashes and supervisor reports (Erlang's error_logger).
   bool log_crashes = true;
+  /// Where the node's own lines go: process crash and supervisor reports, the global name
+  /// registry's and the distribution's warnings. Called with a level ("error", "warning",
+  /// "info") and the text, from any thread, possibly concurrently. Empty: stderr, as
+  /// "[name] level: text". otp-node routes them through its --log-format.
+  std::function<void(std::string_view level, std::string_view text)> log = {};
 };
 
 /// What a node counts about itself (Node::stats()), for metrics and operators.
@@ -57,6 +64,10 @@ struct NodeStats {
   /// signals and monitor notices.
   uint64_t messages_handled = 0;
   uint64_t calls_handled = 0;  // handle_call invocations since start
+  /// The run queue now: processes (and timers, tasks) ready to run and waiting for a scheduler
+  /// thread, as Erlang's statistics(run_queue). Those running now are not counted; a queue that
+  /// stays above zero means the scheduler threads can not keep up.
+  size_t run_queue = 0;
 };
 
 /// One node: start it, start processes on it, shut it down (or let the destructor do it).

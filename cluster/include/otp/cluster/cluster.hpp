@@ -79,6 +79,8 @@ struct ClusterOptions {
   std::string cluster = "otp";     // nodes of other clusters are refused
   /// Timings, limits and the log hook; its identity and address fields are filled in from the
   /// fields above. With gossip, its dead_link_timeout is replaced by gossip_dead_link_timeout.
+  /// Its hidden flag makes this a hidden node (transport.hpp): linked by connect() only (no
+  /// gossip: start() refuses both), every link hidden at both ends (otp/distribution.hpp).
   TransportOptions transport = {};
   /// With gossip, the transport's dead-link timeout (see "Who closes a link" above): only a
   /// backstop for a link that stays silent while membership holds its member alive (TCP blocked
@@ -124,8 +126,10 @@ class Cluster {
   /// Links to the node at host:port (and keeps it linked: redials with backoff). bad_address
   /// when host_port does not parse, shutting_down after stop().
   Result<void> connect(const std::string& host_port);
-  /// Connected nodes, "name@host".
+  /// Connected nodes, "name@host", hidden ones (otp-ctl) left out.
   std::vector<std::string> nodes() const;
+  /// Connected hidden nodes (otp-ctl sessions; every node, for a hidden node), "name@host".
+  std::vector<std::string> hidden_nodes() const;
   /// The transport's counters since start.
   TransportStats stats() const;
 

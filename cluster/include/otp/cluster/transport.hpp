@@ -54,6 +54,9 @@ struct TransportOptions {
   std::string cluster = "otp";  // both ends must name the same cluster
   std::string cookie;           // the shared secret; never sent
   protocol::NodeId self;        // this node run (name, advertised host, creation)
+  /// A hidden node (otp-ctl): its Hello says so, and every link it makes is hidden (see
+  /// TransportListener::on_node_up). The nodes it talks to link to it for messages only.
+  bool hidden = false;
 
   /// The address to bind: an IP literal or a host name; "0.0.0.0" for every interface.
   std::string listen_host = "127.0.0.1";
@@ -107,6 +110,7 @@ std::chrono::milliseconds reconnect_delay(const TransportOptions& config, unsign
 /// One established link's traffic and send queue (TransportStats::links).
 struct LinkStats {
   protocol::NodeId peer;
+  bool hidden = false;         // a hidden link (see TransportListener::on_node_up)
   uint64_t bytes_in = 0;       // read from its socket since it opened, frame headers included
   uint64_t bytes_out = 0;      // written to its socket since it opened
   size_t queued_bytes = 0;     // as max_queue_bytes counts them
@@ -146,7 +150,10 @@ class TransportListener {
  public:
   virtual ~TransportListener() = default;
   /// A link to peer finished its handshake. Exactly one up per link, before its messages.
-  virtual void on_node_up(const protocol::NodeId& peer) = 0;
+  /// hidden: the peer or this node is a hidden node (TransportOptions::hidden, e.g. otp-ctl):
+  /// the link carries messages, but the node is no member of the other's cluster (a node's
+  /// distribution reports no nodeup / nodedown for it and shares no global names with it).
+  virtual void on_node_up(const protocol::NodeId& peer, bool hidden) = 0;
   /// That link closed; reason is for logs ("heartbeat timeout", "connection reset", "stop").
   /// Exactly one down per up; no message of that link follows.
   virtual void on_node_down(const protocol::NodeId& peer, const std::string& reason) = 0;

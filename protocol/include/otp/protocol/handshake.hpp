@@ -4,18 +4,19 @@
 //
 // clang-format off
 //   initiator                                   acceptor
-//   Hello{versions, cluster, node A, cA}  ---->  checks versions and cluster (else Reject)
-//                                        <----  Hello{versions, cluster, node B, cB}
+//   Hello{versions, cluster, node A, cA, hA} ---->  checks versions and cluster (else Reject)
+//                                           <----  Hello{versions, cluster, node B, cB, hB}
 //   checks versions and cluster
-//   Proof{HMAC(cookie, "initiator", T)}  ---->  checks the MAC in constant time (else Reject)
-//                                        <----  Proof{HMAC(cookie, "acceptor", T)}; established
+//   Proof{HMAC(cookie, "initiator", T)}     ---->  checks the MAC in constant time (else Reject)
+//                                           <----  Proof{HMAC(cookie, "acceptor", T)}; established
 //   checks the MAC (else Reject); established
 // clang-format on
 //
-// T is the transcript: cluster, both NodeIds, both challenges, the negotiated version. The
+// T is the transcript: cluster, both NodeIds, both challenges, both hidden flags (hA, hB: the
+// side is a hidden node, see Hello::hidden), the negotiated version. The
 // acceptor proves itself only after the initiator did, both challenges are fresh, and the role
 // label differs per side, so a proof can be neither replayed nor reflected. The cookie never
-// crosses the wire.
+// crosses the wire, and a hidden flag flipped on the way makes the proofs differ (bad_mac).
 //
 // clang-format off
 //   Handshake hs = Handshake::initiator(config);      // config.challenges defaults to RAND_bytes
@@ -50,6 +51,8 @@ struct HandshakeOptions {
   std::string cluster;  // both sides must name the same cluster
   NodeId self;          // this node run
   std::string cookie;   // the shared secret; never sent
+  /// This side is a hidden node (Hello::hidden): a tool that talks to nodes without joining.
+  bool hidden = false;
   /// The oldest version this side accepts.
   uint32_t min_version = kMinProtocolVersion;
   /// The newest version this side speaks.
@@ -69,11 +72,13 @@ struct HandshakeOutcome {
   HandshakeState state = HandshakeState::in_progress;
   NodeId peer;                                    // established: who is on the other end
   uint32_t version = 0;                           // established: the negotiated protocol version
+  bool peer_hidden = false;                       // established: the peer is a hidden node
   RejectReason reason = RejectReason::malformed;  // rejected: why
   std::string detail;                             // rejected: context for the log
   bool by_peer = false;  // rejected: the peer sent the Reject (else we refused)
 
-  /// "established with a@h#1 (version 1)", "rejected by peer: bad_mac: ...".
+  /// "established with a@h#1 (version 4)", "established with t@h#2, hidden (version 4)",
+  /// "rejected by peer: bad_mac: ...".
   std::string to_string() const;
 };
 
@@ -125,6 +130,8 @@ class Handshake {
   HandshakeStep step(std::vector<Message> send);
   std::optional<Reject> check_hello(const Hello& hello) const;
   std::optional<Mac> proof_of(Role prover) const;
+  /// This side's Hello (with mine_ as its challenge).
+  Hello own_hello() const;
 
   Role role_;
   HandshakeOptions config_;
@@ -133,6 +140,7 @@ class Handshake {
   Challenge mine_{};    // the challenge we sent
   Challenge theirs_{};  // the challenge the peer sent
   NodeId peer_;
+  bool peer_hidden_ = false;
   uint32_t version_ = 0;
 };
 

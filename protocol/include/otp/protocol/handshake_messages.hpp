@@ -20,7 +20,7 @@ using Challenge = std::array<uint8_t, 32>;
 using Mac = std::array<uint8_t, 32>;
 
 /// "I am node, of cluster, I speak versions [min_version, max_version], prove you know the cookie
-/// by MACing my challenge."
+/// by MACing my challenge" (and "I am hidden": a tool such as otp-ctl, not a member).
 struct Hello {
   /// Its wire id (what type_of returns).
   static constexpr MessageType kType = MessageType::hello;
@@ -34,6 +34,11 @@ struct Hello {
   NodeId node;
   /// Fresh random bytes the peer's Proof must cover.
   Challenge challenge{};
+  /// The sender is a hidden node (version 4): the receiver links to it for messages only, lists
+  /// it in no nodes(), reports no nodeup / nodedown and shares no global names with it. Covered
+  /// by both proofs, so nobody on the way can flip it. Optional on the wire (absent: false), so
+  /// a version 3 Hello still decodes and is refused for its version, not as malformed.
+  bool hidden = false;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 

@@ -10,6 +10,9 @@
 //   3  NodeId's creation is 64 bits (microseconds since the epoch, so a restarted node's run
 //      orders after its previous one), and the global name messages NameUpdate / NameSync.
 //      Version 2 peers would refuse such a creation as out of range: refused at the handshake.
+//   4  Hello's hidden flag (hidden nodes, such as otp-ctl), and both sides' flags in the proofs'
+//      transcript. Version 3 peers are refused at the handshake (version_mismatch): they would
+//      take a hidden peer for a member.
 // clang-format on
 //
 // Within a version, messages may gain fields at their END only (decoders ignore extra trailing
@@ -21,8 +24,8 @@
 namespace otp::protocol {
 
 /// The newest version this build speaks.
-inline constexpr uint32_t kProtocolVersion = 3;
+inline constexpr uint32_t kProtocolVersion = 4;
 /// The oldest version this build still accepts.
-inline constexpr uint32_t kMinProtocolVersion = 3;
+inline constexpr uint32_t kMinProtocolVersion = 4;
 
 }  // namespace otp::protocol
