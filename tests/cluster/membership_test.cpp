@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
-#include "cluster/netns.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/netns_lab.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"
 
@@ -45,9 +45,9 @@ constexpr auto kDetect = 3s * kTimeScale;
 constexpr auto kRecover =
     15s * kTimeScale;  // SIGCONT / healed partition until everyone sees alive again
 
-using otp_test::all_lines;
-using otp_test::has_line;
-using otp_test::wait_for_line;
+using otp::testkit::all_lines;
+using otp::testkit::has_line;
+using otp::testkit::wait_for_line;
 using NodeSpec = otp_test::GossipNodeSpec;
 
 /// An otp-node of these tests: gossip membership with this test's cookie, for 2 minutes at most.
@@ -355,18 +355,18 @@ class Partition : public ::testing::TestWithParam<Drop> {};
 /// the heal all three list each other alive. INPUT drops lose packets silently; OUTPUT drops make
 /// sendto fail with EPERM, which the driver must survive and log only now and then.
 TEST_P(Partition, HealsIntoOneView) {
-  if (auto why = otp_test::NetnsLab::unavailable())
+  if (auto why = otp::testkit::NetnsLab::unavailable())
     GTEST_SKIP() << "partition test skipped: " << *why;
-  otp_test::NetnsLab lab(3);
+  otp::testkit::NetnsLab lab(3);
   const bool input = GetParam() == Drop::input;
   Nodes nodes;
-  const std::string seed = otp_test::NetnsLab::ip(1) + ":7101";
+  const std::string seed = otp::testkit::NetnsLab::ip(1) + ":7101";
   for (int h = 1; h <= 3; ++h) {
     // reconnect_interval 1 s instead of 5 s: only how soon a healed partition is noticed; it
     // shortens the test without touching failure detection.
     nodes.push_back(std::make_unique<GossipNode>(
         NodeSpec{.name = std::string(1, static_cast<char>('a' + h - 1)),
-                 .host = otp_test::NetnsLab::ip(h),
+                 .host = otp::testkit::NetnsLab::ip(h),
                  .port = 7001,
                  .gossip_port = 7101,
                  .seeds = {seed},
@@ -377,9 +377,9 @@ TEST_P(Partition, HealsIntoOneView) {
 
   const auto cut = [&](int from, int to) {  // packets between hosts from and to are dropped
     if (input) {
-      lab.iptables(to, {"-A", "INPUT", "-s", otp_test::NetnsLab::ip(from), "-j", "DROP"});
+      lab.iptables(to, {"-A", "INPUT", "-s", otp::testkit::NetnsLab::ip(from), "-j", "DROP"});
     } else {
-      lab.iptables(from, {"-A", "OUTPUT", "-d", otp_test::NetnsLab::ip(to), "-j", "DROP"});
+      lab.iptables(from, {"-A", "OUTPUT", "-d", otp::testkit::NetnsLab::ip(to), "-j", "DROP"});
     }
   };
   for (int side : {1, 2}) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
 #include "support/eventually.hpp"
 #include "support/http_get.hpp"
 #include "support/promtool.hpp"
