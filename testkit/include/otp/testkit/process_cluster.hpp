@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "otp/testkit/await_error.hpp"
+#include "otp/testkit/await.hpp"
 #include "otp/testkit/child_process.hpp"
 #include "otp/testkit/netns_lab.hpp"
 
@@ -56,8 +56,9 @@ struct ProcessClusterOptions {
 
 class ProcessCluster {
  public:
-  /// Default deadline of awaits: generous (a loaded 2-core machine, ASan).
-  static constexpr std::chrono::milliseconds kAwait{60000};
+  /// Default deadline of awaits and questions (await.hpp's): generous, for sanitizers and a
+  /// loaded machine.
+  static constexpr std::chrono::milliseconds kAwait = kAwaitTimeout;
 
   /// Starts the nodes and waits for their ready lines; throws std::runtime_error with the
   /// node's output when one does not start.
