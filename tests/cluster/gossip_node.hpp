@@ -28,6 +28,10 @@
 
 namespace otp_test {
 
+// The kit's process helpers under the names the tests that include this header use.
+using otp::testkit::ChildProcess;
+using otp::testkit::wait_for_line;
+
 /// How long an otp-node process may take to print its ready line (busy machine, ASan).
 inline constexpr std::chrono::seconds kGossipNodeStart{15};
 
