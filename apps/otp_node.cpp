@@ -26,6 +26,8 @@
 //   global conflict <name> <loser pid> lost to <winner pid>
 //   globals <count> <name>=<owner pid> ...        (this node's replica, sorted; on SIGUSR1)
 //   supervisor <services|global|standby> down <reason>    (a supervisor of this node exited)
+//   control ok <command> / control error <command>: <why>  (--control-stdin: the answers of the
+//                                                 test kit's control channel, and their lines)
 //   stopped
 // Pids in global lines are written as every node writes them, <name@host.N.0> (the form of a
 // remote pid), so the lines of different nodes compare as text. With --http the ready line ends
@@ -62,8 +64,10 @@
 #include "cli/parse.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/cluster/event_log.hpp"
+#include "otp/cluster/faults.hpp"
 #include "otp/cluster/http_endpoint.hpp"
 #include "otp/distributed.hpp"
+#include "otp/testkit/control_channel.hpp"
 #include "services/cluster_services.hpp"
 #include "services/control_service.hpp"
 #include "services/counter_standby.hpp"
@@ -115,6 +119,7 @@ struct Options {
   std::vector<std::string> standby_counters;
   std::optional<otp::cluster::HttpOptions> http;
   otp::cluster::LogFormat log_format = otp::cluster::LogFormat::text;
+  bool control_stdin = false;
 };
 
 // The flag reference beyond each flag's own line (otp-node --help prints it after them).
@@ -138,6 +143,9 @@ const char* kFooter =
     "and\n"
     "with port 0 the ready line ends in http=<port>. --log-format: stderr lines as text or json,\n"
     "one per event, with node, peer and reason fields.\n"
+    "--control-stdin: the test kit (otp/testkit/process_cluster.hpp) drives this node through\n"
+    "stdin: fault set/clear (its fault-injection seam), members, nodes, globals; the end of\n"
+    "stdin stops the node.\n"
     "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.\n";
 
 /// The gossip section, created by the first gossip flag.
@@ -161,24 +169,6 @@ std::pair<std::string, uint16_t> host_port(const std::string& flag, const std::s
     throw CLI::ValidationError(flag, "needs [HOST:]PORT with a port 0..65535, got '" + v + "'");
   }
   return {host, static_cast<uint16_t>(n)};
-}
-
-std::string describe(const otp::membership::Event& e) {
-  const auto& m = e.member;
-  return std::string("member ") + otp::membership::to_string(e.kind) + " " + m.id.full_name() +
-         " inc=" + std::to_string(m.incarnation) + " gossip=" + m.gossip.to_string() +
-         " data=" + m.meta.data.to_string();
-}
-
-std::string member_list(const std::vector<otp::membership::Member>& members) {
-  std::vector<std::string> items;
-  for (const auto& m : members) {
-    items.push_back(m.id.full_name() + "=" + otp::membership::to_string(m.state));
-  }
-  std::sort(items.begin(), items.end());
-  std::string line = "members " + std::to_string(items.size());
-  for (const auto& i : items) line += " " + i;
-  return line;
 }
 
 /// The failure detector's counters: a benchmark divides suspicions by probes with them.
@@ -332,6 +322,8 @@ Options parse(int argc, char** argv) {
          },
          "serve /health and /metrics here (HOST: the --listen host)")
       ->type_name("[HOST:]PORT");
+  app.add_flag("--control-stdin", o.control_stdin,
+               "take the test kit's control commands on stdin (otp/testkit/control_channel.hpp)");
   app.add_option("--log-format", o.log_format, "stderr event lines: text (default) or json")
       ->type_name("text|json")
       ->transform(CLI::CheckedTransformer(std::map<std::string, otp::cluster::LogFormat>{
@@ -392,20 +384,6 @@ class GlobalLog {
     }
   }
 
-  /// "globals <count> <name>=<owner pid> ...", from the replica itself (not from the events).
-  std::string table_line() {
-    auto names = otp::global::registered_names(node_);
-    std::string line;
-    size_t count = 0;
-    for (const auto& name : names) {
-      auto owner = otp::global::whereis_name(node_, name);
-      if (!owner) continue;  // unregistered since the list was taken
-      line += " " + name + "=" + pid(*owner);
-      ++count;
-    }
-    return "globals " + std::to_string(count) + line;
-  }
-
  private:
   void registered(const std::string& name, const otp::Pid& owner) {
     const std::string p = pid(owner);
@@ -417,10 +395,7 @@ class GlobalLog {
   }
   std::string node_of(const otp::Pid& p) { return otp::distribution::node_of(node_, p); }
   /// <name@host.N.0> for every pid, local ones included.
-  std::string pid(const otp::Pid& p) {
-    if (p.remote()) return p.to_string();
-    return "<" + node_of(p) + "." + std::to_string(p.id()) + ".0>";
-  }
+  std::string pid(const otp::Pid& p) { return otp::testkit::pid_text(node_, p); }
 
   otp::Node& node_;
   std::map<std::string, std::string> shown_;  // name -> owner pid last printed as registered
@@ -467,7 +442,7 @@ int main(int argc, char** argv) {
   // (a node joining through a seed learns members while start() runs).
   options.cluster.on_member_event = [](const otp::membership::Event& e) {
     const auto& m = e.member;
-    print_event(describe(e), "member",
+    print_event(otp::testkit::member_event_line(e), "member",
                 {{"kind", otp::membership::to_string(e.kind)},
                  {"peer", m.id.full_name()},
                  {"incarnation", std::to_string(m.incarnation)},
@@ -475,6 +450,12 @@ int main(int argc, char** argv) {
                  {"data", m.meta.data.to_string()}},
                 e.kind == otp::membership::EventKind::failed ? "warning" : "info");
   };
+  // The test kit's control channel sets faults through this seam (null without the flag: no cost).
+  std::shared_ptr<otp::cluster::FaultInjector> faults;
+  if (options.control_stdin) {
+    faults = std::make_shared<otp::cluster::FaultInjector>();
+    options.cluster.faults = faults;
+  }
   // Node events too: a link may come up while start() runs.
   otp::Inbox events(node);
   otp::distribution::monitor_nodes(node, events.pid());
@@ -556,15 +537,23 @@ int main(int argc, char** argv) {
                {"gossip", gossip_port},
                {"http", http_port}});
 
+  // After the ready line: the kit sends its first command once it read that line.
+  std::optional<otp::testkit::ControlCommands> commands;
+  std::optional<otp::testkit::ControlChannel> channel;
+  if (options.control_stdin) {
+    commands.emplace(node, **cluster, faults);
+    channel.emplace(*commands, print_line, [] { stop_requested = true; });
+  }
+
   auto deadline = options.max_run ? std::chrono::steady_clock::now() + *options.max_run
                                   : std::chrono::steady_clock::time_point::max();
   while (!stop_requested && std::chrono::steady_clock::now() < deadline) {
     // Wakes for node events, and at least every 50 ms to notice a signal.
     auto m = events.receive(std::chrono::milliseconds(50));
     if (members_requested.exchange(false)) {
-      print_line(member_list((*cluster)->members()));
+      print_line(otp::testkit::members_line((*cluster)->members()));
       if ((*cluster)->gossip_port()) print_line(membership_stats((*cluster)->membership_stats()));
-      print_line(globals.table_line());
+      print_line(otp::testkit::globals_line(node));
     }
     if (!m) continue;
     if (const auto* up = m->get_if<otp::NodeUp>()) {
@@ -583,6 +572,7 @@ int main(int argc, char** argv) {
                   "error");
     }
   }
+  channel.reset();
   log.write("info", "leaving");
   (*cluster)->stop();  // /health says 503 from its first step on
   if (http) http->stop();

@@ -21,8 +21,8 @@
 #include "call_client.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
+#include "otp/testkit/child_process.hpp"
 #include "services/cluster_services.hpp"
-#include "support/child_process.hpp"
 
 namespace {
 
@@ -49,7 +49,7 @@ struct Peer {
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
   std::string name;
   uint16_t port = 0;
-  otp_test::ChildProcess process;
+  otp::testkit::ChildProcess process;
 };
 
 struct Blast {

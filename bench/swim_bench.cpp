@@ -37,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
 
 namespace {
 
@@ -59,7 +59,7 @@ struct Node {
   ~Node() { kill_now(); }
 
   void kill_now() {
-    otp_test::kill_session(pid);
+    otp::testkit::kill_session(pid);
     if (out >= 0) ::close(out);
     out = -1;
   }
@@ -83,7 +83,7 @@ std::unique_ptr<Node> spawn(const std::string& bin, const std::string& name,
                                    "127.0.0.1:0", "--gossip",      "127.0.0.1:0", "--cookie",
                                    "swim-bench",  "--max-seconds", "120"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  n->pid = otp_test::spawn_in_session(argv, "/dev/null", &n->out);
+  n->pid = otp::testkit::spawn_in_session(argv, "/dev/null", &n->out);
   return n;
 }
 

@@ -12,18 +12,18 @@
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
-#include "cluster/netns.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/netns_lab.hpp"
 #include "support/time_scale.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using otp_test::all_lines;
-using otp_test::has_line;
-using otp_test::NetnsLab;
-using otp_test::wait_for_line;
+using otp::testkit::all_lines;
+using otp::testkit::has_line;
+using otp::testkit::NetnsLab;
+using otp::testkit::wait_for_line;
 
 constexpr const char* kCookie = "address-change-test-cookie";
 constexpr auto kConverge = 20s * otp_test::kTimeScale;

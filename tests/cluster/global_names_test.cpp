@@ -30,11 +30,11 @@
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
-#include "cluster/netns.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
+#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/netns_lab.hpp"
 #include "services/cluster_services.hpp"
-#include "support/child_process.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"
 
@@ -59,9 +59,9 @@ constexpr auto kGone = 20s * kTimeScale;
 /// that times out is a failure of the test ("failures are immediate errors, not timeouts").
 constexpr auto kCallTimeout = 60s;
 
-using otp_test::has_line;
-using otp_test::lines_starting;
-using otp_test::wait_for_line;
+using otp::testkit::has_line;
+using otp::testkit::lines_starting;
+using otp::testkit::wait_for_line;
 
 // -- reading a node's stdout --------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ std::string global_form(otp::Node& node, const otp::Pid& pid) {
 
 /// SIGSTOP, then waits until the process is stopped (the signal is asynchronous: a process just
 /// signalled may still answer). WNOWAIT: the child stays to be reaped by its ChildProcess.
-void freeze(otp_test::ChildProcess& p) {
+void freeze(otp::testkit::ChildProcess& p) {
   p.signal(SIGSTOP);
   siginfo_t info{};
   ::waitid(P_PID, static_cast<id_t>(p.pid()), &info, WSTOPPED | WNOWAIT);
@@ -466,11 +466,11 @@ void expect_conflict_resolved(Nodes& nodes, GossipNode& x, const std::string& x_
 /// the hosts is cut; x joins on host 1 and y on host 2, each registering gc on its side; the
 /// partition heals.
 TEST(GlobalNamesPartition, TheSameNameOnBothSidesEndsWithOneOwnerAfterTheHeal) {
-  if (auto why = otp_test::NetnsLab::unavailable())
+  if (auto why = otp::testkit::NetnsLab::unavailable())
     GTEST_SKIP() << "partition test skipped: " << *why
                  << " (TheSameNameOnTwoClustersThatMergeEndsWithOneOwner covers the conflict)";
-  otp_test::NetnsLab lab(2);
-  const std::string h1 = otp_test::NetnsLab::ip(1), h2 = otp_test::NetnsLab::ip(2);
+  otp::testkit::NetnsLab lab(2);
+  const std::string h1 = otp::testkit::NetnsLab::ip(1), h2 = otp::testkit::NetnsLab::ip(2);
   Nodes nodes;
   nodes.push_back(std::make_unique<GossipNode>(NodeSpec{.name = "a", .host = h1}, lab.exec(1, {})));
   nodes.push_back(std::make_unique<GossipNode>(

@@ -1,7 +1,7 @@
 // Test support: one otp-node process with gossip membership, started by a cluster test (on
 // loopback, or inside a network namespace through `wrap`) and waited for until it printed its
-// ready line. Its stdout is read with the line helpers of support/child_process.hpp; SIGUSR1 makes
-// it print its member list and its replica of the global names, which members() and globals()
+// ready line. Its stdout is read with the line helpers of otp/testkit/child_process.hpp; SIGUSR1
+// makes it print its member list and its replica of the global names, which members() and globals()
 // parse. A test file passes the options all its nodes share (cookie, --max-seconds, ...) and
 // usually wraps the constructor in a class of its own that fills them in.
 //
@@ -24,9 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
 
 namespace otp_test {
+
+// The kit's process helpers under the names the tests that include this header use.
+using otp::testkit::ChildProcess;
+using otp::testkit::wait_for_line;
 
 /// How long an otp-node process may take to print its ready line (busy machine, ASan).
 inline constexpr std::chrono::seconds kGossipNodeStart{15};
@@ -65,7 +69,7 @@ class GossipNode {
   uint16_t gossip_port() const { return gossip_port_; }
   /// The transport (data) address: what --connect and otp-ctl --node take.
   std::string data_address() const { return host_ + ":" + std::to_string(port_); }
-  ChildProcess& process() { return process_; }
+  otp::testkit::ChildProcess& process() { return process_; }
 
   /// The node's own member list (SIGUSR1 -> "members <n> name=state ..."): name -> state.
   std::optional<std::map<std::string, std::string>> members(
@@ -81,7 +85,9 @@ class GossipNode {
   }
 
   /// Everything the node printed so far, stdout and stderr: for a failed assertion's message.
-  std::string output() const { return all_lines(process_) + "stderr:\n" + process_.stderr_text(); }
+  std::string output() const {
+    return otp::testkit::all_lines(process_) + "stderr:\n" + process_.stderr_text();
+  }
 
  private:
   static std::vector<std::string> args(const std::vector<std::string>& shared,
@@ -112,8 +118,9 @@ class GossipNode {
       const std::string& prefix, std::chrono::steady_clock::time_point deadline) {
     const size_t from = process_.lines().size();
     process_.signal(SIGUSR1);
-    if (!wait_for_line(process_, prefix, deadline, from)) return std::nullopt;
-    std::istringstream in(lines_starting(process_, prefix, from).front().substr(prefix.size()));
+    if (!otp::testkit::wait_for_line(process_, prefix, deadline, from)) return std::nullopt;
+    std::istringstream in(
+        otp::testkit::lines_starting(process_, prefix, from).front().substr(prefix.size()));
     std::string count;
     in >> count;
     std::map<std::string, std::string> listed;
@@ -126,7 +133,7 @@ class GossipNode {
 
   std::string name_;
   std::string host_;
-  ChildProcess process_;
+  otp::testkit::ChildProcess process_;
   uint16_t gossip_port_ = 0;
   uint16_t port_ = 0;
 };

@@ -15,36 +15,28 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "cluster/gossip_node.hpp"
-#include "cluster/netns.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/netns_lab.hpp"
+#include "otp/testkit/process_cluster.hpp"
 #include "support/time_scale.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using otp_test::all_lines;
-using otp_test::NetnsLab;
-using otp_test::wait_for_line;
+using otp::testkit::all_lines;
+using otp::testkit::NetnsLab;
+using otp::testkit::ProcessCluster;
+using otp::testkit::wait_for_line;
 
 constexpr const char* kCookie = "link-loss-test-cookie";
 constexpr auto kConverge = 20s * otp_test::kTimeScale;
-constexpr uint16_t kDataPort = 7001;
-
-class GossipNode : public otp_test::GossipNode {
- public:
-  GossipNode(const otp_test::GossipNodeSpec& spec, std::vector<std::string> wrap)
-      : otp_test::GossipNode({"--cookie", kCookie, "--max-seconds", "240"}, spec, std::move(wrap)) {
-  }
-};
-using Nodes = std::vector<std::unique_ptr<GossipNode>>;
+constexpr uint16_t kDataPort = 7001;  // a node's transport port in ProcessCluster's lab
 
 std::vector<std::string> extra_node_args() {
   std::vector<std::string> args;
@@ -55,38 +47,35 @@ std::vector<std::string> extra_node_args() {
   return args;
 }
 
-/// One node per host (a, b, c, ...), host 1 the seed; returns once every node is linked to
-/// every other (nodeup) and sees it joined.
-Nodes start_linked(NetnsLab& lab, int hosts) {
-  Nodes nodes;
-  const std::string seed = NetnsLab::ip(1) + ":7101";
-  for (int h = 1; h <= hosts; ++h) {
-    nodes.push_back(std::make_unique<GossipNode>(
-        otp_test::GossipNodeSpec{.name = std::string(1, static_cast<char>('a' + h - 1)),
-                                 .host = NetnsLab::ip(h),
-                                 .port = kDataPort,
-                                 .gossip_port = 7101,
-                                 .seeds = {seed},
-                                 .extra = extra_node_args()},
-        lab.exec(h, {})));
-  }
+/// One node per host of a namespace lab (n1, n2, ...; data port 7001, gossip 7101), host 1 the
+/// seed.
+ProcessCluster start_nodes(int hosts) {
+  return ProcessCluster({.nodes = static_cast<size_t>(hosts),
+                         .program = OTP_NODE_BIN,
+                         .cookie = kCookie,
+                         .args = extra_node_args(),
+                         .max_seconds = 240,
+                         .netns = true});
+}
+
+/// Waits until every node is linked to every other (nodeup).
+void expect_linked(ProcessCluster& nodes) {
   const auto deadline = Clock::now() + kConverge;
-  for (auto& a : nodes) {
-    for (auto& b : nodes) {
+  for (size_t a = 0; a < nodes.size(); ++a) {
+    for (size_t b = 0; b < nodes.size(); ++b) {
       if (a == b) continue;
-      EXPECT_TRUE(wait_for_line(a->process(), "nodeup " + b->full_name(), deadline))
-          << a->full_name() << " never linked to " << b->full_name() << ":\n"
-          << all_lines(a->process());
+      EXPECT_TRUE(wait_for_line(nodes.process(a), "nodeup " + nodes.name(b), deadline))
+          << nodes.name(a) << " never linked to " << nodes.name(b) << ":\n"
+          << all_lines(nodes.process(a));
     }
   }
-  return nodes;
 }
 
 /// Reads every node's output for d (the scenario runs meanwhile).
-void read_for(Nodes& nodes, std::chrono::milliseconds d) {
+void read_for(ProcessCluster& nodes, std::chrono::milliseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) {
-    for (auto& n : nodes) n->process().wait_line("\x01", 20ms);
+    for (size_t i = 0; i < nodes.size(); ++i) nodes.process(i).read_some(20ms);
   }
 }
 
@@ -99,10 +88,10 @@ struct Counts {
 };
 
 /// What one node printed from line `from` on.
-Counts count(GossipNode& n, size_t from) {
+Counts count(otp::testkit::ChildProcess& n, size_t from) {
   Counts c;
   std::set<std::string> backed;  // peers declared failed / left since their last nodeup
-  const auto& lines = n.process().lines();
+  const auto& lines = n.lines();
   const auto peer = [](const std::string& line, size_t skip) {
     return line.substr(skip, line.find(' ', skip) - skip);
   };
@@ -132,11 +121,12 @@ Counts count(GossipNode& n, size_t from) {
 // transport's own 1.5 s heartbeat timeout closed every link: nodedowns with no membership event.
 TEST(LinksUnderLoss, SilentLinkToAMemberHeldAliveIsKept) {
   if (auto why = NetnsLab::unavailable()) GTEST_SKIP() << "needs the namespace lab: " << *why;
-  NetnsLab lab(3);
-  Nodes nodes = start_linked(lab, 3);
+  ProcessCluster nodes = start_nodes(3);
+  const NetnsLab& lab = *nodes.lab();
+  expect_linked(nodes);
   ASSERT_FALSE(::testing::Test::HasFailure());
   std::vector<size_t> mark;
-  for (auto& n : nodes) mark.push_back(n->process().lines().size());
+  for (size_t i = 0; i < nodes.size(); ++i) mark.push_back(nodes.process(i).lines().size());
 
   const std::string port = std::to_string(kDataPort);
   for (int h = 1; h <= 3; ++h) {
@@ -150,12 +140,12 @@ TEST(LinksUnderLoss, SilentLinkToAMemberHeldAliveIsKept) {
   read_for(nodes, 8s);
 
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const Counts c = count(*nodes[i], mark[i]);
-    EXPECT_EQ(c.nodedowns, 0u) << nodes[i]->full_name() << " lost links membership held alive:\n"
-                               << all_lines(nodes[i]->process());
-    EXPECT_EQ(c.failed, 0u) << "gossip was never cut, yet " << nodes[i]->full_name()
+    const Counts c = count(nodes.process(i), mark[i]);
+    EXPECT_EQ(c.nodedowns, 0u) << nodes.name(i) << " lost links membership held alive:\n"
+                               << all_lines(nodes.process(i));
+    EXPECT_EQ(c.failed, 0u) << "gossip was never cut, yet " << nodes.name(i)
                             << " declared a member failed:\n"
-                            << all_lines(nodes[i]->process());
+                            << all_lines(nodes.process(i));
   }
 }
 
@@ -167,11 +157,12 @@ TEST(LinksUnderLoss, TenPercentLossClosesNoLinkMembershipHoldsAlive) {
   const auto seconds = std::chrono::seconds(s ? std::atoi(s) : 20);
   const char* h = std::getenv("OTP_LINK_LOSS_HOSTS");
   const int hosts = h ? std::max(2, std::atoi(h)) : 3;
-  NetnsLab lab(hosts);
-  Nodes nodes = start_linked(lab, hosts);
+  ProcessCluster nodes = start_nodes(hosts);
+  const NetnsLab& lab = *nodes.lab();
+  expect_linked(nodes);
   ASSERT_FALSE(::testing::Test::HasFailure());
   std::vector<size_t> mark;
-  for (auto& n : nodes) mark.push_back(n->process().lines().size());
+  for (size_t i = 0; i < nodes.size(); ++i) mark.push_back(nodes.process(i).lines().size());
 
   for (int i = 1; i <= hosts; ++i) {
     lab.iptables(i, {"-A", "INPUT", "-m", "statistic", "--mode", "random", "--probability", "0.1",
@@ -183,16 +174,15 @@ TEST(LinksUnderLoss, TenPercentLossClosesNoLinkMembershipHoldsAlive) {
 
   Counts total;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const Counts c = count(*nodes[i], mark[i]);
+    const Counts c = count(nodes.process(i), mark[i]);
     total.nodedowns += c.nodedowns;
     total.unbacked += c.unbacked;
     total.failed += c.failed;
     total.suspect += c.suspect;
-    EXPECT_EQ(c.unbacked, 0u) << nodes[i]->full_name()
-                              << " saw nodedowns membership did not back:\n"
+    EXPECT_EQ(c.unbacked, 0u) << nodes.name(i) << " saw nodedowns membership did not back:\n"
                               << c.unbacked_lines << "its output:\n"
-                              << all_lines(nodes[i]->process()) << "stderr:\n"
-                              << nodes[i]->process().stderr_text();
+                              << all_lines(nodes.process(i)) << "stderr:\n"
+                              << nodes.process(i).stderr_text();
   }
   std::cerr << "note: 10 % loss for " << seconds.count() << " s, " << hosts
             << " nodes: " << total.nodedowns << " nodedowns (" << total.unbacked

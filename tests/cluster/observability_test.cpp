@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cluster/gossip_node.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/process_cluster.hpp"
 #include "support/eventually.hpp"
 #include "support/http_get.hpp"
 #include "support/promtool.hpp"
@@ -19,122 +21,128 @@
 namespace {
 
 using namespace std::chrono_literals;
+using otp::testkit::ProcessCluster;
+using otp::testkit::wait_for_line;
 using otp_test::http_get;
 using otp_test::kTimeScale;
-using NodeSpec = otp_test::GossipNodeSpec;
 
 constexpr const char* kCookie = "observability-test-cookie";
 constexpr auto kConverge = 20s * kTimeScale;
 
-class HttpNode : public otp_test::GossipNode {
- public:
-  explicit HttpNode(NodeSpec spec)
-      : otp_test::GossipNode({"--cookie", kCookie, "--max-seconds", "120"}, with_http(spec)) {
-    for (const auto& l : process().lines()) {
-      const auto at = l.find(" http=");
-      if (l.rfind("ready ", 0) == 0 && at != std::string::npos) {
-        http_port_ = static_cast<uint16_t>(std::stoi(l.substr(at + 6)));
-      }
-    }
-    if (http_port_ == 0) throw std::runtime_error("no http port in the ready line:\n" + output());
-  }
-  uint16_t http_port() const { return http_port_; }
+/// Two otp-nodes (n1, then n2 joining through it) serving HTTP on ports of their own; `own`:
+/// flags of node i beyond that.
+ProcessCluster http_nodes(std::function<std::vector<std::string>(size_t)> own = {}) {
+  return ProcessCluster({.nodes = 2,
+                         .program = OTP_NODE_BIN,
+                         .cookie = kCookie,
+                         .args = {"--http", "127.0.0.1:0"},
+                         .node_args = std::move(own),
+                         .max_seconds = 120});
+}
 
- private:
-  static NodeSpec with_http(NodeSpec s) {
-    s.extra.insert(s.extra.end(), {"--http", "127.0.0.1:0"});
-    return s;
+/// The HTTP port node i's ready line names.
+uint16_t http_port(ProcessCluster& c, size_t i) {
+  for (const auto& l : c.process(i).lines()) {
+    const auto at = l.find(" http=");
+    if (l.rfind("ready ", 0) == 0 && at != std::string::npos) {
+      return static_cast<uint16_t>(std::stoi(l.substr(at + 6)));
+    }
   }
-  uint16_t http_port_ = 0;
-};
+  throw std::runtime_error("no http port in the ready line:\n" + c.logs());
+}
 
 TEST(OtpNodeHttp, HealthIsServingAndMetricsPassPromtool) {
-  HttpNode a({.name = "a"});
-  HttpNode b({.name = "b", .seeds = {a.gossip_address()}});
-  ASSERT_TRUE(wait_for_line(b.process(), "nodeup a@127.0.0.1",
-                            std::chrono::steady_clock::now() + kConverge))
-      << b.output();
+  ProcessCluster c = http_nodes();
+  const std::string a = c.name(0), b = c.name(1);
+  ASSERT_TRUE(
+      wait_for_line(c.process(1), "nodeup " + a, std::chrono::steady_clock::now() + kConverge))
+      << c.logs();
 
-  auto health = http_get(a.http_port(), "/health");
-  ASSERT_TRUE(health) << a.output();
+  auto health = http_get(http_port(c, 0), "/health");
+  ASSERT_TRUE(health) << c.logs();
   EXPECT_EQ(health->status, 200);
-  EXPECT_EQ(health->body, "{\"status\":\"serving\",\"node\":\"a@127.0.0.1\"}\n");
+  EXPECT_EQ(health->body, "{\"status\":\"serving\",\"node\":\"" + a + "\"}\n");
 
-  auto metrics = http_get(a.http_port(), "/metrics");
-  ASSERT_TRUE(metrics) << a.output();
+  auto metrics = http_get(http_port(c, 0), "/metrics");
+  ASSERT_TRUE(metrics) << c.logs();
   ASSERT_EQ(metrics->status, 200);
   const std::string& text = metrics->body;
-  EXPECT_NE(text.find("otp_node_info{node=\"a@127.0.0.1\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("otp_node_info{node=\"" + a + "\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("otp_links_up 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("otp_link_bytes_sent_total{peer=\"b@127.0.0.1\"} "), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("otp_link_bytes_sent_total{peer=\"" + b + "\"} "), std::string::npos) << text;
   EXPECT_NE(text.find("otp_members{state=\"alive\"} 2\n"), std::string::npos) << text;
   // The services supervisor and its children run on every node.
   EXPECT_EQ(text.find("otp_processes 0\n"), std::string::npos) << text;
   const auto verdict = otp_test::promtool_check_metrics(text);
   EXPECT_TRUE(verdict.ok) << verdict.output << "\n" << text;
 
-  auto missing = http_get(a.http_port(), "/");
+  auto missing = http_get(http_port(c, 0), "/");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
 }
 
 TEST(OtpNodeHttp, HealthIs503WhileTheNodeLeavesOnSigterm) {
-  // Slow gossip and a long leave bound: the leave lasts a few gossip rounds, while /health is
-  // polled.
-  HttpNode a(
-      {.name = "a", .extra = {"--gossip-interval-ms", "1000", "--leave-timeout-ms", "10000"}});
-  HttpNode b({.name = "b", .seeds = {a.gossip_address()}});
-  ASSERT_TRUE(wait_for_line(a.process(), "nodeup b@127.0.0.1",
-                            std::chrono::steady_clock::now() + kConverge))
-      << a.output();
-  ASSERT_EQ(http_get(a.http_port(), "/health")->status, 200);
+  // Slow gossip and a long leave bound on node 1: the leave lasts a few gossip rounds, while
+  // /health is polled.
+  ProcessCluster c = http_nodes([](size_t i) {
+    return i == 0 ? std::vector<std::string>{"--gossip-interval-ms", "1000", "--leave-timeout-ms",
+                                             "10000"}
+                  : std::vector<std::string>{};
+  });
+  const std::string a = c.name(0), b = c.name(1);
+  ASSERT_TRUE(
+      wait_for_line(c.process(0), "nodeup " + b, std::chrono::steady_clock::now() + kConverge))
+      << c.logs();
+  const uint16_t port = http_port(c, 0);
+  ASSERT_EQ(http_get(port, "/health")->status, 200);
 
-  a.process().signal(SIGTERM);
+  c.process(0).signal(SIGTERM);
   std::optional<otp_test::HttpReply> leaving;
   ASSERT_TRUE(otp_test::eventually(
       [&] {
-        auto r = http_get(a.http_port(), "/health");
+        auto r = http_get(port, "/health");
         if (r && r->status == 503) leaving = r;
         return leaving.has_value() || !r;  // !r: the endpoint is gone, the leave is over
       },
       20s))
-      << a.output();
-  ASSERT_TRUE(leaving) << "/health never said 503 before the node stopped\n" << a.output();
-  EXPECT_EQ(leaving->body, "{\"status\":\"leaving\",\"node\":\"a@127.0.0.1\"}\n");
-  ASSERT_TRUE(wait_for_line(b.process(), "member left a@127.0.0.1",
-                            std::chrono::steady_clock::now() + kConverge))
-      << b.output();
+      << c.logs();
+  ASSERT_TRUE(leaving) << "/health never said 503 before the node stopped\n" << c.logs();
+  EXPECT_EQ(leaving->body, "{\"status\":\"leaving\",\"node\":\"" + a + "\"}\n");
+  ASSERT_TRUE(
+      wait_for_line(c.process(1), "member left " + a, std::chrono::steady_clock::now() + kConverge))
+      << c.logs();
 }
 
 TEST(OtpNodeLogs, EventsGoToStderrAsTextOrJsonWithNodePeerAndReason) {
-  HttpNode a({.name = "a", .extra = {"--log-format", "json"}});
-  HttpNode b({.name = "b", .seeds = {a.gossip_address()}, .extra = {"--log-format", "text"}});
-  ASSERT_TRUE(wait_for_line(a.process(), "nodeup b@127.0.0.1",
-                            std::chrono::steady_clock::now() + kConverge))
-      << a.output();
+  ProcessCluster c = http_nodes([](size_t i) {
+    return std::vector<std::string>{"--log-format", i == 0 ? "json" : "text"};
+  });
+  const std::string a = c.name(0), b = c.name(1);
+  ASSERT_TRUE(
+      wait_for_line(c.process(0), "nodeup " + b, std::chrono::steady_clock::now() + kConverge))
+      << c.logs();
   ASSERT_TRUE(otp_test::eventually([&] {
-    return a.process().stderr_text().find(
-               "\"node\":\"a@127.0.0.1\",\"event\":\"nodeup\",\"peer\":\"b@127.0.0.1\"") !=
+    return c.process(0).stderr_text().find("\"node\":\"" + a +
+                                           "\",\"event\":\"nodeup\",\"peer\":\"" + b + "\"") !=
            std::string::npos;
-  })) << a.output();
+  })) << c.logs();
   ASSERT_TRUE(otp_test::eventually([&] {
-    return b.process().stderr_text().find("node=b@127.0.0.1 event=nodeup peer=a@127.0.0.1") !=
+    return c.process(1).stderr_text().find("node=" + b + " event=nodeup peer=" + a) !=
            std::string::npos;
-  })) << b.output();
+  })) << c.logs();
   // stdout keeps its lines.
-  EXPECT_TRUE(wait_for_line(b.process(), "nodeup a@127.0.0.1",
-                            std::chrono::steady_clock::now() + kConverge));
+  EXPECT_TRUE(
+      wait_for_line(c.process(1), "nodeup " + a, std::chrono::steady_clock::now() + kConverge));
 
-  b.process().kill_now();
+  c.kill(1);
   ASSERT_TRUE(otp_test::eventually(
       [&] {
-        const std::string err = a.process().stderr_text();
-        return err.find("\"event\":\"nodedown\",\"peer\":\"b@127.0.0.1\",\"reason\":") !=
+        const std::string err = c.process(0).stderr_text();
+        return err.find("\"event\":\"nodedown\",\"peer\":\"" + b + "\",\"reason\":") !=
                std::string::npos;
       },
       kConverge))
-      << a.output();
+      << c.logs();
 }
 
 }  // namespace

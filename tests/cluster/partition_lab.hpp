@@ -40,11 +40,12 @@
 #include <string>
 #include <vector>
 
-#include "cluster/netns.hpp"
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/netns_lab.hpp"
 
 namespace otp_test {
 
+using otp::testkit::NetnsLab;
 using LabClock = std::chrono::steady_clock;
 
 /// Set (e.g. by a SIGINT handler) to make every LabCluster wait throw, so that destructors stop
@@ -87,7 +88,7 @@ class LabProcess {
  public:
   LabProcess(std::vector<std::string> argv, const std::string& stderr_path, bool merge_stderr)
       : stderr_path_(stderr_path) {
-    pid_ = otp_test::spawn_in_session(argv, merge_stderr ? std::string() : stderr_path, &out_);
+    pid_ = otp::testkit::spawn_in_session(argv, merge_stderr ? std::string() : stderr_path, &out_);
   }
   ~LabProcess() {
     kill_now();
@@ -98,7 +99,7 @@ class LabProcess {
   LabProcess& operator=(const LabProcess&) = delete;
 
   /// SIGKILL to the whole group (the agent and anything it started), then reaps it. Idempotent.
-  void kill_now() { otp_test::kill_session(pid_); }
+  void kill_now() { otp::testkit::kill_session(pid_); }
 
   pid_t pid() const { return pid_; }
   int out() const { return out_; }

@@ -17,8 +17,8 @@
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/framing.hpp"
 #include "otp/protocol/handshake.hpp"
+#include "otp/testkit/child_process.hpp"
 #include "services/cluster_services.hpp"
-#include "support/child_process.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"
 
@@ -72,7 +72,7 @@ struct PeerNode {
 
   std::string name;
   uint16_t port;
-  otp_test::ChildProcess process;
+  otp::testkit::ChildProcess process;
   std::string ready;
 };
 

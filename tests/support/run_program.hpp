@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.hpp"
+#include "otp/testkit/child_process.hpp"
 
 namespace otp_test {
 
@@ -31,7 +31,7 @@ inline ProgramResult run_program(std::vector<std::string> argv, std::chrono::mil
   const std::string err_path = "/tmp/otp-test-run-" + std::to_string(::getpid()) + "-" +
                                std::to_string(counter++) + ".stderr";
   int out = -1;
-  pid_t pid = spawn_in_session(argv, err_path, &out);
+  pid_t pid = otp::testkit::spawn_in_session(argv, err_path, &out);
   ProgramResult r;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -50,7 +50,7 @@ inline ProgramResult run_program(std::vector<std::string> argv, std::chrono::mil
   // Past the deadline, or stdout closed: wait for the exit until the deadline, then kill.
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
-      kill_session(pid);
+      otp::testkit::kill_session(pid);
       status = -1;
       break;
     }

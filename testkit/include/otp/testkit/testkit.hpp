@@ -4,6 +4,10 @@
 //   await.hpp          Signal and AwaitError: wait on a condition with a deadline, no sleeps
 //   history.hpp        History: what the clients did (invoke, ok / fail / unknown, with times)
 //   check.hpp          check_acknowledged, check_no_duplicates: the history against the final state
+//   process_cluster.hpp  ProcessCluster: N nodes as real processes (otp-node, or your program on
+//                      node_main.hpp), faults through a control channel to their seams (or netns
+//                      as root), kill -9, pause / resume, restart, awaits; child_process.hpp and
+//                      netns_lab.hpp are what it stands on
 // Link the CMake target otp::testkit (otp_testkit in this tree).
 //
 // clang-format off
@@ -25,3 +29,4 @@
 #include "otp/testkit/check.hpp"
 #include "otp/testkit/history.hpp"
 #include "otp/testkit/local_cluster.hpp"
+#include "otp/testkit/process_cluster.hpp"
