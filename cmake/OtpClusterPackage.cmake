@@ -75,7 +75,9 @@ endif()
 foreach(dir IN LISTS OTP_PUBLIC_INCLUDE_DIRS)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
-install(TARGETS otp-node otp-ctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The programs are exported too (otp::otp-node, otp::otp-ctl), so a user's tests can name them,
+# e.g. $<TARGET_FILE:otp::otp-node> as a test kit ProcessCluster's program.
+install(TARGETS otp-node otp-ctl EXPORT OtpClusterTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # What the install needs built, and no more (scripts/check-package.sh builds this, not all).
 add_custom_target(package-contents)
 add_dependencies(package-contents ${OTP_EXPORTED_LIBRARIES} otp-node otp-ctl)
@@ -111,8 +113,6 @@ set(OTP_DEB_DEPENDS "libcaf-dev (>= 0.17.6)" "libssl-dev" "libboost-system-dev (
 if(OTP_ALLOCATOR STREQUAL "jemalloc")
   list(APPEND OTP_DEB_DEPENDS libjemalloc-dev)
 endif()
-if(OTP_PACKAGE_HAS_TESTKIT)
-  list(APPEND OTP_DEB_DEPENDS libgtest-dev)
-endif()
 list(JOIN OTP_DEB_DEPENDS ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libgtest-dev")  # tests written with otp::testkit
 include(CPack)
