@@ -146,6 +146,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Node& node, ClusterOptions confi
   t.self = protocol::NodeId{config.name, config.host, protocol::new_creation()};
   t.listen_host = config.listen_host.empty() ? config.host : config.listen_host;
   t.listen_port = config.port;
+  t.faults = config.faults;
   if (config.gossip) {
     // Membership's verdict closes links; the transport's timeout is only the backstop.
     if (config.gossip_dead_link_timeout <= t.heartbeat_interval)
@@ -208,6 +209,7 @@ Result<std::unique_ptr<MembershipDriver>> start_membership(
     bridge.on_member_event(e);
   };
   m.log = log;  // empty: the driver's own default (stderr)
+  m.faults = config.faults;
   return MembershipDriver::start(std::move(m));
 }
 

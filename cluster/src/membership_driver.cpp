@@ -5,6 +5,7 @@
 #include <random>
 
 #include "membership_driver_impl.hpp"
+#include "otp/protocol/gossip.hpp"
 
 namespace otp::cluster {
 
@@ -403,6 +404,7 @@ void MembershipDriver::Impl::deliver(const std::vector<membership::Event>& event
     for (const auto& [id, cb] : subscribers_) subscribers.push_back(cb);
   }
   for (const membership::Event& e : events) {
+    if (config_.faults) gossip_names_[e.member.gossip.to_string()] = e.member.id.full_name();
     if (e.kind == membership::EventKind::suspect) on_suspect(e.member);
     try {
       if (config_.on_event) config_.on_event(e);
@@ -436,6 +438,18 @@ void MembershipDriver::Impl::arm_timer() {
 // -- UDP ----------------------------------------------------------------------------------------
 
 void MembershipDriver::Impl::send_datagram(const membership::Outgoing& packet) {
+  if (config_.faults && config_.faults->any()) {
+    const FaultVerdict verdict = config_.faults->datagram(name_at(packet.to));
+    if (verdict.drop) return;
+    if (verdict.delay.count() > 0) {
+      later(verdict.delay, [this, packet] { transmit_datagram(packet); });
+      return;
+    }
+  }
+  transmit_datagram(packet);
+}
+
+void MembershipDriver::Impl::transmit_datagram(const membership::Outgoing& packet) {
   auto ip = lookup(packet.to.host);
   if (!ip) {
     ++counters.unresolved_drops;
@@ -475,18 +489,83 @@ void MembershipDriver::Impl::receive_datagram() {
         } else {
           ++counters.datagrams_received;
           const membership::Address from{unmapped(from_.address()).to_string(), from_.port()};
-          int dropped = -1;
-          step([&](membership::Membership& core) {
-            const membership::Stats before = core.stats();
-            auto out = core.on_packet(from, std::span<const uint8_t>(datagram_.data(), n),
-                                      membership::Channel::datagram, now());
-            dropped = drop_reason(before, core.stats());
-            return out;
-          });
-          log_drop(dropped, from, membership::Channel::datagram);
+          const std::span<const uint8_t> bytes(datagram_.data(), n);
+          FaultVerdict verdict;
+          if (config_.faults && config_.faults->any()) {
+            verdict = config_.faults->datagram(datagram_peer(from, bytes));
+          }
+          if (verdict.delay.count() > 0) {
+            later(verdict.delay,
+                  [this, from, copy = std::vector<uint8_t>(bytes.begin(), bytes.end())] {
+                    on_datagram(from, copy);
+                  });
+          } else if (!verdict.drop) {
+            on_datagram(from, bytes);
+          }
         }
         receive_datagram();
       });
+}
+
+void MembershipDriver::Impl::on_datagram(const membership::Address& from,
+                                         std::span<const uint8_t> bytes) {
+  int dropped = -1;
+  step([&](membership::Membership& core) {
+    const membership::Stats before = core.stats();
+    auto out = core.on_packet(from, bytes, membership::Channel::datagram, now());
+    dropped = drop_reason(before, core.stats());
+    return out;
+  });
+  log_drop(dropped, from, membership::Channel::datagram);
+}
+
+// -- the fault seam -----------------------------------------------------------------------------
+
+std::string MembershipDriver::Impl::name_at(const membership::Address& address) const {
+  auto it = gossip_names_.find(address.to_string());
+  return it == gossip_names_.end() ? std::string() : it->second;
+}
+
+std::string MembershipDriver::Impl::stream_peer(const membership::Address& peer,
+                                                const std::vector<uint8_t>& message,
+                                                bool accepted) const {
+  if (!config_.faults || !config_.faults->any()) return {};
+  std::string name = accepted ? std::string() : name_at(peer);
+  if (name.empty()) {
+    // Unauthenticated, but only to learn whom the seam is asked about: the core checks it.
+    if (auto packet = protocol::gossip::decode(message)) {
+      if (const auto* pp = std::get_if<protocol::gossip::PushPull>(&packet->body)) {
+        name = pp->source.full_name();
+      }
+    }
+  }
+  return name;
+}
+
+std::string MembershipDriver::Impl::datagram_peer(const membership::Address& from,
+                                                  std::span<const uint8_t> bytes) const {
+  std::string name = name_at(from);
+  if (name.empty()) {
+    // A member not known at this address (yet: a restarted node's new port): a ping names it.
+    if (auto packet = protocol::gossip::decode(bytes)) {
+      if (const auto* ping = std::get_if<protocol::gossip::Ping>(&packet->body)) {
+        name = ping->source.full_name();
+      }
+    }
+  }
+  return name;
+}
+
+FaultVerdict MembershipDriver::Impl::stream_fault(const std::string& peer) {
+  if (!config_.faults || peer.empty()) return {};
+  return config_.faults->stream(peer);
+}
+
+void MembershipDriver::Impl::later(std::chrono::milliseconds delay, std::function<void()> then) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+  timer->async_wait([this, timer, then = std::move(then)](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) then();
+  });
 }
 
 // -- logging ------------------------------------------------------------------------------------

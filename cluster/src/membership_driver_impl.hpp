@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -105,6 +106,16 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   /// Stream connections open now (each counts itself in and out).
   size_t& open_streams() { return open_streams_; }
   bool stopping() const { return stopping_; }
+  /// Whom the fault seam (MembershipDriverOptions::faults) is asked about for a push-pull
+  /// message that came from `peer`: the member at that gossip address, or (for a connection we
+  /// accepted, whose port says nothing, or an address not known yet) the source the message
+  /// names. Empty without faults.
+  std::string stream_peer(const membership::Address& peer, const std::vector<uint8_t>& message,
+                          bool accepted) const;
+  /// The fault seam's verdict for one push-pull message to or from that peer; {} without faults.
+  FaultVerdict stream_fault(const std::string& peer);
+  /// Runs then after delay on the driver thread, unless the driver stops first.
+  void later(std::chrono::milliseconds delay, std::function<void()> then);
 
   struct Counters {
     std::atomic<uint64_t> datagrams_sent{0};
@@ -131,15 +142,26 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   bool raised_incarnation();
   void handle(membership::Output out);
   void deliver(const std::vector<membership::Event>& events);
+  /// Through the fault seam, then transmit_datagram.
   void send_datagram(const membership::Outgoing& packet);
+  void transmit_datagram(const membership::Outgoing& packet);
   void receive_datagram();
+  /// A datagram that passed the fault seam: to the core.
+  void on_datagram(const membership::Address& from, std::span<const uint8_t> bytes);
+  /// The member whose gossip address this is ("name@host"), empty when none is known.
+  std::string name_at(const membership::Address& address) const;
+  /// Whom the fault seam is asked about for a datagram from `from`: the member at that address,
+  /// else the source a ping names.
+  std::string datagram_peer(const membership::Address& from, std::span<const uint8_t> bytes) const;
   void arm_timer();
   void begin_leave();
   void finish();
 
   // -- membership_driver_stream.cpp --
   void accept_stream();
+  /// Through the fault seam, then dial_push_pull.
   void push_pull(membership::Outgoing packet);
+  void dial_push_pull(membership::Outgoing packet);
 
   // -- membership_driver_resolve.cpp --
   void join_when_resolved();
@@ -205,6 +227,9 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   };
   std::unordered_map<std::string, Throttle> throttles_;
   size_t open_streams_ = 0;
+  /// With a fault seam: member names by gossip address ("host:port"), from the events, so a
+  /// datagram's address tells whom the seam is asked about.
+  std::unordered_map<std::string, std::string> gossip_names_;
   bool leaving_ = false;
   bool stopping_ = false;
 

@@ -90,9 +90,32 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
 
   void on_message() {
     if (impl_.stopping()) return close();
+    // The fault seam: the message that came in (a request or a reply), as seen from here.
+    fault_peer_ = impl_.stream_peer(peer_, body_, !outgoing_);
+    const FaultVerdict verdict = impl_.stream_fault(fault_peer_);
+    if (verdict.drop) return fail("cut off by fault injection");
+    if (verdict.delay.count() > 0) {
+      impl_.later(verdict.delay, [self = shared_from_this()] {
+        if (!self->closed_) self->take_message();
+      });
+      return;
+    }
+    take_message();
+  }
+
+  void take_message() {
     auto replies = impl_.on_stream_message(peer_, std::move(body_), !outgoing_);
     if (outgoing_ || replies.empty()) return close();
     set_out(replies.front());
+    // The reply going out passes the seam too (the request's source is the peer).
+    const FaultVerdict verdict = impl_.stream_fault(fault_peer_);
+    if (verdict.drop) return fail("cut off by fault injection");
+    if (verdict.delay.count() > 0) {
+      impl_.later(verdict.delay, [self = shared_from_this()] {
+        if (!self->closed_) self->write_then([self] { self->close(); });
+      });
+      return;
+    }
     write_then([self = shared_from_this()] { self->close(); });
   }
 
@@ -141,6 +164,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   bool outgoing_;
   std::array<uint8_t, protocol::kFrameHeaderSize> header_{};
   std::vector<uint8_t> body_;
+  std::string fault_peer_;  // whom the fault seam is asked about (empty: nobody)
   std::vector<uint8_t> out_;
   bool closed_ = false;
   bool timed_out_ = false;
@@ -186,6 +210,17 @@ void MembershipDriver::Impl::accept_stream() {
 }
 
 void MembershipDriver::Impl::push_pull(membership::Outgoing packet) {
+  const FaultVerdict verdict =
+      stream_fault(config_.faults && config_.faults->any() ? name_at(packet.to) : std::string());
+  if (verdict.drop) return;  // as a dial that gets no answer
+  if (verdict.delay.count() > 0) {
+    later(verdict.delay, [this, packet = std::move(packet)] { dial_push_pull(packet); });
+    return;
+  }
+  dial_push_pull(std::move(packet));
+}
+
+void MembershipDriver::Impl::dial_push_pull(membership::Outgoing packet) {
   if (open_streams_ >= config_.gossip.max_stream_connections) {
     ++counters.streams_refused;
     log_throttled("stream limit", "push-pull to " + packet.to.to_string() + " not started: " +

@@ -71,6 +71,14 @@ void Dialer::dial() {
     state_ = State::satisfied;
     return;
   }
+  if (const auto& faults = transport_.config().faults;
+      faults && !peer_name_.empty() && faults->cut(peer_name_)) {
+    // The fault seam cuts that node off: no dial, as if it did not answer; looked at again soon
+    // (no backoff), so a healed cut relinks at once.
+    attempt_ = 0;
+    retry_later();
+    return;
+  }
   state_ = State::resolving;
   resolver_.async_resolve(
       host_, port_, tcp::resolver::numeric_service,

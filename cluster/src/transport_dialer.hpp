@@ -3,7 +3,8 @@
 // drops, dials again after reconnect_delay() (exponential backoff with jitter; the attempt count
 // resets once a handshake succeeded). It learns the node name behind the address from the first
 // handshake; while that node is linked through any link (e.g. the one it dialed us on), it does
-// not dial, and the transport wakes it when that link goes down. Runs on its own strand.
+// not dial, and the transport wakes it when that link goes down. It does not dial a node that
+// the fault seam (TransportOptions::faults) cuts off. Runs on its own strand.
 #pragma once
 
 #include <atomic>

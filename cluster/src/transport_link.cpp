@@ -61,7 +61,10 @@ Link::Link(AsioTransport& transport, Strand strand, asio::ip::tcp::socket socket
       fd_(socket_.native_handle()),
       decoder_(protocol::FrameLimits{transport.config().max_frame_size}),
       handshake_timer_(strand_),
-      heartbeat_timer_(strand_) {}
+      heartbeat_timer_(strand_),
+      held_in_timer_(strand_),
+      held_out_timer_(strand_),
+      faults_(transport.config().faults) {}
 
 // -- any thread ---------------------------------------------------------------------------------
 
@@ -114,6 +117,18 @@ std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control, bool 
   const size_t frame_size = frame.header.size() + frame.body.size();
   // Memory, not wire bytes: what a peer that does not read makes us hold.
   const size_t cost = sizeof(QueuedFrame) + frame.body.capacity();
+  if (faults_ && established_.load(std::memory_order_acquire)) {
+    std::optional<SendError> error;
+    switch (hold_outgoing(frame, cost, control, error)) {
+      case Hold::pass:
+        break;
+      case Hold::held:
+        return error;
+      case Hold::cut:
+        close(cut_reason());
+        return error;
+    }
+  }
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(queue_mx_);
@@ -228,6 +243,29 @@ void Link::process_frames() {
 }
 
 void Link::on_frame(const std::vector<uint8_t>& frame) {
+  if (faults_ && state_ != State::handshaking && (faults_->any() || !held_in_.empty())) {
+    const FaultVerdict verdict = faults_->stream(peer_.full_name());
+    if (verdict.drop) {
+      do_close(cut_reason(), "info");
+      return;
+    }
+    if (verdict.delay.count() > 0 || !held_in_.empty()) {
+      auto at = Clock::now() + verdict.delay;
+      if (!held_in_.empty()) at = std::max(at, held_in_.back().at);
+      held_in_.push_back({at, frame});
+      if (held_in_.size() == 1) {
+        held_in_timer_.expires_at(at);
+        held_in_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+          if (!ec) self->release_incoming();
+        });
+      }
+      return;
+    }
+  }
+  deliver_frame(frame);
+}
+
+void Link::deliver_frame(const std::vector<uint8_t>& frame) {
   auto message = protocol::decode(frame, protocol::Codec::msgpack);
   if (state_ == State::handshaking) {
     on_handshake_frame(std::move(message));
@@ -279,6 +317,11 @@ void Link::on_established() {
     close_after_flush("its address was disconnected", "info");
     return;
   }
+  if (faults_ && faults_->cut(peer_.full_name())) {
+    do_close(cut_reason(), "info");  // as a cut network: no Reject reaches the peer
+    return;
+  }
+  established_.store(true, std::memory_order_release);
   state_ = State::parked;  // until admitted
   auto admission = transport_.admit(shared_from_this());
   switch (admission.verdict) {
@@ -330,6 +373,93 @@ void Link::on_link_message(protocol::Message&& message) {
     TransportCounters::bump(transport_.counters().messages_received);
     transport_.listener().on_message(peer_, std::move(message));
   }
+}
+
+// -- faults -------------------------------------------------------------------------------------
+
+Link::Hold Link::hold_outgoing(QueuedFrame& frame, size_t cost, bool control,
+                               std::optional<SendError>& error) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    if (!accepting_) {
+      error = SendError::nodedown;
+      return Hold::held;
+    }
+    if (!faults_->any() && held_out_.empty()) return Hold::pass;
+    const FaultVerdict verdict = faults_->stream(peer_.full_name());
+    if (verdict.drop) {
+      error = SendError::nodedown;
+      return Hold::cut;
+    }
+    if (verdict.delay.count() <= 0 && held_out_.empty()) return Hold::pass;
+    if (!control && queued_bytes_ > 0 &&
+        queued_bytes_ + cost > transport_.config().max_queue_bytes) {
+      error = SendError::overload;
+      return Hold::held;
+    }
+    auto at = Clock::now() + verdict.delay;
+    if (!held_out_.empty()) at = std::max(at, held_out_.back().at);
+    held_out_.push_back({at, std::move(frame), cost});
+    queued_bytes_ += cost;
+    wake = held_out_.size() == 1;
+  }
+  if (wake) {
+    asio::post(strand_, [self = shared_from_this()] {
+      std::lock_guard<std::mutex> lock(self->queue_mx_);
+      if (self->held_out_.empty()) return;
+      self->held_out_timer_.expires_at(self->held_out_.front().at);
+      self->held_out_timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) self->release_outgoing();
+      });
+    });
+  }
+  return Hold::held;
+}
+
+void Link::release_outgoing() {
+  if (state_ == State::closed) return;
+  const auto now = Clock::now();
+  bool released = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mx_);
+    while (!held_out_.empty() && held_out_.front().at <= now) {
+      queue_.push_back(std::move(held_out_.front().frame));
+      held_out_.pop_front();
+      released = true;
+    }
+    if (!held_out_.empty()) {
+      held_out_timer_.expires_at(held_out_.front().at);
+      held_out_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->release_outgoing();
+      });
+    }
+    if (released) write_scheduled_ = true;
+  }
+  if (released) write_queued();
+}
+
+void Link::release_incoming() {
+  const auto now = Clock::now();
+  while (state_ == State::up && !held_in_.empty() && held_in_.front().at <= now) {
+    auto frame = std::move(held_in_.front().frame);
+    held_in_.pop_front();
+    deliver_frame(frame);
+  }
+  if (state_ != State::up) {
+    held_in_.clear();
+    return;
+  }
+  if (!held_in_.empty()) {
+    held_in_timer_.expires_at(held_in_.front().at);
+    held_in_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->release_incoming();
+    });
+  }
+}
+
+std::string Link::cut_reason() const {
+  return "fault injection: " + peer_.full_name() + " is cut off";
 }
 
 // -- writing ------------------------------------------------------------------------------------
@@ -488,11 +618,15 @@ void Link::do_close(const std::string& reason, std::string_view level) {
     std::lock_guard<std::mutex> lock(queue_mx_);
     accepting_ = false;
     std::vector<QueuedFrame>().swap(queue_);
+    held_out_.clear();
     queued_bytes_ = 0;
   }
   boost::system::error_code ignored;
   handshake_timer_.cancel();
   heartbeat_timer_.cancel();
+  held_in_timer_.cancel();
+  held_out_timer_.cancel();
+  held_in_.clear();
   socket_.close(ignored);  // an async_write in flight ends with operation_aborted
   transport_.link_closed(shared_from_this(), up_reported_, reason);
   // After link_closed: whoever reads the log line then sees the connection gone from stats().

@@ -17,6 +17,10 @@
 //             contiguous buffer. A queued send (Transport::send_queued) always takes this way.
 //   timers    the handshake deadline; then one timer that sends a Ping after heartbeat_interval
 //             without writing and closes the link after dead_link_timeout without reading.
+//   faults    with a FaultInjector (TransportOptions::faults) that names the peer, once the
+//             handshake is done: a cut closes the link at its next frame either way (and fails
+//             the handshake); a delayed frame waits in held_in_ / held_out_ with every frame
+//             behind it until its time, so frames never overtake each other.
 //
 // A link reports up and down through AsioTransport (admit / link_closed), which keeps the order
 // of events per node name; see transport_asio.hpp.
@@ -28,6 +32,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,6 +93,20 @@ class Link : public std::enable_shared_from_this<Link> {
   void report_up();
   void on_link_message(protocol::Message&& message);
 
+  /// A frame that passed the fault seam (or had none to pass).
+  void deliver_frame(const std::vector<uint8_t>& frame);
+
+  // -- faults (see above) --
+  enum class Hold { pass, held, cut };
+  /// Outgoing, any thread: whether the frame goes on as usual, waits in held_out_, or the peer is
+  /// cut. Takes queue_mx_.
+  /// Strand: moves the held outgoing frames that are due into the queue and writes them.
+  void release_outgoing();
+  /// Strand: delivers the held incoming frames that are due.
+  void release_incoming();
+  /// "fault injection: b@h is cut off".
+  std::string cut_reason() const;
+
   // -- writing --
   void write_queued();
   void on_written(const boost::system::error_code& ec);
@@ -115,6 +134,10 @@ class Link : public std::enable_shared_from_this<Link> {
   /// The direct write of enqueue() (under queue_mx_): bytes the kernel took (0 on EAGAIN or an
   /// error: the strand's write then reports the error).
   size_t write_now(const QueuedFrame& frame);
+  /// Outgoing, any thread: whether the frame goes on as usual, waits in held_out_ (error empty),
+  /// or not at all (error says why: the peer is cut, or the queue is full). Takes queue_mx_.
+  Hold hold_outgoing(QueuedFrame& frame, size_t cost, bool control,
+                     std::optional<SendError>& error);
 
   AsioTransport& transport_;
   Strand strand_;
@@ -143,6 +166,14 @@ class Link : public std::enable_shared_from_this<Link> {
   std::vector<uint8_t> coalesced_;
   std::vector<boost::asio::const_buffer> buffers_;
   std::array<uint8_t, 64 * 1024> read_buffer_;
+  struct HeldIn {
+    std::chrono::steady_clock::time_point at;
+    std::vector<uint8_t> frame;
+  };
+  std::deque<HeldIn> held_in_;  // delayed incoming frames, in order (their times never decrease)
+  boost::asio::steady_timer held_in_timer_;
+  boost::asio::steady_timer held_out_timer_;
+  const std::shared_ptr<FaultInjector> faults_;  // null: no seam
 
   // -- any thread, under queue_mx_ --
   mutable std::mutex queue_mx_;
@@ -150,6 +181,12 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t queued_bytes_ = 0;       // queue_ and in_flight_
   bool write_scheduled_ = false;  // the strand was woken and has not yet found the queue empty
   bool accepting_ = true;         // false once closed: enqueue() fails with nodedown
+  struct HeldOut {
+    std::chrono::steady_clock::time_point at;
+    QueuedFrame frame;
+    size_t cost = 0;
+  };
+  std::deque<HeldOut> held_out_;  // delayed outgoing frames, in order (counted in queued_bytes_)
   // -- any thread --
   /// When the last direct write happened (steady_clock ticks); written under queue_mx_, read
   /// by the strand's heartbeat (a direct write is a write: no Ping needed).
@@ -158,6 +195,9 @@ class Link : public std::enable_shared_from_this<Link> {
   /// direct write.
   std::atomic<uint64_t> bytes_in_{0};
   std::atomic<uint64_t> bytes_out_{0};
+  /// Set on the strand once peer_ is known and the handshake passed the seam: from then on, the
+  /// fault seam applies to outgoing frames.
+  std::atomic<bool> established_{false};
 };
 
 }  // namespace otp::cluster::detail

@@ -56,6 +56,7 @@
 #include <string>
 #include <vector>
 
+#include "otp/cluster/faults.hpp"
 #include "otp/cluster/membership_driver.hpp"
 #include "otp/cluster/transport.hpp"
 #include "otp/error.hpp"
@@ -98,6 +99,9 @@ struct ClusterOptions {
   /// registered: empty for the default (the earlier registration wins). It must be the same
   /// function on every node of the cluster (see otp::global::Resolver).
   otp::global::Resolver global_resolver = {};
+  /// The fault-injection seam for tests (faults.hpp): the transport and the membership driver
+  /// drop or delay traffic with the peers it names. Null (the default): no faults, no cost.
+  std::shared_ptr<FaultInjector> faults = nullptr;
 };
 
 /// A Node's cluster layer (see above): start() it after the Node, destroy it before the Node.

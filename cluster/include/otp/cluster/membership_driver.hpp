@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "otp/cluster/faults.hpp"
 #include "otp/error.hpp"
 #include "otp/membership/member.hpp"
 #include "otp/membership/options.hpp"
@@ -110,6 +111,9 @@ struct MembershipDriverOptions {
   /// Connection refused"). Levels "error", "warning", "info", "debug". Default: stderr, prefixed
   /// with self, without "debug".
   std::function<void(std::string_view level, std::string_view text)> log = {};
+  /// The fault-injection seam (faults.hpp): datagrams and push-pull streams to and from a peer
+  /// are dropped or delayed as it says. Null: none, at no cost.
+  std::shared_ptr<FaultInjector> faults = nullptr;
 };
 
 /// The driver's own counters (the core's are in membership::Stats).

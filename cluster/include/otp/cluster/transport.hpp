@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "otp/cluster/faults.hpp"
 #include "otp/error.hpp"
 #include "otp/protocol/message.hpp"
 #include "otp/protocol/node_id.hpp"
@@ -91,6 +92,10 @@ struct TransportOptions {
   /// threads (and in start() and stop()), possibly concurrently when io_threads > 1.
   /// Default: stderr, prefixed with self, without the "debug" lines.
   std::function<void(std::string_view level, std::string_view text)> log;
+
+  /// The fault-injection seam (faults.hpp): cuts, losses and delays a test sets per peer. Null:
+  /// none, at no cost.
+  std::shared_ptr<FaultInjector> faults = nullptr;
 };
 
 /// The redial delay after `attempt` failed attempts in a row (0: the first retry):

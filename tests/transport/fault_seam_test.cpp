@@ -1,0 +1,325 @@
+// The fault-injection seam (otp/cluster/faults.hpp) on real Clusters inside this process, over
+// loopback: a fault set on one node for a peer cuts, loses or slows both directions of the TCP
+// links and of the gossip as that node sees them, so the other node sees the same (a one-sided
+// cut is seen failed from both sides), and clearing it heals.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "otp/cluster/cluster.hpp"
+#include "otp/cluster/faults.hpp"
+#include "otp/distribution.hpp"
+#include "otp/otp.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using otp::cluster::FaultInjector;
+using otp::cluster::LinkFault;
+using otp::membership::EventKind;
+
+constexpr auto kWait = 30s;  // generous: sanitizers, a loaded machine
+
+/// Answers every int call with the same int.
+class Echo : public otp::GenServer {
+ public:
+  otp::Action handle_call(const otp::Message& m, const otp::From&) override {
+    return otp::reply(m.get<int>());
+  }
+};
+
+/// The int a call answered, or -1 (and a test failure naming the error).
+int answer(const otp::Result<int>& r) {
+  if (!r) {
+    ADD_FAILURE() << "call failed: " << r.error();
+    return -1;
+  }
+  return *r;
+}
+
+/// Counts the ints cast to it, which must come 0, 1, 2, ...; a call answers the count, or -1
+/// once one came out of order.
+class InOrder : public otp::GenServer {
+ public:
+  otp::Action handle_cast(const otp::Message& m) override {
+    if (m.get<int>() != next_) broken_ = true;
+    ++next_;
+    return otp::noreply();
+  }
+  otp::Action handle_call(const otp::Message&, const otp::From&) override {
+    return otp::reply(broken_ ? -1 : next_);
+  }
+
+ private:
+  int next_ = 0;
+  bool broken_ = false;
+};
+
+/// One node with gossip and a fault injector; records its membership events.
+struct SeamNode {
+  SeamNode(const std::string& name, const std::vector<std::string>& seeds, bool gossip = true)
+      : node([&] {
+          otp::NodeOptions o;
+          o.name = "seam_" + name;
+          o.scheduler_threads = 2;
+          o.log_crashes = false;
+          return o;
+        }()),
+        faults(std::make_shared<FaultInjector>(42)),
+        inbox(node) {
+    otp::cluster::ClusterOptions config{.name = name, .cookie = "seam-test"};
+    config.transport.log = [this](std::string_view, std::string_view text) {
+      std::lock_guard<std::mutex> lock(mx);
+      log.emplace_back(text);
+      cv.notify_all();
+    };
+    if (gossip) {
+      config.gossip = otp::cluster::GossipOptions{.seeds = seeds};
+      config.gossip->membership.reconnect_interval = 500ms;
+    }
+    config.faults = faults;
+    config.on_member_event = [this](const otp::membership::Event& e) {
+      std::lock_guard<std::mutex> lock(mx);
+      events.push_back(e);
+      cv.notify_all();
+    };
+    otp::distribution::monitor_nodes(node, inbox.pid());  // before the links come up
+    cluster = std::move(otp::cluster::Cluster::start(node, config).value());
+  }
+  ~SeamNode() { cluster->stop(); }
+
+  std::string full_name() const { return cluster->self().full_name(); }
+  std::string gossip_seed() const { return "127.0.0.1:" + std::to_string(*cluster->gossip_port()); }
+
+  /// Waits for an event of `kind` about `peer` after the first `from` events; its index.
+  std::optional<size_t> await_event(EventKind kind, const std::string& peer, size_t from = 0) {
+    std::unique_lock<std::mutex> lock(mx);
+    std::optional<size_t> found;
+    cv.wait_for(lock, kWait, [&] {
+      for (size_t i = from; i < events.size(); ++i) {
+        if (events[i].kind == kind && events[i].member.id.full_name() == peer) {
+          found = i;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  /// Waits until at least n transport log lines contain part.
+  bool await_log(const std::string& part, size_t n) {
+    std::unique_lock<std::mutex> lock(mx);
+    return cv.wait_for(lock, kWait, [&] {
+      return static_cast<size_t>(std::count_if(log.begin(), log.end(), [&](const std::string& l) {
+               return l.find(part) != std::string::npos;
+             })) >= n;
+    });
+  }
+  size_t event_count() {
+    std::lock_guard<std::mutex> lock(mx);
+    return events.size();
+  }
+  /// Waits for the NodeDown (or NodeUp) of peer.
+  template <class T>
+  bool await_node_event(const std::string& peer) {
+    return inbox
+        .receive_if(
+            [&](const otp::Message& m) {
+              const auto* e = m.get_if<T>();
+              return e != nullptr && e->node == peer;
+            },
+            kWait)
+        .has_value();
+  }
+  bool linked_to(const std::string& peer) {
+    auto n = otp::distribution::nodes(node);
+    return std::find(n.begin(), n.end(), peer) != n.end();
+  }
+
+  otp::Node node;
+  std::shared_ptr<FaultInjector> faults;
+  otp::Inbox inbox;
+  std::unique_ptr<otp::cluster::Cluster> cluster;
+  std::mutex mx;
+  std::condition_variable cv;
+  std::vector<otp::membership::Event> events;
+  std::vector<std::string> log;
+};
+
+/// a and b with gossip, each seeing the other alive and linked.
+struct Pair {
+  Pair() : a("a", {}), b("b", {a.gossip_seed()}) {
+    EXPECT_TRUE(a.await_event(EventKind::joined, b.full_name()));
+    EXPECT_TRUE(b.await_event(EventKind::joined, a.full_name()));
+    EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
+    EXPECT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+  }
+  SeamNode a;
+  SeamNode b;
+};
+
+TEST(FaultInjector, RemembersFaultsPerPeerAndDecidesPerPacket) {
+  FaultInjector f(1);
+  EXPECT_FALSE(f.any());
+  EXPECT_EQ(f.get("b@h"), LinkFault{});
+  f.set("b@h", {.drop = 1.0});
+  EXPECT_TRUE(f.any());
+  EXPECT_TRUE(f.cut("b@h"));
+  EXPECT_FALSE(f.cut("c@h"));
+  EXPECT_TRUE(f.datagram("b@h").drop);
+  EXPECT_TRUE(f.stream("b@h").drop);
+  EXPECT_FALSE(f.datagram("c@h").drop);
+
+  f.set("b@h", {.drop = 0.5, .delay = 20ms});
+  int lost = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto v = f.datagram("b@h");
+    if (v.drop) {
+      ++lost;
+    } else {
+      EXPECT_EQ(v.delay, 20ms);
+    }
+    // A stream never loses a message short of a cut: it comes late (a retransmission).
+    auto s = f.stream("b@h");
+    EXPECT_FALSE(s.drop);
+    EXPECT_TRUE(s.delay == 20ms || s.delay == 20ms + f.retransmit_delay());
+  }
+  EXPECT_GT(lost, 400);
+  EXPECT_LT(lost, 600);
+
+  f.set("b@h", {});  // nothing: cleared
+  EXPECT_FALSE(f.any());
+  f.set("b@h", {.delay = 5ms});
+  f.set("c@h", {.drop = 1.0});
+  f.clear_all();
+  EXPECT_FALSE(f.any());
+  EXPECT_FALSE(f.datagram("c@h").drop);
+}
+
+// A cut set on a alone: a drops b's traffic both ways, so both see the other failed and the
+// link go down; b's redials are refused at a's handshake. Clearing it: alive and linked again.
+TEST(FaultSeam, OneSidedCutIsSeenFailedFromBothSidesAndHeals) {
+  Pair p;
+  const size_t a_seen = p.a.event_count();
+  const size_t b_seen = p.b.event_count();
+  p.a.faults->set(p.b.full_name(), {.drop = 1.0});
+
+  EXPECT_TRUE(p.a.await_event(EventKind::failed, p.b.full_name(), a_seen));
+  EXPECT_TRUE(p.b.await_event(EventKind::failed, p.a.full_name(), b_seen));
+  EXPECT_TRUE(p.a.await_node_event<otp::NodeDown>(p.b.full_name()));
+  EXPECT_TRUE(p.b.await_node_event<otp::NodeDown>(p.a.full_name()));
+  EXPECT_FALSE(p.a.linked_to(p.b.full_name()));
+  EXPECT_GT(p.a.faults->stats().dropped, 0u);
+
+  const size_t a_cut = p.a.event_count();
+  const size_t b_cut = p.b.event_count();
+  p.a.faults->clear(p.b.full_name());
+  // Back: a new "alive" (refuted) or "joined" event, and a link.
+  auto back = [](SeamNode& n, const std::string& peer, size_t from) {
+    std::unique_lock<std::mutex> lock(n.mx);
+    return n.cv.wait_for(lock, kWait, [&] {
+      for (size_t i = from; i < n.events.size(); ++i) {
+        const auto& e = n.events[i];
+        if (e.member.id.full_name() == peer &&
+            (e.kind == EventKind::alive || e.kind == EventKind::joined))
+          return true;
+      }
+      return false;
+    });
+  };
+  EXPECT_TRUE(back(p.a, p.b.full_name(), a_cut));
+  EXPECT_TRUE(back(p.b, p.a.full_name(), b_cut));
+  EXPECT_TRUE(p.a.await_node_event<otp::NodeUp>(p.b.full_name()));
+  EXPECT_TRUE(p.b.await_node_event<otp::NodeUp>(p.a.full_name()));
+  ASSERT_TRUE(otp::gen_server::start<Echo>(p.b.node, otp::name("echo")));
+  EXPECT_EQ(
+      answer(otp::gen_server::call<int>(p.a.node, otp::remote_name("echo", p.b.full_name()), 7)),
+      7);
+}
+
+// Without gossip the transport alone obeys the seam: a cut on the accepting side closes the link
+// at its next frame (a heartbeat at the latest) and refuses the dialer's handshakes; cleared, the
+// dialer's next try links again.
+TEST(FaultSeam, TransportCutClosesTheLinkAndRefusesTheHandshakeUntilCleared) {
+  SeamNode a("ta", {}, /*gossip=*/false);
+  SeamNode b("tb", {}, /*gossip=*/false);
+  ASSERT_TRUE(a.cluster->connect("127.0.0.1:" + std::to_string(b.cluster->port())));
+  ASSERT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
+  ASSERT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+
+  b.faults->set(a.full_name(), {.drop = 1.0});
+  EXPECT_TRUE(a.await_node_event<otp::NodeDown>(b.full_name()));
+  EXPECT_TRUE(b.await_node_event<otp::NodeDown>(a.full_name()));
+  // a keeps dialing; b's handshake check refuses each try until the cut is cleared.
+  const std::string cut = a.full_name() + " is cut off";
+  EXPECT_TRUE(b.await_log(cut, 3));  // the link, then two handshakes
+  EXPECT_FALSE(a.linked_to(b.full_name()));
+  EXPECT_FALSE(b.linked_to(a.full_name()));
+  b.faults->clear(a.full_name());
+  EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
+  EXPECT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+}
+
+// 30 % of the traffic lost both ways at a: gossip loses datagrams, links only stall (TCP
+// retransmits), membership keeps both alive and calls are answered.
+TEST(FaultSeam, LossyLinkKeepsMembershipAndAnswersCalls) {
+  Pair p;
+  ASSERT_TRUE(otp::gen_server::start<Echo>(p.b.node, otp::name("echo")));
+  const size_t a_seen = p.a.event_count();
+  const size_t b_seen = p.b.event_count();
+  p.a.faults->set(p.b.full_name(), {.drop = 0.3});
+  const auto echo = otp::remote_name("echo", p.b.full_name());
+  for (int i = 0; i < 40; ++i) {
+    auto r = otp::gen_server::call<int>(p.a.node, echo, i, 30s);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(*r, i);
+    std::this_thread::sleep_for(50ms);  // spread the calls over the gossip rounds (not a wait)
+  }
+  EXPECT_GT(p.a.faults->stats().dropped, 0u);  // datagrams were lost
+  EXPECT_GT(p.a.faults->stats().delayed, 0u);  // frames were retransmitted
+  auto no_failure = [](SeamNode& n, size_t from) {
+    std::lock_guard<std::mutex> lock(n.mx);
+    for (size_t i = from; i < n.events.size(); ++i) {
+      if (n.events[i].kind == EventKind::failed) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(no_failure(p.a, a_seen));
+  EXPECT_TRUE(no_failure(p.b, b_seen));
+  EXPECT_TRUE(p.a.linked_to(p.b.full_name()));
+}
+
+// A delay set on a alone slows both directions: a call from a to b is answered, at least two
+// delays later (the request out of a, the reply into a).
+TEST(FaultSeam, SlowLinkDelaysBothDirections) {
+  Pair p;
+  ASSERT_TRUE(otp::gen_server::start<Echo>(p.b.node, otp::name("echo")));
+  const auto echo = otp::remote_name("echo", p.b.full_name());
+  ASSERT_EQ(answer(otp::gen_server::call<int>(p.a.node, echo, 1)), 1);
+  p.a.faults->set(p.b.full_name(), {.delay = 150ms});
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = otp::gen_server::call<int>(p.a.node, echo, 2, 30s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(*r, 2);
+  EXPECT_GE(took, 300ms);
+  // Messages keep their order while the delay changes and is cleared under them.
+  ASSERT_TRUE(otp::gen_server::start<InOrder>(p.b.node, otp::name("in_order")));
+  const auto in_order = otp::remote_name("in_order", p.b.full_name());
+  for (int i = 0; i < 300; ++i) {
+    if (i == 100) p.a.faults->set(p.b.full_name(), {.delay = 20ms});
+    if (i == 200) p.a.faults->clear(p.b.full_name());
+    otp::gen_server::cast(p.a.node, in_order, i);
+  }
+  EXPECT_EQ(answer(otp::gen_server::call<int>(p.a.node, in_order, 0, 30s)), 300);
+  EXPECT_TRUE(p.a.linked_to(p.b.full_name()));
+}
+
+}  // namespace
