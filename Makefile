@@ -4,8 +4,8 @@
 # loopback find each other by gossip, a client calls the global `counter` through each of them,
 # the owner's node is killed and the counter answers again from another node (the time printed);
 # everything it started is stopped. `make demo-seed` is the seed's single-node tour (otp-demo).
-.PHONY: deps build demo demo-seed test test-sanitize fuzz bench bench-compare bench-partitions \
-	format format-check clean docker-programs docker-image test-compose
+.PHONY: deps build demo demo-seed test test-package test-sanitize fuzz bench bench-compare \
+	bench-partitions format format-check clean docker-programs docker-image test-compose
 
 JOBS ?= $(shell nproc)
 
@@ -28,6 +28,12 @@ demo-seed: deps
 
 test: build
 	@ctest --preset release -j 2
+
+# The installed package as a user meets it (scripts/check-package.sh): cmake --install into a
+# temporary prefix, examples/ built and tested against it alone, the .deb. Reuses the release
+# build (run after `make test` it builds nothing of the project).
+test-package: deps
+	@bash scripts/check-package.sh
 
 test-sanitize: deps
 	@cmake --preset sanitize >/dev/null
