@@ -152,9 +152,16 @@ TEST(MembershipProcesses, KilledNodeIsMarkedFailedByEverySurvivorWithinTheBound)
   ProcessCluster c = start_cluster(5);
   ASSERT_NO_FATAL_FAILURE(expect_converged(c, Clock::now() + kConverge));
   const std::string victim = c.name(4);
+  const auto survivors = nodes_from(0, 3);
+  // Membership converges before the links: the nodedown asserted below needs each survivor's
+  // link to the victim up first.
+  for (size_t i : survivors) {
+    ASSERT_TRUE(wait_for_line(c.process(i), "nodeup " + victim, Clock::now() + kConverge))
+        << c.name(i) << " never linked to " << victim << "; its output:\n"
+        << all_lines(c.process(i));
+  }
   const auto killed_at = Clock::now();
   c.kill(4);
-  const auto survivors = nodes_from(0, 3);
   for (size_t i : survivors) {
     EXPECT_TRUE(wait_for_line(c.process(i), "member failed " + victim + " ", killed_at + kDetect))
         << c.name(i) << " did not report " << victim << " failed within "
