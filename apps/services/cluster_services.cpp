@@ -3,6 +3,7 @@
 #include <atomic>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -36,9 +37,11 @@ class Counter : public otp::GenServer {
   otp::Action handle_info(const otp::Message& m) override {
     if (const auto* lost = m.get_if<otp::NameConflict>()) {
       // The registry exits this process next ({shutdown, name_conflict}); say who was told.
-      std::cerr << "counter " << self() << " lost global name " << lost->name << " to "
-                << lost->winner << "\n"
-                << std::flush;
+      // One write: the node's log lines go to stderr from other threads at the same moment.
+      std::ostringstream line;
+      line << "counter " << self() << " lost global name " << lost->name << " to " << lost->winner
+           << "\n";
+      std::cerr << line.str() << std::flush;
       return otp::noreply();
     }
     return GenServer::handle_info(m);
