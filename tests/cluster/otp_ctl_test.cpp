@@ -16,10 +16,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cluster/gossip_node.hpp"
+#include "support/eventually.hpp"
 #include "support/run_program.hpp"
 #include "support/time_scale.hpp"
 
@@ -174,11 +174,10 @@ TEST_F(OtpCtlTest, EveryStderrLineOfAJsonLogNodeIsJsonCrashReportsIncluded) {
   // report, both the runtime's own lines.
   auto crash = ctl(n, {"call", "echo", R"({"type":"svc.crash"})"});
   EXPECT_EQ(crash.status, 1) << crash.out;
-  const auto deadline = Clock::now() + kConverge;
-  while (n.process().stderr_text().find("exited") == std::string::npos && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(otp_test::eventually(
+      [&] { return n.process().stderr_text().find("exited") != std::string::npos; }, kConverge))
+      << n.output();
   const std::string err = n.process().stderr_text();
-  ASSERT_NE(err.find("exited"), std::string::npos) << n.output();
   for (const auto& line : lines_of(err)) {
     auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;

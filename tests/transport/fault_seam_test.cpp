@@ -260,7 +260,8 @@ TEST(FaultSeam, TransportCutClosesTheLinkAndRefusesTheHandshakeUntilCleared) {
   // a keeps dialing; b's handshake check refuses each try until the cut is cleared.
   const std::string cut = a.full_name() + " is cut off";
   EXPECT_TRUE(b.await_log(cut, 3));  // the link, then two handshakes
-  EXPECT_FALSE(a.linked_to(b.full_name()));
+  // Only b holds the cut: a's dialer may see a handshake complete for an instant before b closes
+  // it, so the side asserted never to be linked is b.
   EXPECT_FALSE(b.linked_to(a.full_name()));
   b.faults->clear(a.full_name());
   EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
