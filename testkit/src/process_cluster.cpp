@@ -12,14 +12,21 @@ namespace otp::testkit {
 using Clock = std::chrono::steady_clock;
 
 struct ProcessCluster::Node {
-  std::string name;  // "n1"
-  std::string host;
-  uint16_t port = 0;         // transport; 0 until the first run printed it
-  uint16_t gossip_port = 0;  // likewise
+  std::string name;        // "n1"
+  std::string host;        // what it advertises: an IP, or a host name (host_names)
+  std::string ip;          // its host's address (changes with change_address)
+  int lab_host = 0;        // with netns: the lab host it runs on (1-based)
+  bool owns_host = false;  // with netns: the first node of its lab host (fixed ports, 0.0.0.0)
+  std::vector<std::string> args;  // its own flags, after the cluster's
+  uint16_t port = 0;              // transport; 0 until the first run printed it
+  uint16_t gossip_port = 0;       // likewise
   std::unique_ptr<ChildProcess> process;
   std::string earlier_runs;  // output of the runs before a restart, for logs()
   bool running = false;
   bool paused = false;
+  /// The faults the kit set on this node, by peer: sent again after a restart or a pause.
+  std::map<size_t, Fault> faults;
+  bool faults_unsent = false;  // changed while paused
 };
 
 namespace {
@@ -69,6 +76,9 @@ uint16_t port_in(const std::string& ready, const std::string& key) {
 ProcessCluster::ProcessCluster(ProcessClusterOptions options) : options_(std::move(options)) {
   if (options_.program.empty()) throw std::invalid_argument("ProcessCluster: no program given");
   if (options_.nodes == 0) throw std::invalid_argument("ProcessCluster: no nodes");
+  if (options_.host_names && !options_.netns) {
+    throw std::invalid_argument("ProcessCluster: host_names needs netns (a lab's /etc/hosts)");
+  }
   if (options_.netns) {
     if (auto why = NetnsLab::unavailable()) {
       throw std::runtime_error("ProcessCluster: no netns lab here: " + *why);
@@ -78,16 +88,26 @@ ProcessCluster::ProcessCluster(ProcessClusterOptions options) : options_(std::mo
   for (size_t i = 0; i < options_.nodes; ++i) {
     auto n = std::make_unique<Node>();
     n->name = options_.prefix + std::to_string(i + 1);
-    n->host = lab_ ? NetnsLab::ip(static_cast<int>(i + 1)) : "127.0.0.1";
-    // In a lab every node has an address of its own: fixed ports, as in a real deployment.
+    n->ip = "127.0.0.1";
     if (lab_) {
+      // Every node on a host of its own, listening on every interface with fixed ports, as in a
+      // real deployment (and so its sockets outlive an address change).
+      n->lab_host = static_cast<int>(i + 1);
+      n->ip = NetnsLab::ip(n->lab_host);
+      n->owns_host = true;
       n->port = 7001;
       n->gossip_port = 7101;
     }
+    n->host = options_.host_names ? "otp-h" + std::to_string(n->lab_host) : n->ip;
+    if (options_.node_args) n->args = options_.node_args(i);
     nodes_.push_back(std::move(n));
   }
+  if (options_.host_names) write_hosts_files();
   start(0, {});
-  for (size_t i = 1; i < nodes_.size(); ++i) start(i, {gossip_address(0)});
+  for (size_t i = 1; i < nodes_.size(); ++i) {
+    start(i,
+          options_.join ? std::vector<std::string>{gossip_address(0)} : std::vector<std::string>{});
+  }
 }
 
 ProcessCluster::~ProcessCluster() {
@@ -102,12 +122,16 @@ std::string ProcessCluster::host(size_t i) const {
   return nodes_.at(i)->host;
 }
 
+// Addresses by host name when the nodes advertise names (resolved through the lab's hosts files,
+// so they follow change_address), by the host's current IP otherwise.
 std::string ProcessCluster::gossip_address(size_t i) const {
-  return host(i) + ":" + std::to_string(nodes_.at(i)->gossip_port);
+  const Node& n = *nodes_.at(i);
+  return (options_.host_names ? n.host : n.ip) + ":" + std::to_string(n.gossip_port);
 }
 
 std::string ProcessCluster::data_address(size_t i) const {
-  return host(i) + ":" + std::to_string(nodes_.at(i)->port);
+  const Node& n = *nodes_.at(i);
+  return (options_.host_names ? n.host : n.ip) + ":" + std::to_string(n.port);
 }
 
 ChildProcess& ProcessCluster::process(size_t i) {
@@ -124,15 +148,16 @@ bool ProcessCluster::running(size_t i) const {
 
 void ProcessCluster::start(size_t i, const std::vector<std::string>& seeds) {
   Node& n = *nodes_.at(i);
+  const std::string listen = n.owns_host ? "0.0.0.0" : n.ip;
   std::vector<std::string> argv = {options_.program,
                                    "--name",
                                    n.name,
                                    "--host",
                                    n.host,
                                    "--listen",
-                                   n.host + ":" + std::to_string(n.port),
+                                   listen + ":" + std::to_string(n.port),
                                    "--gossip",
-                                   n.host + ":" + std::to_string(n.gossip_port),
+                                   listen + ":" + std::to_string(n.gossip_port),
                                    "--cookie",
                                    options_.cookie,
                                    "--threads",
@@ -144,11 +169,8 @@ void ProcessCluster::start(size_t i, const std::vector<std::string>& seeds) {
   for (const auto& s : seeds) seed_list += (seed_list.empty() ? "" : ",") + s;
   if (!seed_list.empty()) argv.insert(argv.end(), {"--seeds", seed_list});
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
-  if (options_.node_args) {
-    const auto own = options_.node_args(i);
-    argv.insert(argv.end(), own.begin(), own.end());
-  }
-  if (lab_) argv = lab_->exec(static_cast<int>(i + 1), argv);
+  argv.insert(argv.end(), n.args.begin(), n.args.end());
+  if (lab_) argv = lab_->exec(n.lab_host, argv);
   if (n.process) {
     n.earlier_runs +=
         all_lines(*n.process) + "  stderr:\n" + n.process->stderr_text() + "  -- restarted --\n";
@@ -203,29 +225,102 @@ void ProcessCluster::resume(size_t i) {
   if (!n.running) return;
   ::kill(-n.process->pid(), SIGCONT);
   n.paused = false;
+  if (n.faults_unsent) send_faults(i);
 }
 
 void ProcessCluster::restart(size_t i) {
   kill(i);
   start(i, running_seeds(i));
+  if (!nodes_[i]->faults.empty()) send_faults(i);
 }
 
-void ProcessCluster::set_fault(size_t on, size_t peer, const std::string& settings) {
+bool ProcessCluster::stop(size_t i, std::chrono::milliseconds timeout) {
+  Node& n = *nodes_.at(i);
+  if (!n.running) return true;
+  if (n.paused) resume(i);
+  n.process->signal(SIGTERM);
+  const auto deadline = Clock::now() + timeout;
+  bool exited = false;
+  while (!exited && left_until(deadline).count() > 0) {
+    exited = !n.process->read_some(std::min(left_until(deadline), std::chrono::milliseconds(200)));
+  }
+  n.process->kill_now();  // reaps it; kills it if it did not exit in time
+  n.running = false;
+  return exited;
+}
+
+size_t ProcessCluster::add_node(AddedNode added) {
+  const size_t i = nodes_.size();
+  auto n = std::make_unique<Node>();
+  n->name = added.name.empty() ? options_.prefix + std::to_string(i + 1) : added.name;
+  n->ip = "127.0.0.1";
+  if (lab_) {
+    if (!added.beside || *added.beside >= nodes_.size()) {
+      throw std::invalid_argument(
+          "ProcessCluster::add_node: with netns, say which node's host "
+          "the new node runs on (beside)");
+    }
+    n->lab_host = nodes_[*added.beside]->lab_host;
+    n->ip = nodes_[*added.beside]->ip;
+  }
+  n->host = options_.host_names ? "otp-h" + std::to_string(n->lab_host) : n->ip;
+  n->args = std::move(added.args);
+  std::vector<std::string> seeds;
+  for (size_t s : added.seeds) seeds.push_back(gossip_address(s));
+  nodes_.push_back(std::move(n));
+  start(i, seeds);
+  return i;
+}
+
+void ProcessCluster::change_address(size_t i, const std::string& new_ip) {
+  if (!lab_) throw std::logic_error("ProcessCluster::change_address needs netns");
+  const int lab_host = nodes_.at(i)->lab_host;
+  lab_->change_address(lab_host, new_ip);
+  for (auto& n : nodes_) {
+    if (n->lab_host == lab_host) n->ip = new_ip;
+  }
+  if (options_.host_names) write_hosts_files();
+}
+
+void ProcessCluster::write_hosts_files() {
+  std::map<int, std::string> ips;  // lab host -> its address now
+  for (const auto& n : nodes_) ips[n->lab_host] = n->ip;
+  std::string text = "127.0.0.1 localhost\n";
+  for (const auto& [h, ip] : ips) text += ip + " otp-h" + std::to_string(h) + "\n";
+  for (const auto& [h, ip] : ips) lab_->set_hosts(h, text);
+}
+
+std::string ProcessCluster::fault_command(size_t peer, const Fault& f) const {
+  return "fault set " + name(peer) + " drop=" + std::to_string(f.drop) +
+         " delay_ms=" + std::to_string(f.delay.count());
+}
+
+void ProcessCluster::set_fault(size_t on, size_t peer, const std::function<void(Fault&)>& change) {
   Node& n = *nodes_.at(on);
-  if (!n.running) return;
-  const std::string command = "fault set " + name(peer) + " " + settings;
+  change(n.faults[peer]);
+  if (!n.running) return;  // set when it restarts
   if (n.paused) {
-    // Read when it resumes; its answer is not waited for (ask() matches answers to commands).
-    n.process->write_line(command);
+    n.faults_unsent = true;  // set, and acknowledged, when it resumes
     return;
   }
-  ask(on, command);
+  ask(on, fault_command(peer, n.faults[peer]));
+}
+
+void ProcessCluster::send_faults(size_t i) {
+  Node& n = *nodes_.at(i);
+  ask(i, "fault clear-all");
+  for (const auto& [peer, f] : n.faults) ask(i, fault_command(peer, f));
+  n.faults_unsent = false;
 }
 
 void ProcessCluster::iptables_cut(size_t on, const std::vector<size_t>& others) {
   std::string list;
-  for (size_t o : others) list += (list.empty() ? "" : ",") + host(o);
-  lab_->iptables(static_cast<int>(on + 1), {"-A", "INPUT", "-s", list, "-j", "DROP"});
+  for (size_t o : others) {
+    if (nodes_[o]->lab_host != nodes_[on]->lab_host)
+      list += (list.empty() ? "" : ",") + nodes_[o]->ip;
+  }
+  if (list.empty()) return;
+  lab_->iptables(nodes_[on]->lab_host, {"-A", "INPUT", "-s", list, "-j", "DROP"});
 }
 
 void ProcessCluster::partition(const std::vector<std::vector<size_t>>& sides) {
@@ -239,19 +334,22 @@ void ProcessCluster::partition(const std::vector<std::vector<size_t>>& sides) {
       if (lab_) {
         iptables_cut(x, others);
       } else {
-        for (size_t y : others) set_fault(x, y, "drop=1");
+        for (size_t y : others) set_fault(x, y, [](Fault& f) { f.drop = 1; });
       }
     }
   }
 }
 
 void ProcessCluster::heal() {
+  if (lab_) {
+    for (int h = 1; h <= static_cast<int>(options_.nodes); ++h) lab_->iptables(h, {"-F"});
+  }
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (lab_) lab_->iptables(static_cast<int>(i + 1), {"-F"});
     Node& n = *nodes_[i];
+    n.faults.clear();
     if (!n.running) continue;
     if (n.paused) {
-      n.process->write_line("fault clear-all");
+      n.faults_unsent = true;
     } else {
       ask(i, "fault clear-all");
     }
@@ -259,15 +357,13 @@ void ProcessCluster::heal() {
 }
 
 void ProcessCluster::drop(size_t a, size_t b, double fraction) {
-  const std::string setting = "drop=" + std::to_string(fraction);
-  set_fault(a, b, setting);
-  set_fault(b, a, setting);
+  set_fault(a, b, [&](Fault& f) { f.drop = fraction; });
+  set_fault(b, a, [&](Fault& f) { f.drop = fraction; });
 }
 
 void ProcessCluster::slow(size_t a, size_t b, std::chrono::milliseconds delay) {
-  const std::string setting = "delay_ms=" + std::to_string(delay.count());
-  set_fault(a, b, setting);
-  set_fault(b, a, setting);
+  set_fault(a, b, [&](Fault& f) { f.delay = delay; });
+  set_fault(b, a, [&](Fault& f) { f.delay = delay; });
 }
 
 // -- asking a node
@@ -427,14 +523,18 @@ void ProcessCluster::await_line(size_t i, const std::string& prefix,
   }
 }
 
+std::string ProcessCluster::log(size_t i) const {
+  const Node& n = *nodes_.at(i);
+  std::string text =
+      "-- " + name(i) + (n.running ? (n.paused ? " (paused)" : "") : " (not running)") + ":\n";
+  text += n.earlier_runs;
+  if (n.process) text += all_lines(*n.process) + "  stderr:\n" + n.process->stderr_text();
+  return text;
+}
+
 std::string ProcessCluster::logs() const {
   std::string text;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    const Node& n = *nodes_[i];
-    text += "-- " + name(i) + (n.running ? (n.paused ? " (paused)" : "") : " (killed)") + ":\n";
-    text += n.earlier_runs;
-    if (n.process) text += all_lines(*n.process) + "  stderr:\n" + n.process->stderr_text();
-  }
+  for (size_t i = 0; i < nodes_.size(); ++i) text += log(i);
   return text;
 }
 

@@ -2,28 +2,25 @@
 // reconnected with a new IP, the process not restarted. Real otp-node processes on hosts made of
 // network namespaces (root only; skipped otherwise), listening on every interface and advertising
 // their IP. The moved node must announce its new address; the others must take it (one
-// `updated`), not flip it between alive and failed, and link to it again there.
+// `updated`), not flip it between alive and failed, and link to it again there. The nodes are an
+// otp::testkit::ProcessCluster with netns (change_address moves a host under its running node).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <iostream>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "cluster/gossip_node.hpp"
-#include "otp/testkit/child_process.hpp"
-#include "otp/testkit/netns_lab.hpp"
+#include "otp/testkit/process_cluster.hpp"
 #include "support/time_scale.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using otp::testkit::all_lines;
 using otp::testkit::has_line;
 using otp::testkit::NetnsLab;
-using otp::testkit::wait_for_line;
+using otp::testkit::ProcessCluster;
 
 constexpr const char* kCookie = "address-change-test-cookie";
 constexpr auto kConverge = 20s * otp_test::kTimeScale;
@@ -31,17 +28,22 @@ constexpr auto kConverge = 20s * otp_test::kTimeScale;
 /// address every second, then its announcement is gossiped (a second or two); generous here.
 constexpr auto kMoved = 15s * otp_test::kTimeScale;
 
-class GossipNode : public otp_test::GossipNode {
- public:
-  GossipNode(const otp_test::GossipNodeSpec& spec, std::vector<std::string> wrap)
-      : otp_test::GossipNode({"--cookie", kCookie, "--max-seconds", "120"}, spec, std::move(wrap)) {
-  }
-};
+/// Three otp-nodes, each on a lab host of its own (listening on every interface, as in a
+/// container: the sockets survive the new address); with host_names they advertise otp-h<i>.
+ProcessCluster start_three(bool host_names) {
+  return ProcessCluster({.nodes = 3,
+                         .program = OTP_NODE_BIN,
+                         .cookie = kCookie,
+                         .max_seconds = 120,
+                         .netns = true,
+                         .host_names = host_names});
+}
 
-/// The member lines ("member <kind> <name> ...") about `name` from line `from` on.
-std::vector<std::string> changes_of(GossipNode& n, const std::string& name, size_t from) {
+/// The member lines ("member <kind> <name> ...") of node i about `name` from line `from` on.
+std::vector<std::string> changes_of(ProcessCluster& c, size_t i, const std::string& name,
+                                    size_t from) {
   std::vector<std::string> found;
-  const auto& lines = n.process().lines();
+  const auto& lines = c.process(i).lines();
   for (size_t i = from; i < lines.size(); ++i) {
     const std::string& l = lines[i];
     if (l.rfind("member ", 0) == 0 && l.find(" " + name + " ") != std::string::npos) {
@@ -52,20 +54,26 @@ std::vector<std::string> changes_of(GossipNode& n, const std::string& name, size
 }
 
 /// Keeps reading every node's output for d (their lines pile up in their processes).
-void read_for(std::vector<std::unique_ptr<GossipNode>>& nodes, std::chrono::milliseconds d) {
+void read_for(ProcessCluster& c, std::chrono::milliseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) {
-    for (auto& n : nodes) n->process().wait_line("\x01", 20ms);
+    for (size_t i = 0; i < c.size(); ++i) c.process(i).read_some(20ms);
   }
 }
 
+/// The line-count of every node's output now: where to look for what comes next.
+std::vector<size_t> marks(ProcessCluster& c) {
+  std::vector<size_t> mark;
+  for (size_t i = 0; i < c.size(); ++i) mark.push_back(c.process(i).lines().size());
+  return mark;
+}
+
 /// Every node lists every node (itself too) alive.
-void expect_everyone_alive_everywhere(std::vector<std::unique_ptr<GossipNode>>& nodes) {
-  for (auto& n : nodes) {
-    auto listed = n->members(Clock::now() + 5s);
-    ASSERT_TRUE(listed) << n->full_name() << " did not list its members";
-    for (auto& other : nodes) {
-      EXPECT_EQ((*listed)[other->full_name()], "alive") << "as seen by " << n->full_name();
+void expect_everyone_alive_everywhere(ProcessCluster& c) {
+  for (size_t i = 0; i < c.size(); ++i) {
+    auto listed = c.members(i);
+    for (size_t j = 0; j < c.size(); ++j) {
+      EXPECT_EQ(listed[c.name(j)], "alive") << "as seen by " << c.name(i);
     }
   }
 }
@@ -78,151 +86,104 @@ std::string joined(const std::vector<std::string>& lines) {
 
 TEST(AddressChange, MovedMemberIsAnnouncedAtItsNewAddressWithoutFlapping) {
   if (auto why = NetnsLab::unavailable()) GTEST_SKIP() << "needs the namespace lab: " << *why;
-  NetnsLab lab(3);
-  std::vector<std::unique_ptr<GossipNode>> nodes;
-  const std::string seed = NetnsLab::ip(1) + ":7101";
-  for (int h = 1; h <= 3; ++h) {
-    // Listening on every interface, as in a container: the sockets survive the new address.
-    nodes.push_back(std::make_unique<GossipNode>(
-        otp_test::GossipNodeSpec{.name = std::string(1, static_cast<char>('a' + h - 1)),
-                                 .host = NetnsLab::ip(h),
-                                 .port = 7001,
-                                 .gossip_port = 7101,
-                                 .seeds = {seed},
-                                 .extra = {"--listen", "0.0.0.0:7001", "--gossip", "0.0.0.0:7101"}},
-        lab.exec(h, {})));
-  }
-  auto deadline = Clock::now() + kConverge;
-  for (auto& a : nodes) {
-    for (auto& b : nodes) {
+  ProcessCluster c = start_three(false);
+  for (size_t a = 0; a < c.size(); ++a) {
+    for (size_t b = 0; b < c.size(); ++b) {
       if (a == b) continue;
-      ASSERT_TRUE(wait_for_line(a->process(), "nodeup " + b->full_name(), deadline))
-          << a->full_name() << " never linked to " << b->full_name() << ":\n"
-          << all_lines(a->process());
+      ASSERT_NO_THROW(c.await_line(a, "nodeup " + c.name(b), kConverge))
+          << c.name(a) << " never linked to " << c.name(b) << ":\n"
+          << c.log(a);
     }
   }
-  // b moves: it dials c and is dialed by a (the smaller name dials), so both kinds of link
+  // n2 moves: it dials n3 and is dialed by n1 (the smaller name dials), so both kinds of link
   // must be made anew.
-  GossipNode& moved = *nodes[1];
-  const std::string name = moved.full_name();  // keeps its name: b@10.231.0.2
+  const size_t moved = 1;
+  const std::string name = c.name(moved);  // keeps its name: n2@10.231.0.2
   const std::string new_ip = "10.231.0.102";
-  std::vector<size_t> mark;
-  for (auto& n : nodes) mark.push_back(n->process().lines().size());
-  lab.change_address(2, new_ip);
+  const auto mark = marks(c);
+  c.change_address(moved, new_ip);
 
   const std::string now_at = " gossip=" + new_ip + ":7101 data=" + new_ip + ":7001";
-  deadline = Clock::now() + kMoved;
-  ASSERT_TRUE(wait_for_line(moved.process(), "member updated " + name + " ", deadline, mark[1]))
+  ASSERT_NO_THROW(c.await_line(moved, "member updated " + name + " ", kMoved, mark[moved]))
       << "the moved node did not announce a new address:\n"
-      << all_lines(moved.process()) << "stderr:\n"
-      << moved.process().stderr_text();
-  EXPECT_NE(changes_of(moved, name, mark[1]).back().find(now_at), std::string::npos)
-      << all_lines(moved.process());
+      << c.log(moved);
+  EXPECT_NE(changes_of(c, moved, name, mark[moved]).back().find(now_at), std::string::npos)
+      << c.log(moved);
   for (size_t i : {0, 2}) {
-    GossipNode& n = *nodes[i];
-    ASSERT_TRUE(wait_for_line(n.process(), "member updated " + name + " ", deadline, mark[i]))
-        << n.full_name() << " never took the new address:\n"
-        << all_lines(n.process());
-    EXPECT_NE(changes_of(n, name, mark[i]).back().find(now_at), std::string::npos)
-        << all_lines(n.process());
+    ASSERT_NO_THROW(c.await_line(i, "member updated " + name + " ", kMoved, mark[i]))
+        << c.name(i) << " never took the new address:\n"
+        << c.log(i);
+    EXPECT_NE(changes_of(c, i, name, mark[i]).back().find(now_at), std::string::npos) << c.log(i);
     // Linked again, at the new address (the old link went with the old address).
-    EXPECT_TRUE(wait_for_line(n.process(), "nodeup " + name, deadline, mark[i]))
-        << all_lines(n.process());
-    EXPECT_TRUE(wait_for_line(moved.process(), "nodeup " + n.full_name(), deadline, mark[1]))
-        << all_lines(moved.process());
+    EXPECT_NO_THROW(c.await_line(i, "nodeup " + name, kMoved, mark[i])) << c.log(i);
+    EXPECT_NO_THROW(c.await_line(moved, "nodeup " + c.name(i), kMoved, mark[moved]))
+        << c.log(moved);
   }
 
   // A probe sent to the old address just before the news arrived may still end in a suspicion
-  // (refuted at once); then quiet: no more changes about b anywhere (before the fix it flipped
+  // (refuted at once); then quiet: no more changes about n2 anywhere (before the fix it flipped
   // alive / failed every ~1.4 s, forever), and everyone lists everyone alive.
-  read_for(nodes, 3s);
-  std::vector<size_t> settled;
-  for (auto& n : nodes) settled.push_back(n->process().lines().size());
-  read_for(nodes, 6s);
+  read_for(c, 3s);
+  const auto settled = marks(c);
+  read_for(c, 6s);
   for (size_t i : {0, 2}) {
-    GossipNode& n = *nodes[i];
-    const auto all = changes_of(n, name, mark[i]);
-    std::cerr << "note: " << n.full_name() << " saw " << all.size() << " changes of " << name
+    const auto all = changes_of(c, i, name, mark[i]);
+    std::cerr << "note: " << c.name(i) << " saw " << all.size() << " changes of " << name
               << " after it moved\n";
     // The moved node checks its address when it refutes a suspicion: suspect, alive + updated;
     // a probe sent to the old address just before may still time out after the update (suspect,
     // alive again), and a refutation that came while the host had no address yet (between the
     // flush and the add) moves nothing: typically 3-5 lines, 7 seen on a loaded machine. Before
     // the fix: suspect / alive (or failed) about every 1.4 s, forever.
-    EXPECT_LE(all.size(), 9u) << n.full_name() << " flapped about " << name << ":\n" << joined(all);
-    EXPECT_TRUE(changes_of(n, name, settled[i]).empty())
-        << n.full_name() << " still changes its view of " << name << ":\n"
-        << joined(changes_of(n, name, settled[i]));
-    EXPECT_FALSE(has_line(n.process(), "nodedown " + name, settled[i])) << all_lines(n.process());
+    EXPECT_LE(all.size(), 9u) << c.name(i) << " flapped about " << name << ":\n" << joined(all);
+    EXPECT_TRUE(changes_of(c, i, name, settled[i]).empty())
+        << c.name(i) << " still changes its view of " << name << ":\n"
+        << joined(changes_of(c, i, name, settled[i]));
+    EXPECT_FALSE(has_line(c.process(i), "nodedown " + name, settled[i])) << c.log(i);
   }
-  expect_everyone_alive_everywhere(nodes);
+  expect_everyone_alive_everywhere(c);
 }
 
 }  // namespace
 
 namespace {
 
-/// /etc/hosts of every host: otp-h<i> at 10.231.0.<i>, and otp-h2 at `h2`.
-std::string hosts_file(const std::string& h2) {
-  std::string text = "127.0.0.1 localhost\n";
-  for (int h = 1; h <= 3; ++h) {
-    text += (h == 2 ? h2 : NetnsLab::ip(h)) + " otp-h" + std::to_string(h) + "\n";
-  }
-  return text;
-}
-
-// The same move, for nodes that advertise a host name: the moved node's name now resolves to its
-// new IP. The others resolve it again as soon as they suspect it (before the fix: only when
-// their 30 s cache expired, flapping it meanwhile), so they reach it after one suspicion.
+// The same move, for nodes that advertise a host name (otp-h<i>, from each lab host's /etc/hosts):
+// the moved node's name now resolves to its new IP. The others resolve it again as soon as they
+// suspect it (before the fix: only when their 30 s cache expired, flapping it meanwhile), so they
+// reach it after one suspicion.
 TEST(AddressChange, MemberAdvertisedByNameIsResolvedAgainWhenSuspected) {
   if (auto why = NetnsLab::unavailable()) GTEST_SKIP() << "needs the namespace lab: " << *why;
-  NetnsLab lab(3);
-  for (int h = 1; h <= 3; ++h) lab.set_hosts(h, hosts_file(NetnsLab::ip(2)));
-  std::vector<std::unique_ptr<GossipNode>> nodes;
-  for (int h = 1; h <= 3; ++h) {
-    nodes.push_back(std::make_unique<GossipNode>(
-        otp_test::GossipNodeSpec{.name = std::string(1, static_cast<char>('a' + h - 1)),
-                                 .host = "otp-h" + std::to_string(h),
-                                 .port = 7001,
-                                 .gossip_port = 7101,
-                                 .seeds = {"otp-h1:7101"},
-                                 .extra = {"--listen", "0.0.0.0:7001", "--gossip", "0.0.0.0:7101"}},
-        lab.exec(h, {})));
-  }
-  auto deadline = Clock::now() + kConverge;
-  for (auto& a : nodes) {
-    for (auto& b : nodes) {
+  ProcessCluster c = start_three(true);
+  ASSERT_EQ(c.name(1), "n2@otp-h2");
+  for (size_t a = 0; a < c.size(); ++a) {
+    for (size_t b = 0; b < c.size(); ++b) {
       if (a == b) continue;
-      ASSERT_TRUE(wait_for_line(a->process(), "member joined " + b->full_name(), deadline))
-          << a->full_name() << " never saw " << b->full_name() << ":\n"
-          << all_lines(a->process()) << a->process().stderr_text();
+      ASSERT_NO_THROW(c.await_line(a, "member joined " + c.name(b), kConverge))
+          << c.name(a) << " never saw " << c.name(b) << ":\n"
+          << c.log(a);
     }
   }
-  const std::string name = nodes[1]->full_name();  // b@otp-h2
-  std::vector<size_t> mark;
-  for (auto& n : nodes) mark.push_back(n->process().lines().size());
-  for (int h = 1; h <= 3; ++h) lab.set_hosts(h, hosts_file("10.231.0.102"));
-  lab.change_address(2, "10.231.0.102");
+  const std::string name = c.name(1);
+  const auto mark = marks(c);
+  c.change_address(1, "10.231.0.102");  // and every host's /etc/hosts says so
 
-  read_for(nodes, 6s);
-  std::vector<size_t> settled;
-  for (auto& n : nodes) settled.push_back(n->process().lines().size());
-  read_for(nodes, 6s);
+  read_for(c, 6s);
+  const auto settled = marks(c);
+  read_for(c, 6s);
   for (size_t i : {0, 2}) {
-    GossipNode& n = *nodes[i];
-    const auto all = changes_of(n, name, mark[i]);
-    std::cerr << "note: " << n.full_name() << " saw " << all.size() << " changes of " << name
+    const auto all = changes_of(c, i, name, mark[i]);
+    std::cerr << "note: " << c.name(i) << " saw " << all.size() << " changes of " << name
               << " after it moved\n";
     // Each other node re-resolves at its first suspicion (its own or gossiped), and probes sent
     // to the old IP before may still end in one: typically 4-6 lines, 10 seen on a loaded
     // machine. Without the re-resolution: about 110 in these 12 s (until the 30 s cache expires).
-    EXPECT_LE(all.size(), 12u) << n.full_name() << " flapped about " << name << ":\n"
-                               << joined(all);
-    EXPECT_TRUE(changes_of(n, name, settled[i]).empty())
-        << n.full_name() << " still changes its view of " << name << ":\n"
-        << joined(changes_of(n, name, settled[i]));
+    EXPECT_LE(all.size(), 12u) << c.name(i) << " flapped about " << name << ":\n" << joined(all);
+    EXPECT_TRUE(changes_of(c, i, name, settled[i]).empty())
+        << c.name(i) << " still changes its view of " << name << ":\n"
+        << joined(changes_of(c, i, name, settled[i]));
   }
-  expect_everyone_alive_everywhere(nodes);
+  expect_everyone_alive_everywhere(c);
 }
 
 }  // namespace

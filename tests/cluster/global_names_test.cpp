@@ -4,17 +4,15 @@
 // owner; the same name registered on two sides of a partition (network namespaces when root, two
 // clusters merged on loopback otherwise) ends with one owner everywhere, the loser told and its
 // supervisor standing; and a client calling the name while its owner crashes over and over loses
-// no acknowledged call and never waits for a timeout.
+// no acknowledged call and never waits for a timeout. The nodes are an
+// otp::testkit::ProcessCluster.
 //
 // The nodes run `--global-counter gc`: a counter registered as otp::global_name("gc") whose value
 // outlives its restarts, and print `global registered|unregistered|conflict ...` lines as their
 // replica of the table changes. This test process is a node too ("t", a Cluster that joins through
 // gossip) where a test calls the name. Every otp-node is bounded by --max-seconds and killed by
-// PID (its whole group) at the end; waits read stdout lines against deadlines, nothing sleeps to
-// synchronize, and no bound is asserted on how long anything took.
-#include <signal.h>
-#include <sys/wait.h>
-
+// PID (its whole group) at the end (the kit); waits read stdout lines or ask the nodes against
+// deadlines, nothing sleeps to synchronize, and no bound is asserted on how long anything took.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -22,18 +20,15 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cluster/gossip_node.hpp"
 #include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
-#include "otp/testkit/child_process.hpp"
-#include "otp/testkit/netns_lab.hpp"
+#include "otp/testkit/process_cluster.hpp"
 #include "services/cluster_services.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"
@@ -42,12 +37,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using otp::testkit::ProcessCluster;
 using otp_test::kTimeScale;
 
 constexpr const char* kCookie = "global-names-test-cookie";
 constexpr const char* kName = "gc";
 
-constexpr auto kStart = otp_test::kGossipNodeStart;  // a node process starting
 /// Gossip spreading joins and the names synced on link up. Usually well under a second; the bound
 /// also covers the periodic push-pull that repairs a missed join (see membership_test.cpp).
 constexpr auto kConverge = 30s * kTimeScale;
@@ -62,6 +57,23 @@ constexpr auto kCallTimeout = 60s;
 using otp::testkit::has_line;
 using otp::testkit::lines_starting;
 using otp::testkit::wait_for_line;
+
+const std::vector<std::string> kCounter = {"--global-counter", kName};
+
+/// The options of these tests' clusters: `count` otp-nodes with this test's cookie, for 3 minutes
+/// at most, redialing a lost peer after 1 s; the ones in `counters` (0-based) run
+/// --global-counter gc (a permanent child: restarted after any exit).
+otp::testkit::ProcessClusterOptions cluster_of(size_t count, std::set<size_t> counters = {}) {
+  return {.nodes = count,
+          .program = OTP_NODE_BIN,
+          .cookie = kCookie,
+          .args = {"--reconnect-ms", "1000"},
+          .node_args =
+              [counters](size_t i) {
+                return counters.contains(i) ? kCounter : std::vector<std::string>{};
+              },
+          .max_seconds = 180};
+}
 
 // -- reading a node's stdout --------------------------------------------------------------------
 
@@ -80,66 +92,49 @@ std::string global_form(otp::Node& node, const otp::Pid& pid) {
   return "<" + otp::distribution::node_of(node, pid) + "." + std::to_string(pid.id()) + ".0>";
 }
 
-/// SIGSTOP, then waits until the process is stopped (the signal is asynchronous: a process just
-/// signalled may still answer). WNOWAIT: the child stays to be reaped by its ChildProcess.
-void freeze(otp::testkit::ChildProcess& p) {
-  p.signal(SIGSTOP);
-  siginfo_t info{};
-  ::waitid(P_PID, static_cast<id_t>(p.pid()), &info, WSTOPPED | WNOWAIT);
+/// Waits for node i's line saying kName is registered to a process of `owner_node` (index >=
+/// from); that process's pid as the line writes it, or "" at the deadline.
+std::string wait_registered(ProcessCluster& c, size_t i, const std::string& owner_node,
+                            Clock::time_point deadline, size_t from = 0) {
+  const std::string prefix = std::string("global registered ") + kName + " ";
+  for (;;) {
+    for (const auto& l : lines_starting(c.process(i), prefix, from)) {
+      if (l.size() > owner_node.size() &&
+          l.compare(l.size() - owner_node.size() - 1, std::string::npos, " " + owner_node) == 0)
+        return word_after(l, prefix);
+    }
+    if (Clock::now() > deadline) return "";
+    c.process(i).read_some(50ms);
+  }
 }
 
-// -- one otp-node process with gossip ---------------------------------------------------------
-
-using NodeSpec = otp_test::GossipNodeSpec;
-
-/// An otp-node of these tests: gossip membership with this test's cookie, for 3 minutes at most,
-/// redialing a lost peer after 1 s; and what its global lines say about kName.
-class GossipNode : public otp_test::GossipNode {
- public:
-  explicit GossipNode(const NodeSpec& spec, std::vector<std::string> wrap = {})
-      : otp_test::GossipNode(
-            {"--cookie", kCookie, "--max-seconds", "180", "--reconnect-ms", "1000"}, spec,
-            std::move(wrap)) {}
-
-  /// Waits for this node's line saying kName is registered to a process of `owner_node`
-  /// (index >= from); that process's pid as the line writes it, or "" at the deadline.
-  std::string wait_registered(const std::string& owner_node, Clock::time_point deadline,
-                              size_t from = 0) {
-    const std::string prefix = std::string("global registered ") + kName + " ";
-    for (;;) {
-      for (const auto& l : lines_starting(process(), prefix, from)) {
-        if (l.size() > owner_node.size() &&
-            l.compare(l.size() - owner_node.size() - 1, std::string::npos, " " + owner_node) == 0)
-          return word_after(l, prefix);
-      }
-      if (Clock::now() > deadline) return "";
-      process().wait_line("\x01", 50ms);
-    }
-  }
-};
-
-using Nodes = std::vector<std::unique_ptr<GossipNode>>;
-
-/// Every node of `nodes` comes to show exactly one global name, kName, held by the same pid;
-/// asked again while they differ (a conflict may still be settling). That pid.
-std::string expect_one_owner_everywhere(Nodes& nodes, std::chrono::milliseconds within) {
+/// Every running node comes to show exactly one global name, kName, held by the same pid; asked
+/// again while they differ (a conflict may still be settling). That pid.
+std::string expect_one_owner_everywhere(ProcessCluster& c, std::chrono::milliseconds within) {
   const auto deadline = Clock::now() + within;
-  std::vector<std::map<std::string, std::string>> seen(nodes.size());
-  for (;;) {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      auto table = nodes[i]->globals(deadline);
-      if (table) seen[i] = *table;
-    }
-    bool agreed = seen[0].size() == 1 && seen[0].contains(kName);
-    for (const auto& s : seen) agreed = agreed && s == seen[0];
-    if (agreed) return seen[0].at(kName);
-    if (Clock::now() > deadline) break;
-    nodes[0]->process().wait_line("\x01", 100ms);  // not asked again at once: reads what comes
+  std::vector<std::map<std::string, std::string>> seen(c.size());
+  std::vector<size_t> running;
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c.running(i)) running.push_back(i);
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
+  for (;;) {
+    for (size_t i : running) {
+      try {
+        seen[i] = c.globals(i, 5s);
+      } catch (const otp::testkit::AwaitError&) {  // asked again, or reported below
+      }
+    }
+    const auto& first = seen[running.front()];
+    bool agreed = first.size() == 1 && first.contains(kName);
+    for (size_t i : running) agreed = agreed && seen[i] == first;
+    if (agreed) return first.at(kName);
+    if (Clock::now() > deadline) break;
+    c.process(running.front()).read_some(100ms);  // not asked again at once: reads what comes
+  }
+  for (size_t i : running) {
     std::string shown;
     for (const auto& [name, pid] : seen[i]) shown += " " + name + "=" + pid;
-    ADD_FAILURE() << nodes[i]->full_name() << " shows:" << shown << "\n" << nodes[i]->output();
+    ADD_FAILURE() << c.name(i) << " shows:" << shown << "\n" << c.log(i);
   }
   return "";
 }
@@ -172,15 +167,16 @@ class GlobalNames : public ::testing::Test {
         within);
   }
 
-  /// Waits until every node of `nodes` shows kName registered to a process of nodes[owner]'s
-  /// node, the same pid everywhere, and this node resolves it too; that pid (as otp-node writes
-  /// it) in `pid`.
-  void wait_registered_everywhere(Nodes& nodes, size_t owner, std::string& pid) {
-    const std::string owner_node = nodes[owner]->full_name();
+  /// Waits until every node of c shows kName registered to a process of node `owner`, the same
+  /// pid everywhere, and this node resolves it too; that pid (as otp-node writes it) in `pid`.
+  void wait_registered_everywhere(ProcessCluster& c, size_t owner, std::string& pid) {
+    const std::string owner_node = c.name(owner);
     const auto deadline = Clock::now() + kConverge;
-    pid = nodes[owner]->wait_registered(owner_node, deadline);
-    ASSERT_FALSE(pid.empty()) << nodes[owner]->output();
-    for (auto& n : nodes) ASSERT_EQ(n->wait_registered(owner_node, deadline), pid) << n->output();
+    pid = wait_registered(c, owner, owner_node, deadline);
+    ASSERT_FALSE(pid.empty()) << c.log(owner);
+    for (size_t i = 0; i < c.size(); ++i) {
+      ASSERT_EQ(wait_registered(c, i, owner_node, deadline), pid) << c.log(i);
+    }
     ASSERT_TRUE(wait_owner_here(pid));
   }
 
@@ -188,33 +184,20 @@ class GlobalNames : public ::testing::Test {
   std::unique_ptr<otp::cluster::Cluster> cluster;
 };
 
-/// n1 (the seed) .. n<count>; the ones in `counters` (1-based) run --global-counter gc (a
-/// permanent child: restarted after any exit).
-Nodes start_cluster(size_t count, std::set<size_t> counters) {
-  Nodes nodes;
-  for (size_t i = 1; i <= count; ++i) {
-    NodeSpec spec{.name = "n" + std::to_string(i)};
-    if (i > 1) spec.seeds = {nodes[0]->gossip_address()};
-    if (counters.contains(i)) spec.extra = {"--global-counter", kName};
-    nodes.push_back(std::make_unique<GossipNode>(spec));
-  }
-  return nodes;
-}
-
 // -- (a) register on one node, resolve and call from the others ---------------------------------
 
 TEST_F(GlobalNames, ANameRegisteredOnOneNodeIsSeenAndCalledFromEveryOther) {
-  Nodes nodes = start_cluster(3, {2});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
+  ProcessCluster c(cluster_of(3, {1}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
   const auto deadline = Clock::now() + kConverge;
-  const std::string owner = nodes[1]->wait_registered(nodes[1]->full_name(), deadline);
-  ASSERT_FALSE(owner.empty()) << nodes[1]->output();
-  for (auto& n : nodes) {
-    EXPECT_EQ(n->wait_registered(nodes[1]->full_name(), deadline), owner) << n->output();
+  const std::string owner = wait_registered(c, 1, c.name(1), deadline);
+  ASSERT_FALSE(owner.empty()) << c.log(1);
+  for (size_t i = 0; i < c.size(); ++i) {
+    EXPECT_EQ(wait_registered(c, i, c.name(1), deadline), owner) << c.log(i);
   }
   ASSERT_TRUE(wait_owner_here(owner)) << "t never resolved " << kName << " to " << owner;
   // Every replica holds the one name and the same owner.
-  EXPECT_EQ(expect_one_owner_everywhere(nodes, kConverge), owner);
+  EXPECT_EQ(expect_one_owner_everywhere(c, kConverge), owner);
 
   // Calls through the name reach the counter on n2, from this node.
   auto gc = otp::global_name(kName);
@@ -226,7 +209,7 @@ TEST_F(GlobalNames, ANameRegisteredOnOneNodeIsSeenAndCalledFromEveryOther) {
   EXPECT_EQ(otp::gen_server::call<int>(node, via, services::Add{1}, kCallTimeout).value(), 8);
   auto found = otp::global::lookup(node, kName);
   ASSERT_TRUE(found);
-  EXPECT_EQ(otp::distribution::node_of(node, found->pid), nodes[1]->full_name());
+  EXPECT_EQ(otp::distribution::node_of(node, found->pid), c.name(1));
   EXPECT_EQ(otp::global::registered_names(node), std::vector<std::string>{kName});
 
   // A name nobody holds fails at once with noproc, naming it.
@@ -240,30 +223,28 @@ TEST_F(GlobalNames, ANameRegisteredOnOneNodeIsSeenAndCalledFromEveryOther) {
 // -- (b) the owner's node is killed -------------------------------------------------------------
 
 TEST_F(GlobalNames, KillingTheOwnersNodeRemovesTheNameOnEverySurvivor) {
-  Nodes nodes = start_cluster(3, {3});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string owner_node = nodes[2]->full_name();
+  ProcessCluster c(cluster_of(3, {2}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string owner_node = c.name(2);
   std::string owner;
-  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(c, 2, owner));
   ASSERT_TRUE(otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{1}));
 
-  nodes[2]->process().kill_now();
+  c.kill(2);
   const auto killed_at = Clock::now();
   const std::string gone =
       std::string("global unregistered ") + kName + " " + owner + " " + owner_node;
   for (size_t i : {0, 1}) {
-    EXPECT_TRUE(wait_for_line(nodes[i]->process(), gone, killed_at + kGone))
-        << nodes[i]->full_name() << " still holds " << kName << "; its output:\n"
-        << nodes[i]->output();
+    EXPECT_TRUE(wait_for_line(c.process(i), gone, killed_at + kGone))
+        << c.name(i) << " still holds " << kName << "; its output:\n"
+        << c.log(i);
   }
   EXPECT_TRUE(otp_test::eventually([&] { return !otp::global::whereis_name(node, kName); }, kGone))
       << "t still resolves " << kName;
   // Nobody took the name, and a call through it fails at once with noproc.
-  nodes.pop_back();
-  for (auto& n : nodes) {
-    auto table = n->globals(Clock::now() + kStart);
-    ASSERT_TRUE(table) << n->output();
-    EXPECT_TRUE(table->empty()) << n->full_name() << " still lists " << table->begin()->first;
+  for (size_t i : {0, 1}) {
+    const auto table = c.globals(i);
+    EXPECT_TRUE(table.empty()) << c.name(i) << " still lists " << table.begin()->first;
   }
   auto r = otp::gen_server::call<int>(node, otp::global_name(kName), services::Get{}, kCallTimeout);
   ASSERT_FALSE(r);
@@ -274,32 +255,30 @@ TEST_F(GlobalNames, KillingTheOwnersNodeRemovesTheNameOnEverySurvivor) {
 /// forgotten everywhere and its new counter takes the name on every node. (Creations grow with
 /// the clock, so the new run is the newer one for membership: protocol::new_creation.)
 TEST_F(GlobalNames, ARestartedOwnersNodeTakesTheNameBackEverywhere) {
-  Nodes nodes = start_cluster(3, {3});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string owner_node = nodes[2]->full_name();
+  ProcessCluster c(cluster_of(3, {2}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string owner_node = c.name(2);
   std::string old_owner;
-  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, old_owner));
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(c, 2, old_owner));
 
-  nodes[2]->process().kill_now();
+  c.kill(2);
   std::vector<size_t> mark;
   for (size_t i : {0, 1}) {
-    ASSERT_TRUE(wait_for_line(nodes[i]->process(),
+    ASSERT_TRUE(wait_for_line(c.process(i),
                               std::string("global unregistered ") + kName + " " + old_owner,
                               Clock::now() + kGone))
-        << nodes[i]->output();
-    mark.push_back(nodes[i]->process().lines().size());
+        << c.log(i);
+    mark.push_back(c.process(i).lines().size());
   }
-  nodes[2] = std::make_unique<GossipNode>(NodeSpec{
-      .name = "n3", .seeds = {nodes[0]->gossip_address()}, .extra = {"--global-counter", kName}});
+  c.restart(2);
   const auto deadline = Clock::now() + kConverge;
-  const std::string new_owner = nodes[2]->wait_registered(owner_node, deadline);
-  ASSERT_FALSE(new_owner.empty()) << nodes[2]->output();
+  const std::string new_owner = wait_registered(c, 2, owner_node, deadline);
+  ASSERT_FALSE(new_owner.empty()) << c.log(2);
   for (size_t i : {0, 1}) {
-    EXPECT_EQ(nodes[i]->wait_registered(owner_node, deadline, mark[i]), new_owner)
-        << nodes[i]->output();
+    EXPECT_EQ(wait_registered(c, i, owner_node, deadline, mark[i]), new_owner) << c.log(i);
   }
   ASSERT_TRUE(wait_owner_here(new_owner)) << "t does not resolve " << kName << " to the new run";
-  EXPECT_EQ(expect_one_owner_everywhere(nodes, kConverge), new_owner);
+  EXPECT_EQ(expect_one_owner_everywhere(c, kConverge), new_owner);
   // The new run's counter starts from 0 (its value lived in the old run).
   EXPECT_EQ(
       otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{1}, kCallTimeout)
@@ -308,20 +287,18 @@ TEST_F(GlobalNames, ARestartedOwnersNodeTakesTheNameBackEverywhere) {
 }
 
 TEST_F(GlobalNames, AGracefulStopOfTheOwnersNodeRemovesTheNameOnEverySurvivor) {
-  Nodes nodes = start_cluster(3, {3});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string owner_node = nodes[2]->full_name();
+  ProcessCluster c(cluster_of(3, {2}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string owner_node = c.name(2);
   std::string owner;
-  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(c, 2, owner));
 
-  nodes[2]->process().signal(SIGTERM);
-  ASSERT_TRUE(wait_for_line(nodes[2]->process(), "stopped", Clock::now() + kStart))
-      << nodes[2]->output();
+  ASSERT_TRUE(c.stop(2)) << c.log(2);  // SIGTERM: it leaves and exits
+  EXPECT_TRUE(has_line(c.process(2), "stopped")) << c.log(2);
   const std::string gone =
       std::string("global unregistered ") + kName + " " + owner + " " + owner_node;
   for (size_t i : {0, 1}) {
-    EXPECT_TRUE(wait_for_line(nodes[i]->process(), gone, Clock::now() + kGone))
-        << nodes[i]->output();
+    EXPECT_TRUE(wait_for_line(c.process(i), gone, Clock::now() + kGone)) << c.log(i);
   }
   EXPECT_TRUE(otp_test::eventually([&] { return !otp::global::whereis_name(node, kName); }, kGone));
 }
@@ -330,14 +307,14 @@ TEST_F(GlobalNames, AGracefulStopOfTheOwnersNodeRemovesTheNameOnEverySurvivor) {
 /// resumes, the links come back up and the names it still holds come back with them (the sync on
 /// link up), without anyone registering again: the same pid.
 TEST_F(GlobalNames, AFrozenOwnersNodeLosesTheNameAndGetsItBackWhenItResumes) {
-  Nodes nodes = start_cluster(3, {3});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string owner_node = nodes[2]->full_name();
+  ProcessCluster c(cluster_of(3, {2}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string owner_node = c.name(2);
   std::string owner;
-  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 2, owner));
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(c, 2, owner));
   ASSERT_EQ(otp::gen_server::call<int>(node, otp::global_name(kName), services::Add{2}).value(), 2);
 
-  freeze(nodes[2]->process());
+  c.pause(2);
   // A call made now still finds the owner (nobody noticed yet): it ends when the node is declared
   // failed, with nodedown, not at its timeout.
   auto in_flight =
@@ -350,38 +327,36 @@ TEST_F(GlobalNames, AFrozenOwnersNodeLosesTheNameAndGetsItBackWhenItResumes) {
       std::string("global unregistered ") + kName + " " + owner + " " + owner_node;
   std::vector<size_t> mark;
   for (size_t i : {0, 1}) {
-    ASSERT_TRUE(wait_for_line(nodes[i]->process(), gone, Clock::now() + kGone))
-        << nodes[i]->output();
-    mark.push_back(nodes[i]->process().lines().size());
+    ASSERT_TRUE(wait_for_line(c.process(i), gone, Clock::now() + kGone)) << c.log(i);
+    mark.push_back(c.process(i).lines().size());
   }
   ASSERT_TRUE(otp_test::eventually([&] { return !otp::global::whereis_name(node, kName); }, kGone));
   auto r = otp::gen_server::call<int>(node, otp::global_name(kName), services::Get{}, kCallTimeout);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), otp::ErrorCode::noproc) << r.error();
 
-  nodes[2]->process().signal(SIGCONT);
+  c.resume(2);
   const auto back_by = Clock::now() + kConverge;
   for (size_t i : {0, 1}) {
-    EXPECT_EQ(nodes[i]->wait_registered(owner_node, back_by, mark[i]), owner) << nodes[i]->output();
+    EXPECT_EQ(wait_registered(c, i, owner_node, back_by, mark[i]), owner) << c.log(i);
   }
-  ASSERT_TRUE(wait_owner_here(owner)) << nodes[2]->output();
+  ASSERT_TRUE(wait_owner_here(owner)) << c.log(2);
   EXPECT_EQ(otp::gen_server::call<int>(node, otp::global_name(kName), services::Get{}).value(), 2);
   // The owner never lost it on its own node.
-  EXPECT_EQ(lines_starting(nodes[2]->process(), std::string("global registered ") + kName).size(),
-            1u)
-      << nodes[2]->output();
+  EXPECT_EQ(lines_starting(c.process(2), std::string("global registered ") + kName).size(), 1u)
+      << c.log(2);
 }
 
 // -- (c) the owner crashes and its supervisor restarts it -----------------------------------------
 
 TEST_F(GlobalNames, ACrashedOwnerIsRestartedAndItsNameComesBackEverywhere) {
-  Nodes nodes = start_cluster(3, {2});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string owner_node = nodes[1]->full_name();
+  ProcessCluster c(cluster_of(3, {1}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string owner_node = c.name(1);
   std::string first;
-  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(nodes, 1, first));
+  ASSERT_NO_FATAL_FAILURE(wait_registered_everywhere(c, 1, first));
   std::vector<size_t> mark;
-  for (auto& n : nodes) mark.push_back(n->process().lines().size());
+  for (size_t i = 0; i < c.size(); ++i) mark.push_back(c.process(i).lines().size());
   auto gc = otp::global_name(kName);
   ASSERT_EQ(otp::gen_server::call<int>(node, gc, services::Add{3}, kCallTimeout).value(), 3);
 
@@ -392,147 +367,126 @@ TEST_F(GlobalNames, ACrashedOwnerIsRestartedAndItsNameComesBackEverywhere) {
   // Every node saw the old owner go and a new one (a new pid, on the same node) come.
   const auto back_by = Clock::now() + kConverge;
   std::string second;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    EXPECT_TRUE(wait_for_line(nodes[i]->process(),
+  for (size_t i = 0; i < c.size(); ++i) {
+    EXPECT_TRUE(wait_for_line(c.process(i),
                               std::string("global unregistered ") + kName + " " + first + " ",
                               back_by, mark[i]))
-        << nodes[i]->output();
-    const std::string now = nodes[i]->wait_registered(owner_node, back_by, mark[i]);
-    ASSERT_FALSE(now.empty()) << nodes[i]->full_name() << " never saw " << kName << " come back:\n"
-                              << nodes[i]->output();
+        << c.log(i);
+    const std::string now = wait_registered(c, i, owner_node, back_by, mark[i]);
+    ASSERT_FALSE(now.empty()) << c.name(i) << " never saw " << kName << " come back:\n" << c.log(i);
     if (second.empty()) second = now;
-    EXPECT_EQ(now, second) << nodes[i]->full_name();
+    EXPECT_EQ(now, second) << c.name(i);
   }
   EXPECT_NE(second, first);
   ASSERT_TRUE(wait_owner_here(second));
   // Calls resume, on the value the crashed counter left (the node keeps it across restarts).
   EXPECT_EQ(otp::gen_server::call<int>(node, gc, services::Get{}, kCallTimeout).value(), 3);
   EXPECT_EQ(otp::gen_server::call<int>(node, gc, services::Add{1}, kCallTimeout).value(), 4);
-  EXPECT_FALSE(has_line(nodes[1]->process(), "supervisor ")) << nodes[1]->output();
+  EXPECT_FALSE(has_line(c.process(1), "supervisor ")) << c.log(1);
 }
 
 // -- (d) the same name on both sides of a partition, then the heal --------------------------------
 
-/// The restart type of the two counters that conflict: permanent, so the supervisor's
-/// name-conflict rule (supervisor.hpp) is what keeps the loser down.
-constexpr const char* kConflictRestart = "permanent";
+/// The flags of the two counters that conflict: permanent, so the supervisor's name-conflict rule
+/// (supervisor.hpp) is what keeps the loser down.
+const std::vector<std::string> kConflictingCounter = {"--global-restart", "permanent",
+                                                      "--global-counter", kName};
 
-/// After the heal of a conflict between the counters registered on `x` and `y` (whose nodes are
-/// among `nodes`): one owner everywhere, the loser told and not restarted, both supervisors up.
-void expect_conflict_resolved(Nodes& nodes, GossipNode& x, const std::string& x_pid, GossipNode& y,
+/// After the heal of a conflict between the counters registered on nodes x and y of c: one owner
+/// everywhere, the loser told and not restarted, both supervisors up.
+void expect_conflict_resolved(ProcessCluster& c, size_t x, const std::string& x_pid, size_t y,
                               const std::string& y_pid) {
-  const std::string winner = expect_one_owner_everywhere(nodes, kConverge);
+  const std::string winner = expect_one_owner_everywhere(c, kConverge);
   ASSERT_TRUE(winner == x_pid || winner == y_pid)
       << "the owner is " << winner << ", neither " << x_pid << " nor " << y_pid;
-  GossipNode& loser_node = winner == x_pid ? y : x;
-  GossipNode& winner_node = winner == x_pid ? x : y;
+  const size_t loser_node = winner == x_pid ? y : x;
+  const size_t winner_node = winner == x_pid ? x : y;
   const std::string loser = winner == x_pid ? y_pid : x_pid;
   // The loser's node reported the conflict, and the losing process was told (it logs the
   // NameConflict message it got before it exited).
   EXPECT_TRUE(
-      wait_for_line(loser_node.process(),
+      wait_for_line(c.process(loser_node),
                     std::string("global conflict ") + kName + " " + loser + " lost to " + winner,
                     Clock::now() + kConverge))
-      << loser_node.output();
+      << c.log(loser_node);
   EXPECT_TRUE(otp_test::eventually(
       [&] {
-        return loser_node.process().stderr_text().find(std::string("lost global name ") + kName +
-                                                       " to ") != std::string::npos;
+        return c.process(loser_node)
+                   .stderr_text()
+                   .find(std::string("lost global name ") + kName + " to ") != std::string::npos;
       },
       kConverge))
-      << loser_node.output();
+      << c.log(loser_node);
   // Both supervisors still stand, and neither restarted its counter: the winner keeps its pid
   // (one registered line for it on its node), the loser's supervisor left it down.
-  for (GossipNode* n : {&loser_node, &winner_node}) {
-    EXPECT_FALSE(has_line(n->process(), "supervisor ")) << n->output();
-    EXPECT_EQ(n->process().stderr_text().find("restart of child global:"), std::string::npos)
-        << n->output();
-    EXPECT_TRUE(n->globals(Clock::now() + kStart)) << n->full_name() << " does not answer";
+  for (size_t n : {loser_node, winner_node}) {
+    EXPECT_FALSE(has_line(c.process(n), "supervisor ")) << c.log(n);
+    EXPECT_EQ(c.process(n).stderr_text().find("restart of child global:"), std::string::npos)
+        << c.log(n);
+    EXPECT_NO_THROW(c.globals(n)) << c.name(n) << " does not answer";
   }
-  EXPECT_EQ(lines_starting(winner_node.process(),
+  EXPECT_EQ(lines_starting(c.process(winner_node),
                            std::string("global registered ") + kName + " " + winner)
                 .size(),
             1u)
-      << winner_node.output();
-  EXPECT_EQ(lines_starting(loser_node.process(), std::string("global registered ") + kName + " <" +
-                                                     loser_node.full_name() + ".")
+      << c.log(winner_node);
+  EXPECT_EQ(lines_starting(c.process(loser_node), std::string("global registered ") + kName + " <" +
+                                                      c.name(loser_node) + ".")
                 .size(),
             1u)
       << "the loser's node registered " << kName << " again:\n"
-      << loser_node.output();
+      << c.log(loser_node);
 }
 
-/// Hosts 1 | 2 (network namespaces). a (host 1) and b (host 2) form the cluster; the link between
-/// the hosts is cut; x joins on host 1 and y on host 2, each registering gc on its side; the
-/// partition heals.
+/// Hosts 1 | 2 (network namespaces). n1 (host 1) and n2 (host 2) form the cluster; the link
+/// between the hosts is cut; x joins on host 1 and y on host 2, each registering gc on its side;
+/// the partition heals.
 TEST(GlobalNamesPartition, TheSameNameOnBothSidesEndsWithOneOwnerAfterTheHeal) {
   if (auto why = otp::testkit::NetnsLab::unavailable())
     GTEST_SKIP() << "partition test skipped: " << *why
                  << " (TheSameNameOnTwoClustersThatMergeEndsWithOneOwner covers the conflict)";
-  otp::testkit::NetnsLab lab(2);
-  const std::string h1 = otp::testkit::NetnsLab::ip(1), h2 = otp::testkit::NetnsLab::ip(2);
-  Nodes nodes;
-  nodes.push_back(std::make_unique<GossipNode>(NodeSpec{.name = "a", .host = h1}, lab.exec(1, {})));
-  nodes.push_back(std::make_unique<GossipNode>(
-      NodeSpec{.name = "b", .host = h2, .seeds = {nodes[0]->gossip_address()}}, lab.exec(2, {})));
-  GossipNode& a = *nodes[0];
-  GossipNode& b = *nodes[1];
-  ASSERT_TRUE(wait_for_line(a.process(), "nodeup " + b.full_name(), Clock::now() + kConverge))
-      << a.output();
-  ASSERT_TRUE(wait_for_line(b.process(), "nodeup " + a.full_name(), Clock::now() + kConverge))
-      << b.output();
+  auto options = cluster_of(2);
+  options.netns = true;
+  ProcessCluster c(options);
+  ASSERT_NO_THROW(c.await_line(0, "nodeup " + c.name(1), kConverge)) << c.logs();
+  ASSERT_NO_THROW(c.await_line(1, "nodeup " + c.name(0), kConverge)) << c.logs();
 
-  lab.iptables(2, {"-A", "INPUT", "-s", h1, "-j", "DROP"});
-  lab.iptables(1, {"-A", "INPUT", "-s", h2, "-j", "DROP"});
-  ASSERT_TRUE(
-      wait_for_line(a.process(), "member failed " + b.full_name() + " ", Clock::now() + kConverge))
-      << a.output();
-  ASSERT_TRUE(
-      wait_for_line(b.process(), "member failed " + a.full_name() + " ", Clock::now() + kConverge))
-      << b.output();
+  c.partition({{0}, {1}});  // iptables INPUT drops on both hosts
+  ASSERT_NO_THROW(c.await_line(0, "member failed " + c.name(1) + " ", kConverge)) << c.log(0);
+  ASSERT_NO_THROW(c.await_line(1, "member failed " + c.name(0) + " ", kConverge)) << c.log(1);
 
-  const std::vector<std::string> counter = {"--global-restart", kConflictRestart,
-                                            "--global-counter", kName};
-  nodes.push_back(std::make_unique<GossipNode>(
-      NodeSpec{.name = "x", .host = h1, .seeds = {a.gossip_address()}, .extra = counter},
-      lab.exec(1, {})));
-  nodes.push_back(std::make_unique<GossipNode>(
-      NodeSpec{.name = "y", .host = h2, .seeds = {b.gossip_address()}, .extra = counter},
-      lab.exec(2, {})));
-  GossipNode& x = *nodes[2];
-  GossipNode& y = *nodes[3];
+  const size_t x =
+      c.add_node({.name = "x", .seeds = {0}, .beside = 0, .args = kConflictingCounter});
+  const size_t y =
+      c.add_node({.name = "y", .seeds = {1}, .beside = 1, .args = kConflictingCounter});
   const auto deadline = Clock::now() + kConverge;
-  const std::string x_pid = x.wait_registered(x.full_name(), deadline);
-  const std::string y_pid = y.wait_registered(y.full_name(), deadline);
-  ASSERT_FALSE(x_pid.empty()) << x.output();
-  ASSERT_FALSE(y_pid.empty()) << y.output();
+  const std::string x_pid = wait_registered(c, x, c.name(x), deadline);
+  const std::string y_pid = wait_registered(c, y, c.name(y), deadline);
+  ASSERT_FALSE(x_pid.empty()) << c.log(x);
+  ASSERT_FALSE(y_pid.empty()) << c.log(y);
   // Each side knows its own registration only.
-  ASSERT_EQ(a.wait_registered(x.full_name(), deadline), x_pid) << a.output();
-  ASSERT_EQ(b.wait_registered(y.full_name(), deadline), y_pid) << b.output();
+  ASSERT_EQ(wait_registered(c, 0, c.name(x), deadline), x_pid) << c.log(0);
+  ASSERT_EQ(wait_registered(c, 1, c.name(y), deadline), y_pid) << c.log(1);
 
-  for (int h : {1, 2}) lab.iptables(h, {"-F", "INPUT"});
-  expect_conflict_resolved(nodes, x, x_pid, y, y_pid);
+  c.heal();
+  expect_conflict_resolved(c, x, x_pid, y, y_pid);
 }
 
 /// The loopback form of the conflict (no root needed): two nodes not seeded with each other each
 /// register gc, then a third node seeded with both merges the two clusters.
 TEST(GlobalNamesPartition, TheSameNameOnTwoClustersThatMergeEndsWithOneOwner) {
-  const std::vector<std::string> counter = {"--global-restart", kConflictRestart,
-                                            "--global-counter", kName};
-  Nodes nodes;
-  nodes.push_back(std::make_unique<GossipNode>(NodeSpec{.name = "x", .extra = counter}));
-  nodes.push_back(std::make_unique<GossipNode>(NodeSpec{.name = "y", .extra = counter}));
-  GossipNode& x = *nodes[0];
-  GossipNode& y = *nodes[1];
+  auto options = cluster_of(2);
+  options.join = false;  // n1 and n2: a cluster of one each
+  options.node_args = [](size_t) { return kConflictingCounter; };
+  ProcessCluster c(options);
   const auto deadline = Clock::now() + kConverge;
-  const std::string x_pid = x.wait_registered(x.full_name(), deadline);
-  const std::string y_pid = y.wait_registered(y.full_name(), deadline);
-  ASSERT_FALSE(x_pid.empty()) << x.output();
-  ASSERT_FALSE(y_pid.empty()) << y.output();
+  const std::string x_pid = wait_registered(c, 0, c.name(0), deadline);
+  const std::string y_pid = wait_registered(c, 1, c.name(1), deadline);
+  ASSERT_FALSE(x_pid.empty()) << c.log(0);
+  ASSERT_FALSE(y_pid.empty()) << c.log(1);
 
-  nodes.push_back(std::make_unique<GossipNode>(
-      NodeSpec{.name = "m", .seeds = {x.gossip_address(), y.gossip_address()}}));
-  expect_conflict_resolved(nodes, x, x_pid, y, y_pid);
+  c.add_node({.name = "m", .seeds = {0, 1}});
+  expect_conflict_resolved(c, 0, x_pid, 1, y_pid);
 }
 
 // -- (e) calls while the owner crashes and restarts, again and again
@@ -598,11 +552,10 @@ TEST_F(GlobalNames, EveryAcknowledgedCallIsCountedAndFailuresAreImmediateAcrossR
   constexpr int kDeaths = 6;
   constexpr int kCallsBetweenDeaths = 60;
   constexpr int kClients = 3;
-  Nodes nodes = start_cluster(2, {2});
-  ASSERT_NO_FATAL_FAILURE(join(nodes[0]->gossip_address()));
-  const std::string first =
-      nodes[1]->wait_registered(nodes[1]->full_name(), Clock::now() + kConverge);
-  ASSERT_FALSE(first.empty()) << nodes[1]->output();
+  ProcessCluster c(cluster_of(2, {1}));
+  ASSERT_NO_FATAL_FAILURE(join(c.gossip_address(0)));
+  const std::string first = wait_registered(c, 1, c.name(1), Clock::now() + kConverge);
+  ASSERT_FALSE(first.empty()) << c.log(1);
   ASSERT_TRUE(wait_owner_here(first));
   auto gc = otp::global_name(kName);
 
@@ -638,7 +591,7 @@ TEST_F(GlobalNames, EveryAcknowledgedCallIsCountedAndFailuresAreImmediateAcrossR
         },
         kConverge))
         << "the name did not come back after death " << round << "\n"
-        << nodes[1]->output();
+        << c.log(1);
     owner = global_form(node, *otp::global::whereis_name(node, kName));
   }
   ASSERT_TRUE(otp_test::eventually([&] { return acked() >= (kDeaths + 1) * kCallsBetweenDeaths; },
@@ -662,12 +615,12 @@ TEST_F(GlobalNames, EveryAcknowledgedCallIsCountedAndFailuresAreImmediateAcrossR
   // Its node saw every restart: the first owner and one per death.
   EXPECT_TRUE(otp_test::eventually(
       [&] {
-        nodes[1]->process().wait_line("\x01", 10ms);
-        return lines_starting(nodes[1]->process(), std::string("global registered ") + kName)
-                   .size() == static_cast<size_t>(kDeaths + 1);
+        c.process(1).read_some(10ms);
+        return lines_starting(c.process(1), std::string("global registered ") + kName).size() ==
+               static_cast<size_t>(kDeaths + 1);
       },
       kConverge))
-      << nodes[1]->output();
+      << c.log(1);
 }
 
 }  // namespace

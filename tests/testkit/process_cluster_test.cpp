@@ -1,7 +1,7 @@
 // The test kit's process nodes (otp/testkit/process_cluster.hpp) on loopback, without root:
 // otp-node processes and a node program of the test's own (node_program.cpp, on node_main) started,
-// seen by each other, killed, paused, restarted, partitioned through the fault-injection seam over
-// the control channel, and every process gone when the cluster is.
+// seen by each other, killed, paused, stopped, restarted, added mid-test, partitioned through the
+// fault-injection seam over the control channel, and every process gone when the cluster is.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -92,6 +92,31 @@ TEST(ProcessCluster, APartitionThroughTheSeamSplitsTheViewsAndHealing) {
   c.await_members(2, {1, 2});
   c.await_nodedown(1, 0);
   c.heal();
+  c.await_members(3);
+}
+
+TEST(ProcessCluster, NodesStartedAloneMergeThroughANodeAddedWithBothAsSeeds) {
+  ProcessCluster c({.nodes = 2, .program = OTP_NODE_BIN, .join = false});
+  c.await_members(1);  // a cluster of one each
+  const size_t m = c.add_node({.name = "m", .seeds = {0, 1}});
+  EXPECT_EQ(m, 2u);
+  EXPECT_EQ(c.size(), 3u);
+  EXPECT_EQ(c.name(m), "m@127.0.0.1");
+  c.await_members(3);
+}
+
+TEST(ProcessCluster, AStoppedNodeLeavesAndARestartBringsItBack) {
+  ProcessCluster c({.nodes = 3, .program = OTP_NODE_BIN});
+  c.await_members(3);
+  const pid_t old_pid = c.pid(2);
+  EXPECT_TRUE(c.stop(2)) << c.log(2);
+  EXPECT_FALSE(c.running(2));
+  EXPECT_FALSE(exists(old_pid));
+  EXPECT_TRUE(otp::testkit::has_line(c.process(2), "stopped")) << c.log(2);
+  // A graceful leave: the others list it as left, not failed.
+  c.await_members(2);
+  EXPECT_EQ(c.members(0).at(c.name(2)), "left") << c.logs();
+  c.restart(2);
   c.await_members(3);
 }
 

@@ -12,11 +12,16 @@
 //   c.await_members(2, {1, 2});  c.heal();   c.await_members(3);
 //   c.kill(2);  c.restart(2);                // SIGKILL; a new run (new creation), same name
 //   c.pause(1); c.resume(1);                 // SIGSTOP / SIGCONT
+//   c.stop(0);                               // SIGTERM: a graceful leave
+//   size_t m = c.add_node({.name = "m", .seeds = {1, 2}});   // one more node, mid-test
 //
 // Faults: partition / heal / drop / slow go through the control channel to each node's seam
-// (otp/cluster/faults.hpp; no root needed). With `netns` (root only: NetnsLab::unavailable()
-// says why not) every node runs on a host of its own in a network namespace lab and partition /
-// heal are iptables drops there: the kernel's path. Awaits wait on what the nodes answer, with a
+// (otp/cluster/faults.hpp; no root needed); the kit keeps them and sets them again on a node it
+// restarts or resumes, and a fault set while a node is paused takes effect (acknowledged) when
+// resume() returns. With `netns` (root only: NetnsLab::unavailable() says why not) every node runs
+// on a host of its own in a network namespace lab, listening on every interface as in a container,
+// and partition / heal are iptables drops there: the kernel's path; change_address() moves a
+// node's host to a new IP under its running node. Awaits wait on what the nodes answer, with a
 // deadline, and throw AwaitError saying what was seen.
 #pragma once
 
@@ -46,12 +51,31 @@ struct ProcessClusterOptions {
   std::vector<std::string> args = {};
   /// Flags of node i (0-based) after `args`; may be empty.
   std::function<std::vector<std::string>(size_t index)> node_args = {};
+  /// Nodes 2.. join through node 1 at start. false: every node starts alone, a cluster of its
+  /// own (merge them later with add_node's seeds).
+  bool join = true;
   /// Hard bound on every node process's life (--max-seconds).
   int max_seconds = 300;
   /// Root only: each node on a host of a NetnsLab; partition / heal by iptables.
   bool netns = false;
+  /// With netns: node i advertises the host name otp-h<i+1> (each lab host's /etc/hosts maps
+  /// every name to its IP) instead of the IP, as nodes named by DNS in a container network do.
+  bool host_names = false;
   /// How long a node process may take to print its ready line (busy machine, sanitizers).
   std::chrono::milliseconds start_timeout{30000};
+};
+
+/// A node added mid-test (ProcessCluster::add_node).
+struct AddedNode {
+  /// Its name ("" -> <prefix><index+1>).
+  std::string name = {};
+  /// The nodes it joins through (none: it starts alone).
+  std::vector<size_t> seeds = {};
+  /// With netns: it runs on the lab host of this node (beside it, on ports of its own), so a
+  /// partition of that host cuts it too. Required with netns, ignored without.
+  std::optional<size_t> beside = std::nullopt;
+  /// Its flags after the cluster's `args` (node_args is not applied to added nodes).
+  std::vector<std::string> args = {};
 };
 
 class ProcessCluster {
@@ -90,9 +114,19 @@ class ProcessCluster {
   /// SIGSTOP / SIGCONT to node i's process group; pause returns once the process is stopped.
   void pause(size_t i);
   void resume(size_t i);
-  /// Starts node i again (after kill(), or killing it first): a new run, new creation, same name
-  /// and ports, joining through the other running nodes. Waits for its ready line.
+  /// Starts node i again (after kill() or stop(), or killing it first): a new run, new creation,
+  /// same name and ports, joining through the other running nodes, with the faults the kit set on
+  /// it set again. Waits for its ready line.
   void restart(size_t i);
+  /// SIGTERM: node i leaves the cluster and exits. Returns once it exited (true), or after
+  /// `timeout` kills it (false). Its output stays readable.
+  bool stop(size_t i, std::chrono::milliseconds timeout = kAwait);
+  /// Starts one more node and waits for its ready line; its index (size() - 1).
+  size_t add_node(AddedNode node);
+  /// Netns only: node i's lab host loses its address and gets `new_ip` (/24 of the lab, e.g.
+  /// 10.231.0.102), its processes running on, as a container reconnected to its network. With
+  /// host_names every host's /etc/hosts then maps node i's host name to new_ip.
+  void change_address(size_t i, const std::string& new_ip);
 
   /// Cuts every node of a side off from every node of the other sides, both ways. Nodes in no
   /// side are not touched. Through the seam, or iptables with netns.
@@ -135,15 +169,25 @@ class ProcessCluster {
   void await_line(size_t i, const std::string& prefix, std::chrono::milliseconds timeout = kAwait,
                   size_t from = 0);
 
-  /// Every node's output so far (stdout lines of each run, stderr): for a failed assertion.
+  /// Node i's output so far (stdout lines of each run, stderr): for a failed assertion.
+  std::string log(size_t i) const;
+  /// Every node's log.
   std::string logs() const;
 
  private:
   struct Node;
+  /// What the kit set on one node for one peer (as otp::cluster::LinkFault, sent as text).
+  struct Fault {
+    double drop = 0;
+    std::chrono::milliseconds delay{0};
+  };
   void start(size_t i, const std::vector<std::string>& seeds);
   std::vector<std::string> running_seeds(size_t except) const;
-  void set_fault(size_t on, size_t peer, const std::string& settings);
+  std::string fault_command(size_t peer, const Fault& f) const;
+  void set_fault(size_t on, size_t peer, const std::function<void(Fault&)>& change);
+  void send_faults(size_t i);
   void iptables_cut(size_t on, const std::vector<size_t>& others);
+  void write_hosts_files();
 
   ProcessClusterOptions options_;
   std::unique_ptr<NetnsLab> lab_;  // before nodes_: destroyed after the processes in it
