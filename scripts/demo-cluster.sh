@@ -169,7 +169,14 @@ until value=$(ctl "$first" call counter "$add" 2>"$work/ctl.err"); do
   sleep 0.02
 done
 answered_at=$(now_ms)
+# The node prints its registry's lines as it hears of each change, which may come just after a
+# call through the new owner already answered: wait (20 s at most) for the line naming it.
 new_owner=$(owner_seen_by "$first")
+deadline=$(($(now_ms) + 20000))
+until [[ -n $new_owner && $new_owner != "$owner" ]] || (($(now_ms) > deadline)); do
+  sleep 0.05
+  new_owner=$(owner_seen_by "$first")
+done
 echo "$first saw (its lines since the kill):"
 tail -n +"$((mark + 1))" "$work/$first.out" | grep -E '^(nodedown|member|global)' | sed 's/^/  /'
 if grep -q '^global conflict counter' <(tail -n +"$((mark + 1))" "$work/$first.out"); then

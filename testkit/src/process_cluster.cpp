@@ -134,6 +134,10 @@ std::string ProcessCluster::data_address(size_t i) const {
   return (options_.host_names ? n.host : n.ip) + ":" + std::to_string(n.port);
 }
 
+uint16_t ProcessCluster::port(size_t i) const {
+  return nodes_.at(i)->port;
+}
+
 ChildProcess& ProcessCluster::process(size_t i) {
   return *nodes_.at(i)->process;
 }
@@ -156,8 +160,6 @@ void ProcessCluster::start(size_t i, const std::vector<std::string>& seeds) {
                                    n.host,
                                    "--listen",
                                    listen + ":" + std::to_string(n.port),
-                                   "--gossip",
-                                   listen + ":" + std::to_string(n.gossip_port),
                                    "--cookie",
                                    options_.cookie,
                                    "--threads",
@@ -165,9 +167,12 @@ void ProcessCluster::start(size_t i, const std::vector<std::string>& seeds) {
                                    "--max-seconds",
                                    std::to_string(options_.max_seconds),
                                    "--control-stdin"};
-  std::string seed_list;
-  for (const auto& s : seeds) seed_list += (seed_list.empty() ? "" : ",") + s;
-  if (!seed_list.empty()) argv.insert(argv.end(), {"--seeds", seed_list});
+  if (options_.gossip) {
+    argv.insert(argv.end(), {"--gossip", listen + ":" + std::to_string(n.gossip_port)});
+    std::string seed_list;
+    for (const auto& s : seeds) seed_list += (seed_list.empty() ? "" : ",") + s;
+    if (!seed_list.empty()) argv.insert(argv.end(), {"--seeds", seed_list});
+  }
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   argv.insert(argv.end(), n.args.begin(), n.args.end());
   if (lab_) argv = lab_->exec(n.lab_host, argv);
@@ -186,7 +191,7 @@ void ProcessCluster::start(size_t i, const std::vector<std::string>& seeds) {
   }
   n.port = port_in(*ready, "port");
   n.gossip_port = port_in(*ready, "gossip");
-  if (n.gossip_port == 0) {
+  if (options_.gossip && n.gossip_port == 0) {
     throw std::runtime_error("ProcessCluster: " + name(i) + " runs no gossip: " + *ready);
   }
 }

@@ -1,7 +1,8 @@
 // Remote processes between real node processes on loopback: this test process is node "t"
 // (a Node with a Cluster) and starts otp-node processes, then calls, casts, monitors and links
 // across them, kills them (-9), freezes them (SIGSTOP), restarts them, and feeds their ports bad
-// input. Every otp-node is bounded (--max-seconds) and killed by PID at the end of its test.
+// input. The otp-nodes are an otp::testkit::ProcessCluster without membership (this node links to
+// them); every one is bounded (--max-seconds) and killed by PID at the end of its test.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,7 +18,7 @@
 #include "otp/protocol/codec.hpp"
 #include "otp/protocol/framing.hpp"
 #include "otp/protocol/handshake.hpp"
-#include "otp/testkit/child_process.hpp"
+#include "otp/testkit/process_cluster.hpp"
 #include "services/cluster_services.hpp"
 #include "support/eventually.hpp"
 #include "support/time_scale.hpp"
@@ -31,50 +32,25 @@ constexpr const char* kCookie = "cluster-test-cookie";
 constexpr int kHeartbeatMs = 200;
 constexpr int kDeadLinkMs = 1000;
 
-/// One otp-node process. Port 0 lets the kernel choose (read back from the "ready ... port=N"
-/// line): a port picked by the test could be an ephemeral port another connection holds.
-struct PeerNode {
-  PeerNode(const std::string& name, uint16_t port = 0, std::vector<std::string> extra = {},
-           const std::string& cookie = kCookie)
-      : name(name), port(port), process(args(name, port, std::move(extra), cookie)) {
-    auto line = process.wait_line("ready ", kLong);
-    if (!line)
-      throw std::runtime_error("otp-node " + name + " did not start:\n" + process.stderr_text());
-    ready = *line;
-    const auto at = ready.find(" port=");
-    if (at == std::string::npos) throw std::runtime_error("no port in: " + ready);
-    this->port = static_cast<uint16_t>(std::stoi(ready.substr(at + 6)));
-  }
+using otp::testkit::ProcessCluster;
 
-  static std::vector<std::string> args(const std::string& name, uint16_t port,
-                                       std::vector<std::string> extra, const std::string& cookie) {
-    std::vector<std::string> a = {OTP_NODE_BIN,
-                                  "--name",
-                                  name,
-                                  "--listen",
-                                  "127.0.0.1:" + std::to_string(port),
-                                  "--cookie",
-                                  cookie,
-                                  "--heartbeat-ms",
-                                  std::to_string(kHeartbeatMs),
-                                  "--dead-link-ms",
-                                  std::to_string(kDeadLinkMs),
-                                  "--threads",
-                                  "2",
-                                  "--max-seconds",
-                                  "120"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-
-  std::string full_name() const { return name + "@127.0.0.1"; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-
-  std::string name;
-  uint16_t port;
-  otp::testkit::ChildProcess process;
-  std::string ready;
-};
+/// `count` otp-nodes n1.. with no membership (linked by connect, or by their --connect), on ports
+/// the kernel chooses (a port picked by the test could be an ephemeral port another connection
+/// holds), with fast heartbeats and `args` of the test's own.
+std::unique_ptr<ProcessCluster> start_peers(size_t count, std::vector<std::string> args = {},
+                                            const std::string& cookie = kCookie) {
+  std::vector<std::string> all = {"--heartbeat-ms", std::to_string(kHeartbeatMs),
+                                  "--dead-link-ms", std::to_string(kDeadLinkMs),
+                                  "--threads",      "2"};
+  all.insert(all.end(), args.begin(), args.end());
+  return std::make_unique<ProcessCluster>(
+      otp::testkit::ProcessClusterOptions{.nodes = count,
+                                          .program = OTP_NODE_BIN,
+                                          .cookie = cookie,
+                                          .args = std::move(all),
+                                          .gossip = false,
+                                          .max_seconds = 120});
+}
 
 /// Log lines of this process's transport.
 class LogSink {
@@ -115,10 +91,10 @@ class RemoteProcessTest : public ::testing::Test {
   }
   void TearDown() override { cluster->stop(); }
 
-  /// Connects to peer and waits for its nodeup.
-  void connect(const PeerNode& peer) {
-    ASSERT_TRUE(cluster->connect(peer.address()));
-    wait_up(peer.full_name());
+  /// Connects to node i of peers and waits for its nodeup.
+  void connect(ProcessCluster& peers, size_t i) {
+    ASSERT_TRUE(cluster->connect(peers.data_address(i)));
+    wait_up(peers.name(i));
   }
   void wait_up(const std::string& who) {
     for (;;) {
@@ -138,8 +114,8 @@ class RemoteProcessTest : public ::testing::Test {
       if (down->node == who) return down;
     }
   }
-  otp::Pid pid_of(const PeerNode& peer, const std::string& name) {
-    auto pid = otp::gen_server::call<otp::Pid>(node, otp::remote_name(name, peer.full_name()),
+  otp::Pid pid_of(ProcessCluster& peers, size_t i, const std::string& name) {
+    auto pid = otp::gen_server::call<otp::Pid>(node, otp::remote_name(name, peers.name(i)),
                                                services::WhoAmI{});
     EXPECT_TRUE(pid) << pid.error();
     return pid ? *pid : otp::Pid();
@@ -216,27 +192,28 @@ class RawClient {
 // -- calls, casts, sends ---------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, CallsAndCastsBothWaysWithARealNode) {
-  PeerNode b("b");
-  connect(b);
-  auto counter = otp::remote_name("counter", b.full_name());
+  auto peers = start_peers(1);
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
+  auto counter = otp::remote_name("counter", b);
   EXPECT_EQ(otp::gen_server::call<int>(node, counter, services::Add{2}).value(), 2);
   for (int i = 0; i < 500; ++i) otp::gen_server::cast(node, counter, services::Increment{1});
   EXPECT_EQ(otp::gen_server::call<int>(node, counter, services::Get{}).value(), 502);
   // b calls back into this node (its relay awaits a call to our echo).
   auto back = otp::gen_server::call<nlohmann::json>(
-      node, otp::remote_name("relay", b.full_name()),
+      node, otp::remote_name("relay", b),
       services::Relay{self_name(), "counter", nlohmann::json(nullptr)});
   ASSERT_TRUE(back) << back.error();
   // Our counter does not take json: the error comes back as a value, naming what failed.
   EXPECT_TRUE(back->contains("error")) << *back;
   auto echoed = otp::gen_server::call<nlohmann::json>(
-      node, otp::remote_name("relay", b.full_name()),
+      node, otp::remote_name("relay", b),
       services::Relay{self_name(), "echo", nlohmann::json({{"from", "b"}})});
   ASSERT_TRUE(echoed) << echoed.error();
   EXPECT_EQ((*echoed)["from"], "b");
   // b sends to a pid of ours (relay's Forward): a plain message crosses back.
   otp::Inbox inbox(node);
-  otp::gen_server::cast(node, otp::remote_name("relay", b.full_name()),
+  otp::gen_server::cast(node, otp::remote_name("relay", b),
                         services::Forward{inbox.pid(), nlohmann::json("hello t")});
   auto m = inbox.receive_as<nlohmann::json>(kLong);
   ASSERT_TRUE(m);
@@ -244,26 +221,27 @@ TEST_F(RemoteProcessTest, CallsAndCastsBothWaysWithARealNode) {
 }
 
 TEST_F(RemoteProcessTest, ThreeNodes) {
-  PeerNode c("c");
-  PeerNode b("b", 0, {"--connect", c.address()});
-  connect(b);
-  connect(c);
-  ASSERT_TRUE(b.process.wait_line("nodeup c@127.0.0.1", kLong));
+  auto peers = start_peers(1);  // n1 ("c")
+  const size_t b_index = peers->add_node({.args = {"--connect", peers->data_address(0)}});
+  const std::string b = peers->name(b_index), c = peers->name(0);
+  connect(*peers, b_index);
+  connect(*peers, 0);
+  ASSERT_NO_THROW(peers->await_line(b_index, "nodeup " + c, kLong));
   // t -> b -> c: b's relay calls c's counter.
-  auto r = otp::gen_server::call<nlohmann::json>(
-      node, otp::remote_name("relay", b.full_name()),
-      services::Relay{c.full_name(), "echo", nlohmann::json(42)});
+  auto r = otp::gen_server::call<nlohmann::json>(node, otp::remote_name("relay", b),
+                                                 services::Relay{c, "echo", nlohmann::json(42)});
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(*r, 42);
-  EXPECT_EQ(cluster->nodes(), (std::vector<std::string>{b.full_name(), c.full_name()}));
+  EXPECT_EQ(cluster->nodes(), (std::vector<std::string>{c, b}));
 }
 
 // -- failures ----------------------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, Kill9FiresMonitorsAndFailsPendingCallsFast) {
-  PeerNode b("b");
-  connect(b);
-  otp::Pid echo = pid_of(b, "echo");
+  auto peers = start_peers(1);
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
+  otp::Pid echo = pid_of(*peers, 0, "echo");
   otp::Inbox watcher(node);
   watcher.monitor(echo);
   otp::Result<otp::Ok> pending = otp::Error(otp::ErrorCode::timeout, "not run");
@@ -272,7 +250,7 @@ TEST_F(RemoteProcessTest, Kill9FiresMonitorsAndFailsPendingCallsFast) {
       [&] { pending = otp::gen_server::call<otp::Ok>(node, echo, services::Never{}, 60s); });
   // Kill once the call is on the link (delivered or not, it is in flight and must fail fast).
   ASSERT_TRUE(otp_test::eventually([&] { return cluster->stats().messages_sent > sent_before; }));
-  b.process.kill_now();
+  peers->kill(0);
   caller.join();
   ASSERT_FALSE(pending);
   // nodedown, not timeout: the death ended the call, not its 60 s deadline.
@@ -281,26 +259,26 @@ TEST_F(RemoteProcessTest, Kill9FiresMonitorsAndFailsPendingCallsFast) {
   ASSERT_TRUE(down);
   EXPECT_EQ(down->reason.kind(), otp::Reason::Kind::noconnection);
   // Calls made now fail at once.
-  auto r = otp::gen_server::call<int>(node, otp::remote_name("counter", b.full_name()),
-                                      services::Get{}, 60s);
+  auto r = otp::gen_server::call<int>(node, otp::remote_name("counter", b), services::Get{}, 60s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), otp::ErrorCode::nodedown);
 }
 
 TEST_F(RemoteProcessTest, AFrozenNodeIsDetectedByHeartbeatAndComesBackAsTheSameIncarnation) {
-  PeerNode b("b");
-  connect(b);
-  otp::Pid echo = pid_of(b, "echo");
-  b.process.signal(SIGSTOP);
+  auto peers = start_peers(1);
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
+  otp::Pid echo = pid_of(*peers, 0, "echo");
+  peers->pause(0);
   auto stopped_at = std::chrono::steady_clock::now();
-  auto down = wait_down(b.full_name(), kLong);
+  auto down = wait_down(b, kLong);
   ASSERT_TRUE(down) << log.text();
   auto detected = std::chrono::steady_clock::now() - stopped_at;
   // The bound is the dead-link timeout (plus scheduling slack), not TCP's minutes.
   EXPECT_LT(detected, (std::chrono::milliseconds(kDeadLinkMs) + 2s) * otp_test::kTimeScale)
       << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count() << " ms";
-  b.process.signal(SIGCONT);
-  wait_up(b.full_name());
+  peers->resume(0);
+  wait_up(b);
   // Same incarnation: the pid we held still reaches the same process.
   auto r = otp::gen_server::call<nlohmann::json>(node, echo, nlohmann::json("still here"));
   ASSERT_TRUE(r) << r.error();
@@ -308,68 +286,66 @@ TEST_F(RemoteProcessTest, AFrozenNodeIsDetectedByHeartbeatAndComesBackAsTheSameI
 }
 
 TEST_F(RemoteProcessTest, ARestartedNodeIsANewIncarnation) {
-  uint16_t port = 0;
-  otp::Pid old_echo;
-  {
-    PeerNode b("b");
-    port = b.port;  // the restart listens where we keep redialing
-    connect(b);
-    old_echo = pid_of(b, "echo");
-    b.process.kill_now();
-    ASSERT_TRUE(wait_down(b.full_name(), kLong));
-  }
-  PeerNode b2("b", port);
-  wait_up(b2.full_name());  // we keep redialing the address
+  auto peers = start_peers(1);
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
+  const otp::Pid old_echo = pid_of(*peers, 0, "echo");
+  peers->kill(0);
+  ASSERT_TRUE(wait_down(b, kLong));
+  peers->restart(0);  // a new run on the same port, where we keep redialing
+  wait_up(b);
   auto r = otp::gen_server::call<nlohmann::json>(node, old_echo, nlohmann::json(1));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), otp::ErrorCode::noproc) << r.error();
-  auto fresh = otp::gen_server::call<nlohmann::json>(node, otp::remote_name("echo", b2.full_name()),
-                                                     nlohmann::json(2));
+  auto fresh =
+      otp::gen_server::call<nlohmann::json>(node, otp::remote_name("echo", b), nlohmann::json(2));
   ASSERT_TRUE(fresh) << fresh.error();
-  EXPECT_NE(pid_of(b2, "echo"), old_echo);
+  EXPECT_NE(pid_of(*peers, 0, "echo"), old_echo);
 }
 
 // -- bad input ----------------------------------------------------------------------------------
 
 TEST_F(RemoteProcessTest, AWrongCookieIsRejectedAndLoggedOnBothSides) {
-  PeerNode b("b", 0, {}, "another-cookie");
-  ASSERT_TRUE(cluster->connect(b.address()));
+  auto peers = start_peers(1, {}, "another-cookie");
+  ASSERT_TRUE(cluster->connect(peers->data_address(0)));
   EXPECT_TRUE(otp_test::eventually([&] { return log.contains("bad_mac"); }, kLong)) << log.text();
   EXPECT_TRUE(otp_test::eventually(
-      [&] { return b.process.stderr_text().find("bad_mac") != std::string::npos; }, kLong))
-      << b.process.stderr_text();
+      [&] { return peers->process(0).stderr_text().find("bad_mac") != std::string::npos; }, kLong))
+      << peers->process(0).stderr_text();
   EXPECT_FALSE(events.receive_as<otp::NodeUp>(300ms));
   EXPECT_TRUE(cluster->nodes().empty());
 }
 
 TEST_F(RemoteProcessTest, GarbageBytesCloseThatConnectionOnly) {
-  PeerNode b("b");
-  connect(b);
-  RawClient raw(b.port);
+  auto peers = start_peers(1);
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
+  RawClient raw(peers->port(0));
   ASSERT_TRUE(raw.connected());
   std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   raw.write(std::vector<uint8_t>(junk.begin(), junk.end()));
   EXPECT_TRUE(raw.closed_by_peer_within(kLong));
   EXPECT_TRUE(otp_test::eventually(
-      [&] { return b.process.stderr_text().find("127.0.0.1") != std::string::npos; }, kLong));
+      [&] { return peers->process(0).stderr_text().find("127.0.0.1") != std::string::npos; },
+      kLong));
   EXPECT_EQ(
-      otp::gen_server::call<int>(node, otp::remote_name("counter", b.full_name()), services::Add{1})
-          .value(),
+      otp::gen_server::call<int>(node, otp::remote_name("counter", b), services::Add{1}).value(),
       1);
 }
 
 TEST_F(RemoteProcessTest, AnOversizedFrameClosesThatLinkOnly) {
-  PeerNode b("b", 0, {"--max-frame-bytes", "65536"});
-  connect(b);
+  auto peers = start_peers(1, {"--max-frame-bytes", "65536"});
+  const std::string b = peers->name(0);
+  connect(*peers, 0);
   // A proper handshake first, as a node "x" that knows the cookie, then a frame claiming 16 MiB.
-  RawClient raw(b.port);
+  RawClient raw(peers->port(0));
   ASSERT_TRUE(raw.connected());
   auto hs = otp::protocol::Handshake::initiator(
       {.cluster = "otp", .self = {"x", "127.0.0.1", 9}, .cookie = kCookie});
   for (auto& m : hs.start().send) raw.send_message(m);
   while (!hs.done()) {
     auto m = raw.next_message(kLong);
-    ASSERT_TRUE(m) << "handshake with b did not finish";
+    ASSERT_TRUE(m) << "handshake with " << b << " did not finish";
     for (auto& out : hs.on_message(*m).send) raw.send_message(out);
   }
   ASSERT_EQ(hs.outcome().state, otp::protocol::HandshakeState::established)
@@ -378,24 +354,24 @@ TEST_F(RemoteProcessTest, AnOversizedFrameClosesThatLinkOnly) {
   raw.write(std::vector<uint8_t>(header.begin(), header.end()));
   EXPECT_TRUE(raw.closed_by_peer_within(kLong));
   EXPECT_TRUE(otp_test::eventually(
-      [&] { return b.process.stderr_text().find("x@127.0.0.1") != std::string::npos; }, kLong));
+      [&] { return peers->process(0).stderr_text().find("x@127.0.0.1") != std::string::npos; },
+      kLong));
   // Our own link to b is another link: unaffected.
   EXPECT_EQ(
-      otp::gen_server::call<int>(node, otp::remote_name("counter", b.full_name()), services::Add{1})
-          .value(),
+      otp::gen_server::call<int>(node, otp::remote_name("counter", b), services::Add{1}).value(),
       1);
-  EXPECT_EQ(cluster->nodes(), std::vector<std::string>{b.full_name()});
+  EXPECT_EQ(cluster->nodes(), std::vector<std::string>{b});
 }
 
 TEST_F(RemoteProcessTest, AClientThatSendsNothingIsFreedByTheHandshakeTimeout) {
-  PeerNode b("b", 0, {"--handshake-timeout-ms", "500"});
-  RawClient raw(b.port);
+  auto peers = start_peers(1, {"--handshake-timeout-ms", "500"});
+  RawClient raw(peers->port(0));
   ASSERT_TRUE(raw.connected());
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(raw.closed_by_peer_within(kLong));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s * otp_test::kTimeScale);
   // b still accepts proper nodes.
-  connect(b);
+  connect(*peers, 0);
 }
 
 }  // namespace

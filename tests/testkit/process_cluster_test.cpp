@@ -105,6 +105,17 @@ TEST(ProcessCluster, NodesStartedAloneMergeThroughANodeAddedWithBothAsSeeds) {
   c.await_members(3);
 }
 
+TEST(ProcessCluster, NodesWithoutMembershipAreLinkedByConnectOnly) {
+  ProcessCluster c({.nodes = 1, .program = OTP_NODE_BIN, .gossip = false});
+  EXPECT_EQ(c.process(0).lines().front().find(" gossip="), std::string::npos)
+      << c.process(0).lines().front();
+  const size_t b = c.add_node({.args = {"--connect", c.data_address(0)}});
+  EXPECT_EQ(c.name(b), "n2@127.0.0.1");
+  c.await_line(b, "nodeup n1@127.0.0.1");
+  c.await_line(0, "nodeup n2@127.0.0.1");
+  EXPECT_EQ(c.linked_nodes(0), std::vector<std::string>{"n2@127.0.0.1"});
+}
+
 TEST(ProcessCluster, AStoppedNodeLeavesAndARestartBringsItBack) {
   ProcessCluster c({.nodes = 3, .program = OTP_NODE_BIN});
   c.await_members(3);

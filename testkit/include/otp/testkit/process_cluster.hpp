@@ -54,6 +54,10 @@ struct ProcessClusterOptions {
   /// Nodes 2.. join through node 1 at start. false: every node starts alone, a cluster of its
   /// own (merge them later with add_node's seeds).
   bool join = true;
+  /// false: the nodes run no membership (no --gossip; `join` and seeds do not apply), only their
+  /// transport: link them with otp-node's --connect or from a Cluster of the test's own. For
+  /// tests of links themselves; the awaits on members do not apply.
+  bool gossip = true;
   /// Hard bound on every node process's life (--max-seconds).
   int max_seconds = 300;
   /// Root only: each node on a host of a NetnsLab; partition / heal by iptables.
@@ -98,6 +102,8 @@ class ProcessCluster {
   /// HOST:PORT of node i's gossip (a seed) and of its transport (what --connect and otp-ctl take).
   std::string gossip_address(size_t i) const;
   std::string data_address(size_t i) const;
+  /// The port of node i's transport (data_address's).
+  uint16_t port(size_t i) const;
   /// Node i's current process (its stdout lines, stderr, pid).
   ChildProcess& process(size_t i);
   pid_t pid(size_t i) const;
