@@ -127,7 +127,7 @@ std::optional<SendError> Link::enqueue(protocol::Bytes body, bool control, bool 
       case Hold::held:
         return error;
       case Hold::cut:
-        close(cut_reason());
+        close(cut_reason(peer_));
         return error;
     }
   }
@@ -253,7 +253,7 @@ void Link::on_frame(const std::vector<uint8_t>& frame) {
   if (faults_ && state_ != State::handshaking && (faults_->any() || !held_in_.empty())) {
     const FaultVerdict verdict = faults_->stream(peer_.full_name());
     if (verdict.drop) {
-      do_close(cut_reason(), "info");
+      do_close(cut_reason(peer_), "info");
       return;
     }
     if (verdict.delay.count() > 0 || !held_in_.empty()) {
@@ -288,6 +288,16 @@ void Link::deliver_frame(const std::vector<uint8_t>& frame) {
 void Link::on_handshake_frame(Result<protocol::Message> message) {
   auto step = message ? handshake_->on_message(message.value())
                       : handshake_->on_decode_error(message.error());
+  // The fault seam: a cut peer gets nothing more from the moment its Hello names it, not our
+  // Hello (acceptor) nor our Proof (initiator), so its handshake never completes either: a link
+  // up for an instant would be a nodeup and a nodedown no cut network shows.
+  if (faults_ && step.outcome.state != protocol::HandshakeState::rejected) {
+    const auto& claimed = handshake_->claimed_peer();
+    if (!claimed.name.empty() && faults_->cut(claimed.full_name())) {
+      do_close(cut_reason(claimed), "info");  // as a cut network: no Reject reaches the peer
+      return;
+    }
+  }
   for (const auto& m : step.send) send_control(m);
   switch (step.outcome.state) {
     case protocol::HandshakeState::in_progress:
@@ -315,10 +325,6 @@ void Link::on_established() {
   }
   if (dialer_ && dialer_->cancelled()) {
     close_after_flush("its address was disconnected", "info");
-    return;
-  }
-  if (faults_ && faults_->cut(peer_.full_name())) {
-    do_close(cut_reason(), "info");  // as a cut network: no Reject reaches the peer
     return;
   }
   established_.store(true, std::memory_order_release);
@@ -486,8 +492,8 @@ void Link::release_incoming() {
   }
 }
 
-std::string Link::cut_reason() const {
-  return "fault injection: " + peer_.full_name() + " is cut off";
+std::string Link::cut_reason(const protocol::NodeId& peer) {
+  return "fault injection: " + peer.full_name() + " is cut off";
 }
 
 // -- writing ------------------------------------------------------------------------------------

@@ -17,10 +17,12 @@
 //             contiguous buffer. A queued send (Transport::send_queued) always takes this way.
 //   timers    the handshake deadline; then one timer that sends a Ping after heartbeat_interval
 //             without writing and closes the link after dead_link_timeout without reading.
-//   faults    with a FaultInjector (TransportOptions::faults) that names the peer, once the
-//             handshake is done: a cut closes the link at its next frame either way (and fails
-//             the handshake); a delayed frame waits in held_in_ / held_out_ with every frame
-//             behind it until its time, so frames never overtake each other.
+//   faults    with a FaultInjector (TransportOptions::faults) that names the peer: during the
+//             handshake, a cut closes the link as soon as the peer's Hello names it, before our
+//             own Hello or Proof goes out, so neither side sees the handshake complete. Once it
+//             is done, a cut closes the link at its next frame either way; a delayed frame waits
+//             in held_in_ / held_out_ with every frame behind it until its time, so frames never
+//             overtake each other.
 //
 // A link reports up and down through AsioTransport (admit / link_closed), which keeps the order
 // of events per node name; see transport_asio.hpp.
@@ -111,7 +113,7 @@ class Link : public std::enable_shared_from_this<Link> {
   /// Strand: delivers the held incoming frames that are due.
   void release_incoming();
   /// "fault injection: b@h is cut off".
-  std::string cut_reason() const;
+  static std::string cut_reason(const protocol::NodeId& peer);
 
   // -- writing --
   void write_queued();

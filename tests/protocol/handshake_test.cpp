@@ -273,6 +273,23 @@ TEST(Handshake, SameCookieAndClusterEstablishesBothSidesWithEachOthersIdentity) 
             "established with b@host#1 (version " + std::to_string(kProtocolVersion) + ")");
 }
 
+// A side knows whom the peer claims to be before it sends what would complete the handshake for
+// the peer (the acceptor's Hello, the initiator's Proof), so it can refuse that peer first.
+TEST(Handshake, EachSideKnowsTheClaimedPeerBeforeItsOwnHelloOrProof) {
+  auto a = Handshake::initiator(config("a", 1));
+  auto b = Handshake::acceptor(config("b", 100));
+  const auto hello_a = a.start().send.at(0);
+  EXPECT_EQ(a.claimed_peer(), NodeId{});
+  EXPECT_EQ(b.claimed_peer(), NodeId{});
+  const auto hello_b = b.on_message(hello_a);
+  ASSERT_TRUE(std::holds_alternative<Hello>(hello_b.send.at(0)));
+  EXPECT_EQ(b.claimed_peer(), (NodeId{"a", "host", 1}));
+  const auto proof_a = a.on_message(hello_b.send.at(0));
+  ASSERT_TRUE(std::holds_alternative<Proof>(proof_a.send.at(0)));
+  EXPECT_EQ(a.claimed_peer(), (NodeId{"b", "host", 1}));
+  EXPECT_EQ(proof_a.outcome.state, HandshakeState::in_progress);
+}
+
 TEST(Handshake, EachSideLearnsWhetherThePeerIsHidden) {
   auto ca = config("ctl", 1);
   ca.hidden = true;

@@ -116,11 +116,24 @@ struct SeamNode {
   /// Waits until at least n transport log lines contain part.
   bool await_log(const std::string& part, size_t n) {
     std::unique_lock<std::mutex> lock(mx);
-    return cv.wait_for(lock, kWait, [&] {
-      return static_cast<size_t>(std::count_if(log.begin(), log.end(), [&](const std::string& l) {
-               return l.find(part) != std::string::npos;
-             })) >= n;
-    });
+    return cv.wait_for(lock, kWait, [&] { return count_locked(part) >= n; });
+  }
+  /// Transport log lines containing part, now.
+  size_t log_count(const std::string& part) {
+    std::lock_guard<std::mutex> lock(mx);
+    return count_locked(part);
+  }
+  /// Under mx.
+  size_t count_locked(const std::string& part) const {
+    return static_cast<size_t>(std::count_if(log.begin(), log.end(), [&](const std::string& l) {
+      return l.find(part) != std::string::npos;
+    }));
+  }
+  std::string log_text() {
+    std::lock_guard<std::mutex> lock(mx);
+    std::string text;
+    for (const auto& l : log) text += "  " + l + "\n";
+    return text;
   }
   size_t event_count() {
     std::lock_guard<std::mutex> lock(mx);
@@ -245,25 +258,52 @@ TEST(FaultSeam, OneSidedCutIsSeenFailedFromBothSidesAndHeals) {
 }
 
 // Without gossip the transport alone obeys the seam: a cut on the accepting side closes the link
-// at its next frame (a heartbeat at the latest) and refuses the dialer's handshakes; cleared, the
-// dialer's next try links again.
+// at its next frame (a heartbeat at the latest) and refuses the dialer's handshakes before its
+// own Hello, so the dialer never sees a link up either; cleared, the dialer's next try links
+// again.
 TEST(FaultSeam, TransportCutClosesTheLinkAndRefusesTheHandshakeUntilCleared) {
   SeamNode a("ta", {}, /*gossip=*/false);
   SeamNode b("tb", {}, /*gossip=*/false);
   ASSERT_TRUE(a.cluster->connect("127.0.0.1:" + std::to_string(b.cluster->port())));
   ASSERT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
   ASSERT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+  // The transport's lines of a link coming up (a dials b).
+  const std::string a_up = " up (we dialed)";
+  const std::string b_up = " up (the peer dialed)";
+  ASSERT_EQ(a.log_count(a_up), 1u);
+  ASSERT_EQ(b.log_count(b_up), 1u);
 
   b.faults->set(a.full_name(), {.drop = 1.0});
   EXPECT_TRUE(a.await_node_event<otp::NodeDown>(b.full_name()));
   EXPECT_TRUE(b.await_node_event<otp::NodeDown>(a.full_name()));
-  // a keeps dialing; b's handshake check refuses each try until the cut is cleared.
+  // a keeps dialing; b refuses each try until the cut is cleared.
   const std::string cut = a.full_name() + " is cut off";
   EXPECT_TRUE(b.await_log(cut, 3));  // the link, then two handshakes
-  // Only b holds the cut: a's dialer may see a handshake complete for an instant before b closes
-  // it, so the side asserted never to be linked is b.
+  // a's second try began after its first one closed: had that one come up on a, it would be
+  // logged by now. Neither side saw a link up since the cut.
+  EXPECT_EQ(a.log_count(a_up), 1u) << a.log_text();
+  EXPECT_EQ(b.log_count(b_up), 1u) << b.log_text();
+  EXPECT_FALSE(a.linked_to(b.full_name()));
   EXPECT_FALSE(b.linked_to(a.full_name()));
   b.faults->clear(a.full_name());
+  EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
+  EXPECT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+}
+
+// The same with the cut on the dialing side, before its first dial: its handshake ends once the
+// acceptor's Hello names the cut peer, before its own Proof, so the acceptor never sees a link up.
+TEST(FaultSeam, ACutOnTheDialingSideEndsItsHandshakeBeforeItsProof) {
+  SeamNode a("da", {}, /*gossip=*/false);
+  SeamNode b("db", {}, /*gossip=*/false);
+  a.faults->set(b.full_name(), {.drop = 1.0});
+  ASSERT_TRUE(a.cluster->connect("127.0.0.1:" + std::to_string(b.cluster->port())));
+  const std::string cut = b.full_name() + " is cut off";
+  EXPECT_TRUE(a.await_log(cut, 1));
+  // b saw the connection end before a's Proof (or a Reject) came.
+  EXPECT_TRUE(b.await_log("during the handshake", 1)) << b.log_text();
+  EXPECT_EQ(a.log_count(" up ("), 0u) << a.log_text();
+  EXPECT_EQ(b.log_count(" up ("), 0u) << b.log_text();
+  a.faults->clear(b.full_name());
   EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
   EXPECT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
 }

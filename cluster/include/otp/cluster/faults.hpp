@@ -22,12 +22,14 @@
 //   UDP gossip    each datagram is lost with probability `drop`, else delivered `delay` later.
 //   push-pull     a stream exchange (TCP) is refused when cut; otherwise each message in it comes
 //                 `delay` later (plus retransmit_delay() with probability `drop`: a lost segment).
-//   TCP links     a cut closes the link at its next frame either way, fails the handshake and
-//                 stops dials to that peer, so it can not relink until cleared. Partial loss
-//                 never loses a frame (TCP would retransmit it): with probability `drop` a frame
-//                 and the ones behind it come retransmit_delay() later. Each frame comes `delay`
-//                 later; the order of frames is always kept, so the distribution sees what a real
-//                 network does: messages in order, or a nodedown.
+//   TCP links     a cut closes the link at its next frame either way, stops dials to that peer,
+//                 and ends a handshake as soon as the peer's Hello names it, before this node's
+//                 own Hello or Proof goes out: neither side sees a link up until the cut is
+//                 cleared, even when only one of them holds it. Partial loss never loses a frame
+//                 (TCP would retransmit it): with probability `drop` a frame and the ones behind
+//                 it come retransmit_delay() later. Each frame comes `delay` later; the order
+//                 of frames is always kept, so the distribution sees what a real network does:
+//                 messages in order, or a nodedown.
 // Peers are named by their full node name, "name@host" (any creation of it).
 #pragma once
 

@@ -119,6 +119,11 @@ class Handshake {
   const HandshakeOutcome& outcome() const noexcept { return outcome_; }
   /// Established or rejected: later messages are not the handshake's.
   bool done() const noexcept { return outcome_.state != HandshakeState::in_progress; }
+  /// Whom the peer's Hello names, once that Hello passed this side's checks (empty before): a
+  /// claim, proven only once established (outcome().peer). With it a side can refuse a peer
+  /// before it sends its own Hello (acceptor) or Proof (initiator), so that the peer never sees
+  /// the handshake complete (the transport's fault seam does).
+  const NodeId& claimed_peer() const noexcept { return peer_; }
 
  private:
   enum class Phase { start, await_hello, await_proof, done };
