@@ -35,6 +35,27 @@ constexpr DropReason kDropReasons[] = {
      "a probe for another node or run of it"},
 };
 
+/// The sender a gossip packet from `from` names, for the fault seam: a ping's or a push-pull's
+/// source, else the member that an alive update in it places at `from` (a node's first gossip
+/// carries its own). Empty when it names none (an ack, a nack, news about others only).
+/// Unauthenticated, but only to learn whom the seam is asked about: the core checks the packet.
+std::string sender_named_in(const membership::Address& from, std::span<const uint8_t> bytes) {
+  auto packet = protocol::gossip::decode(bytes);
+  if (!packet) return {};
+  if (const auto* ping = std::get_if<protocol::gossip::Ping>(&packet->body)) {
+    return ping->source.full_name();
+  }
+  if (const auto* pp = std::get_if<protocol::gossip::PushPull>(&packet->body)) {
+    return pp->source.full_name();
+  }
+  for (const auto& u : packet->updates) {
+    if (u.kind == protocol::gossip::UpdateKind::alive && u.has_info && u.gossip == from) {
+      return u.node.full_name();
+    }
+  }
+  return {};
+}
+
 asio::ip::address unmapped(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {
     return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
@@ -531,29 +552,15 @@ std::string MembershipDriver::Impl::stream_peer(const membership::Address& peer,
                                                 bool accepted) const {
   if (!config_.faults || !config_.faults->any()) return {};
   std::string name = accepted ? std::string() : name_at(peer);
-  if (name.empty()) {
-    // Unauthenticated, but only to learn whom the seam is asked about: the core checks it.
-    if (auto packet = protocol::gossip::decode(message)) {
-      if (const auto* pp = std::get_if<protocol::gossip::PushPull>(&packet->body)) {
-        name = pp->source.full_name();
-      }
-    }
-  }
-  return name;
+  return name.empty() ? sender_named_in(peer, message) : name;
 }
 
 std::string MembershipDriver::Impl::datagram_peer(const membership::Address& from,
                                                   std::span<const uint8_t> bytes) const {
-  std::string name = name_at(from);
-  if (name.empty()) {
-    // A member not known at this address (yet: a restarted node's new port): a ping names it.
-    if (auto packet = protocol::gossip::decode(bytes)) {
-      if (const auto* ping = std::get_if<protocol::gossip::Ping>(&packet->body)) {
-        name = ping->source.full_name();
-      }
-    }
-  }
-  return name;
+  // The message first: its address may be one no event told us of yet (a new node, a restarted
+  // one's new port), or one a member left and another took since.
+  std::string name = sender_named_in(from, bytes);
+  return name.empty() ? name_at(from) : name;
 }
 
 FaultVerdict MembershipDriver::Impl::stream_fault(const std::string& peer) {

@@ -150,8 +150,10 @@ class MembershipDriver::Impl : public std::enable_shared_from_this<MembershipDri
   void on_datagram(const membership::Address& from, std::span<const uint8_t> bytes);
   /// The member whose gossip address this is ("name@host"), empty when none is known.
   std::string name_at(const membership::Address& address) const;
-  /// Whom the fault seam is asked about for a datagram from `from`: the member at that address,
-  /// else the source a ping names.
+  /// Whom the fault seam is asked about for a datagram from `from`: the sender the datagram
+  /// names (a ping's source, a member an alive update places at `from`), else the member known at
+  /// that address. So a cut peer's datagrams are dropped whatever their kind, also from an
+  /// address no event named yet, whenever the datagram tells who sent it.
   std::string datagram_peer(const membership::Address& from, std::span<const uint8_t> bytes) const;
   void arm_timer();
   void begin_leave();

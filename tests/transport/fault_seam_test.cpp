@@ -1,7 +1,13 @@
 // The fault-injection seam (otp/cluster/faults.hpp) on real Clusters inside this process, over
 // loopback: a fault set on one node for a peer cuts, loses or slows both directions of the TCP
 // links and of the gossip as that node sees them, so the other node sees the same (a one-sided
-// cut is seen failed from both sides), and clearing it heals.
+// cut is seen failed from both sides), and clearing it heals. A membership driver alone, fed
+// datagrams by hand, shows whom the seam finds behind a gossip packet.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,13 +16,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "otp/cluster/cluster.hpp"
 #include "otp/cluster/faults.hpp"
+#include "otp/cluster/membership_driver.hpp"
 #include "otp/distribution.hpp"
 #include "otp/otp.hpp"
+#include "otp/protocol/gossip.hpp"
+#include "support/eventually.hpp"
 
 namespace {
 
@@ -306,6 +316,84 @@ TEST(FaultSeam, ACutOnTheDialingSideEndsItsHandshakeBeforeItsProof) {
   a.faults->clear(b.full_name());
   EXPECT_TRUE(a.await_node_event<otp::NodeUp>(b.full_name()));
   EXPECT_TRUE(b.await_node_event<otp::NodeUp>(a.full_name()));
+}
+
+/// A UDP socket on 127.0.0.1 that sends gossip packets signed as a member would.
+class RawGossiper {
+ public:
+  explicit RawGossiper(otp::protocol::gossip::Key key) : key_(std::move(key)) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("no UDP socket on 127.0.0.1");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~RawGossiper() { ::close(fd_); }
+  RawGossiper(const RawGossiper&) = delete;
+  RawGossiper& operator=(const RawGossiper&) = delete;
+
+  /// A gossip datagram to port whose only news is that `name`@127.0.0.1 is alive at this
+  /// socket's address: what a node that was never heard of sends first.
+  void announce(const std::string& name, uint16_t port) {
+    namespace gossip = otp::protocol::gossip;
+    gossip::Update u{.kind = gossip::UpdateKind::alive,
+                     .node = {name, "127.0.0.1", 1},
+                     .has_info = true,
+                     .gossip = {"127.0.0.1", port_},
+                     .meta = {.data = {"127.0.0.1", 1}}};
+    const auto bytes = gossip::encode(gossip::Packet{gossip::Gossip{}, {u}}, key_);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(
+        ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+        static_cast<ssize_t>(bytes.size()));
+  }
+
+ private:
+  otp::protocol::gossip::Key key_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A datagram from an address no event named yet, and no ping: the membership driver still finds
+// the sender in it (the alive update placing it at that address), so a cut drops it. A peer not
+// cut, announcing itself the same way, is heard.
+TEST(FaultSeam, GossipFromAnAddressNeverSeenIsDroppedWhenItNamesACutSender) {
+  auto faults = std::make_shared<FaultInjector>(42);
+  otp::cluster::MembershipDriverOptions o;
+  o.self = {"g", "127.0.0.1", 0};
+  o.gossip.membership.cookie = "seam-test";
+  o.gossip.leave_timeout = 0ms;
+  o.faults = faults;
+  o.log = [](std::string_view, std::string_view) {};
+  auto driver = otp::cluster::MembershipDriver::start(std::move(o));
+  ASSERT_TRUE(driver) << driver.error();
+  auto& g = **driver;
+  const otp::protocol::gossip::Key key{.cluster = "otp", .cookie = "seam-test"};
+  const std::string cut = "cut@127.0.0.1";
+  faults->set(cut, {.drop = 1.0});
+
+  RawGossiper cut_sender(key);
+  RawGossiper other_sender(key);
+  cut_sender.announce("cut", g.port());
+  other_sender.announce("other", g.port());  // after the cut one: heard, so that one was handled
+  auto knows = [&](const std::string& full_name) {
+    const auto members = g.members();
+    return std::any_of(members.begin(), members.end(), [&](const otp::membership::Member& m) {
+      return m.id.full_name() == full_name;
+    });
+  };
+  EXPECT_TRUE(otp_test::eventually([&] { return knows("other@127.0.0.1"); }, kWait));
+  EXPECT_FALSE(knows(cut));
+  EXPECT_EQ(faults->stats().dropped, 1u);
+  g.stop();
 }
 
 // 30 % of the traffic lost both ways at a: gossip loses datagrams, links only stall (TCP
