@@ -63,11 +63,12 @@
 #include "cli/defaults.hpp"
 #include "cli/parse.hpp"
 #include "otp/cluster/cluster.hpp"
+#include "otp/cluster/control_channel.hpp"
 #include "otp/cluster/event_log.hpp"
 #include "otp/cluster/faults.hpp"
+#include "otp/cluster/host_port.hpp"
 #include "otp/cluster/http_endpoint.hpp"
 #include "otp/distributed.hpp"
-#include "otp/testkit/control_channel.hpp"
 #include "services/cluster_services.hpp"
 #include "services/control_service.hpp"
 #include "services/counter_standby.hpp"
@@ -154,21 +155,11 @@ otp::cluster::GossipOptions& gossip(Options& o) {
   return *o.cluster.gossip;
 }
 
-/// "[HOST:]PORT" -> the host part (empty when absent) and the port; throws CLI::ValidationError.
-std::pair<std::string, uint16_t> host_port(const std::string& flag, const std::string& v) {
-  auto colon = v.rfind(':');
-  std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
-  std::string port = colon == std::string::npos ? v : v.substr(colon + 1);
-  size_t used = 0;
-  long n = -1;
-  try {
-    n = std::stol(port, &used);
-  } catch (const std::exception&) {
-  }
-  if (port.empty() || used != port.size() || n < 0 || n > 65535) {
-    throw CLI::ValidationError(flag, "needs [HOST:]PORT with a port 0..65535, got '" + v + "'");
-  }
-  return {host, static_cast<uint16_t>(n)};
+/// otp::cluster::parse_host_port, failing as a CLI11 validator does.
+otp::cluster::HostPort host_port(const std::string& flag, const std::string& v) {
+  auto parsed = otp::cluster::parse_host_port(v);
+  if (!parsed) throw CLI::ValidationError(flag, parsed.error().context());
+  return std::move(parsed).value();
 }
 
 /// The failure detector's counters: a benchmark divides suspicions by probes with them.
@@ -323,7 +314,7 @@ Options parse(int argc, char** argv) {
          "serve /health and /metrics here (HOST: the --listen host)")
       ->type_name("[HOST:]PORT");
   app.add_flag("--control-stdin", o.control_stdin,
-               "take the test kit's control commands on stdin (otp/testkit/control_channel.hpp)");
+               "take the test kit's control commands on stdin (otp/cluster/control_channel.hpp)");
   app.add_option("--log-format", o.log_format, "stderr event lines: text (default) or json")
       ->type_name("text|json")
       ->transform(CLI::CheckedTransformer(std::map<std::string, otp::cluster::LogFormat>{
@@ -395,7 +386,7 @@ class GlobalLog {
   }
   std::string node_of(const otp::Pid& p) { return otp::distribution::node_of(node_, p); }
   /// <name@host.N.0> for every pid, local ones included.
-  std::string pid(const otp::Pid& p) { return otp::testkit::pid_text(node_, p); }
+  std::string pid(const otp::Pid& p) { return otp::cluster::pid_text(node_, p); }
 
   otp::Node& node_;
   std::map<std::string, std::string> shown_;  // name -> owner pid last printed as registered
@@ -442,7 +433,7 @@ int main(int argc, char** argv) {
   // (a node joining through a seed learns members while start() runs).
   options.cluster.on_member_event = [](const otp::membership::Event& e) {
     const auto& m = e.member;
-    print_event(otp::testkit::member_event_line(e), "member",
+    print_event(otp::cluster::member_event_line(e), "member",
                 {{"kind", otp::membership::to_string(e.kind)},
                  {"peer", m.id.full_name()},
                  {"incarnation", std::to_string(m.incarnation)},
@@ -538,8 +529,8 @@ int main(int argc, char** argv) {
                {"http", http_port}});
 
   // After the ready line: the kit sends its first command once it read that line.
-  std::optional<otp::testkit::ControlCommands> commands;
-  std::optional<otp::testkit::ControlChannel> channel;
+  std::optional<otp::cluster::ControlCommands> commands;
+  std::optional<otp::cluster::ControlChannel> channel;
   if (options.control_stdin) {
     commands.emplace(node, **cluster, faults);
     channel.emplace(*commands, print_line, [] { stop_requested = true; });
@@ -551,9 +542,9 @@ int main(int argc, char** argv) {
     // Wakes for node events, and at least every 50 ms to notice a signal.
     auto m = events.receive(std::chrono::milliseconds(50));
     if (members_requested.exchange(false)) {
-      print_line(otp::testkit::members_line((*cluster)->members()));
+      print_line(otp::cluster::members_line((*cluster)->members()));
       if ((*cluster)->gossip_port()) print_line(membership_stats((*cluster)->membership_stats()));
-      print_line(otp::testkit::globals_line(node));
+      print_line(otp::cluster::globals_line(node));
     }
     if (!m) continue;
     if (const auto* up = m->get_if<otp::NodeUp>()) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "otp/cluster/control_channel.hpp"
 #include "otp/cluster/stats_snapshot.hpp"
 #include "otp/remote_payload.hpp"
 
@@ -11,12 +12,6 @@ namespace services {
 namespace {
 
 using nlohmann::json;
-
-/// <name@host.N.0>: a pid as every node writes it (otp-node's global lines use the same form).
-std::string pid_text(otp::Node& node, const otp::Pid& p) {
-  if (p.remote()) return p.to_string();
-  return "<" + otp::distribution::node_of(node, p) + "." + std::to_string(p.id()) + ".0>";
-}
 
 /// {"type","value"} -> the wire payload otp-ctl sent; nullopt when the shape is wrong.
 std::optional<otp::protocol::Payload> payload_of(const json& message) {
@@ -66,7 +61,7 @@ class ControlServer : public otp::GenServer {
       auto owner = otp::global::whereis_name(node(), name);
       if (!owner) continue;  // unregistered since the list was taken
       out.push_back({{"name", name},
-                     {"pid", pid_text(node(), *owner)},
+                     {"pid", otp::cluster::pid_text(node(), *owner)},
                      {"node", otp::distribution::node_of(node(), *owner)}});
     }
     return out;
@@ -110,7 +105,7 @@ class ControlServer : public otp::GenServer {
     }
     if (!pid) return std::nullopt;
     return json{{"name", name},
-                {"pid", pid_text(node(), *pid)},
+                {"pid", otp::cluster::pid_text(node(), *pid)},
                 {"node", otp::distribution::node_of(node(), *pid)},
                 {"scope", scope}};
   }

@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "otp/cluster/control_channel.hpp"
 #include "otp/cluster/faults.hpp"
+#include "otp/cluster/host_port.hpp"
 #include "otp/distributed.hpp"
-#include "otp/testkit/control_channel.hpp"
 
 namespace otp::testkit {
 
@@ -39,21 +40,11 @@ struct Flags {
   bool control = false;
 };
 
-/// "[HOST:]PORT" -> host (empty when absent), port; throws std::invalid_argument.
-std::pair<std::string, uint16_t> host_port(const std::string& flag, const std::string& v) {
-  const auto colon = v.rfind(':');
-  const std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
-  const std::string port = colon == std::string::npos ? v : v.substr(colon + 1);
-  size_t used = 0;
-  long n = -1;
-  try {
-    n = std::stol(port, &used);
-  } catch (const std::exception&) {
-  }
-  if (port.empty() || used != port.size() || n < 0 || n > 65535) {
-    throw std::invalid_argument(flag + " needs [HOST:]PORT, got '" + v + "'");
-  }
-  return {host, static_cast<uint16_t>(n)};
+/// otp::cluster::parse_host_port; throws std::invalid_argument naming the flag.
+otp::cluster::HostPort host_port(const std::string& flag, const std::string& v) {
+  auto parsed = otp::cluster::parse_host_port(v);
+  if (!parsed) throw std::invalid_argument(flag + " " + parsed.error().context());
+  return std::move(parsed).value();
 }
 
 long whole_number(const std::string& flag, const std::string& v) {
@@ -139,7 +130,7 @@ int node_main(int argc, char** argv,
   auto faults = std::make_shared<otp::cluster::FaultInjector>();
   flags.cluster.faults = faults;
   flags.cluster.on_member_event = [](const otp::membership::Event& e) {
-    print_line(member_event_line(e));
+    print_line(otp::cluster::member_event_line(e));
   };
   otp::Node node({.name = flags.cluster.name, .scheduler_threads = flags.threads});
   otp::Inbox events(node);
@@ -160,8 +151,8 @@ int node_main(int argc, char** argv,
   if (auto g = (*cluster)->gossip_port()) ready += " gossip=" + std::to_string(*g);
   print_line(ready);
 
-  ControlCommands commands(node, **cluster, faults);
-  std::optional<ControlChannel> channel;
+  otp::cluster::ControlCommands commands(node, **cluster, faults);
+  std::optional<otp::cluster::ControlChannel> channel;
   if (flags.control) channel.emplace(commands, print_line, [] { stop_requested = true; });
 
   const auto deadline = flags.max_run ? std::chrono::steady_clock::now() + *flags.max_run

@@ -2,7 +2,7 @@
 // service on a Node with gossip membership, driven by the kit like otp-node. node_main parses the
 // flags the kit passes, starts the Node and its Cluster (with a fault injector for the kit's
 // partitions), runs your setup, prints the ready line the kit waits for, serves the control
-// channel on stdin (otp/testkit/control_channel.hpp) and runs until SIGTERM / SIGINT, the end of
+// channel on stdin (otp/cluster/control_channel.hpp) and runs until SIGTERM / SIGINT, the end of
 // stdin (the test is gone) or --max-seconds. Returns the exit status (0 after a clean stop, 1 when
 // the node can not start, 2 on a usage error).
 //

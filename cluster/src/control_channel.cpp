@@ -1,4 +1,4 @@
-#include "otp/testkit/control_channel.hpp"
+#include "otp/cluster/control_channel.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 
 #include "otp/distributed.hpp"
 
-namespace otp::testkit {
+namespace otp::cluster {
 
 namespace {
 
@@ -35,8 +35,8 @@ double number_after(const std::string& item, const std::string& key) {
 
 }  // namespace
 
-ControlCommands::ControlCommands(otp::Node& node, otp::cluster::Cluster& cluster,
-                                 std::shared_ptr<otp::cluster::FaultInjector> faults)
+ControlCommands::ControlCommands(otp::Node& node, Cluster& cluster,
+                                 std::shared_ptr<FaultInjector> faults)
     : node_(node), cluster_(cluster), faults_(std::move(faults)) {}
 
 std::vector<std::string> ControlCommands::answer(const std::string& line) {
@@ -75,7 +75,7 @@ std::string ControlCommands::fault(const std::vector<std::string>& words) {
     return "";
   }
   if (words.size() >= 3 && words[1] == "set") {
-    otp::cluster::LinkFault f;
+    LinkFault f;
     try {
       for (size_t i = 3; i < words.size(); ++i) {
         const auto& item = words[i];
@@ -168,4 +168,4 @@ std::string globals_line(otp::Node& node) {
   return "globals " + std::to_string(count) + line;
 }
 
-}  // namespace otp::testkit
+}  // namespace otp::cluster

@@ -1,9 +1,10 @@
-// The control channel between the test kit and a node process it started (ProcessCluster): the
-// kit writes command lines to the node's stdin, the node answers on its stdout, each answer ending
-// in one "control ok <command>" or "control error <command>: <why>" line. Through it the kit sets
-// the node's fault-injection seam (otp/cluster/faults.hpp), which partitions, drops and slows
-// links without root, and reads the node's view. otp-node (--control-stdin) and programs built on
-// otp::testkit::node_main speak it.
+// The control channel of a node process: a test kit (otp::testkit's ProcessCluster) writes
+// command lines to the node's stdin, the node answers on its stdout, each answer ending in one
+// "control ok <command>" or "control error <command>: <why>" line. Through it the kit sets the
+// node's fault-injection seam (otp/cluster/faults.hpp), which partitions, drops and slows links
+// without root, and reads the node's view. otp-node (--control-stdin) and programs built on
+// otp::testkit::node_main serve it; both print their membership and global-name lines with the
+// functions at the end, so the kit reads one format whichever program runs.
 //
 //   fault set n2@127.0.0.1 drop=1 delay_ms=0   this node drops all traffic with n2 (both ways)
 //   fault clear n2@127.0.0.1                   -> control ok fault clear n2@127.0.0.1
@@ -12,7 +13,10 @@
 //   nodes      -> nodes <count> <name@host> ...                (the nodes linked to this one)
 //   globals    -> globals <count> <name>=<owner pid> ...      (this node's global name replica)
 //
-// End of input on stdin means the kit (the test process) is gone: the node stops.
+//   otp::cluster::ControlCommands commands(node, cluster, faults);  // ClusterOptions::faults
+//   otp::cluster::ControlChannel channel(commands, print_line, [] { stop = true; });
+//
+// End of input on stdin means the kit (the test process) is gone: on_end runs, the node stops.
 #pragma once
 
 #include <atomic>
@@ -26,14 +30,13 @@
 #include "otp/cluster/faults.hpp"
 #include "otp/node.hpp"
 
-namespace otp::testkit {
+namespace otp::cluster {
 
 /// Answers command lines of the control channel for one node. No I/O of its own: answer() returns
 /// the lines to print, so it is tested without a process.
 class ControlCommands {
  public:
-  ControlCommands(otp::Node& node, otp::cluster::Cluster& cluster,
-                  std::shared_ptr<otp::cluster::FaultInjector> faults);
+  ControlCommands(otp::Node& node, Cluster& cluster, std::shared_ptr<FaultInjector> faults);
 
   /// The lines answering `line`, the last one "control ok ..." or "control error ...".
   std::vector<std::string> answer(const std::string& line);
@@ -42,8 +45,8 @@ class ControlCommands {
   std::string fault(const std::vector<std::string>& words);
 
   otp::Node& node_;
-  otp::cluster::Cluster& cluster_;
-  std::shared_ptr<otp::cluster::FaultInjector> faults_;
+  Cluster& cluster_;
+  std::shared_ptr<FaultInjector> faults_;
 };
 
 /// Reads command lines from stdin on a thread of its own and prints ControlCommands' answers
@@ -67,7 +70,7 @@ class ControlChannel {
   std::thread thread_;
 };
 
-// -- the lines a node prints (shared by otp-node and node_main) -----------------------------------
+// -- the lines a node prints (otp-node and node_main alike) ---------------------------------------
 
 /// "members <count> <name@host>=<state> ...", sorted, self included.
 std::string members_line(const std::vector<otp::membership::Member>& members);
@@ -82,4 +85,4 @@ std::string globals_line(otp::Node& node);
 /// A pid as every node writes it: <name@host.N.0>, local ones included.
 std::string pid_text(otp::Node& node, const otp::Pid& pid);
 
-}  // namespace otp::testkit
+}  // namespace otp::cluster
