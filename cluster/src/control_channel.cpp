@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "otp/distributed.hpp"
@@ -53,6 +54,15 @@ std::vector<std::string> ControlCommands::answer(const std::string& line) {
   if (words.size() != 1) return {"control error " + command + ": " + verb + " takes no argument"};
   if (verb == "members") return {members_line(cluster_.members()), "control ok members"};
   if (verb == "globals") return {globals_line(node_), "control ok globals"};
+  if (verb == "faults") {
+    const auto set = faults_ ? faults_->all() : std::map<std::string, LinkFault>{};
+    std::ostringstream text;
+    text << "faults " << set.size();
+    for (const auto& [peer, f] : set) {
+      text << " " << peer << "=drop:" << f.drop << ",delay_ms:" << f.delay.count();
+    }
+    return {text.str(), "control ok faults"};
+  }
   if (verb == "nodes") {
     auto nodes = otp::distribution::nodes(node_);
     std::sort(nodes.begin(), nodes.end());
@@ -60,7 +70,8 @@ std::vector<std::string> ControlCommands::answer(const std::string& line) {
     for (const auto& n : nodes) text += " " + n;
     return {text, "control ok nodes"};
   }
-  return {"control error " + command + ": unknown command (fault, members, nodes, globals)"};
+  return {"control error " + command +
+          ": unknown command (fault, faults, members, nodes, globals)"};
 }
 
 /// Applies a fault command; "" when done, else why not.

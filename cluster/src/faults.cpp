@@ -34,6 +34,11 @@ LinkFault FaultInjector::get(const std::string& peer) const {
   return f ? *f : LinkFault{};
 }
 
+std::map<std::string, LinkFault> FaultInjector::all() const {
+  std::lock_guard<std::mutex> lock(mx_);
+  return {faults_.begin(), faults_.end()};
+}
+
 bool FaultInjector::cut(std::string_view peer) const {
   if (!any()) return false;
   std::lock_guard<std::mutex> lock(mx_);

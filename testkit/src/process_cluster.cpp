@@ -430,6 +430,18 @@ std::vector<std::string> ProcessCluster::linked_nodes(size_t i, std::chrono::mil
   return names;
 }
 
+std::map<std::string, otp::cluster::LinkFault> ProcessCluster::faults(
+    size_t i, std::chrono::milliseconds timeout) {
+  std::map<std::string, otp::cluster::LinkFault> set;
+  for (const auto& [peer, settings] : listed(ask(i, "faults", timeout).front())) {
+    // "drop:<fraction>,delay_ms:<n>"
+    otp::cluster::LinkFault& f = set[peer];
+    f.drop = std::stod(settings.substr(settings.find(':') + 1));  // stops at the comma
+    f.delay = std::chrono::milliseconds(std::stol(settings.substr(settings.rfind(':') + 1)));
+  }
+  return set;
+}
+
 // -- awaits
 // ----------------------------------------------------------------------------------------
 

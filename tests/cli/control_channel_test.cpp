@@ -44,11 +44,15 @@ TEST(ControlCommands, SetAndClearFaultsOnTheNodesSeam) {
   EXPECT_EQ(commands.answer("fault set n3@127.0.0.1 delay_ms=20"),
             (Lines{"control ok fault set n3@127.0.0.1 delay_ms=20"}));
   EXPECT_EQ(n.faults->get("n3@127.0.0.1").delay, std::chrono::milliseconds(20));
+  EXPECT_EQ(commands.answer("faults"),
+            (Lines{"faults 2 n2@127.0.0.1=drop:1,delay_ms:0 n3@127.0.0.1=drop:0,delay_ms:20",
+                   "control ok faults"}));
   EXPECT_EQ(commands.answer("fault clear n2@127.0.0.1"),
             (Lines{"control ok fault clear n2@127.0.0.1"}));
   EXPECT_FALSE(n.faults->cut("n2@127.0.0.1"));
   EXPECT_EQ(commands.answer("fault clear-all"), (Lines{"control ok fault clear-all"}));
   EXPECT_FALSE(n.faults->any());
+  EXPECT_EQ(commands.answer("faults"), (Lines{"faults 0", "control ok faults"}));
 }
 
 TEST(ControlCommands, RefuseABadCommandAndSayWhy) {
@@ -60,8 +64,9 @@ TEST(ControlCommands, RefuseABadCommandAndSayWhy) {
   EXPECT_FALSE(n.faults->any());
   EXPECT_EQ(commands.answer("nodes now"),
             (Lines{"control error nodes now: nodes takes no argument"}));
-  EXPECT_EQ(commands.answer("reboot"),
-            (Lines{"control error reboot: unknown command (fault, members, nodes, globals)"}));
+  EXPECT_EQ(
+      commands.answer("reboot"),
+      (Lines{"control error reboot: unknown command (fault, faults, members, nodes, globals)"}));
   otp::cluster::ControlCommands without_seam(n.node, *n.cluster, nullptr);
   EXPECT_EQ(without_seam.answer("fault clear-all"),
             (Lines{"control error fault clear-all: this node runs without a fault injector"}));

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -128,6 +129,32 @@ TEST(ProcessCluster, AStoppedNodeLeavesAndARestartBringsItBack) {
   c.await_members(2);
   EXPECT_EQ(c.members(0).at(c.name(2)), "left") << c.logs();
   c.restart(2);
+  c.await_members(3);
+}
+
+TEST(ProcessCluster, FaultsAreSetAgainOnARestartedNodeAndOnAPausedOneWhenItResumes) {
+  using otp::cluster::LinkFault;
+  ProcessCluster c({.nodes = 3, .program = OTP_NODE_BIN});
+  c.await_members(3);
+  c.slow(0, 1, 30ms);
+  c.drop(0, 1, 0.5);  // on top of the delay
+  const LinkFault lossy_and_slow{.drop = 0.5, .delay = 30ms};
+  EXPECT_EQ(c.faults(0).at(c.name(1)), lossy_and_slow);
+  EXPECT_EQ(c.faults(1).at(c.name(0)), lossy_and_slow);
+  c.kill(1);
+  c.restart(1);  // a new run: its seam starts empty, the kit sets it again
+  EXPECT_EQ(c.faults(1), (std::map<std::string, LinkFault>{{c.name(0), lossy_and_slow}}));
+
+  c.pause(2);
+  c.partition({{0, 1}, {2}});  // n3 can not read it now
+  c.resume(2);                 // set, and acknowledged, before resume returns
+  const auto on_n3 = c.faults(2);
+  ASSERT_EQ(on_n3.size(), 2u);
+  EXPECT_TRUE(on_n3.at(c.name(0)).cut());
+  EXPECT_TRUE(on_n3.at(c.name(1)).cut());
+  c.await_members(1, {2});
+  c.heal();
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(c.faults(i).empty()) << c.name(i);
   c.await_members(3);
 }
 

@@ -9,6 +9,7 @@
 //   fault set n2@127.0.0.1 drop=1 delay_ms=0   this node drops all traffic with n2 (both ways)
 //   fault clear n2@127.0.0.1                   -> control ok fault clear n2@127.0.0.1
 //   fault clear-all
+//   faults     -> faults <count> <name@host>=drop:<0..1>,delay_ms:<n> ...   (the faults set now)
 //   members    -> members <count> <name@host>=<alive|suspect|failed|left> ...   (self included)
 //   nodes      -> nodes <count> <name@host> ...                (the nodes linked to this one)
 //   globals    -> globals <count> <name>=<owner pid> ...      (this node's global name replica)

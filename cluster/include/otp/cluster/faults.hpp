@@ -79,6 +79,8 @@ class FaultInjector {
   void clear_all();
   /// The fault for peer; {} when none.
   LinkFault get(const std::string& peer) const;
+  /// Every fault set, by peer.
+  std::map<std::string, LinkFault> all() const;
   /// Whether any fault is set (one atomic load: the layers' fast path).
   bool any() const { return count_.load(std::memory_order_acquire) > 0; }
   /// Whether peer is cut (drop >= 1).

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "otp/cluster/faults.hpp"
 #include "otp/testkit/await.hpp"
 #include "otp/testkit/child_process.hpp"
 #include "otp/testkit/netns_lab.hpp"
@@ -157,6 +158,9 @@ class ProcessCluster {
   std::map<std::string, std::string> globals(size_t i, std::chrono::milliseconds timeout = kAwait);
   /// The nodes node i is linked to.
   std::vector<std::string> linked_nodes(size_t i, std::chrono::milliseconds timeout = kAwait);
+  /// The faults node i's seam holds now, by peer (name@host).
+  std::map<std::string, otp::cluster::LinkFault> faults(size_t i,
+                                                        std::chrono::milliseconds timeout = kAwait);
 
   // -- awaits
   // ----------------------------------------------------------------------------------------
