@@ -46,7 +46,8 @@ struct LocalCluster::Slot {
   std::unique_ptr<otp::cluster::Cluster> cluster;
   std::shared_ptr<otp::cluster::FaultInjector> faults =
       std::make_shared<otp::cluster::FaultInjector>();
-  std::string name;  // "n1@127.0.0.1"
+  std::string name;      // "n1@127.0.0.1"
+  bool stopped = false;  // stop(): the Node runs on, its Cluster is stopped
 };
 
 LocalCluster::LocalCluster(LocalClusterOptions options)
@@ -74,10 +75,15 @@ LocalCluster::~LocalCluster() {
   for (auto& s : slots_) {
     if (s->cluster) s->cluster->stop();
   }
-  for (auto& s : slots_) {
-    s->cluster.reset();
-    s->node.reset();
-  }
+  for (auto& s : slots_) discard(*s);
+}
+
+void LocalCluster::discard(Slot& slot) {
+  // The Node goes first: a service of it may hold the (stopped) Cluster, as the counter standby
+  // does, until its processes are gone. A stopped Cluster outlives its Node safely.
+  slot.node.reset();
+  slot.cluster.reset();
+  slot.stopped = false;
 }
 
 void LocalCluster::start_node(size_t i) {
@@ -92,7 +98,7 @@ void LocalCluster::start_node(size_t i) {
   otp::cluster::ClusterOptions config{.name = short_name, .cookie = options_.cookie};
   std::vector<std::string> seeds;
   for (size_t j = 0; j < slots_.size(); ++j) {
-    if (j != i && slots_[j]->cluster) {
+    if (j != i && alive(j)) {
       seeds.push_back("127.0.0.1:" + std::to_string(*slots_[j]->cluster->gossip_port()));
     }
   }
@@ -131,7 +137,7 @@ size_t LocalCluster::size() const {
 
 LocalCluster::Slot& LocalCluster::live(size_t i) {
   if (i >= slots_.size()) throw std::out_of_range("LocalCluster: no node " + std::to_string(i));
-  if (!slots_[i]->cluster) {
+  if (!slots_[i]->node) {
     throw std::logic_error("LocalCluster: node " + slots_[i]->name + " is killed");
   }
   return *slots_[i];
@@ -155,7 +161,7 @@ std::string LocalCluster::name(size_t i) const {
 }
 
 bool LocalCluster::alive(size_t i) const {
-  return i < slots_.size() && slots_[i]->cluster != nullptr;
+  return i < slots_.size() && slots_[i]->cluster != nullptr && !slots_[i]->stopped;
 }
 
 otp::cluster::FaultInjector& LocalCluster::faults(size_t i) {
@@ -205,7 +211,7 @@ void LocalCluster::partition(std::vector<std::vector<size_t>> sides) {
 void LocalCluster::heal() {
   for (auto& row : faults_) std::fill(row.begin(), row.end(), otp::cluster::LinkFault{});
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i]->cluster) apply_faults(i);
+    if (slots_[i]->node) apply_faults(i);
   }
   changes_->notify();
 }
@@ -219,23 +225,37 @@ void LocalCluster::slow(size_t a, size_t b, std::chrono::milliseconds delay) {
 }
 
 void LocalCluster::kill(size_t i) {
-  Slot& slot = live(i);
+  name(i);  // throws for a node that does not exist
+  Slot& slot = *slots_[i];
+  if (!slot.node) return;
   // Cut off from everyone on its own side: its leave announcement never gets out, and stopping
   // closes its links (the others see their connections close, as after kill -9).
   for (size_t j = 0; j < slots_.size(); ++j) {
     if (j != i) slot.faults->set(slots_[j]->name, {.drop = 1.0});
   }
   slot.cluster->stop();
-  slot.cluster.reset();
-  slot.node.reset();
+  discard(slot);
+  changes_->notify();
+}
+
+void LocalCluster::stop(size_t i) {
+  if (!alive(i)) {
+    name(i);  // throws for a node that does not exist
+    return;
+  }
+  Slot& slot = *slots_[i];
+  slot.stopped = true;
+  slot.cluster->stop();
   changes_->notify();
 }
 
 void LocalCluster::restart(size_t i) {
-  if (i >= slots_.size()) throw std::out_of_range("LocalCluster: no node " + std::to_string(i));
-  if (slots_[i]->cluster) {
-    throw std::logic_error("LocalCluster: node " + slots_[i]->name + " runs: kill it first");
+  if (alive(i)) {
+    throw std::logic_error("LocalCluster: node " + slots_[i]->name +
+                           " runs: kill or stop it first");
   }
+  name(i);  // throws for a node that does not exist
+  discard(*slots_[i]);
   start_node(i);
 }
 
@@ -244,7 +264,8 @@ void LocalCluster::restart(size_t i) {
 std::string LocalCluster::describe_members(size_t i) const {
   const Slot& slot = *slots_[i];
   const std::string me = options_.prefix + std::to_string(i + 1);
-  if (!slot.cluster) return me + " killed";
+  if (!slot.node) return me + " killed";
+  if (slot.stopped) return me + " stopped";
   std::string line = me + " sees";
   size_t alive = 0;
   std::string others;
@@ -314,7 +335,7 @@ void LocalCluster::await_members_on(const std::vector<size_t>& nodes, size_t ali
   changes_->await(
       [&] {
         for (size_t i : nodes) {
-          if (slots_[i]->cluster && !holds(i)) return false;
+          if (this->alive(i) && !holds(i)) return false;
         }
         return true;
       },
@@ -322,39 +343,77 @@ void LocalCluster::await_members_on(const std::vector<size_t>& nodes, size_t ali
       [&] {
         std::string seen;
         for (size_t i : nodes) {
-          if (!slots_[i]->cluster || holds(i)) continue;
+          if (!this->alive(i) || holds(i)) continue;
           seen += (seen.empty() ? "" : "; ") + describe_members(i);
         }
         return seen + " (wanted " + std::to_string(alive) + ")";
       });
 }
 
-void LocalCluster::await_global_name(const std::string& global_name, size_t owner,
-                                     std::chrono::milliseconds timeout) {
-  const std::string owner_name = name(owner);
-  auto owner_at = [&](size_t i) -> std::string {
-    otp::Node& n = *slots_[i]->node;
-    auto pid = otp::global::whereis_name(n, global_name);
-    return pid ? otp::distribution::node_of(n, *pid) : std::string();
+std::string LocalCluster::owner_at(size_t i, const std::string& global_name) const {
+  otp::Node& n = *slots_[i]->node;
+  auto pid = otp::global::whereis_name(n, global_name);
+  return pid ? otp::distribution::node_of(n, *pid) : std::string();
+}
+
+std::string LocalCluster::describe_owners(const std::string& global_name) const {
+  std::string seen;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!alive(i)) continue;
+    const std::string at = owner_at(i, global_name);
+    seen += (seen.empty() ? "" : ", ") + options_.prefix + std::to_string(i + 1) + " sees " +
+            (at.empty() ? "no owner" : "it on " + at);
+  }
+  return seen;
+}
+
+size_t LocalCluster::await_global_name(const std::string& global_name, std::optional<size_t> owner,
+                                       std::chrono::milliseconds timeout) {
+  std::string owner_name = owner ? name(*owner) : std::string();
+  // Without an owner given: the one every live node agrees on (a node of the kit).
+  auto agreed = [&] {
+    std::string first;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (!alive(i)) continue;
+      const std::string at = owner_at(i, global_name);
+      if (at.empty() || (!first.empty() && at != first)) return std::string();
+      first = at;
+    }
+    return first;
   };
   changes_->await(
       [&] {
+        if (!owner) {
+          owner_name = agreed();
+          return !owner_name.empty();
+        }
         for (size_t i = 0; i < slots_.size(); ++i) {
-          if (slots_[i]->cluster && owner_at(i) != owner_name) return false;
+          if (alive(i) && owner_at(i, global_name) != owner_name) return false;
         }
         return true;
       },
-      timeout, "global name '" + global_name + "' owned on " + owner_name + " at every live node",
+      timeout,
+      "global name '" + global_name + "' owned on " + (owner ? owner_name : "one node") +
+          " at every live node",
+      [&] { return describe_owners(global_name); });
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i]->name == owner_name) return i;
+  }
+  throw AwaitError("await global name '" + global_name + "': owned on " + owner_name +
+                   ", no node of this cluster");
+}
+
+void LocalCluster::await_global_name_free(const std::string& global_name,
+                                          std::chrono::milliseconds timeout) {
+  changes_->await(
       [&] {
-        std::string seen;
         for (size_t i = 0; i < slots_.size(); ++i) {
-          if (!slots_[i]->cluster) continue;
-          const std::string at = owner_at(i);
-          seen += (seen.empty() ? "" : ", ") + options_.prefix + std::to_string(i + 1) + " sees " +
-                  (at.empty() ? "no owner" : "it on " + at);
+          if (alive(i) && !owner_at(i, global_name).empty()) return false;
         }
-        return seen;
-      });
+        return true;
+      },
+      timeout, "global name '" + global_name + "' free at every live node",
+      [&] { return describe_owners(global_name); });
 }
 
 void LocalCluster::await_nodedown(size_t observer, size_t target,

@@ -1,168 +1,165 @@
-// The counter standby (apps/services/counter_standby.hpp) on Nodes of this test process linked
-// over loopback: every node runs services::counter_standby("counter") under a supervisor; exactly
-// one counter runs in the cluster and every node calls it by its global name; when the owner's
-// node goes away another node's standby takes the name (from 0) and calls resume; standbys that
-// lose a simultaneous claim stay up and start nothing more; a node that comes back (a new run of
-// the same name) does not make a second owner. Waits are on conditions with deadlines.
+// The counter standby (apps/services/counter_standby.hpp) on the nodes of a LocalCluster (the test
+// kit's nodes with gossip, in this test process): every node runs
+// services::counter_standby("counter") under a supervisor; exactly one counter runs in the cluster
+// and every node calls it by its global name; when the owner's node goes away another node's
+// standby takes the name (from 0) and calls resume; standbys that lose a simultaneous claim stay
+// up and start nothing more; a node that comes back (a new run of the same name) does not make a
+// second owner. Waits are on conditions with deadlines.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "otp/cluster/cluster.hpp"
 #include "otp/distributed.hpp"
+#include "otp/testkit/local_cluster.hpp"
 #include "services/cluster_services.hpp"
 #include "services/counter_standby.hpp"
 #include "support/eventually.hpp"
-#include "support/node_test.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using otp::testkit::kAwaitTimeout;
+using otp::testkit::LocalCluster;
 using otp_test::eventually;
 
-constexpr auto kWait = 20s;
 constexpr const char* kName = "counter";
 const std::string kOwners = std::string("counter_standby_owners:") + kName;
-
-/// One node: a Cluster on a loopback port and the standby's supervisor.
-struct StandbyNode {
-  /// gossip: membership too (the links then follow it), else links only where connect() asks.
-  StandbyNode(const std::string& name, std::chrono::milliseconds first_claim_delay,
-              std::optional<otp::cluster::GossipOptions> gossip = std::nullopt)
-      : node(otp_test::node_options("standby_" + name, 2)) {
-    otp::cluster::ClusterOptions config{.name = name, .cookie = "standby-test"};
-    config.transport.log = [](std::string_view, std::string_view) {};
-    config.gossip = std::move(gossip);
-    auto c = otp::cluster::Cluster::start(node, config);
-    if (!c) throw std::runtime_error(c.error().to_string());
-    cluster = std::move(*c);
-    auto s = otp::supervisor::start_link(
-        node, {services::counter_standby(kName, *cluster, first_claim_delay)}, {});
-    if (!s) throw std::runtime_error(s.error().to_string());
-    sup = *s;
-  }
-  ~StandbyNode() { cluster->stop(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(cluster->port()); }
-  std::string gossip_address() const {
-    return "127.0.0.1:" + std::to_string(cluster->gossip_port().value_or(0));
-  }
-  std::string full_name() const { return cluster->self().full_name(); }
-  /// Counters running on this node under its standby (-1: the owners' supervisor is not there).
-  int running_counters() {
-    auto counts = otp::dynamic_supervisor::count_children(node, kOwners);
-    return counts ? static_cast<int>(counts->active) : -1;
-  }
-  /// The node of the counter's owner as this node's replica shows it ("" for none).
-  std::string owner_node() {
-    auto pid = otp::global::whereis_name(node, kName);
-    return pid ? otp::distribution::node_of(node, *pid) : "";
-  }
-
-  otp::Node node;
-  std::unique_ptr<otp::cluster::Cluster> cluster;
-  otp::Pid sup;
-};
 
 class CounterStandby : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { services::register_types(); }
 
-  StandbyNode& add_node(const std::string& name, std::chrono::milliseconds first_claim_delay,
-                        std::optional<otp::cluster::GossipOptions> gossip = std::nullopt) {
-    nodes.push_back(std::make_unique<StandbyNode>(name, first_claim_delay, std::move(gossip)));
-    return *nodes.back();
+  /// `nodes` nodes, alive and linked; no standby runs yet (start_standby).
+  void start(size_t nodes) {
+    c = std::make_unique<LocalCluster>(
+        otp::testkit::LocalClusterOptions{.nodes = nodes, .cookie = "standby-test"});
+    sups.assign(nodes, otp::Pid());
   }
-  /// Links every pair of nodes and waits until each sees every other.
-  void link_all() {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      for (size_t j = i + 1; j < nodes.size(); ++j) {
-        ASSERT_TRUE(nodes[i]->cluster->connect(nodes[j]->address()));
-      }
-    }
-    ASSERT_TRUE(eventually(
+  /// Starts node i's standby under a supervisor of its own (again after a restart).
+  void start_standby(size_t i, std::chrono::milliseconds first_claim_delay) {
+    auto s = otp::supervisor::start_link(
+        c->node(i), {services::counter_standby(kName, c->cluster(i), first_claim_delay)}, {});
+    ASSERT_TRUE(s) << s.error();
+    sups[i] = *s;
+  }
+  /// Counters running on node i under its standby (-1: the owners' supervisor is not there).
+  int running_counters(size_t i) {
+    auto counts = otp::dynamic_supervisor::count_children(c->node(i), kOwners);
+    return counts ? static_cast<int>(counts->active) : -1;
+  }
+  /// The node of the counter's owner as node i's replica shows it ("" for none).
+  std::string owner_node(size_t i) {
+    auto pid = otp::global::whereis_name(c->node(i), kName);
+    return pid ? otp::distribution::node_of(c->node(i), *pid) : "";
+  }
+  /// Waits until each of `nodes` shows the name held on itself (each apart from the others).
+  void await_each_owns(const std::vector<size_t>& nodes) {
+    c->changes().await(
         [&] {
-          return std::all_of(nodes.begin(), nodes.end(), [&](auto& n) {
-            return n->cluster->nodes().size() == nodes.size() - 1;
-          });
+          return std::all_of(nodes.begin(), nodes.end(),
+                             [&](size_t i) { return owner_node(i) == c->name(i); });
         },
-        kWait));
+        kAwaitTimeout, "each node owning the counter on its own",
+        [&] {
+          std::string seen;
+          for (size_t i : nodes) seen += c->name(i) + " sees '" + owner_node(i) + "' ";
+          return seen;
+        });
   }
-  /// Waits until every node shows the same owner's node and exactly one counter runs in the
-  /// cluster, on that node; that node's name ("" at the deadline).
+  /// Waits until every live node shows the same owner's node and exactly one counter runs in
+  /// the cluster, on that node; that node's name ("" at the deadline). (A counter's exit is no
+  /// event the kit wakes on: polled.)
   std::string one_owner() {
     std::string owner;
     const bool settled = eventually(
         [&] {
-          owner = nodes[0]->owner_node();
-          if (owner.empty()) return false;
+          owner.clear();
           int running = 0;
-          for (auto& n : nodes) {
-            if (n->owner_node() != owner) return false;
-            const int here = n->running_counters();
-            if (here != (n->full_name() == owner ? 1 : 0)) return false;
+          for (size_t i = 0; i < c->size(); ++i) {
+            if (!c->alive(i)) continue;
+            if (owner.empty()) owner = owner_node(i);
+            if (owner.empty() || owner_node(i) != owner) return false;
+            const int here = running_counters(i);
+            if (here != (c->name(i) == owner ? 1 : 0)) return false;
             running += here;
           }
           return running == 1;
         },
-        kWait);
+        kAwaitTimeout);
     if (!settled) {
-      for (auto& n : nodes) {
-        ADD_FAILURE() << n->full_name() << ": owner '" << n->owner_node() << "', "
-                      << n->running_counters() << " counter(s) running";
+      for (size_t i = 0; i < c->size(); ++i) {
+        if (!c->alive(i)) continue;
+        ADD_FAILURE() << c->name(i) << ": owner '" << owner_node(i) << "', " << running_counters(i)
+                      << " counter(s) running";
       }
       return "";
     }
     return owner;
   }
   size_t index_of(const std::string& full_name) {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      if (nodes[i]->full_name() == full_name) return i;
+    for (size_t i = 0; i < c->size(); ++i) {
+      if (c->name(i) == full_name) return i;
     }
-    return nodes.size();
+    return c->size();
   }
-  /// Every standby's supervisor still runs (nobody crash-looped until its supervisor gave up).
+  /// Every live node's standby supervisor still runs (nobody crash-looped until its supervisor
+  /// gave up).
   void expect_supervisors_up() {
-    for (auto& n : nodes) {
-      EXPECT_TRUE(otp::alive(n->sup)) << n->full_name() << "'s supervisor is down";
-      EXPECT_EQ(otp::supervisor::which_children(n->node, n->sup).value().size(), 1u);
+    for (size_t i = 0; i < c->size(); ++i) {
+      if (!c->alive(i)) continue;
+      EXPECT_TRUE(otp::alive(sups[i])) << c->name(i) << "'s supervisor is down";
+      EXPECT_EQ(otp::supervisor::which_children(c->node(i), sups[i]).value().size(), 1u);
     }
   }
-  int add(StandbyNode& from, int by) {
-    auto r = otp::gen_server::call<int>(from.node, otp::global_name(kName), services::Add{by});
+  int add(size_t from, int by) {
+    auto r = otp::gen_server::call<int>(c->node(from), otp::global_name(kName), services::Add{by});
     EXPECT_TRUE(r) << r.error();
     return r ? *r : -1;
   }
 
-  std::vector<std::unique_ptr<StandbyNode>> nodes;
+  std::unique_ptr<LocalCluster> c;
+  std::vector<otp::Pid> sups;  // each node's standby supervisor
 };
 
-/// The standbys of three linked nodes claim at once (no first-claim delay): the registry keeps
-/// one counter, the others exit and are not started again, and every node calls the one left.
+/// The standbys of three nodes claim at once (no first-claim delay), each while it is apart from
+/// the others (a partition: each then holds a counter of its own). When the partition heals the
+/// registry keeps one counter, the others exit and are not started again, and every node calls
+/// the one left.
 TEST_F(CounterStandby, ThreeStandbysClaimingAtOnceEndWithOneOwner) {
-  for (const char* n : {"a", "b", "c"}) add_node(n, 0ms);
-  ASSERT_NO_FATAL_FAILURE(link_all());
+  start(3);
+  c->partition({{0}, {1}, {2}});
+  c->await_members(1);  // each sees itself alone
+  for (size_t i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(start_standby(i, 0ms));
+  await_each_owns({0, 1, 2});
+  c->heal();
+  c->await_members(3);
   const std::string owner = one_owner();
   ASSERT_FALSE(owner.empty());
   expect_supervisors_up();
   // A fresh counter per claim: the calls from each node go to the one counter.
-  const int first = add(*nodes[0], 1);
-  EXPECT_EQ(add(*nodes[1], 1), first + 1);
-  EXPECT_EQ(add(*nodes[2], 1), first + 2);
+  const int first = add(0, 1);
+  EXPECT_EQ(add(1, 1), first + 1);
+  EXPECT_EQ(add(2, 1), first + 2);
 }
 
-/// Standbys of nodes joining a cluster where the name is held (claiming at once, before their
-/// links sync) end with no counter: the earlier registration keeps the name.
+/// Standbys of nodes that meet a node holding the name only after they claimed it themselves
+/// (apart until a partition heals, claiming at once, before their links sync) end with no
+/// counter: the earlier registration keeps the name.
 TEST_F(CounterStandby, StandbysJoiningAClusterWithAnOwnerLeaveItTheName) {
-  add_node("a", 0ms);
-  ASSERT_TRUE(eventually([&] { return nodes[0]->owner_node() == nodes[0]->full_name(); }, kWait));
-  add_node("b", 0ms);
-  add_node("c", 0ms);
-  ASSERT_NO_FATAL_FAILURE(link_all());
-  EXPECT_EQ(one_owner(), nodes[0]->full_name());
+  start(3);
+  c->partition({{0}, {1}, {2}});
+  c->await_members(1);  // each sees itself alone
+  ASSERT_NO_FATAL_FAILURE(start_standby(0, 0ms));
+  await_each_owns({0});
+  ASSERT_NO_FATAL_FAILURE(start_standby(1, 0ms));
+  ASSERT_NO_FATAL_FAILURE(start_standby(2, 0ms));
+  await_each_owns({1, 2});
+  c->heal();
+  c->await_members(3);
+  EXPECT_EQ(one_owner(), c->name(0));
   expect_supervisors_up();
 }
 
@@ -170,28 +167,28 @@ TEST_F(CounterStandby, StandbysJoiningAClusterWithAnOwnerLeaveItTheName) {
 /// 0, and calls from every survivor reach it. The old owner's node coming back (a new run with
 /// the same name, claiming at once) does not make a second owner.
 TEST_F(CounterStandby, WhenTheOwnersNodeGoesAnotherNodeOwnsTheCounter) {
-  for (const char* n : {"a", "b", "c"}) add_node(n, 500ms);
-  ASSERT_NO_FATAL_FAILURE(link_all());
+  start(3);
+  for (size_t i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(start_standby(i, 500ms));
   const std::string owner = one_owner();
   ASSERT_FALSE(owner.empty());
   const size_t gone = index_of(owner);
-  ASSERT_LT(gone, nodes.size());
-  ASSERT_EQ(add(*nodes[(gone + 1) % 3], 5), 5);
+  ASSERT_LT(gone, 3u);
+  ASSERT_EQ(add((gone + 1) % 3, 5), 5);
 
-  const std::string gone_name = owner.substr(0, owner.find('@'));
-  nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(gone));
+  c->kill(gone);
   const std::string next = one_owner();
   ASSERT_FALSE(next.empty());
   EXPECT_NE(next, owner);
-  EXPECT_EQ(add(*nodes[0], 1), 1) << "a new owner starts from 0";
-  EXPECT_EQ(add(*nodes[1], 1), 2);
+  EXPECT_EQ(add((gone + 1) % 3, 1), 1) << "a new owner starts from 0";
+  EXPECT_EQ(add((gone + 2) % 3, 1), 2);
   expect_supervisors_up();
 
   // The old owner's node comes back and claims at once, before or after its links sync.
-  add_node(gone_name, 0ms);
-  ASSERT_NO_FATAL_FAILURE(link_all());
+  c->restart(gone);
+  ASSERT_NO_FATAL_FAILURE(start_standby(gone, 0ms));
+  c->await_members(3);
   EXPECT_EQ(one_owner(), next);
-  EXPECT_EQ(add(*nodes[2], 1), 3);
+  EXPECT_EQ(add(gone, 1), 3);
   expect_supervisors_up();
 }
 
@@ -200,24 +197,26 @@ TEST_F(CounterStandby, WhenTheOwnersNodeGoesAnotherNodeOwnsTheCounter) {
 /// names out of the leaving node's replica, the counter's among them. The leaving node's standby
 /// must not register the counter again then (it would move once more a moment later).
 TEST_F(CounterStandby, ALeavingNodesStandbyDoesNotClaimTheName) {
-  StandbyNode& a = add_node("a", 0ms, otp::cluster::GossipOptions{});
-  ASSERT_TRUE(eventually([&] { return a.owner_node() == a.full_name(); }, kWait));
-  StandbyNode& b = add_node("b", 0ms, otp::cluster::GossipOptions{.seeds = {a.gossip_address()}});
-  ASSERT_EQ(one_owner(), a.full_name());
-  otp::Inbox names(b.node);
-  otp::global::monitor_names(b.node, names.pid());
+  start(2);
+  ASSERT_NO_FATAL_FAILURE(start_standby(0, 0ms));
+  c->await_global_name(kName, 0);
+  ASSERT_NO_FATAL_FAILURE(start_standby(1, 0ms));
+  ASSERT_EQ(one_owner(), c->name(0));
+  otp::Node& b = c->node(1);
+  otp::Inbox names(b);
+  otp::global::monitor_names(b, names.pid());
 
-  b.cluster->stop();  // returns once its leave went out: a closed its link by then
-  ASSERT_TRUE(eventually([&] { return a.cluster->nodes().empty(); }, kWait));
+  c->stop(1);  // returns once its leave went out: n1 closed its link by then
+  c->await_nodedown(0, 1);
   // Every change b's replica saw while it left: none gave the counter to a process of b.
   while (auto m = names.receive(0ms)) {
     const auto* e = m->get_if<otp::GlobalEvent>();
     if (e == nullptr || e->kind != otp::GlobalEvent::Kind::registered) continue;
-    EXPECT_NE(otp::distribution::node_of(b.node, e->owner), b.full_name())
+    EXPECT_NE(otp::distribution::node_of(b, e->owner), c->name(1))
         << "the leaving node registered " << e->name;
   }
-  EXPECT_EQ(b.running_counters(), 0);
-  EXPECT_EQ(a.owner_node(), a.full_name());
+  EXPECT_EQ(running_counters(1), 0);
+  EXPECT_EQ(owner_node(0), c->name(0));
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Hidden nodes (otp-ctl's kind of peer) across Nodes of this process linked over loopback: a
-// hidden peer calls processes and gets replies, but the node it talks to does not list it in
-// nodes(), sends no NodeUp / NodeDown for it, and shares no global names with it in either
-// direction. A raw hidden Transport plays otp-ctl where the test must see every message the node
-// sends it; a hidden Cluster shows the same from a Node's side.
+// Hidden nodes (otp-ctl's kind of peer) linked over loopback to the nodes of a LocalCluster (the
+// test kit's nodes in this process): a hidden peer calls processes and gets replies, but the node
+// it talks to does not list it in nodes(), sends no NodeUp / NodeDown for it, and shares no global
+// names with it in either direction. A raw hidden Transport plays otp-ctl where the test must see
+// every message the node sends it; a hidden Node's Cluster shows the same from a Node's side. The
+// hidden peers are no LocalCluster nodes: a hidden node joins no membership (no gossip), it dials
+// the node it talks to as otp-ctl does.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,16 +17,18 @@
 #include "otp/cluster/cluster.hpp"
 #include "otp/cluster/transport.hpp"
 #include "otp/distributed.hpp"
+#include "otp/testkit/local_cluster.hpp"
 #include "support/eventually.hpp"
 #include "support/node_test.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using otp::testkit::kAwaitTimeout;
+using otp::testkit::LocalCluster;
 using otp_test::eventually;
 namespace protocol = otp::protocol;
 
-constexpr auto kWait = 10s;
 constexpr const char* kCookie = "hidden-test";
 
 struct Get {};
@@ -37,25 +41,6 @@ class Counter : public otp::GenServer {
 
  private:
   int calls_ = 0;
-};
-
-/// One node with its Cluster (no gossip: linked by connect()); hidden makes it a hidden node.
-struct TestNode {
-  TestNode(const std::string& name, bool hidden)
-      : node(otp_test::node_options("hidden_" + name, 2)) {
-    otp::cluster::ClusterOptions config{.name = name, .cookie = kCookie};
-    config.transport.log = [](std::string_view, std::string_view) {};
-    config.transport.hidden = hidden;
-    auto c = otp::cluster::Cluster::start(node, config);
-    if (!c) throw std::runtime_error(c.error().to_string());
-    cluster = std::move(*c);
-  }
-  ~TestNode() { cluster->stop(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(cluster->port()); }
-  std::string full_name() const { return cluster->self().full_name(); }
-
-  otp::Node node;
-  std::unique_ptr<otp::cluster::Cluster> cluster;
 };
 
 /// A raw hidden transport's events: whether it is up, and every message the node sent it.
@@ -74,10 +59,10 @@ class Recorder final : public otp::cluster::TransportListener {
     cv_.notify_all();
   }
 
-  /// The peer, once the link is up (within kWait).
+  /// The peer, once the link is up (within kAwaitTimeout).
   std::optional<protocol::NodeId> wait_up() {
     std::unique_lock<std::mutex> g(mx_);
-    cv_.wait_for(g, kWait, [&] { return peer_.has_value(); });
+    cv_.wait_for(g, kAwaitTimeout, [&] { return peer_.has_value(); });
     return peer_;
   }
   bool hidden() {
@@ -87,7 +72,7 @@ class Recorder final : public otp::cluster::TransportListener {
   /// Waits for the Reply with ref id `ref`; then every message received so far.
   std::optional<std::vector<protocol::Message>> wait_reply(uint64_t ref) {
     std::unique_lock<std::mutex> g(mx_);
-    const bool got = cv_.wait_for(g, kWait, [&] {
+    const bool got = cv_.wait_for(g, kAwaitTimeout, [&] {
       return std::any_of(messages_.begin(), messages_.end(), [&](const protocol::Message& m) {
         const auto* r = std::get_if<protocol::Reply>(&m);
         return r != nullptr && r->ref.id == ref;
@@ -116,6 +101,30 @@ bool lists(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+/// Where node i of c takes links (its transport), for a hidden peer's connect().
+std::string address(LocalCluster& c, size_t i) {
+  return "127.0.0.1:" + std::to_string(c.cluster(i).port());
+}
+
+/// Whether `at` holds the member `name` failed.
+bool holds_failed(otp::cluster::Cluster& at, const std::string& name) {
+  for (const auto& m : at.members()) {
+    if (m.id.full_name() == name) return m.state == otp::membership::MemberState::failed;
+  }
+  return false;
+}
+
+/// "up n2@127.0.0.1" or "down n2@127.0.0.1": the next node event of a monitor_nodes inbox
+/// ("none" at the deadline).
+std::string next_node_event(otp::Inbox& events) {
+  auto m = events.receive_if(
+      [](const otp::Message& x) { return x.is<otp::NodeUp>() || x.is<otp::NodeDown>(); },
+      kAwaitTimeout);
+  if (!m) return "none";
+  if (const auto* up = m->get_if<otp::NodeUp>()) return "up " + up->node;
+  return "down " + m->get<otp::NodeDown>().node;
+}
+
 class HiddenNodeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { otp::register_remote_type<Get>("hidden_test.get"); }
@@ -132,6 +141,16 @@ class HiddenNodeTest : public ::testing::Test {
     return std::move(started).value();
   }
 
+  /// A hidden node's cluster layer, "h": linked only where connect() asks.
+  static std::unique_ptr<otp::cluster::Cluster> start_hidden_cluster(otp::Node& node) {
+    otp::cluster::ClusterOptions config{.name = "h", .cookie = kCookie};
+    config.transport.log = [](std::string_view, std::string_view) {};
+    config.transport.hidden = true;
+    auto started = otp::cluster::Cluster::start(node, config);
+    if (!started) throw std::runtime_error(started.error().to_string());
+    return std::move(started).value();
+  }
+
   /// Calls the process registered as "counter" on peer from the raw transport, with ref id ref.
   static void call_counter(otp::cluster::Transport& t, const protocol::NodeId& peer, uint64_t ref) {
     const protocol::NodeId self = t.self();
@@ -144,21 +163,23 @@ class HiddenNodeTest : public ::testing::Test {
 };
 
 TEST_F(HiddenNodeTest, AHiddenPeerGetsRepliesButNoGlobalNamesAndOwnsNone) {
-  TestNode a("a", false);
-  otp::Inbox holder(a.node);
-  ASSERT_TRUE(otp::global::register_name(a.node, "held", holder.pid()));
-  ASSERT_TRUE(otp::gen_server::start<Counter>(a.node, otp::name("counter")));
+  LocalCluster c({.nodes = 1, .cookie = kCookie});
+  otp::Node& a = c.node(0);
+  otp::Inbox holder(a);
+  ASSERT_TRUE(otp::global::register_name(a, "held", holder.pid()));
+  ASSERT_TRUE(otp::gen_server::start<Counter>(a, otp::name("counter")));
 
   Recorder recorder;
   auto ctl = start_hidden_transport(recorder);
-  ASSERT_TRUE(ctl->connect(a.address()));
+  ASSERT_TRUE(ctl->connect(address(c, 0)));
   auto peer = recorder.wait_up();
   ASSERT_TRUE(peer);
   EXPECT_TRUE(recorder.hidden());
-  // The node lists it as hidden only.
-  ASSERT_TRUE(eventually([&] { return lists(a.cluster->hidden_nodes(), "ctl@127.0.0.1"); }, kWait));
-  EXPECT_TRUE(a.cluster->nodes().empty());
-  EXPECT_TRUE(otp::distribution::nodes(a.node).empty());
+  // The node lists it as hidden only (a hidden link fires no node event: polled).
+  ASSERT_TRUE(eventually([&] { return lists(c.cluster(0).hidden_nodes(), "ctl@127.0.0.1"); },
+                         kAwaitTimeout));
+  EXPECT_TRUE(c.cluster(0).nodes().empty());
+  EXPECT_TRUE(otp::distribution::nodes(a).empty());
 
   // A call gets its reply. A link up sends the peer the node's names (NameSync) before anything
   // else on the link, so none came if none is here by the reply.
@@ -172,7 +193,7 @@ TEST_F(HiddenNodeTest, AHiddenPeerGetsRepliesButNoGlobalNamesAndOwnsNone) {
   EXPECT_FALSE(has_name_messages(*seen));
 
   // A name registered now goes to every linked member (NameUpdate), queued before the next reply.
-  ASSERT_TRUE(otp::global::register_name(a.node, "later", holder.pid()));
+  ASSERT_TRUE(otp::global::register_name(a, "later", holder.pid()));
   call_counter(*ctl, *peer, 2);
   seen = recorder.wait_reply(2);
   ASSERT_TRUE(seen);
@@ -186,53 +207,62 @@ TEST_F(HiddenNodeTest, AHiddenPeerGetsRepliesButNoGlobalNamesAndOwnsNone) {
       ctl->send(*peer, protocol::NameSync{{{"stolen2", 1, 1'700'000'000'000, 0, ""}}, true}));
   call_counter(*ctl, *peer, 3);
   ASSERT_TRUE(recorder.wait_reply(3));
-  EXPECT_FALSE(otp::global::whereis_name(a.node, "stolen"));
-  EXPECT_FALSE(otp::global::whereis_name(a.node, "stolen2"));
-  EXPECT_EQ(otp::global::registered_names(a.node), (std::vector<std::string>{"held", "later"}));
+  EXPECT_FALSE(otp::global::whereis_name(a, "stolen"));
+  EXPECT_FALSE(otp::global::whereis_name(a, "stolen2"));
+  EXPECT_EQ(otp::global::registered_names(a), (std::vector<std::string>{"held", "later"}));
   ctl->stop();
-  EXPECT_TRUE(eventually([&] { return a.cluster->hidden_nodes().empty(); }, kWait));
+  EXPECT_TRUE(eventually([&] { return c.cluster(0).hidden_nodes().empty(); }, kAwaitTimeout));
 }
 
 TEST_F(HiddenNodeTest, AHiddenNodeFiresNoNodeUpOrDownAndIsNotInNodes) {
-  TestNode a("a", false);
-  otp::Inbox events(a.node);
-  otp::distribution::monitor_nodes(a.node, events.pid());
-  ASSERT_TRUE(otp::gen_server::start<Counter>(a.node, otp::name("counter")));
-  ASSERT_TRUE(otp::global::register_name(a.node, "held", events.pid()));
+  LocalCluster c({.nodes = 2, .cookie = kCookie});
+  otp::Node& a = c.node(0);
+  const std::string b = c.name(1);
+  otp::Inbox events(a);
+  otp::distribution::monitor_nodes(a, events.pid());
+  ASSERT_TRUE(otp::gen_server::start<Counter>(a, otp::name("counter")));
+  ASSERT_TRUE(otp::global::register_name(a, "held", events.pid()));
+  // The member n2 goes apart, to link again only after the hidden node did. Once each holds the
+  // other failed, their link is closed (one nodedown) and stays closed until the heal.
+  c.partition({{0}, {1}});
+  c.changes().await(
+      [&] { return holds_failed(c.cluster(0), b) && holds_failed(c.cluster(1), c.name(0)); },
+      kAwaitTimeout, "n1 and n2 each holding the other failed", [&] { return c.describe(); });
+  c.await_nodedown(0, 1);
 
-  auto h = std::make_unique<TestNode>("h", true);
-  ASSERT_TRUE(h->cluster->connect(a.address()));
+  otp::Node h_node(otp_test::node_options("hidden_h", 2));
+  auto h = start_hidden_cluster(h_node);
+  const std::string h_name = h->self().full_name();
+  ASSERT_TRUE(h->connect(address(c, 0)));
   // Both ends see the link as hidden: a hidden node is nobody's member, nor has it members.
   ASSERT_TRUE(eventually(
       [&] {
-        return lists(a.cluster->hidden_nodes(), h->full_name()) &&
-               lists(h->cluster->hidden_nodes(), a.full_name());
+        return lists(c.cluster(0).hidden_nodes(), h_name) && lists(h->hidden_nodes(), c.name(0));
       },
-      kWait));
-  EXPECT_TRUE(a.cluster->nodes().empty());
-  EXPECT_TRUE(h->cluster->nodes().empty());
+      kAwaitTimeout));
+  EXPECT_TRUE(c.cluster(0).nodes().empty());
+  EXPECT_TRUE(h->nodes().empty());
   // Processes of the hidden node call the node's processes by {name, node}.
-  auto v = otp::gen_server::call<int>(h->node, otp::remote_name("counter", a.full_name()), Get{});
+  auto v = otp::gen_server::call<int>(h_node, otp::remote_name("counter", c.name(0)), Get{});
   ASSERT_TRUE(v) << v.error();
   EXPECT_EQ(*v, 1);
-  EXPECT_TRUE(otp::global::registered_names(h->node).empty());
+  EXPECT_TRUE(otp::global::registered_names(h_node).empty());
 
-  // A member linking now: the first node event a's monitor gets is its NodeUp (the transport
-  // reports ups in order, so h's would have come first).
-  auto b = std::make_unique<TestNode>("b", false);
-  ASSERT_TRUE(b->cluster->connect(a.address()));
-  auto up = events.receive_as<otp::NodeUp>(kWait);
-  ASSERT_TRUE(up);
-  EXPECT_EQ(up->node, b->full_name());
-  EXPECT_EQ(a.cluster->nodes(), std::vector<std::string>{b->full_name()});
+  // The member links now.
+  c.heal();
+  c.await_members(2);
+  EXPECT_EQ(c.cluster(0).nodes(), std::vector<std::string>{b});
 
-  // The hidden node leaves, then the member: the first NodeDown is the member's.
-  h.reset();
-  ASSERT_TRUE(eventually([&] { return a.cluster->hidden_nodes().empty(); }, kWait));
-  b.reset();
-  auto down = events.receive_as<otp::NodeDown>(kWait);
-  ASSERT_TRUE(down);
-  EXPECT_EQ(down->node, "b@127.0.0.1");
+  // The hidden node leaves, then the member.
+  h->stop();
+  ASSERT_TRUE(eventually([&] { return c.cluster(0).hidden_nodes().empty(); }, kAwaitTimeout));
+  c.stop(1);
+  // a's monitor saw the member only, in order: its nodedown at the partition, its nodeup at the
+  // heal, its nodedown when it left. The hidden node's link, up and down between them, fired
+  // none.
+  EXPECT_EQ(next_node_event(events), "down " + b);
+  EXPECT_EQ(next_node_event(events), "up " + b);
+  EXPECT_EQ(next_node_event(events), "down " + b);
 }
 
 TEST_F(HiddenNodeTest, AHiddenClusterRefusesGossip) {

@@ -1,9 +1,11 @@
 // otp::testkit::LocalCluster: three nodes with gossip inside this process. Each fault (partition,
-// heal, drop, slow, kill, restart) does what it says as the nodes see it, and each await returns
-// once what it waits for holds, or throws an AwaitError saying what was seen.
+// heal, drop, slow, kill, stop, restart) does what it says as the nodes see it, and each await
+// returns once what it waits for holds, or throws an AwaitError saying what was seen.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "otp/distributed.hpp"
@@ -141,6 +143,65 @@ TEST(LocalCluster, KillIsSeenFailedAndRestartIsANewRunOfTheSameName) {
   EXPECT_EQ(echo(c, 0, 2, 9), 9);
 }
 
+TEST(LocalCluster, StopIsSeenLeftAndKeepsTheNodeUntilRestart) {
+  LocalCluster c({.nodes = 3, .setup = start_echo});
+  const auto first_run = c.cluster(2).self();
+  c.stop(2);
+  EXPECT_FALSE(c.alive(2));
+  EXPECT_TRUE(c.cluster(2).leaving());
+  c.await_nodedown(0, 2);
+  c.await_nodedown(1, 2);
+  c.await_members(2);
+  // The leave got out: the others see it left, not failed.
+  c.changes().await(
+      [&] {
+        return state_of(c.cluster(0), c.name(2)) == otp::membership::MemberState::left &&
+               state_of(c.cluster(1), c.name(2)) == otp::membership::MemberState::left;
+      },
+      otp::testkit::kAwaitTimeout, "n3 left at n1 and n2", [&] { return c.describe(); });
+  EXPECT_TRUE(contains(c.describe(), "n3 stopped")) << c.describe();
+  // Its Node runs on, detached: its processes still answer on it.
+  EXPECT_EQ(otp::gen_server::call<int>(c.node(2), "echo", 4).value(), 4);
+  EXPECT_TRUE(otp::distribution::nodes(c.node(2)).empty());
+  c.stop(2);  // nothing more
+
+  c.restart(2);
+  c.await_members(3);
+  EXPECT_NE(c.cluster(2).self().creation, first_run.creation);
+  EXPECT_EQ(echo(c, 0, 2, 9), 9);
+}
+
+TEST(LocalCluster, AwaitGlobalNameWithNoOwnerGivenReturnsTheOneEveryNodeAgreesOn) {
+  LocalCluster c({.nodes = 3});
+  // Each side registers "x" while they are apart; after the heal one claim wins everywhere.
+  c.partition({{0}, {1, 2}});
+  c.await_nodedown(0, 1);
+  c.await_nodedown(0, 2);
+  c.await_nodedown(1, 0);
+  c.await_nodedown(2, 0);
+  auto holder_0 = std::make_unique<otp::Inbox>(c.node(0));
+  auto holder_1 = std::make_unique<otp::Inbox>(c.node(1));
+  ASSERT_TRUE(otp::global::register_name(c.node(0), "x", holder_0->pid()));
+  ASSERT_TRUE(otp::global::register_name(c.node(1), "x", holder_1->pid()));
+  // Apart, each side sees its own claim.
+  EXPECT_EQ(otp::global::whereis_name(c.node(0), "x"), holder_0->pid());
+  EXPECT_EQ(otp::global::whereis_name(c.node(1), "x"), holder_1->pid());
+  c.heal();
+  c.await_members(3);
+  const size_t winner = c.await_global_name("x");
+  ASSERT_LT(winner, 2u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(otp::distribution::node_of(c.node(i), *otp::global::whereis_name(c.node(i), "x")),
+              c.name(winner));
+  }
+  EXPECT_EQ(c.await_global_name("x", winner), winner);
+
+  // The winner's holder exits: the name is free everywhere.
+  (winner == 0 ? holder_0 : holder_1).reset();
+  c.await_global_name_free("x");
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(otp::global::whereis_name(c.node(i), "x"));
+}
+
 TEST(LocalCluster, RestartKeepsTheNodesPartition) {
   LocalCluster c({.nodes = 3});
   c.partition({{0, 1}, {2}});
@@ -172,6 +233,16 @@ TEST(LocalCluster, AwaitErrorsSayWhatWasSeen) {
   EXPECT_TRUE(contains(name, "n1 sees it on n1@127.0.0.1")) << name;
   const auto nobody = await_error([&] { c.await_global_name("nobody", 0, 300ms); });
   EXPECT_TRUE(contains(nobody, "n3 sees no owner")) << nobody;
+  const auto agreed = await_error([&] { c.await_global_name("nobody", std::nullopt, 300ms); });
+  EXPECT_TRUE(contains(agreed,
+                       "await global name 'nobody' owned on one node at every live node "
+                       "timed out after 300 ms: n1 sees no owner"))
+      << agreed;
+  const auto free = await_error([&] { c.await_global_name_free("svc", 300ms); });
+  EXPECT_TRUE(contains(free,
+                       "await global name 'svc' free at every live node timed out after "
+                       "300 ms: n1 sees it on n1@127.0.0.1"))
+      << free;
 
   const auto down = await_error([&] { c.await_nodedown(0, 1, 300ms); });
   EXPECT_TRUE(contains(down,
