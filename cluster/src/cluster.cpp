@@ -80,6 +80,12 @@ class Cluster::Bridge final : public TransportListener, public DistributionChann
         // A restarted member may already be linked under its new creation: keep that link.
         const auto linked = transport_->peer(name);
         if (!linked || linked->creation == m.id.creation) transport_->disconnect(name);
+        // A dial that never reached it is known by its address only: give it up too, unless a
+        // newer run of the name (maybe at that same address) came since.
+        const auto known = data_addresses_.find(name);
+        if (known != data_addresses_.end() && known->second.first == m.id.creation) {
+          transport_->stop_dialing(known->second.second.to_string(), name);
+        }
         break;
       }
       case membership::EventKind::suspect:

@@ -108,6 +108,7 @@ void transport(Writer& w, const TransportStats& t) {
            t.dialed);
   w.single("otp_dial_failures_total", "counter", "Outgoing connection attempts that failed.",
            t.dial_failures);
+  w.single("otp_dialers", "gauge", "Addresses this node keeps dialing (linked or not).", t.dialers);
 
   w.family("otp_link_bytes_received_total", "counter",
            "Bytes read from the link to a peer since it opened, frame headers included.");

@@ -398,6 +398,20 @@ void AsioTransport::disconnect(const std::string& name_or_address) {
   for (auto& link : links) link->close("disconnected");
 }
 
+void AsioTransport::stop_dialing(const std::string& host_port, const std::string& full_name) {
+  std::shared_ptr<Dialer> dialer;
+  {
+    std::unique_lock<std::shared_mutex> lock(mx_);
+    auto it = dialers_.find(host_port);
+    if (it == dialers_.end()) return;
+    const std::string& reached = it->second->learned_name;
+    if (!reached.empty() && reached != full_name) return;  // another node answers there now
+    dialer = std::move(it->second);
+    dialers_.erase(it);
+  }
+  dialer->stop();
+}
+
 void AsioTransport::close_link(const protocol::NodeId& peer, const std::string& reason) {
   std::shared_ptr<Link> link;
   {
@@ -464,6 +478,7 @@ TransportStats AsioTransport::stats() const {
   {
     std::shared_lock<std::shared_mutex> lock(mx_);
     s.connections = links_.size();
+    s.dialers = dialers_.size();
     for (const auto& [_, link] : links_) s.queued_bytes += link->queued_bytes();
     for (const auto& [_, entry] : peers_) {
       if (entry.current && entry.current == entry.owner) s.links.push_back(entry.current->stats());

@@ -88,6 +88,7 @@ class AsioTransport final : public Transport {
   const protocol::NodeId& self() const override { return config_.self; }
   Result<void> connect(const std::string& host_port) override;
   void disconnect(const std::string& name_or_address) override;
+  void stop_dialing(const std::string& host_port, const std::string& full_name) override;
   void close_link(const protocol::NodeId& peer, const std::string& reason) override;
   std::optional<SendError> send(const protocol::NodeId& peer,
                                 const protocol::Message& message) override;

@@ -24,6 +24,7 @@ StatsSnapshot example() {
   s.node = "a@127.0.0.1";
   s.runtime = NodeStats{.processes = 3, .messages_handled = 10, .calls_handled = 4, .run_queue = 2};
   s.transport.links_up = 1;
+  s.transport.dialers = 2;
   s.transport.rejected[static_cast<size_t>(protocol::RejectReason::bad_mac)] = 2;
   s.transport.handshake_timeouts = 1;
   s.transport.frames_dropped = 5;
@@ -66,6 +67,7 @@ TEST(RenderMetrics, CarriesEveryLayersValuesWithTheirLabels) {
            "otp_calls_handled_total 4",
            "otp_run_queue 2",
            "otp_links_up 1",
+           "otp_dialers 2",
            "otp_link_bytes_received_total{peer=\"b@127.0.0.1\"} 200",
            "otp_link_bytes_sent_total{peer=\"b@127.0.0.1\"} 100",
            "otp_link_queued_bytes{peer=\"b@127.0.0.1\"} 64",

@@ -171,5 +171,33 @@ TEST(TransportRefusedDial, ANewReasonIsLoggedAgainAndASuccessEndsTheStreak) {
   EXPECT_TRUE(pa.wait_logged("dialing " + at + " reached d@127.0.0.1 after ")) << pa.log_text();
 }
 
+TEST(TransportStopDialing, GivesUpAnAddressThatNeverAnsweredOrAnsweredAsThatNodeOnly) {
+  Hub hub;
+  Probe pa(hub), pb(hub), pc(hub);
+  auto a = start(config("a", 1, pa), pa);
+  auto b = start(config("b", 1, pb), pb);
+  auto c = start(config("c", 1, pc), pc);
+  ASSERT_TRUE(a && b && c);
+  const std::string dead = address(*c);
+  c.reset();  // nobody listens there now
+  ASSERT_TRUE(a->connect(address(*b)));
+  ASSERT_TRUE(a->connect(dead));
+  ASSERT_TRUE(pa.wait_for(Kind::up, 1, b->self())) << pa.log_text();
+  ASSERT_TRUE(hub.wait([&] { return a->stats().dial_failures >= 1; })) << pa.log_text();
+  EXPECT_EQ(a->stats().dialers, 2u);
+
+  // The dead address never reached a node: given up for whatever name.
+  a->stop_dialing(dead, "c@127.0.0.1");
+  EXPECT_EQ(a->stats().dialers, 1u);
+  // b's address reached b: kept when another name is given, given up for b's own.
+  a->stop_dialing(address(*b), "someone-else@127.0.0.1");
+  EXPECT_EQ(a->stats().dialers, 1u);
+  a->stop_dialing(address(*b), b->self().full_name());
+  EXPECT_EQ(a->stats().dialers, 0u);
+  // It closes no link: the link to b stays up (only its redialing after a loss is gone).
+  EXPECT_EQ(a->peers().size(), 1u);
+  EXPECT_EQ(pa.count(Kind::down), 0u);
+}
+
 }  // namespace
 }  // namespace otp::cluster::test

@@ -122,6 +122,7 @@ struct TransportStats {
   size_t links_up = 0;      // links whose on_node_up was called and on_node_down not yet
   size_t connections = 0;   // open sockets: handshaking, up, or being closed
   size_t queued_bytes = 0;  // as max_queue_bytes counts them, summed over all links
+  size_t dialers = 0;       // addresses kept up by connect() and not yet given up
   uint64_t accepted = 0;    // incoming TCP connections
   uint64_t dialed = 0;      // outgoing TCP connections established (before the handshake)
   /// Outgoing connection attempts that failed (each is redialed later).
@@ -192,6 +193,11 @@ class Transport {
   /// then unknown), and closes the link to the node it reached, if any. Anything else does
   /// nothing.
   virtual void disconnect(const std::string& name_or_address) = 0;
+  /// Stops redialing host:port (as passed to connect()) unless its dialer reached a node other
+  /// than full_name there: for a node known gone (a member declared failed or left) whose
+  /// address never answered, which disconnect(full_name) can not find (the name is learned by a
+  /// handshake). Closes no link.
+  virtual void stop_dialing(const std::string& host_port, const std::string& full_name) = 0;
   /// Closes the link to peer (that incarnation only) with reason, as a lost connection would
   /// end: its on_node_down follows, and, unlike disconnect(), the link is redialed as after any
   /// loss. For a user of the link that can no longer trust it (a message it needed refused).
