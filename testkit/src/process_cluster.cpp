@@ -25,7 +25,7 @@ struct ProcessCluster::Node {
   bool running = false;
   bool paused = false;
   /// The faults the kit set on this node, by peer: sent again after a restart or a pause.
-  std::map<size_t, Fault> faults;
+  std::map<size_t, otp::cluster::LinkFault> faults;
   bool faults_unsent = false;  // changed while paused
 };
 
@@ -295,12 +295,13 @@ void ProcessCluster::write_hosts_files() {
   for (const auto& [h, ip] : ips) lab_->set_hosts(h, text);
 }
 
-std::string ProcessCluster::fault_command(size_t peer, const Fault& f) const {
+std::string ProcessCluster::fault_command(size_t peer, const otp::cluster::LinkFault& f) const {
   return "fault set " + name(peer) + " drop=" + std::to_string(f.drop) +
          " delay_ms=" + std::to_string(f.delay.count());
 }
 
-void ProcessCluster::set_fault(size_t on, size_t peer, const std::function<void(Fault&)>& change) {
+void ProcessCluster::set_fault(size_t on, size_t peer,
+                               const std::function<void(otp::cluster::LinkFault&)>& change) {
   Node& n = *nodes_.at(on);
   change(n.faults[peer]);
   if (!n.running) return;  // set when it restarts
@@ -339,7 +340,7 @@ void ProcessCluster::partition(const std::vector<std::vector<size_t>>& sides) {
       if (lab_) {
         iptables_cut(x, others);
       } else {
-        for (size_t y : others) set_fault(x, y, [](Fault& f) { f.drop = 1; });
+        for (size_t y : others) set_fault(x, y, [](otp::cluster::LinkFault& f) { f.drop = 1; });
       }
     }
   }
@@ -362,13 +363,13 @@ void ProcessCluster::heal() {
 }
 
 void ProcessCluster::drop(size_t a, size_t b, double fraction) {
-  set_fault(a, b, [&](Fault& f) { f.drop = fraction; });
-  set_fault(b, a, [&](Fault& f) { f.drop = fraction; });
+  set_fault(a, b, [&](otp::cluster::LinkFault& f) { f.drop = fraction; });
+  set_fault(b, a, [&](otp::cluster::LinkFault& f) { f.drop = fraction; });
 }
 
 void ProcessCluster::slow(size_t a, size_t b, std::chrono::milliseconds delay) {
-  set_fault(a, b, [&](Fault& f) { f.delay = delay; });
-  set_fault(b, a, [&](Fault& f) { f.delay = delay; });
+  set_fault(a, b, [&](otp::cluster::LinkFault& f) { f.delay = delay; });
+  set_fault(b, a, [&](otp::cluster::LinkFault& f) { f.delay = delay; });
 }
 
 // -- asking a node

@@ -186,15 +186,11 @@ class ProcessCluster {
 
  private:
   struct Node;
-  /// What the kit set on one node for one peer (as otp::cluster::LinkFault, sent as text).
-  struct Fault {
-    double drop = 0;
-    std::chrono::milliseconds delay{0};
-  };
   void start(size_t i, const std::vector<std::string>& seeds);
   std::vector<std::string> running_seeds(size_t except) const;
-  std::string fault_command(size_t peer, const Fault& f) const;
-  void set_fault(size_t on, size_t peer, const std::function<void(Fault&)>& change);
+  std::string fault_command(size_t peer, const otp::cluster::LinkFault& f) const;
+  void set_fault(size_t on, size_t peer,
+                 const std::function<void(otp::cluster::LinkFault&)>& change);
   void send_faults(size_t i);
   void iptables_cut(size_t on, const std::vector<size_t>& others);
   void write_hosts_files();
