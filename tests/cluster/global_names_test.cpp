@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "otp/cluster/cluster.hpp"
+#include "otp/cluster/control_channel.hpp"
 #include "otp/distributed.hpp"
 #include "otp/testkit/process_cluster.hpp"
 #include "services/cluster_services.hpp"
@@ -84,12 +85,6 @@ std::string word_after(const std::string& line, const std::string& prefix) {
   std::string word;
   in >> word;
   return word;
-}
-
-/// How otp-node writes any pid in its global lines: <name@host.N.0> (a remote pid's form).
-std::string global_form(otp::Node& node, const otp::Pid& pid) {
-  if (pid.remote()) return pid.to_string();
-  return "<" + otp::distribution::node_of(node, pid) + "." + std::to_string(pid.id()) + ".0>";
 }
 
 /// Waits for node i's line saying kName is registered to a process of `owner_node` (index >=
@@ -162,7 +157,7 @@ class GlobalNames : public ::testing::Test {
     return otp_test::eventually(
         [&] {
           auto owner = otp::global::whereis_name(node, kName);
-          return owner && global_form(node, *owner) == pid;
+          return owner && otp::cluster::pid_text(node, *owner) == pid;
         },
         within);
   }
@@ -587,12 +582,12 @@ TEST_F(GlobalNames, EveryAcknowledgedCallIsCountedAndFailuresAreImmediateAcrossR
     ASSERT_TRUE(otp_test::eventually(
         [&] {
           auto now = otp::global::whereis_name(node, kName);
-          return now && global_form(node, *now) != owner;
+          return now && otp::cluster::pid_text(node, *now) != owner;
         },
         kConverge))
         << "the name did not come back after death " << round << "\n"
         << c.log(1);
-    owner = global_form(node, *otp::global::whereis_name(node, kName));
+    owner = otp::cluster::pid_text(node, *otp::global::whereis_name(node, kName));
   }
   ASSERT_TRUE(otp_test::eventually([&] { return acked() >= (kDeaths + 1) * kCallsBetweenDeaths; },
                                    kConverge));
